@@ -1,0 +1,14 @@
+//! motcua's domain: the types and rules of the one-stop shop, free of I/O.
+
+pub mod agency;
+pub mod enums;
+pub mod identity;
+pub mod page;
+pub mod procedure;
+pub mod role;
+pub mod search;
+pub mod text;
+pub mod user;
+pub mod validation;
+
+pub use role::Role;

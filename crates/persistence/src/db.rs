@@ -1,0 +1,306 @@
+//! Connections, pool and migrations for SQLite and PostgreSQL behind one type.
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::StoreError;
+
+/// One connection type for both backends; queries written once run on either.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// The backend type of [`AnyConnection`], for boxed queries.
+pub type Db = <AnyConnection as Connection>::Backend;
+
+impl AnyConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            AnyConnection::Postgresql(_) => Backend::Postgres,
+            AnyConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A database URL whose scheme picks the backend: `postgres://…`/`postgresql://…`
+/// or `sqlite://path` (`sqlite:path` and `sqlite::memory:` too). Anything else
+/// is refused, because SQLite would happily treat any string as a file name.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    backend: Backend,
+    /// What the driver gets: the full URL for PostgreSQL, the path for SQLite.
+    target: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DatabaseUrlError {
+    #[error("database URL must start with postgres://, postgresql:// or sqlite:// (got {0:?})")]
+    UnknownScheme(String),
+    #[error("sqlite URL has no file path")]
+    EmptyPath,
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, DatabaseUrlError> {
+        let raw = raw.trim();
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(Self {
+                backend: Backend::Postgres,
+                target: raw.to_owned(),
+            });
+        }
+        let path = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+            .ok_or_else(|| DatabaseUrlError::UnknownScheme(scheme_of(raw)))?;
+        if path.is_empty() {
+            return Err(DatabaseUrlError::EmptyPath);
+        }
+        Ok(Self {
+            backend: Backend::Sqlite,
+            target: path.to_owned(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The SQLite file path, if this is a SQLite URL.
+    pub fn sqlite_path(&self) -> Option<&str> {
+        (self.backend == Backend::Sqlite).then_some(self.target.as_str())
+    }
+
+    /// Safe to log: the password of a PostgreSQL URL is masked.
+    pub fn redacted(&self) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("sqlite://{}", self.target),
+            Backend::Postgres => match url::Url::parse(&self.target) {
+                Ok(mut url) => {
+                    if url.password().is_some() {
+                        let _ = url.set_password(Some("***"));
+                    }
+                    url.to_string()
+                }
+                Err(_) => "postgres://(unparseable)".to_owned(),
+            },
+        }
+    }
+
+    pub fn establish(&self) -> Result<AnyConnection, diesel::ConnectionError> {
+        match self.backend {
+            Backend::Postgres => {
+                PgConnection::establish(&self.target).map(AnyConnection::Postgresql)
+            }
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.target)?;
+                // Per connection: foreign keys are off by default in SQLite, and
+                // WAL plus a busy timeout let readers and one writer coexist.
+                conn.batch_execute(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+fn scheme_of(raw: &str) -> String {
+    match raw.split_once("://") {
+        Some((scheme, _)) => format!("{scheme}://…"),
+        None => raw.chars().take(12).collect(),
+    }
+}
+
+/// r2d2 manager that connects through [`DatabaseUrl`], so the real PostgreSQL
+/// connection error reaches the log instead of a SQLite fallback's.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+        self.url.establish().map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub max_size: u32,
+    pub connect_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_size: 10,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Builds the pool without connecting: start-up and readiness decide what an
+/// unreachable database means, and the pool reconnects by itself later.
+pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
+    r2d2::Pool::builder()
+        .max_size(options.max_size)
+        .min_idle(Some(0))
+        .connection_timeout(options.connect_timeout)
+        .test_on_check_out(true)
+        .build_unchecked(Manager { url: url.clone() })
+}
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+fn migrations_for(backend: Backend) -> EmbeddedMigrations {
+    match backend {
+        Backend::Sqlite => SQLITE_MIGRATIONS,
+        Backend::Postgres => POSTGRES_MIGRATIONS,
+    }
+}
+
+/// Applies every pending migration of the connection's backend; returns their names.
+pub fn run_migrations(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
+    let source = migrations_for(conn.backend());
+    let applied = conn
+        .run_pending_migrations(source)
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// True when every embedded migration of the backend has been applied.
+pub fn migrations_current(conn: &mut AnyConnection) -> Result<bool, StoreError> {
+    let source = migrations_for(conn.backend());
+    let pending = conn
+        .has_pending_migration(source)
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+    Ok(!pending)
+}
+
+/// Runs `f` in a transaction that takes the write lock up front on SQLite
+/// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of
+/// failing with "database is locked" when a read turns into a write. On
+/// PostgreSQL it is an ordinary transaction; row locks do the queueing.
+pub fn write_tx<T, E>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let AnyConnection::Sqlite(inner) = conn else {
+        return conn.transaction(f);
+    };
+    if AnsiTransactionManager::transaction_manager_status_mut(inner)
+        .transaction_depth()
+        .map_err(E::from)?
+        .is_some()
+    {
+        // Already inside a transaction: a savepoint is all we can take.
+        return conn.transaction(f);
+    }
+    AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE").map_err(E::from)?;
+    match f(conn) {
+        Ok(value) => {
+            if let AnyConnection::Sqlite(inner) = conn {
+                AnsiTransactionManager::commit_transaction(inner).map_err(E::from)?;
+            }
+            Ok(value)
+        }
+        Err(error) => {
+            if let AnyConnection::Sqlite(inner) = conn {
+                if let Err(rollback) = AnsiTransactionManager::rollback_transaction(inner) {
+                    tracing::error!(error = %rollback, "rollback failed");
+                }
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Cheap liveness query used by readiness checks.
+pub fn ping(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    diesel::sql_query("SELECT 1").execute(conn)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_backend_by_scheme() {
+        let pg = DatabaseUrl::parse("postgres://u:secret@localhost/db").unwrap();
+        assert_eq!(pg.backend(), Backend::Postgres);
+        assert!(!pg.redacted().contains("secret"));
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        let lite = DatabaseUrl::parse("sqlite://data/motcua.db").unwrap();
+        assert_eq!(lite.sqlite_path(), Some("data/motcua.db"));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:x.db").unwrap().sqlite_path(),
+            Some("x.db")
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("mysql://h/db"),
+            Err(DatabaseUrlError::UnknownScheme(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("data/motcua.db"),
+            Err(DatabaseUrlError::UnknownScheme(_))
+        ));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://"),
+            Err(DatabaseUrlError::EmptyPath)
+        );
+    }
+}

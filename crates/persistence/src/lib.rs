@@ -1,0 +1,42 @@
+//! motcua's persistence: diesel schema, migrations and repositories that run
+//! unchanged on SQLite (embedded default) and PostgreSQL (production).
+
+pub mod db;
+mod error;
+pub mod repo;
+pub mod schema;
+pub mod time;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use db::{
+    AnyConnection, Backend, DatabaseUrl, Pool, PoolOptions, build_pool, run_migrations, write_tx,
+};
+pub use error::{StoreError, StoreResult};
+
+/// Parses a stored enum text back into its domain type.
+pub(crate) fn parse_enum<T: std::str::FromStr>(value: &str) -> StoreResult<T> {
+    value
+        .parse()
+        .map_err(|_| StoreError::corrupt(format!("unknown stored value {value:?}")))
+}
+
+/// `INSERT … ON CONFLICT DO NOTHING` on either backend: diesel's multi-backend
+/// connection cannot build it, so the same statement runs on the inner connection.
+#[macro_export]
+macro_rules! insert_or_ignore {
+    ($conn:expr, $table:expr, $values:expr) => {{
+        use diesel::RunQueryDsl as _;
+        match $conn {
+            $crate::db::AnyConnection::Postgresql(c) => diesel::insert_into($table)
+                .values($values)
+                .on_conflict_do_nothing()
+                .execute(c),
+            $crate::db::AnyConnection::Sqlite(c) => diesel::insert_into($table)
+                .values($values)
+                .on_conflict_do_nothing()
+                .execute(c),
+        }
+    }};
+}

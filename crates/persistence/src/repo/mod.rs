@@ -1,0 +1,9 @@
+//! Repositories: one module per aggregate. Every function takes a connection,
+//! so callers choose the transaction.
+
+pub mod agencies;
+pub mod applicants;
+pub mod procedures;
+pub mod rate_limits;
+pub mod sessions;
+pub mod users;

@@ -1,0 +1,505 @@
+//! The procedure catalog. The administrator's spec is stored whole as JSON;
+//! the columns beside it are projections kept for filtering and search.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use motcua_domain::agency::AgencyRef;
+use motcua_domain::page::{Page, PageRequest};
+use motcua_domain::procedure::{
+    AdminLevel, COMMUNE_AGENCY, OnlineFilter, OnlineLevel, ProcedureRecord, ProcedureSpec,
+    ProcedureStatus, StatusFilter,
+};
+use motcua_domain::search::{SearchQuery, rank};
+use motcua_domain::text::fold;
+use motcua_domain::validation::{FieldError, Problem};
+use serde::Serialize;
+
+use crate::schema::{agencies, procedures, sectors};
+use crate::time::{from_db, now, to_db};
+use crate::{AnyConnection, StoreError, StoreResult, insert_or_ignore, write_tx};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = procedures)]
+struct Row {
+    id: i64,
+    sector_code: String,
+    spec: String,
+    version: i32,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    abolished_at: Option<NaiveDateTime>,
+}
+
+type AgencyCols = (Option<i64>, Option<String>, Option<String>);
+
+fn into_record(row: Row, agency: AgencyCols) -> StoreResult<ProcedureRecord> {
+    let spec: ProcedureSpec = serde_json::from_str(&row.spec).map_err(StoreError::corrupt)?;
+    let agency = match agency {
+        (Some(id), Some(code), Some(name)) => Some(AgencyRef { id, code, name }),
+        _ => None,
+    };
+    Ok(ProcedureRecord {
+        id: row.id,
+        spec,
+        sector_code: row.sector_code,
+        agency,
+        version: row.version,
+        created_at: from_db(row.created_at),
+        updated_at: from_db(row.updated_at),
+        abolished_at: row.abolished_at.map(from_db),
+    })
+}
+
+macro_rules! with_agency {
+    ($query:expr) => {
+        $query.left_join(agencies::table).select((
+            Row::as_select(),
+            (
+                agencies::id.nullable(),
+                agencies::code.nullable(),
+                agencies::name.nullable(),
+            ),
+        ))
+    };
+}
+
+pub fn get(conn: &mut AnyConnection, code: &str) -> StoreResult<ProcedureRecord> {
+    let (row, agency): (Row, AgencyCols) =
+        with_agency!(procedures::table.filter(procedures::code.eq(code))).first(conn)?;
+    into_record(row, agency)
+}
+
+pub fn get_by_id(conn: &mut AnyConnection, id: i64) -> StoreResult<ProcedureRecord> {
+    let (row, agency): (Row, AgencyCols) =
+        with_agency!(procedures::table.filter(procedures::id.eq(id))).first(conn)?;
+    into_record(row, agency)
+}
+
+/// Where a spec's `agency_code` points: `Ok(None)` for every commune.
+pub fn resolve_agency(
+    conn: &mut AnyConnection,
+    agency_code: Option<&str>,
+    default_agency: Option<i64>,
+) -> StoreResult<Result<Option<i64>, Problem>> {
+    match agency_code {
+        Some(COMMUNE_AGENCY) => Ok(Ok(None)),
+        Some(code) => {
+            let id: Option<i64> = agencies::table
+                .filter(agencies::code.eq(code))
+                .select(agencies::id)
+                .first(conn)
+                .optional()?;
+            Ok(id.map(Some).ok_or_else(|| Problem::rule("unknown_agency")))
+        }
+        None => Ok(default_agency
+            .map(Some)
+            .ok_or_else(|| Problem::rule("agency_required"))),
+    }
+}
+
+fn levels_text(levels: &[AdminLevel]) -> String {
+    let mut text = String::from(",");
+    for level in levels {
+        text.push_str(level.as_str());
+        text.push(',');
+    }
+    text
+}
+
+fn ensure_sector(conn: &mut AnyConnection, spec: &ProcedureSpec) -> StoreResult<String> {
+    let code = spec.sector_code();
+    insert_or_ignore!(
+        &mut *conn,
+        sectors::table,
+        (sectors::code.eq(&code), sectors::name.eq(&spec.sector))
+    )?;
+    Ok(code)
+}
+
+fn spec_json(spec: &ProcedureSpec) -> StoreResult<String> {
+    serde_json::to_string(spec).map_err(StoreError::corrupt)
+}
+
+/// Inserts a prepared spec. A taken code is a `Conflict` on `code`.
+pub fn create(
+    conn: &mut AnyConnection,
+    spec: &ProcedureSpec,
+    agency_id: Option<i64>,
+) -> StoreResult<ProcedureRecord> {
+    write_tx(conn, |conn| {
+        let sector_code = ensure_sector(conn, spec)?;
+        let at = to_db(now());
+        let abolished_at = (spec.status == ProcedureStatus::Abolished).then_some(at);
+        let id: i64 = diesel::insert_into(procedures::table)
+            .values((
+                procedures::code.eq(&spec.code),
+                procedures::name.eq(&spec.name),
+                procedures::name_folded.eq(fold(&spec.name)),
+                procedures::search_text.eq(spec.search_text()),
+                procedures::sector_code.eq(sector_code),
+                procedures::levels.eq(levels_text(&spec.levels)),
+                procedures::online_level.eq(spec.online_level.as_str()),
+                procedures::status.eq(spec.status.as_str()),
+                procedures::agency_id.eq(agency_id),
+                procedures::has_fees.eq(spec.has_fees()),
+                procedures::fees_payable_online.eq(spec.fees_payable_online()),
+                procedures::complete.eq(spec.is_complete()),
+                procedures::spec.eq(spec_json(spec)?),
+                procedures::version.eq(1),
+                procedures::created_at.eq(at),
+                procedures::updated_at.eq(at),
+                procedures::abolished_at.eq(abolished_at),
+            ))
+            .returning(procedures::id)
+            .get_result(conn)?;
+        get_by_id(conn, id)
+    })
+}
+
+/// Replaces the spec of an existing procedure (same code); bumps its version.
+pub fn update(
+    conn: &mut AnyConnection,
+    spec: &ProcedureSpec,
+    agency_id: Option<i64>,
+) -> StoreResult<ProcedureRecord> {
+    write_tx(conn, |conn| {
+        let current = get(conn, &spec.code)?;
+        let sector_code = ensure_sector(conn, spec)?;
+        let at = to_db(now());
+        let abolished_at = match (spec.status, current.abolished_at) {
+            (ProcedureStatus::Active, _) => None,
+            (ProcedureStatus::Abolished, Some(earlier)) => Some(to_db(earlier)),
+            (ProcedureStatus::Abolished, None) => Some(at),
+        };
+        diesel::update(procedures::table.filter(procedures::id.eq(current.id)))
+            .set((
+                procedures::name.eq(&spec.name),
+                procedures::name_folded.eq(fold(&spec.name)),
+                procedures::search_text.eq(spec.search_text()),
+                procedures::sector_code.eq(sector_code),
+                procedures::levels.eq(levels_text(&spec.levels)),
+                procedures::online_level.eq(spec.online_level.as_str()),
+                procedures::status.eq(spec.status.as_str()),
+                procedures::agency_id.eq(agency_id),
+                procedures::has_fees.eq(spec.has_fees()),
+                procedures::fees_payable_online.eq(spec.fees_payable_online()),
+                procedures::complete.eq(spec.is_complete()),
+                procedures::spec.eq(spec_json(spec)?),
+                procedures::version.eq(procedures::version + 1),
+                procedures::updated_at.eq(at),
+                procedures::abolished_at.eq(abolished_at),
+            ))
+            .execute(conn)?;
+        get_by_id(conn, current.id)
+    })
+}
+
+/// Marks a procedure abolished; it stays readable. Idempotent.
+pub fn abolish(conn: &mut AnyConnection, code: &str) -> StoreResult<ProcedureRecord> {
+    write_tx(conn, |conn| {
+        let current = get(conn, code)?;
+        if current.spec.status == ProcedureStatus::Abolished {
+            return Ok(current);
+        }
+        let mut spec = current.spec;
+        spec.status = ProcedureStatus::Abolished;
+        let at = to_db(now());
+        diesel::update(procedures::table.filter(procedures::id.eq(current.id)))
+            .set((
+                procedures::status.eq(ProcedureStatus::Abolished.as_str()),
+                procedures::spec.eq(spec_json(&spec)?),
+                procedures::version.eq(procedures::version + 1),
+                procedures::updated_at.eq(at),
+                procedures::abolished_at.eq(Some(at)),
+            ))
+            .execute(conn)?;
+        get_by_id(conn, current.id)
+    })
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProcedureFilter {
+    pub query: Option<SearchQuery>,
+    pub sector: Option<String>,
+    pub level: Option<AdminLevel>,
+    pub agency_id: Option<i64>,
+    pub online: Option<OnlineFilter>,
+    pub status: Option<StatusFilter>,
+}
+
+type Boxed<'a> = procedures::BoxedQuery<'a, crate::db::Db>;
+
+fn filtered(filter: &ProcedureFilter) -> Boxed<'_> {
+    let mut q = procedures::table.into_boxed();
+    match filter.status.unwrap_or(StatusFilter::Active) {
+        StatusFilter::Active => {
+            q = q.filter(procedures::status.eq(ProcedureStatus::Active.as_str()))
+        }
+        StatusFilter::Abolished => {
+            q = q.filter(procedures::status.eq(ProcedureStatus::Abolished.as_str()))
+        }
+        StatusFilter::All => {}
+    }
+    if let Some(sector) = &filter.sector {
+        q = q.filter(procedures::sector_code.eq(sector.clone()));
+    }
+    if let Some(level) = filter.level {
+        q = q.filter(procedures::levels.like(format!("%,{level},%")));
+    }
+    if let Some(agency) = filter.agency_id {
+        q = q.filter(procedures::agency_id.eq(agency));
+    }
+    match filter.online {
+        Some(OnlineFilter::Full) => {
+            q = q.filter(procedures::online_level.eq(OnlineLevel::Full.as_str()))
+        }
+        Some(OnlineFilter::Partial) => {
+            q = q.filter(procedures::online_level.eq(OnlineLevel::Partial.as_str()))
+        }
+        Some(OnlineFilter::None) => {
+            q = q.filter(procedures::online_level.eq(OnlineLevel::None.as_str()))
+        }
+        Some(OnlineFilter::Any) => {
+            q = q.filter(
+                procedures::online_level
+                    .eq_any([OnlineLevel::Full.as_str(), OnlineLevel::Partial.as_str()]),
+            )
+        }
+        None => {}
+    }
+    if let Some(query) = &filter.query {
+        // Folded terms hold only letters, digits and dots: nothing to escape.
+        for term in &query.terms {
+            q = q.filter(procedures::search_text.like(format!("% {term}%")));
+        }
+    }
+    q
+}
+
+/// Public listing. With a search query, candidates are ranked by
+/// [`motcua_domain::search::rank`]; otherwise ordered by name.
+pub fn list(
+    conn: &mut AnyConnection,
+    filter: &ProcedureFilter,
+    page: PageRequest,
+) -> StoreResult<Page<ProcedureRecord>> {
+    let (ids, total): (Vec<i64>, i64) = match &filter.query {
+        Some(query) => {
+            let candidates: Vec<(i64, String, String, String)> = filtered(filter)
+                .select((
+                    procedures::id,
+                    procedures::code,
+                    procedures::name_folded,
+                    procedures::search_text,
+                ))
+                .load(conn)?;
+            let mut ranked: Vec<(u8, String, i64)> = candidates
+                .into_iter()
+                .filter_map(|(id, code, name, text)| {
+                    rank(query, &code, &name, &text).map(|r| (r, name, id))
+                })
+                .collect();
+            ranked.sort();
+            let total = ranked.len() as i64;
+            let ids = ranked
+                .into_iter()
+                .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+                .take(page.per_page as usize)
+                .map(|(_, _, id)| id)
+                .collect();
+            (ids, total)
+        }
+        None => {
+            let total: i64 = filtered(filter).count().get_result(conn)?;
+            let ids = filtered(filter)
+                .order((procedures::name_folded.asc(), procedures::code.asc()))
+                .offset(page.offset())
+                .limit(page.limit())
+                .select(procedures::id)
+                .load(conn)?;
+            (ids, total)
+        }
+    };
+    let rows: Vec<(Row, AgencyCols)> =
+        with_agency!(procedures::table.filter(procedures::id.eq_any(&ids))).load(conn)?;
+    let mut records = rows
+        .into_iter()
+        .map(|(r, a)| into_record(r, a))
+        .collect::<StoreResult<Vec<_>>>()?;
+    records.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+    Ok(Page::new(records, page, total))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SectorCount {
+    pub code: String,
+    pub name: String,
+    /// Active procedures in the sector.
+    pub procedure_count: i64,
+}
+
+pub fn sectors_with_counts(conn: &mut AnyConnection) -> StoreResult<Vec<SectorCount>> {
+    let all: Vec<(String, String)> = sectors::table
+        .select((sectors::code, sectors::name))
+        .load(conn)?;
+    let counts: Vec<(String, i64)> = procedures::table
+        .filter(procedures::status.eq(ProcedureStatus::Active.as_str()))
+        .group_by(procedures::sector_code)
+        .select((procedures::sector_code, diesel::dsl::count_star()))
+        .load(conn)?;
+    let mut out: Vec<SectorCount> = all
+        .into_iter()
+        .map(|(code, name)| {
+            let procedure_count = counts
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map_or(0, |(_, n)| *n);
+            SectorCount {
+                code,
+                name,
+                procedure_count,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| fold(&a.name).cmp(&fold(&b.name)));
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportOutcome {
+    Created,
+    Updated,
+    Invalid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportRow {
+    /// Position in the submitted file, from 0; for CSV, the data row number from 1.
+    pub index: usize,
+    pub code: Option<String>,
+    pub outcome: ImportOutcome,
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    /// Whether anything was written: all rows or none.
+    pub applied: bool,
+    pub created: usize,
+    pub updated: usize,
+    pub invalid: usize,
+    pub rows: Vec<ImportRow>,
+}
+
+/// One row of an import before validation: the parsed spec, or what made it unreadable.
+pub type ImportInput = Result<ProcedureSpec, Vec<FieldError>>;
+
+/// Validates every row first; writes all of them in one transaction only when none is invalid.
+pub fn import(
+    conn: &mut AnyConnection,
+    inputs: Vec<ImportInput>,
+    default_agency: Option<i64>,
+    first_index: usize,
+) -> StoreResult<ImportReport> {
+    write_tx(conn, |conn| {
+        let mut prepared: Vec<(usize, ProcedureSpec, Option<i64>)> = Vec::new();
+        let mut rows = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        for (offset, input) in inputs.into_iter().enumerate() {
+            let index = first_index + offset;
+            let checked = input.and_then(ProcedureSpec::prepared);
+            match checked {
+                Ok(spec) => {
+                    let mut errors = Vec::new();
+                    if seen.contains(&spec.code) {
+                        errors.push(FieldError {
+                            field: "code".into(),
+                            problem: Problem::Duplicate,
+                        });
+                    }
+                    seen.push(spec.code.clone());
+                    let agency = resolve_agency(conn, spec.agency_code.as_deref(), default_agency)?;
+                    let agency = match agency {
+                        Ok(agency) => agency,
+                        Err(problem) => {
+                            errors.push(FieldError {
+                                field: "agency_code".into(),
+                                problem,
+                            });
+                            None
+                        }
+                    };
+                    if errors.is_empty() {
+                        rows.push(ImportRow {
+                            index,
+                            code: Some(spec.code.clone()),
+                            outcome: ImportOutcome::Created,
+                            errors,
+                        });
+                        prepared.push((rows.len() - 1, spec, agency));
+                    } else {
+                        rows.push(ImportRow {
+                            index,
+                            code: Some(spec.code),
+                            outcome: ImportOutcome::Invalid,
+                            errors,
+                        });
+                    }
+                }
+                Err(errors) => rows.push(ImportRow {
+                    index,
+                    code: None,
+                    outcome: ImportOutcome::Invalid,
+                    errors,
+                }),
+            }
+        }
+        let invalid = rows
+            .iter()
+            .filter(|r| r.outcome == ImportOutcome::Invalid)
+            .count();
+        if invalid > 0 {
+            for row in rows
+                .iter_mut()
+                .filter(|r| r.outcome != ImportOutcome::Invalid)
+            {
+                row.outcome = ImportOutcome::Created;
+            }
+            return Ok(ImportReport {
+                applied: false,
+                created: 0,
+                updated: 0,
+                invalid,
+                rows,
+            });
+        }
+        let (mut created, mut updated) = (0, 0);
+        for (row, spec, agency) in prepared {
+            let exists = procedures::table
+                .filter(procedures::code.eq(&spec.code))
+                .count()
+                .get_result::<i64>(conn)?
+                > 0;
+            if exists {
+                update(conn, &spec, agency)?;
+                rows[row].outcome = ImportOutcome::Updated;
+                updated += 1;
+            } else {
+                create(conn, &spec, agency)?;
+                created += 1;
+            }
+        }
+        Ok(ImportReport {
+            applied: true,
+            created,
+            updated,
+            invalid: 0,
+            rows,
+        })
+    })
+}
+
+pub fn count(conn: &mut AnyConnection) -> StoreResult<i64> {
+    Ok(procedures::table.count().get_result(conn)?)
+}
