@@ -1,1 +1,10 @@
+//! Black-box API tests: each scenario starts the real server on port 0 with a
+//! database of its own, on SQLite and (when configured) PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod catalog;
+mod errors;
+mod ops;
+mod people;

@@ -1,1 +1,252 @@
+//! Test support: start the real server on port 0 against a database of the
+//! test's own, seeded with the demo data, and talk HTTP to it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::future::Future;
+use std::net::TcpListener;
+
+use motcua::seed::DemoSeed;
+use motcua_domain::Role;
+use motcua_http::Settings;
+use motcua_http::settings::Secret;
+use motcua_persistence::testing::TestDb;
+use motcua_persistence::{Backend, Pool};
+use serde_json::{Value, json};
+
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub pool: Pool,
+    pub demo: DemoSeed,
+    pub backend: Backend,
+    handle: actix_web::dev::ServerHandle,
+    // Dropped last: the server's connections go first.
+    pub db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command now; nobody needs to wait for it.
+        drop(self.handle.stop(false));
+    }
+}
+
+pub fn test_settings(db: &TestDb) -> Settings {
+    let mut settings = Settings::default();
+    settings.database.url = Secret::new(db.url_string());
+    settings.database.pool_size = 4;
+    settings.server.bind = "127.0.0.1:0".into();
+    settings.server.workers = Some(1);
+    settings.server.shutdown_timeout_secs = 1;
+    settings.auth.jwt_secret = Some(Secret::new(JWT_SECRET));
+    settings.data_dir = std::env::temp_dir()
+        .join(format!("motcua-files-{}", uuid::Uuid::new_v4().simple()))
+        .display()
+        .to_string();
+    settings
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> Option<Self> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a server whose settings `customize` may change first.
+    pub async fn start_with(
+        backend: Backend,
+        customize: impl FnOnce(&mut Settings),
+    ) -> Option<Self> {
+        let db = TestDb::for_backend(backend)?;
+        let mut settings = test_settings(&db);
+        customize(&mut settings);
+        let pool = motcua_persistence::build_pool(
+            &db.url,
+            &motcua_persistence::PoolOptions {
+                max_size: settings.database.pool_size,
+                ..Default::default()
+            },
+        );
+        let demo = {
+            let pool = pool.clone();
+            actix_web::rt::task::spawn_blocking(move || {
+                let mut conn = pool.get().expect("connection");
+                motcua::seed::demo(&mut conn).expect("seed demo data")
+            })
+            .await
+            .expect("seed task")
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let port = listener.local_addr().unwrap().port();
+        let secret = settings
+            .auth
+            .jwt_secret
+            .as_ref()
+            .map(|s| s.expose().as_bytes().to_vec())
+            .unwrap_or_default();
+        let state = motcua_http::state(settings, pool.clone(), backend, secret);
+        let shared = motcua_http::Shared::new(state).expect("shared state");
+        let server = motcua_http::serve(shared, listener).expect("server");
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Some(Self {
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            pool,
+            demo,
+            backend,
+            handle,
+            db,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The demo account of a role: (username, password). `officer` is the reception officer.
+    pub fn account(&self, role: Role) -> (String, String) {
+        let a = self
+            .demo
+            .accounts
+            .iter()
+            .find(|a| a.role == role)
+            .expect("demo account");
+        (a.username.clone(), a.password.clone())
+    }
+
+    pub fn password_of(&self, username: &str) -> String {
+        self.demo
+            .accounts
+            .iter()
+            .find(|a| a.username == username)
+            .expect("demo account")
+            .password
+            .clone()
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Value {
+        let res = self
+            .client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "login {username}");
+        res.json().await.unwrap()
+    }
+
+    /// An access token for the demo account of a role.
+    pub async fn token(&self, role: Role) -> String {
+        if role == Role::Integration {
+            let (id, secret) = self.account(role);
+            let res = self
+                .client
+                .post(self.url("/api/v1/auth/token"))
+                .json(&json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            let body: Value = res.json().await.unwrap();
+            return body["access_token"].as_str().unwrap().to_owned();
+        }
+        let (user, password) = self.account(role);
+        self.login(&user, &password).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn token_of(&self, username: &str) -> String {
+        let password = self.password_of(username);
+        self.login(username, &password).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path))
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path))
+    }
+
+    pub fn put(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.put(self.url(path))
+    }
+
+    pub fn patch(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.patch(self.url(path))
+    }
+
+    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.delete(self.url(path))
+    }
+}
+
+/// Runs a scenario against a fresh server on one backend; skips when that backend is not configured.
+pub async fn run<F, Fut>(backend: Backend, scenario: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    match TestApp::start(backend).await {
+        Some(app) => scenario(app).await,
+        None => eprintln!(
+            "skipped on {}: MOTCUA_TEST_POSTGRES_URL not set",
+            backend.as_str()
+        ),
+    }
+}
+
+/// Declares `<scenario>::sqlite` and `<scenario>::postgres` tests for each async scenario fn.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($scenario:ident),+ $(,)?) => {
+        $(
+            mod $scenario {
+                #[actix_web::test]
+                async fn sqlite() {
+                    $crate::run(motcua_persistence::Backend::Sqlite, super::$scenario).await;
+                }
+                #[actix_web::test]
+                async fn postgres() {
+                    $crate::run(motcua_persistence::Backend::Postgres, super::$scenario).await;
+                }
+            }
+        )+
+    };
+}
+
+/// Asserts a problem+json response and returns its body.
+pub async fn problem(res: reqwest::Response, status: u16, code: &str) -> Value {
+    let got = res.status().as_u16();
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert_eq!(got, status, "status; body: {body}");
+    assert_eq!(
+        content_type, "application/problem+json",
+        "content type; body: {body}"
+    );
+    assert_eq!(body["code"], code, "code; body: {body}");
+    assert_eq!(body["status"], status);
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+    body
+}
+
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}

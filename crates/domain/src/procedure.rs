@@ -325,10 +325,11 @@ impl ProcedureSpec {
             }
             fee_codes.push(fee.code.clone());
         }
-        if let Some(agency) = &self.agency_code {
-            if agency != COMMUNE_AGENCY && !crate::identity::is_valid_agency_code(agency) {
-                errors.add("agency_code", Problem::format("000.00.20.H12"));
-            }
+        if let Some(agency) = &self.agency_code
+            && agency != COMMUNE_AGENCY
+            && !crate::identity::is_valid_agency_code(agency)
+        {
+            errors.add("agency_code", Problem::format("000.00.20.H12"));
         }
         errors.into_result()
     }

@@ -1,4 +1,8 @@
-//! Ranking of catalog search results.
+//! Matching and ranking of catalog searches.
+//!
+//! Every term but the last must be a whole word of the procedure's text; the
+//! last may be the start of a word, so a query typed letter by letter keeps
+//! finding what it found (`giay phep bieu d` → `… biểu diễn`).
 
 use crate::text::search_terms;
 
@@ -19,33 +23,80 @@ impl SearchQuery {
         let phrase = terms.join(" ");
         Some(Self { terms, phrase })
     }
-}
 
-/// Whether `term` starts one of the words of `text` (a folded, space-separated text).
-fn has_word_prefix(text: &str, term: &str) -> bool {
-    text.split(' ').any(|word| word.starts_with(term))
-}
-
-/// Rank of a candidate, lower is better; `None` when some term matches no word.
-///
-/// 0: the code itself; 1: the name starts with the phrase; 2: the name contains
-/// the phrase; 3: every term starts a word of the name; 4: every term starts a
-/// word somewhere (documents, legal basis, sector).
-pub fn rank(query: &SearchQuery, code: &str, folded_name: &str, search_text: &str) -> Option<u8> {
-    if query.terms.len() == 1 && query.terms[0] == code {
-        return Some(0);
+    /// SQL `LIKE` patterns a candidate's search text (folded words, each with a
+    /// space before and after) must all match. Folded terms hold only letters,
+    /// digits and dots, so nothing needs escaping.
+    pub fn like_patterns(&self) -> Vec<String> {
+        let last = self.terms.len() - 1;
+        self.terms
+            .iter()
+            .enumerate()
+            .map(|(i, term)| {
+                if i == last {
+                    format!("% {term}%")
+                } else {
+                    format!("% {term} %")
+                }
+            })
+            .collect()
     }
-    if !query.terms.iter().all(|t| has_word_prefix(search_text, t)) {
+
+    fn matches(&self, text: &str) -> bool {
+        let last = self.terms.len() - 1;
+        self.terms.iter().enumerate().all(|(i, term)| {
+            text.split(' ').any(|word| {
+                if i == last {
+                    word.starts_with(term.as_str())
+                } else {
+                    word == term
+                }
+            })
+        })
+    }
+}
+
+/// How well a candidate matches; smaller is better. `None` when it does not match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Rank {
+    /// 0: the code itself; 1: the name starts with the phrase; 2: the name
+    /// contains the phrase; 3: the name holds every term; 4: elsewhere only.
+    pub tier: u8,
+    /// Where in the name the phrase starts (earlier is better).
+    pub position: usize,
+    /// Shorter names are more specific.
+    pub name_length: usize,
+}
+
+pub fn rank(query: &SearchQuery, code: &str, folded_name: &str, search_text: &str) -> Option<Rank> {
+    let name_length = folded_name.len();
+    if query.terms.len() == 1 && query.terms[0] == code {
+        return Some(Rank {
+            tier: 0,
+            position: 0,
+            name_length,
+        });
+    }
+    if !query.matches(search_text) {
         return None;
     }
-    Some(if folded_name.starts_with(&query.phrase) {
-        1
-    } else if folded_name.contains(&format!(" {}", query.phrase)) {
-        2
-    } else if query.terms.iter().all(|t| has_word_prefix(folded_name, t)) {
-        3
+    let position = if folded_name.starts_with(&query.phrase) {
+        Some(0)
     } else {
-        4
+        folded_name
+            .find(&format!(" {}", query.phrase))
+            .map(|p| p + 1)
+    };
+    let tier = match position {
+        Some(0) => 1,
+        Some(_) => 2,
+        None if query.matches(folded_name) => 3,
+        None => 4,
+    };
+    Some(Rank {
+        tier,
+        position: position.unwrap_or(name_length),
+        name_length,
     })
 }
 
@@ -58,7 +109,7 @@ mod tests {
         let q = SearchQuery::parse(query).unwrap();
         let name = fold(name);
         let text = format!(" {code} {name} {} ", fold(extra));
-        rank(&q, code, &name, &text)
+        rank(&q, code, &name, &text).map(|r| r.tier)
     }
 
     #[test]
@@ -72,8 +123,10 @@ mod tests {
             ("Giấy PHÉP", Some(2)),
             ("bieu", Some(2)),
             ("dien nghe", Some(2)),
+            ("giay phep bieu d", Some(3)),
             ("nghi dinh 144", Some(4)),
             ("ieu", None),
+            ("giay phe bieu", None),
             ("giay phep karaoke", None),
         ];
         for (query, want) in cases {
@@ -83,6 +136,24 @@ mod tests {
                 "{query}"
             );
         }
+    }
+
+    #[test]
+    fn earlier_and_shorter_names_rank_first() {
+        let q = SearchQuery::parse("to chuc bieu dien").unwrap();
+        let a = fold("Thủ tục tổ chức biểu diễn nghệ thuật");
+        let b = fold("Thủ tục tiếp nhận thông báo tổ chức biểu diễn nghệ thuật");
+        let ra = rank(&q, "x", &a, &format!(" {a} ")).unwrap();
+        let rb = rank(&q, "y", &b, &format!(" {b} ")).unwrap();
+        assert!(ra < rb);
+    }
+
+    #[test]
+    fn only_the_last_term_is_a_prefix() {
+        let q = SearchQuery::parse("lu hanh").unwrap();
+        assert_eq!(q.like_patterns(), ["% lu %", "% hanh%"]);
+        assert!(q.matches(" kinh doanh dich vu lu hanh noi dia "));
+        assert!(!q.matches(" luat hanh chinh "));
     }
 
     #[test]

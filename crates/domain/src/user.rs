@@ -105,10 +105,10 @@ impl Registration {
         if email.is_some_and(|e| !is_plausible_email(e)) {
             errors.add("email", Problem::format("name@example.vn"));
         }
-        if let Some(dob) = date_of_birth {
-            if dob > today || dob < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(dob) {
-                errors.add("date_of_birth", Problem::rule("implausible_date_of_birth"));
-            }
+        if let Some(dob) = date_of_birth
+            && (dob > today || dob < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(dob))
+        {
+            errors.add("date_of_birth", Problem::rule("implausible_date_of_birth"));
         }
         check_password(&mut errors, "password", password, id_number.trim());
         errors.into_result()?;

@@ -1,1 +1,17 @@
+//! motcua's HTTP layer: actix-web handlers, the OpenAPI contract, auth and
+//! error mapping. No SQL here: handlers call repositories.
 
+pub mod app;
+pub mod auth;
+pub mod catalog_import;
+pub mod error;
+pub mod extract;
+pub mod i18n;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod settings;
+pub mod state;
+
+pub use app::{Shared, build_app, serve, state};
+pub use settings::Settings;

@@ -1,1 +1,146 @@
-fn main() {}
+//! `motcua`: the one-stop shop server and its administration commands.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "motcua",
+    version,
+    about = "One-stop shop backend for Vietnamese public administration"
+)]
+struct Cli {
+    /// Configuration file (TOML); `motcua.toml` is read when present.
+    #[arg(long, global = true, env = "MOTCUA_CONFIG")]
+    config: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate, seed an empty database, and serve the API.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        bind: Option<String>,
+        /// postgres://… or sqlite://path; wins over DATABASE_URL and the config file.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Do not seed demo agencies, accounts and the catalog.
+        #[arg(long)]
+        no_demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// Create an administrator; the password is read from standard input.
+    CreateAdmin {
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "Quản trị hệ thống")]
+        full_name: String,
+        /// Read the password from standard input (the only way: never on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Import procedures from a JSON array or a CSV file: all rows or none.
+    ImportCatalog {
+        file: String,
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Agency code for rows without one (default: the department).
+        #[arg(long)]
+        agency: Option<String>,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = cli.config.as_deref();
+    match cli.command {
+        Command::Openapi => {
+            print!("{}", motcua_http::openapi::document_json());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve {
+            bind,
+            database_url,
+            no_demo,
+        } => {
+            let mut settings = motcua::settings(config, bind, database_url)?;
+            if no_demo {
+                settings.demo = Some(false);
+            }
+            motcua::telemetry::init(&settings);
+            let runtime = actix_web::rt::System::new();
+            runtime.block_on(motcua::serve(settings))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { database_url } => {
+            let settings = motcua::settings(config, None, database_url)?;
+            motcua::telemetry::init(&settings);
+            let (pool, url) = motcua::connect(&settings, std::time::Duration::from_secs(30))?;
+            let applied = motcua::migrate(&pool)?;
+            println!("{}: {} migration(s) applied", url.redacted(), applied.len());
+            for name in applied {
+                println!("  {name}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CreateAdmin {
+            database_url,
+            username,
+            full_name,
+            password_stdin: _,
+        } => {
+            let settings = motcua::settings(config, None, database_url)?;
+            motcua::telemetry::init(&settings);
+            let (pool, _) = motcua::connect(&settings, std::time::Duration::from_secs(30))?;
+            motcua::migrate(&pool)?;
+            let id =
+                motcua::create_admin(&pool, &username, &full_name, &mut std::io::stdin().lock())?;
+            println!("administrator {username} created (id {id})");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ImportCatalog {
+            file,
+            database_url,
+            agency,
+        } => {
+            let settings = motcua::settings(config, None, database_url)?;
+            motcua::telemetry::init(&settings);
+            let (pool, _) = motcua::connect(&settings, std::time::Duration::from_secs(30))?;
+            motcua::migrate(&pool)?;
+            let report = motcua::import_catalog(&pool, &file, agency.as_deref())?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if report.applied {
+                eprintln!(
+                    "imported: {} created, {} updated",
+                    report.created, report.updated
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("nothing imported: {} invalid row(s)", report.invalid);
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
+}

@@ -255,10 +255,10 @@ where
             Ok(value)
         }
         Err(error) => {
-            if let AnyConnection::Sqlite(inner) = conn {
-                if let Err(rollback) = AnsiTransactionManager::rollback_transaction(inner) {
-                    tracing::error!(error = %rollback, "rollback failed");
-                }
+            if let AnyConnection::Sqlite(inner) = conn
+                && let Err(rollback) = AnsiTransactionManager::rollback_transaction(inner)
+            {
+                tracing::error!(error = %rollback, "rollback failed");
             }
             Err(error)
         }

@@ -13,6 +13,7 @@ pub mod testing;
 pub use db::{
     AnyConnection, Backend, DatabaseUrl, Pool, PoolOptions, build_pool, run_migrations, write_tx,
 };
+pub use diesel::result::Error as DieselError;
 pub use error::{StoreError, StoreResult};
 
 /// Parses a stored enum text back into its domain type.

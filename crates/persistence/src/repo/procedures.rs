@@ -268,9 +268,8 @@ fn filtered(filter: &ProcedureFilter) -> Boxed<'_> {
         None => {}
     }
     if let Some(query) = &filter.query {
-        // Folded terms hold only letters, digits and dots: nothing to escape.
-        for term in &query.terms {
-            q = q.filter(procedures::search_text.like(format!("% {term}%")));
+        for pattern in query.like_patterns() {
+            q = q.filter(procedures::search_text.like(pattern));
         }
     }
     q
@@ -293,7 +292,7 @@ pub fn list(
                     procedures::search_text,
                 ))
                 .load(conn)?;
-            let mut ranked: Vec<(u8, String, i64)> = candidates
+            let mut ranked: Vec<(motcua_domain::search::Rank, String, i64)> = candidates
                 .into_iter()
                 .filter_map(|(id, code, name, text)| {
                     rank(query, &code, &name, &text).map(|r| (r, name, id))
@@ -361,7 +360,7 @@ pub fn sectors_with_counts(conn: &mut AnyConnection) -> StoreResult<Vec<SectorCo
             }
         })
         .collect();
-    out.sort_by(|a, b| fold(&a.name).cmp(&fold(&b.name)));
+    out.sort_by_key(|s| fold(&s.name));
     Ok(out)
 }
 

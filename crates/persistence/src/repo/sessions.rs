@@ -10,6 +10,15 @@ use crate::schema::refresh_tokens;
 use crate::time::{from_db, now, to_db};
 use crate::{AnyConnection, StoreResult, write_tx};
 
+/// user, family, expiry, used, revoked.
+type TokenRow = (
+    i64,
+    String,
+    chrono::NaiveDateTime,
+    Option<chrono::NaiveDateTime>,
+    Option<chrono::NaiveDateTime>,
+);
+
 pub struct NewToken<'a> {
     pub user_id: i64,
     pub family_id: &'a str,
@@ -47,13 +56,7 @@ pub enum Rotation {
 /// Consumes the presented token if it is live; detects reuse atomically.
 pub fn consume(conn: &mut AnyConnection, token_hash: &str) -> StoreResult<Rotation> {
     write_tx(conn, |conn| {
-        let found: Option<(
-            i64,
-            String,
-            chrono::NaiveDateTime,
-            Option<chrono::NaiveDateTime>,
-            Option<chrono::NaiveDateTime>,
-        )> = refresh_tokens::table
+        let found: Option<TokenRow> = refresh_tokens::table
             .filter(refresh_tokens::token_hash.eq(token_hash))
             .select((
                 refresh_tokens::user_id,

@@ -1,0 +1,232 @@
+//! The application: routes, middleware and the server. `build_app` is what
+//! the binary serves and what the black-box tests start on port 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
+use prometheus::Registry;
+use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::{AppExt, UtoipaApp, scope};
+
+use crate::auth::TokenService;
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::JsonLimit;
+use crate::middleware::{
+    MotcuaRootSpan, catch_panics, problems, request_id_header, security_headers,
+};
+use crate::routes::{agencies, auth, catalog, ops, users};
+use crate::settings::Settings;
+use crate::state::AppState;
+
+/// Every documented route, on any app (the real one, or a bare one for the spec).
+pub fn routes<T>(app: App<T>) -> UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.into_utoipa_app()
+        .service(ops::live)
+        .service(ops::ready)
+        .service(ops::metrics)
+        .service(
+            scope("/api/v1")
+                .service(auth::register)
+                .service(auth::login)
+                .service(auth::token)
+                .service(auth::refresh)
+                .service(auth::logout)
+                .service(auth::me)
+                .service(users::list)
+                .service(users::create)
+                .service(users::get)
+                .service(users::update)
+                .service(agencies::list)
+                .service(agencies::create)
+                .service(agencies::get)
+                .service(catalog::list)
+                .service(catalog::import)
+                .service(catalog::create)
+                .service(catalog::get)
+                .service(catalog::update)
+                .service(catalog::abolish)
+                .service(catalog::sectors),
+        )
+}
+
+/// Shared pieces built once per server, cloned into each worker.
+#[derive(Clone)]
+pub struct Shared {
+    pub state: web::Data<AppState>,
+    pub registry: web::Data<Registry>,
+    pub gauges: web::Data<ops::Gauges>,
+    pub prometheus: PrometheusMetrics,
+    pub openapi: web::Data<String>,
+    pub docs: web::Data<DocsPage>,
+}
+
+impl Shared {
+    pub fn new(state: AppState) -> std::io::Result<Self> {
+        let registry = Registry::new();
+        let prometheus = PrometheusMetricsBuilder::new("motcua")
+            .registry(registry.clone())
+            .mask_unmatched_patterns("UNMATCHED")
+            .exclude("/metrics")
+            .buckets(&[
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ])
+            .build()
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let gauges =
+            ops::Gauges::register(&registry).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let spec = crate::openapi::document_json();
+        let value: serde_json::Value =
+            serde_json::from_str(&spec).map_err(std::io::Error::other)?;
+        let docs = utoipa_scalar::Scalar::new(value)
+            .title("motcua API")
+            .to_html();
+        Ok(Self {
+            state: web::Data::new(state),
+            registry: web::Data::new(registry),
+            gauges: web::Data::new(gauges),
+            prometheus,
+            openapi: web::Data::new(spec.clone()),
+            docs: web::Data::new(DocsPage(docs)),
+        })
+    }
+}
+
+fn cors(settings: &Settings) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::ACCEPT_LANGUAGE,
+            header::IF_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("idempotent-replayed"),
+        ])
+        .max_age(3600);
+    for origin in settings.allowed_origins() {
+        cors = cors.allowed_origin(&origin);
+    }
+    cors
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(ErrorCode::RouteNotFound))
+}
+
+async fn openapi_json(spec: web::Data<String>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(spec.get_ref().clone())
+}
+
+async fn docs_page(docs: web::Data<DocsPage>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        // Scalar's page loads its script from the jsDelivr CDN in the reader's
+        // browser; only this page gets a policy that allows it.
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; \
+             style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.scalar.com; \
+             font-src 'self' data: https://cdn.jsdelivr.net https://fonts.scalar.com; img-src 'self' data: https:; connect-src 'self'",
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(docs.0.clone())
+}
+
+/// The interactive reference page, rendered once with the spec inside.
+#[derive(Clone)]
+pub struct DocsPage(pub String);
+
+/// The whole application for one worker.
+pub fn build_app(
+    shared: Shared,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let settings = shared.state.settings.clone();
+    let json_limit = settings.server.max_json_bytes;
+    let app = App::new()
+        .app_data(shared.state.clone())
+        .app_data(shared.registry.clone())
+        .app_data(shared.gauges.clone())
+        .app_data(shared.openapi.clone())
+        .app_data(shared.docs.clone())
+        .app_data(JsonLimit(json_limit))
+        .app_data(web::PayloadConfig::new(json_limit))
+        .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
+        .wrap(from_fn(catch_panics))
+        .wrap(from_fn(problems))
+        // CORS and security headers go on problem responses too; a CORS
+        // refusal is itself turned into a problem by the second pass.
+        .wrap(cors(&settings))
+        .wrap(from_fn(problems))
+        .wrap(security_headers(settings.is_production()))
+        .wrap(from_fn(request_id_header))
+        .wrap(TracingLogger::<MotcuaRootSpan>::new())
+        .wrap(shared.prometheus.clone());
+    routes(app)
+        .into_app()
+        .route("/openapi.json", web::get().to(openapi_json))
+        .route("/docs", web::get().to(docs_page))
+        .route("/docs/", web::get().to(docs_page))
+        .default_service(web::to(not_found))
+}
+
+/// Builds the shared state from settings and a pool.
+pub fn state(
+    settings: Settings,
+    pool: motcua_persistence::Pool,
+    backend: motcua_persistence::Backend,
+    jwt_secret: Vec<u8>,
+) -> AppState {
+    let tokens = TokenService::new(
+        &jwt_secret,
+        &settings.auth.issuer,
+        settings.auth.access_ttl_secs,
+    );
+    AppState {
+        pool,
+        backend,
+        settings: Arc::new(settings),
+        tokens,
+    }
+}
+
+/// Serves on an already bound listener (port 0 in tests). Stops gracefully on
+/// SIGTERM/SIGINT, letting in-flight requests finish within the timeout.
+pub fn serve(shared: Shared, listener: TcpListener) -> std::io::Result<Server> {
+    let settings = shared.state.settings.clone();
+    let mut server = HttpServer::new(move || build_app(shared.clone()))
+        .shutdown_timeout(settings.server.shutdown_timeout_secs)
+        .client_request_timeout(Duration::from_secs(30));
+    if let Some(workers) = settings.server.workers {
+        server = server.workers(workers.max(1));
+    }
+    Ok(server.listen(listener)?.run())
+}

@@ -1,0 +1,313 @@
+//! Access tokens (JWT, HS256 pinned), password hashing (argon2id) and the
+//! `Caller` extractor every protected handler takes.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest, web};
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use motcua_domain::Role;
+use motcua_domain::user::User;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ErrorCode};
+
+/// Claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    /// User id.
+    pub sub: String,
+    pub role: Role,
+    pub agency_id: Option<i64>,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub iss: String,
+}
+
+/// Issues and verifies access tokens with one server-side key and algorithm.
+#[derive(Clone)]
+pub struct TokenService {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    pub access_ttl_secs: i64,
+}
+
+impl TokenService {
+    pub fn new(secret: &[u8], issuer: &str, access_ttl_secs: u64) -> Self {
+        // The algorithm is ours to choose, never the token's: `alg: none` or an
+        // RS256 header with our secret as "public key" fail validation.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[issuer]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);
+        validation.leeway = 30;
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            issuer: issuer.to_owned(),
+            access_ttl_secs: i64::try_from(access_ttl_secs).unwrap_or(900),
+        }
+    }
+
+    pub fn issue(&self, user: &User) -> Result<String, ApiError> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            sub: user.id.to_string(),
+            role: user.role,
+            agency_id: user.agency_id,
+            exp: now + self.access_ttl_secs,
+            iat: now,
+            jti: uuid::Uuid::new_v4().to_string(),
+            iss: self.issuer.clone(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::internal("sign access token", e))
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|_| ApiError::new(ErrorCode::InvalidToken))
+    }
+}
+
+/// Random secret text: refresh tokens, client secrets, demo passwords, dev keys.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, buf)
+}
+
+/// What is stored of a refresh token.
+pub fn token_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::internal("hash password", e))
+}
+
+/// Constant work whether or not the account exists, so timing tells nothing.
+pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let dummy = DUMMY.get_or_init(|| hash_password("not-a-real-password-0").unwrap_or_default());
+    let (hash, real) = match stored {
+        Some(hash) => (hash, true),
+        None => (dummy.as_str(), false),
+    };
+    let ok = PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false);
+    ok && real
+}
+
+/// The authenticated caller, from a valid bearer token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: i64,
+    pub role: Role,
+    pub agency_id: Option<i64>,
+}
+
+impl Caller {
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+
+    pub fn is(&self, role: Role) -> bool {
+        self.role == role
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
+    let Some(value) = req.headers().get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::new(ErrorCode::InvalidToken))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(ApiError::new(ErrorCode::InvalidToken)),
+    }
+}
+
+fn caller_from(req: &HttpRequest) -> Result<Option<Caller>, ApiError> {
+    let Some(token) = bearer(req)? else {
+        return Ok(None);
+    };
+    let state = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .ok_or_else(|| ApiError::internal("auth", "application state missing"))?;
+    let claims = state.tokens.verify(token)?;
+    let user_id = claims
+        .sub
+        .parse()
+        .map_err(|_| ApiError::new(ErrorCode::InvalidToken))?;
+    Ok(Some(Caller {
+        user_id,
+        role: claims.role,
+        agency_id: claims.agency_id,
+    }))
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            caller_from(req)
+                .and_then(|c| c.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated))),
+        )
+    }
+}
+
+/// For public endpoints that show more to signed-in callers. A present but
+/// invalid token is still an error: silently downgrading would hide bugs.
+#[derive(Debug, Clone)]
+pub struct MaybeCaller(pub Option<Caller>);
+
+impl FromRequest for MaybeCaller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(caller_from(req).map(MaybeCaller))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(role: Role) -> User {
+        User {
+            id: 7,
+            username: "u".into(),
+            role,
+            agency_id: Some(3),
+            applicant_id: None,
+            full_name: "U".into(),
+            phone: None,
+            email: None,
+            active: true,
+            demo: false,
+            created_at: Utc::now(),
+            last_login_at: None,
+        }
+    }
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn issue_and_verify() {
+        let tokens = TokenService::new(SECRET, "motcua", 900);
+        let token = tokens.issue(&user(Role::Officer)).unwrap();
+        let claims = tokens.verify(&token).unwrap();
+        assert_eq!(claims.sub, "7");
+        assert_eq!(claims.role, Role::Officer);
+        assert_eq!(claims.agency_id, Some(3));
+        assert_eq!(claims.exp - claims.iat, 900);
+        assert!(!claims.jti.is_empty());
+    }
+
+    #[test]
+    fn rejects_tampering_other_keys_algorithms_and_expiry() {
+        let tokens = TokenService::new(SECRET, "motcua", 900);
+        let token = tokens.issue(&user(Role::Citizen)).unwrap();
+        let other = TokenService::new(b"another-secret-another-secret-xx", "motcua", 900);
+        assert!(other.verify(&token).is_err());
+        let wrong_issuer = TokenService::new(SECRET, "someone-else", 900);
+        assert!(wrong_issuer.verify(&token).is_err());
+
+        // Swap the payload for an admin one, keep the signature.
+        let parts: Vec<&str> = token.split('.').collect();
+        let forged_claims = Claims {
+            sub: "7".into(),
+            role: Role::Admin,
+            agency_id: None,
+            exp: Utc::now().timestamp() + 900,
+            iat: Utc::now().timestamp(),
+            jti: "x".into(),
+            iss: "motcua".into(),
+        };
+        let b64 =
+            |v: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v);
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            b64(&serde_json::to_vec(&forged_claims).unwrap()),
+            parts[2]
+        );
+        assert!(tokens.verify(&forged).is_err());
+        // alg: none.
+        let none = format!("{}.{}.", b64(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
+        assert!(tokens.verify(&none).is_err());
+        // HS512 with the same secret: not the pinned algorithm.
+        let hs512 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS512),
+            &forged_claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
+        assert!(tokens.verify(&hs512).is_err());
+        // Expired beyond the leeway.
+        let expired = Claims {
+            exp: Utc::now().timestamp() - 120,
+            iat: Utc::now().timestamp() - 1000,
+            ..forged_claims
+        };
+        let old = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &expired,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
+        assert!(tokens.verify(&old).is_err());
+        assert!(tokens.verify("not.a.jwt").is_err());
+    }
+
+    #[test]
+    fn passwords() {
+        let hash = hash_password("mat-khau-dai-1").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("mat-khau-dai-1", Some(&hash)));
+        assert!(!verify_password("mat-khau-dai-2", Some(&hash)));
+        assert!(!verify_password("not-a-real-password-0", None));
+        assert!(!verify_password("x", Some("garbage")));
+    }
+
+    #[test]
+    fn random_tokens_differ_and_digest_is_hex() {
+        let a = random_token(32);
+        assert_ne!(a, random_token(32));
+        assert_eq!(a.len(), 43);
+        assert_eq!(token_digest("abc").len(), 64);
+    }
+}

@@ -1,0 +1,343 @@
+//! One error type for every handler, rendered as RFC 9457 problem+json with a
+//! stable snake_case `code`. Titles follow the caller's language; codes never do.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use motcua_domain::validation::{FieldError, Problem};
+use motcua_persistence::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::i18n::{Lang, Localized, field_message};
+
+macro_rules! error_codes {
+    ($($variant:ident => ($code:literal, $status:literal, $vi:literal, $en:literal)),+ $(,)?) => {
+        /// Machine-readable error codes. Stable: clients branch on them.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode { $($variant),+ }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code),+ }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self { $(ErrorCode::$variant => StatusCode::from_u16($status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)),+ }
+            }
+
+            pub fn title(self, lang: Lang) -> &'static str {
+                match self { $(ErrorCode::$variant => lang.pick($vi, $en)),+ }
+            }
+        }
+    };
+}
+
+error_codes! {
+    BadRequest => ("bad_request", 400, "Yêu cầu không hợp lệ", "Bad request"),
+    MalformedJson => ("malformed_json", 400, "Nội dung JSON không đọc được", "Malformed JSON body"),
+    InvalidQuery => ("invalid_query", 400, "Tham số truy vấn không hợp lệ", "Invalid query parameters"),
+    InvalidHeader => ("invalid_header", 400, "Tiêu đề yêu cầu không hợp lệ", "Invalid request header"),
+    ValidationFailed => ("validation_failed", 422, "Dữ liệu không hợp lệ", "Validation failed"),
+    Unauthenticated => ("unauthenticated", 401, "Cần đăng nhập", "Authentication required"),
+    InvalidToken => ("invalid_token", 401, "Mã truy cập không hợp lệ hoặc đã hết hạn", "Invalid or expired access token"),
+    InvalidCredentials => ("invalid_credentials", 401, "Tên đăng nhập hoặc mật khẩu không đúng", "Wrong username or password"),
+    InvalidRefreshToken => ("invalid_refresh_token", 401, "Phiên đăng nhập không còn hiệu lực", "The refresh token is not valid"),
+    RefreshTokenReused => ("refresh_token_reused", 401, "Phiên đăng nhập đã bị thu hồi do dùng lại mã làm mới", "Refresh token reused: the session was revoked"),
+    Forbidden => ("forbidden", 403, "Không có quyền thực hiện", "Not allowed"),
+    AccountDisabled => ("account_disabled", 403, "Tài khoản đã bị khóa", "The account is disabled"),
+    NotFound => ("not_found", 404, "Không tìm thấy", "Not found"),
+    RouteNotFound => ("route_not_found", 404, "Không có địa chỉ này", "No such route"),
+    MethodNotAllowed => ("method_not_allowed", 405, "Phương thức không được hỗ trợ", "Method not allowed"),
+    NotAcceptable => ("not_acceptable", 406, "Không có định dạng phản hồi phù hợp", "No acceptable representation"),
+    Conflict => ("conflict", 409, "Xung đột dữ liệu", "Conflict"),
+    AlreadyExists => ("already_exists", 409, "Đã tồn tại", "Already exists"),
+    PayloadTooLarge => ("payload_too_large", 413, "Dữ liệu gửi lên quá lớn", "Payload too large"),
+    UnsupportedMediaType => ("unsupported_media_type", 415, "Kiểu nội dung không được hỗ trợ", "Unsupported media type"),
+    TooManyRequests => ("too_many_requests", 429, "Quá nhiều yêu cầu, vui lòng thử lại sau", "Too many requests, try again later"),
+    InternalError => ("internal_error", 500, "Lỗi hệ thống", "Internal server error"),
+    DatabaseUnavailable => ("database_unavailable", 503, "Cơ sở dữ liệu tạm thời không truy cập được", "Database temporarily unavailable"),
+}
+
+/// A field error as sent to clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldErrorBody {
+    /// Path of the field, e.g. `fees[0].amount_vnd`.
+    pub field: String,
+    /// Stable code of the problem, e.g. `required`, `too_long`.
+    pub code: String,
+    pub message: String,
+}
+
+/// RFC 9457 problem details, as every error response carries.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:motcua:problem:validation_failed",
+    "title": "Dữ liệu không hợp lệ",
+    "status": 422,
+    "detail": "Có 1 trường không hợp lệ.",
+    "code": "validation_failed",
+    "errors": [{"field": "id_number", "code": "invalid_citizen_id", "message": "Số định danh cá nhân phải gồm đúng 12 chữ số, bắt đầu bằng mã tỉnh hợp lệ."}],
+    "request_id": "0b7c6f7e-3f0a-4a51-9a0e-6a2f3c1d9e21"
+}))]
+pub struct ProblemBody {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    pub code: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldErrorBody>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Extra members some problems carry (e.g. `allowed_actions`).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
+}
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// What an error says; boxed inside [`ApiError`] so results stay small.
+#[derive(Debug, Clone)]
+pub struct ApiErrorData {
+    pub code: ErrorCode,
+    pub detail: Option<Localized>,
+    pub errors: Vec<FieldError>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub extensions: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiError(Box<ApiErrorData>);
+
+impl std::ops::Deref for ApiError {
+    type Target = ApiErrorData;
+    fn deref(&self) -> &ApiErrorData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ApiErrorData {
+        &mut self.0
+    }
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode) -> Self {
+        Self(Box::new(ApiErrorData {
+            code,
+            detail: None,
+            errors: Vec::new(),
+            headers: Vec::new(),
+            extensions: serde_json::Map::new(),
+        }))
+    }
+
+    pub fn detail(mut self, vi: impl Into<String>, en: impl Into<String>) -> Self {
+        self.detail = Some(Localized::new(vi, en));
+        self
+    }
+
+    pub fn detail_same(mut self, text: impl Into<String>) -> Self {
+        self.detail = Some(Localized::same(text));
+        self
+    }
+
+    pub fn header(mut self, name: HeaderName, value: impl TryInto<HeaderValue>) -> Self {
+        if let Ok(value) = value.try_into() {
+            self.headers.push((name, value));
+        }
+        self
+    }
+
+    pub fn extension(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.extensions.insert(key.to_owned(), value);
+        self
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let n = errors.len();
+        let mut e = Self::new(ErrorCode::ValidationFailed).detail(
+            format!("Có {n} trường không hợp lệ."),
+            format!("{n} field(s) are invalid."),
+        );
+        e.errors = errors;
+        e
+    }
+
+    pub fn field(field: &str, problem: Problem) -> Self {
+        Self::validation(vec![FieldError {
+            field: field.to_owned(),
+            problem,
+        }])
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(ErrorCode::NotFound)
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(ErrorCode::Forbidden)
+    }
+
+    pub fn internal(context: &str, error: impl std::fmt::Display) -> Self {
+        tracing::error!(%error, "{context}");
+        Self::new(ErrorCode::InternalError)
+    }
+
+    pub fn too_many_requests(retry_after_secs: i64) -> Self {
+        let secs = retry_after_secs.max(1);
+        Self::new(ErrorCode::TooManyRequests)
+            .detail(
+                format!("Vui lòng thử lại sau {secs} giây."),
+                format!("Retry in {secs} seconds."),
+            )
+            .header(header::RETRY_AFTER, secs.to_string())
+    }
+
+    pub fn body(&self, lang: Lang) -> ProblemBody {
+        ProblemBody {
+            type_uri: format!("urn:motcua:problem:{}", self.code.as_str()),
+            title: self.code.title(lang).to_owned(),
+            status: self.code.status().as_u16(),
+            detail: self.detail.as_ref().map(|d| d.get(lang).to_owned()),
+            code: self.code.as_str().to_owned(),
+            errors: self
+                .errors
+                .iter()
+                .map(|e| FieldErrorBody {
+                    field: e.field.clone(),
+                    code: e.problem.code().to_owned(),
+                    message: field_message(&e.problem, lang),
+                })
+                .collect(),
+            instance: None,
+            request_id: None,
+            extensions: self.extensions.clone(),
+        }
+    }
+
+    /// The response in a given language; the problem middleware calls it with
+    /// the request's language, instance and request id.
+    pub fn render(
+        &self,
+        lang: Lang,
+        instance: Option<String>,
+        request_id: Option<String>,
+    ) -> HttpResponse {
+        let mut body = self.body(lang);
+        body.instance = instance;
+        body.request_id = request_id;
+        let mut response = HttpResponse::build(self.code.status());
+        response.content_type(PROBLEM_JSON);
+        if lang == Lang::En {
+            response.insert_header((header::CONTENT_LANGUAGE, "en"));
+        } else {
+            response.insert_header((header::CONTENT_LANGUAGE, "vi"));
+        }
+        if self.code == ErrorCode::Unauthenticated || self.code == ErrorCode::InvalidToken {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        for (name, value) in &self.headers {
+            response.insert_header((name.clone(), value.clone()));
+        }
+        if let Some(id) = &body.request_id {
+            response.insert_header((crate::middleware::REQUEST_ID, id.as_str()));
+        }
+        response.json(body)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.code.as_str())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.render(Lang::Vi, None, None)
+    }
+}
+
+impl From<ErrorCode> for ApiError {
+    fn from(code: ErrorCode) -> Self {
+        ApiError::new(code)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => ApiError::not_found(),
+            StoreError::Conflict(what) => {
+                tracing::info!(constraint = %what, "write refused by a constraint");
+                ApiError::new(ErrorCode::Conflict)
+            }
+            StoreError::Unavailable(reason) => {
+                tracing::warn!(%reason, "database unavailable");
+                ApiError::new(ErrorCode::DatabaseUnavailable).header(header::RETRY_AFTER, "5")
+            }
+            other => ApiError::internal("database error", other),
+        }
+    }
+}
+
+impl From<motcua_persistence::DieselError> for ApiError {
+    fn from(error: motcua_persistence::DieselError) -> Self {
+        StoreError::from(error).into()
+    }
+}
+
+impl From<Vec<FieldError>> for ApiError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        ApiError::validation(errors)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_snake_case_with_both_titles() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "duplicate {s}");
+            assert!(
+                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{s}"
+            );
+            assert!(code.status().is_client_error() || code.status().is_server_error());
+            assert_ne!(code.title(Lang::Vi), code.title(Lang::En), "{s}");
+        }
+    }
+
+    #[test]
+    fn problem_body_in_both_languages() {
+        let e = ApiError::field("id_number", Problem::rule("invalid_citizen_id"));
+        let vi = e.body(Lang::Vi);
+        let en = e.body(Lang::En);
+        assert_eq!(vi.code, "validation_failed");
+        assert_eq!(vi.code, en.code);
+        assert_eq!(vi.status, 422);
+        assert_eq!(vi.errors[0].code, "invalid_citizen_id");
+        assert_ne!(vi.errors[0].message, en.errors[0].message);
+        assert_eq!(vi.type_uri, "urn:motcua:problem:validation_failed");
+    }
+}

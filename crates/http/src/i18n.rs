@@ -1,0 +1,197 @@
+//! Language of human-readable texts: Vietnamese by default, English on request.
+
+use actix_web::HttpRequest;
+use actix_web::http::header::ACCEPT_LANGUAGE;
+use motcua_domain::validation::Problem;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Vi,
+    En,
+}
+
+impl Lang {
+    /// Picks the preferred supported language of an `Accept-Language` header.
+    pub fn from_header(header: Option<&str>) -> Lang {
+        let Some(header) = header else {
+            return Lang::Vi;
+        };
+        let mut best: Option<(f32, Lang)> = None;
+        for part in header.split(',') {
+            let mut pieces = part.split(';');
+            let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = pieces
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let lang = match tag.split('-').next() {
+                Some("vi") => Lang::Vi,
+                Some("en") => Lang::En,
+                _ => continue,
+            };
+            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map_or(Lang::Vi, |(_, lang)| lang)
+    }
+
+    pub fn of(req: &HttpRequest) -> Lang {
+        Lang::from_header(
+            req.headers()
+                .get(ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        )
+    }
+
+    pub fn pick<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Vi => vi,
+            Lang::En => en,
+        }
+    }
+}
+
+/// A text in both languages, chosen when the response is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Localized {
+    pub vi: String,
+    pub en: String,
+}
+
+impl Localized {
+    pub fn new(vi: impl Into<String>, en: impl Into<String>) -> Self {
+        Self {
+            vi: vi.into(),
+            en: en.into(),
+        }
+    }
+
+    /// A technical text that is the same in both languages.
+    pub fn same(text: impl Into<String>) -> Self {
+        let text = text.into();
+        Self {
+            vi: text.clone(),
+            en: text,
+        }
+    }
+
+    pub fn get(&self, lang: Lang) -> &str {
+        lang.pick(&self.vi, &self.en)
+    }
+}
+
+/// Message for a field problem, in the caller's language.
+pub fn field_message(problem: &Problem, lang: Lang) -> String {
+    match (problem, lang) {
+        (Problem::Required, Lang::Vi) => "Trường này là bắt buộc.".into(),
+        (Problem::Required, Lang::En) => "This field is required.".into(),
+        (Problem::TooShort { min }, Lang::Vi) => format!("Cần ít nhất {min} ký tự."),
+        (Problem::TooShort { min }, Lang::En) => format!("Must have at least {min} characters."),
+        (Problem::TooLong { max }, Lang::Vi) => format!("Không được quá {max} ký tự."),
+        (Problem::TooLong { max }, Lang::En) => format!("Must have at most {max} characters."),
+        (Problem::OutOfRange { min, max }, Lang::Vi) => {
+            format!("Phải nằm trong khoảng {min} đến {max}.")
+        }
+        (Problem::OutOfRange { min, max }, Lang::En) => format!("Must be between {min} and {max}."),
+        (Problem::InvalidFormat { expected }, Lang::Vi) => {
+            format!("Sai định dạng (ví dụ đúng: {expected}).")
+        }
+        (Problem::InvalidFormat { expected }, Lang::En) => {
+            format!("Invalid format (expected like: {expected}).")
+        }
+        (Problem::NotAllowed { allowed }, Lang::Vi) => format!(
+            "Giá trị không được chấp nhận; chọn một trong: {}.",
+            allowed.join(", ")
+        ),
+        (Problem::NotAllowed { allowed }, Lang::En) => {
+            format!("Value not accepted; use one of: {}.", allowed.join(", "))
+        }
+        (Problem::Duplicate, Lang::Vi) => "Giá trị bị trùng lặp.".into(),
+        (Problem::Duplicate, Lang::En) => "Duplicate value.".into(),
+        (Problem::Rule { rule }, lang) => rule_message(rule, lang).to_owned(),
+    }
+}
+
+/// Named rules of the domain and the API.
+fn rule_message(rule: &str, lang: Lang) -> &'static str {
+    let (vi, en) = match rule {
+        "invalid_citizen_id" => (
+            "Số định danh cá nhân phải gồm đúng 12 chữ số, bắt đầu bằng mã tỉnh hợp lệ.",
+            "A citizen ID number has exactly 12 digits starting with a valid province code.",
+        ),
+        "committed_exceeds_regulated" => (
+            "Thời hạn cam kết không được dài hơn thời hạn theo quy định.",
+            "The committed time cannot exceed the regulated time.",
+        ),
+        "no_original_nor_copy" => (
+            "Cần ít nhất một bản chính hoặc bản sao.",
+            "At least one original or copy is needed.",
+        ),
+        "password_only_digits" => (
+            "Mật khẩu không được chỉ gồm chữ số.",
+            "The password cannot be digits only.",
+        ),
+        "password_equals_username" => (
+            "Mật khẩu không được trùng tên đăng nhập.",
+            "The password cannot equal the username.",
+        ),
+        "implausible_date_of_birth" => ("Ngày sinh không hợp lệ.", "Implausible date of birth."),
+        "unknown_agency" => (
+            "Không tìm thấy cơ quan có mã này.",
+            "No agency has this code.",
+        ),
+        "agency_required" => (
+            "Cần chỉ rõ cơ quan giải quyết.",
+            "The handling agency must be given.",
+        ),
+        "agency_not_allowed" => (
+            "Vai trò này không thuộc cơ quan nào.",
+            "This role does not belong to an agency.",
+        ),
+        "code_mismatch" => (
+            "Mã trong nội dung khác mã trên đường dẫn.",
+            "The code in the body differs from the one in the path.",
+        ),
+        "role_change_not_allowed" => (
+            "Không thể đổi vai trò của tài khoản công dân hoặc tài khoản tích hợp.",
+            "Citizen and integration accounts cannot change role.",
+        ),
+        "cannot_lock_yourself" => (
+            "Không thể tự khóa hoặc tự bỏ quyền quản trị của mình.",
+            "You cannot lock yourself or drop your own admin role.",
+        ),
+        "invalid_type" => ("Kiểu dữ liệu không đúng.", "Wrong data type."),
+        "unknown_field" => ("Trường không được hỗ trợ.", "Unsupported field."),
+        "invalid_value" => ("Giá trị không hợp lệ.", "Invalid value."),
+        "invalid_date" => (
+            "Ngày không hợp lệ (định dạng YYYY-MM-DD).",
+            "Invalid date (format YYYY-MM-DD).",
+        ),
+        _ => ("Giá trị không hợp lệ.", "Invalid value."),
+    };
+    lang.pick(vi, en)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language() {
+        let cases = [
+            (None, Lang::Vi),
+            (Some("en"), Lang::En),
+            (Some("en-US,en;q=0.9"), Lang::En),
+            (Some("fr, en;q=0.5"), Lang::En),
+            (Some("vi-VN, en;q=0.8"), Lang::Vi),
+            (Some("en;q=0.2, vi;q=0.9"), Lang::Vi),
+            (Some("de"), Lang::Vi),
+            (Some("en;q=0"), Lang::Vi),
+            (Some("garbage;;;"), Lang::Vi),
+        ];
+        for (header, want) in cases {
+            assert_eq!(Lang::from_header(header), want, "{header:?}");
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Cross-cutting request handling: request ids, problem+json for every error,
+//! panics turned into 500 responses, security headers.
+
+use std::panic::AssertUnwindSafe;
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpResponse};
+use futures_util::FutureExt;
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
+
+use crate::error::{ApiError, ErrorCode, PROBLEM_JSON};
+use crate::i18n::Lang;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of one request: the caller's `X-Request-Id` when it is sane, else a new UUID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get(REQUEST_ID)?.to_str().ok()?.trim();
+    let sane = (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    sane.then(|| value.to_owned())
+}
+
+/// Root span of every request, carrying its id, so every log line of the request has it.
+pub struct MotcuaRootSpan;
+
+impl RootSpanBuilder for MotcuaRootSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let id = incoming_request_id(request).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        request.extensions_mut().insert(RequestId(id.clone()));
+        tracing_actix_web::root_span!(request, request_id = %id)
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+/// Echoes the request id on every response.
+pub async fn request_id_header(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let id = req.extensions().get::<RequestId>().cloned();
+    let mut res = next.call(req).await?;
+    if let Some(RequestId(id)) = id
+        && let Ok(value) = HeaderValue::from_str(&id)
+    {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(res)
+}
+
+fn code_for_status(status: StatusCode) -> ErrorCode {
+    match status.as_u16() {
+        401 => ErrorCode::Unauthenticated,
+        403 => ErrorCode::Forbidden,
+        404 => ErrorCode::RouteNotFound,
+        405 => ErrorCode::MethodNotAllowed,
+        406 => ErrorCode::NotAcceptable,
+        409 => ErrorCode::Conflict,
+        413 => ErrorCode::PayloadTooLarge,
+        415 => ErrorCode::UnsupportedMediaType,
+        422 => ErrorCode::ValidationFailed,
+        429 => ErrorCode::TooManyRequests,
+        400..=499 => ErrorCode::BadRequest,
+        503 => ErrorCode::DatabaseUnavailable,
+        _ => ErrorCode::InternalError,
+    }
+}
+
+fn is_json(res: &HttpResponse<impl MessageBody>) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json") || ct.starts_with(PROBLEM_JSON))
+}
+
+/// Every error leaves as problem+json in the caller's language: our own
+/// errors are re-rendered with the request's language, id and path; errors
+/// from actix itself or from other middleware (CORS, payload limits) are
+/// converted by their status code.
+pub async fn problems(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<BoxBody>>, Error> {
+    let lang = Lang::of(req.request());
+    let path = req.path().to_owned();
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    // No clone of the request may live across the call: routing needs it unshared.
+    let render = |error: ApiError| error.render(lang, Some(path.clone()), request_id.clone());
+    match next.call(req).await {
+        Ok(res) => {
+            let api = res
+                .response()
+                .error()
+                .and_then(|e| e.as_error::<ApiError>())
+                .cloned();
+            if let Some(api) = api {
+                let (req, _) = res.into_parts();
+                return Ok(ServiceResponse::new(req, render(api)).map_into_right_body());
+            }
+            let status = res.status();
+            if (status.is_client_error() || status.is_server_error()) && !is_json(res.response()) {
+                let mut error = ApiError::new(code_for_status(status));
+                if let Some(inner) = res.response().error() {
+                    if status.is_client_error() {
+                        error = error.detail_same(inner.to_string());
+                    } else {
+                        tracing::error!(error = %inner, "unhandled error");
+                    }
+                }
+                for name in [header::ALLOW, header::RETRY_AFTER] {
+                    if let Some(value) = res.headers().get(&name) {
+                        error = error.header(name, value.clone());
+                    }
+                }
+                let (req, _) = res.into_parts();
+                return Ok(ServiceResponse::new(req, render(error)).map_into_right_body());
+            }
+            Ok(res.map_into_boxed_body().map_into_left_body())
+        }
+        Err(err) => {
+            let error = err.as_error::<ApiError>().cloned().unwrap_or_else(|| {
+                let status = err.as_response_error().status_code();
+                let e = ApiError::new(code_for_status(status));
+                if status.is_client_error() {
+                    e.detail_same(err.to_string())
+                } else {
+                    e
+                }
+            });
+            Err(RenderedProblem {
+                error,
+                lang,
+                instance: path,
+                request_id,
+            }
+            .into())
+        }
+    }
+}
+
+/// A panicking handler answers 500 instead of dropping the connection.
+pub async fn catch_panics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<BoxBody>>, Error> {
+    match AssertUnwindSafe(next.call(req)).catch_unwind().await {
+        Ok(result) => result.map(|res| res.map_into_boxed_body().map_into_left_body()),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic".to_owned());
+            tracing::error!(panic = %message, "handler panicked");
+            // The request went down with the handler; the error travels up and
+            // the problem middleware renders it.
+            Err(ApiError::new(ErrorCode::InternalError).into())
+        }
+    }
+}
+
+/// An error already tied to its request's language, path and id, for the
+/// paths where no response object is at hand.
+#[derive(Debug)]
+struct RenderedProblem {
+    error: ApiError,
+    lang: Lang,
+    instance: String,
+    request_id: Option<String>,
+}
+
+impl std::fmt::Display for RenderedProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl actix_web::ResponseError for RenderedProblem {
+    fn status_code(&self) -> StatusCode {
+        self.error.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.error.render(
+            self.lang,
+            Some(self.instance.clone()),
+            self.request_id.clone(),
+        )
+    }
+}
+
+/// Security headers for API responses; a handler that sets one keeps its own.
+pub fn security_headers(production: bool) -> actix_web::middleware::DefaultHeaders {
+    let mut headers = actix_web::middleware::DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::CACHE_CONTROL, "no-store"))
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
+        .add((
+            HeaderName::from_static("cross-origin-resource-policy"),
+            "same-site",
+        ))
+        .add((
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=()",
+        ));
+    if production {
+        headers = headers.add((
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ));
+    }
+    headers
+}

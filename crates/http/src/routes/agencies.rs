@@ -1,0 +1,93 @@
+//! Agencies: departments, divisions, People's Committees, with their electronic codes.
+
+use actix_web::{HttpResponse, get, post, web};
+use motcua_domain::Role;
+use motcua_domain::agency::{Agency, NewAgency};
+use motcua_domain::validation::Problem;
+use motcua_persistence::repo::agencies;
+use motcua_persistence::write_tx;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::extract::{Json, Query};
+use crate::routes::PageView;
+use crate::routes::users::page_request;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AgencyQuery {
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// Every agency (public).
+#[utoipa::path(tag = "agencies", params(AgencyQuery), responses((status = 200, body = PageView<Agency>)))]
+#[get("/agencies")]
+pub async fn list(
+    state: web::Data<AppState>,
+    query: Query<AgencyQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page_request(query.0.page, query.0.per_page)?;
+    let all = state.db(|conn| Ok(agencies::list(conn)?)).await?;
+    let total = all.len() as i64;
+    let items = all
+        .into_iter()
+        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+        .take(page.per_page as usize)
+        .collect();
+    Ok(HttpResponse::Ok().json(PageView {
+        items,
+        page: page.page,
+        per_page: page.per_page,
+        total,
+    }))
+}
+
+/// One agency (public).
+#[utoipa::path(tag = "agencies", params(("id" = i64, Path)), responses((status = 200, body = Agency)))]
+#[get("/agencies/{id}")]
+pub async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    Ok(HttpResponse::Ok().json(state.db(move |conn| Ok(agencies::by_id(conn, id)?)).await?))
+}
+
+/// Adds an agency (admin).
+#[utoipa::path(tag = "agencies", security(("bearer" = [])), request_body = NewAgency, responses((status = 201, body = Agency), (status = 409, body = crate::error::ProblemBody)))]
+#[post("/agencies")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<NewAgency>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&[Role::Admin])?;
+    let agency = body.0.normalized();
+    agency.validate()?;
+    let created = state
+        .db(move |conn| {
+            write_tx(conn, |conn| {
+                if let Some(parent) = agency.parent_id {
+                    agencies::by_id(conn, parent).map_err(|_| {
+                        ApiError::field("parent_id", Problem::rule("unknown_agency"))
+                    })?;
+                }
+                agencies::insert(conn, &agency).map_err(|e| {
+                    if e.is_conflict_on("code") {
+                        ApiError::new(ErrorCode::AlreadyExists)
+                    } else {
+                        e.into()
+                    }
+                })
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("/api/v1/agencies/{}", created.id),
+        ))
+        .json(created))
+}

@@ -1,0 +1,470 @@
+//! Registration, login, token refresh with rotation, logout, and the caller.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{Duration, NaiveDate, Utc};
+use motcua_domain::Role;
+use motcua_domain::user::{Registration, User};
+use motcua_persistence::repo::{agencies, applicants, rate_limits, sessions, users};
+use motcua_persistence::write_tx;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::auth::{Caller, hash_password, random_token, token_digest, verify_password};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::extract::{Json, validate};
+use crate::routes::users::UserView;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// 12-digit citizen ID number; it becomes the username.
+    #[schema(example = "079203001234")]
+    pub id_number: String,
+    #[schema(example = "Nguyễn Văn An")]
+    pub full_name: String,
+    #[schema(example = "0912345678")]
+    pub phone: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub date_of_birth: Option<NaiveDate>,
+    /// At least 10 characters, not only digits.
+    #[schema(example = "mat-khau-cua-an")]
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Citizen ID number for citizens; the account name for staff.
+    #[validate(length(min = 1, max = 200))]
+    #[schema(example = "079203001234")]
+    pub username: String,
+    #[validate(length(min = 1, max = 256))]
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ClientCredentialsRequest {
+    /// Must be `client_credentials`.
+    #[schema(example = "client_credentials")]
+    pub grant_type: String,
+    #[validate(length(min = 1, max = 200))]
+    pub client_id: String,
+    #[validate(length(min = 1, max = 256))]
+    pub client_secret: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    #[validate(length(min = 1, max = 200))]
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Absent for service accounts, which authenticate again instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_expires_in: Option<i64>,
+}
+
+/// The address a request came from, for throttling.
+pub fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
+    let forwarded = trust_forwarded_for
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+        })
+        .flatten()
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    match forwarded {
+        Some(first) => first.to_owned(),
+        None => req
+            .peer_addr()
+            .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string()),
+    }
+}
+
+const ACCOUNT_BUCKET: &str = "login_account";
+const ADDRESS_BUCKET: &str = "login_address";
+const REGISTER_BUCKET: &str = "register_address";
+
+/// Creates a citizen account and its applicant record.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses((status = 201, body = UserView), (status = 409, description = "The ID number is already registered", body = crate::error::ProblemBody))
+)]
+#[post("/auth/register")]
+pub async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<RegisterRequest>,
+) -> ApiResult<HttpResponse> {
+    let body = body.0;
+    let today = (Utc::now() + Duration::hours(7)).date_naive();
+    let registration = Registration::parse(
+        &body.id_number,
+        &body.full_name,
+        &body.phone,
+        body.email.as_deref(),
+        body.date_of_birth,
+        &body.password,
+        today,
+    )?;
+    let address = client_address(&req, state.settings.server.trust_forwarded_for);
+    let window = Duration::hours(1);
+    let hits = state
+        .db(move |conn| {
+            Ok(rate_limits::hit(
+                conn,
+                REGISTER_BUCKET,
+                &address,
+                window,
+                Utc::now(),
+            )?)
+        })
+        .await?;
+    if hits.hits > 20 {
+        return Err(ApiError::too_many_requests(
+            (hits.resets_at - Utc::now()).num_seconds(),
+        ));
+    }
+    let password = registration.password.clone();
+    let hash = AppState::cpu(move || hash_password(&password)).await??;
+    let user = state
+        .db(move |conn| {
+            write_tx(conn, |conn| {
+                let id = registration.id_number.as_str();
+                if users::credentials(conn, id)?.is_some() {
+                    return Err(ApiError::new(ErrorCode::AlreadyExists).detail(
+                        "Số định danh này đã có tài khoản.",
+                        "An account already exists for this ID number.",
+                    ));
+                }
+                // Counter staff may have filed for this person before: reuse their record.
+                let applicant = match applicants::by_id_number(conn, id)? {
+                    Some(existing) => existing,
+                    None => applicants::insert_person(
+                        conn,
+                        &applicants::NewPerson {
+                            id_number: id,
+                            full_name: &registration.full_name,
+                            date_of_birth: registration.date_of_birth,
+                            phone: Some(&registration.phone),
+                            email: registration.email.as_deref(),
+                            address: None,
+                        },
+                    )?,
+                };
+                let user = users::insert(
+                    conn,
+                    &users::NewUser {
+                        username: id,
+                        password_hash: &hash,
+                        role: Role::Citizen,
+                        agency_id: None,
+                        applicant_id: Some(applicant.id),
+                        full_name: &registration.full_name,
+                        phone: Some(&registration.phone),
+                        email: registration.email.as_deref(),
+                        demo: false,
+                    },
+                )
+                .map_err(|e| {
+                    if e.is_conflict_on("username") || e.is_conflict_on("applicant") {
+                        ApiError::new(ErrorCode::AlreadyExists)
+                    } else {
+                        e.into()
+                    }
+                })?;
+                Ok(user)
+            })
+        })
+        .await?;
+    tracing::info!(user_id = user.id, "citizen registered");
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::LOCATION, "/api/v1/me"))
+        .json(UserView::from(user)))
+}
+
+async fn issue_tokens(
+    state: &AppState,
+    user: &User,
+    family: Option<String>,
+) -> ApiResult<TokenResponse> {
+    let access_token = state.tokens.issue(user)?;
+    let refresh_token = random_token(32);
+    let ttl = i64::try_from(state.settings.auth.refresh_ttl_secs).unwrap_or(30 * 24 * 3600);
+    let digest = token_digest(&refresh_token);
+    let user_id = user.id;
+    let family = family.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    state
+        .db(move |conn| {
+            sessions::insert(
+                conn,
+                &sessions::NewToken {
+                    user_id,
+                    family_id: &family,
+                    token_hash: &digest,
+                    expires_at: Utc::now() + Duration::seconds(ttl),
+                },
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: state.tokens.access_ttl_secs,
+        refresh_token: Some(refresh_token),
+        refresh_expires_in: Some(ttl),
+    })
+}
+
+/// Checks a password with throttling per account and per client address:
+/// too many recent failures answer 429 with `Retry-After`, before any check.
+async fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    username: String,
+    password: String,
+) -> ApiResult<User> {
+    let auth = &state.settings.auth;
+    let window = Duration::seconds(i64::try_from(auth.failure_window_secs).unwrap_or(900));
+    let (max_account, max_address) = (auth.max_failures_per_account, auth.max_failures_per_address);
+    let address = client_address(req, state.settings.server.trust_forwarded_for);
+    let (name, addr) = (username.clone(), address.clone());
+    let found = state
+        .db(move |conn| {
+            let now = Utc::now();
+            for (bucket, subject, max) in [
+                (ACCOUNT_BUCKET, &name, max_account),
+                (ADDRESS_BUCKET, &addr, max_address),
+            ] {
+                if let Some(w) = rate_limits::current(conn, bucket, subject, window, now)?
+                    && w.hits >= max
+                {
+                    return Err(ApiError::too_many_requests(
+                        (w.resets_at - now).num_seconds(),
+                    ));
+                }
+            }
+            Ok(users::credentials(conn, &name)?)
+        })
+        .await?;
+    let stored_hash = found.as_ref().map(|(_, hash)| hash.clone());
+    let verified =
+        AppState::cpu(move || verify_password(&password, stored_hash.as_deref())).await?;
+    match found {
+        Some((user, _)) if verified => {
+            if !user.active {
+                return Err(ApiError::new(ErrorCode::AccountDisabled));
+            }
+            let id = user.id;
+            state
+                .db(move |conn| {
+                    rate_limits::clear(conn, ACCOUNT_BUCKET, &username)?;
+                    users::record_login(conn, id)?;
+                    Ok(())
+                })
+                .await?;
+            Ok(user)
+        }
+        _ => {
+            state
+                .db(move |conn| {
+                    let now = Utc::now();
+                    rate_limits::hit(conn, ACCOUNT_BUCKET, &username, window, now)?;
+                    rate_limits::hit(conn, ADDRESS_BUCKET, &address, window, now)?;
+                    Ok(())
+                })
+                .await?;
+            tracing::info!("failed login");
+            Err(ApiError::new(ErrorCode::InvalidCredentials))
+        }
+    }
+}
+
+/// Signs in with a username and password; returns an access token and a refresh token.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, description = "Wrong username or password", body = crate::error::ProblemBody),
+        (status = 429, description = "Too many failed attempts; see Retry-After", body = crate::error::ProblemBody),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<LoginRequest>,
+) -> ApiResult<HttpResponse> {
+    validate(&body.0)?;
+    let LoginRequest { username, password } = body.0;
+    let user = authenticate(&state, &req, username.trim().to_lowercase(), password).await?;
+    if user.role == Role::Integration {
+        return Err(ApiError::forbidden().detail(
+            "Tài khoản tích hợp đăng nhập qua /api/v1/auth/token.",
+            "Integration accounts authenticate at /api/v1/auth/token.",
+        ));
+    }
+    Ok(HttpResponse::Ok().json(issue_tokens(&state, &user, None).await?))
+}
+
+/// Service accounts (the provincial portal) exchange client credentials for an access token.
+#[utoipa::path(
+    tag = "auth",
+    request_body = ClientCredentialsRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ProblemBody))
+)]
+#[post("/auth/token")]
+pub async fn token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<ClientCredentialsRequest>,
+) -> ApiResult<HttpResponse> {
+    validate(&body.0)?;
+    let ClientCredentialsRequest {
+        grant_type,
+        client_id,
+        client_secret,
+    } = body.0;
+    if grant_type != "client_credentials" {
+        return Err(ApiError::field(
+            "grant_type",
+            motcua_domain::validation::Problem::one_of(&["client_credentials"]),
+        ));
+    }
+    let user = authenticate(&state, &req, client_id.trim().to_lowercase(), client_secret).await?;
+    if user.role != Role::Integration {
+        return Err(ApiError::new(ErrorCode::InvalidCredentials));
+    }
+    let access_token = state.tokens.issue(&user)?;
+    Ok(HttpResponse::Ok().json(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: state.tokens.access_ttl_secs,
+        refresh_token: None,
+        refresh_expires_in: None,
+    }))
+}
+
+/// Exchanges a refresh token for new tokens. Each refresh token works once;
+/// presenting a used one revokes every token of its session.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ProblemBody))
+)]
+#[post("/auth/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: Json<RefreshRequest>,
+) -> ApiResult<HttpResponse> {
+    validate(&body.0)?;
+    let digest = token_digest(&body.0.refresh_token);
+    let (user, family) = state
+        .db(move |conn| match sessions::consume(conn, &digest)? {
+            sessions::Rotation::Rotated { user_id, family_id } => {
+                let user = users::by_id(conn, user_id)?;
+                if !user.active {
+                    sessions::revoke_family(conn, &family_id)?;
+                    return Err(ApiError::new(ErrorCode::AccountDisabled));
+                }
+                Ok((user, family_id))
+            }
+            sessions::Rotation::Reused => {
+                tracing::warn!("refresh token reused; session revoked");
+                Err(ApiError::new(ErrorCode::RefreshTokenReused))
+            }
+            _ => Err(ApiError::new(ErrorCode::InvalidRefreshToken)),
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(issue_tokens(&state, &user, Some(family)).await?))
+}
+
+/// Ends the session of a refresh token. Always 204, known token or not.
+#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses((status = 204, description = "Signed out")))]
+#[post("/auth/logout")]
+pub async fn logout(
+    state: web::Data<AppState>,
+    body: Json<RefreshRequest>,
+) -> ApiResult<HttpResponse> {
+    validate(&body.0)?;
+    let digest = token_digest(&body.0.refresh_token);
+    state
+        .db(move |conn| Ok(sessions::revoke_by_token(conn, &digest)?))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    #[serde(flatten)]
+    pub user: UserView,
+    pub agency: Option<motcua_domain::agency::AgencyRef>,
+    /// The citizen's own applicant record.
+    pub applicant: Option<ApplicantView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicantView {
+    pub id: i64,
+    pub id_number: Option<String>,
+    pub full_name: String,
+    pub date_of_birth: Option<NaiveDate>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+/// The signed-in account.
+#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 200, body = MeView)))]
+#[get("/me")]
+pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    let view = state
+        .db(move |conn| {
+            let user = users::by_id(conn, caller.user_id)?;
+            let agency = match user.agency_id {
+                Some(id) => Some(agencies::reference(&agencies::by_id(conn, id)?)),
+                None => None,
+            };
+            let applicant = match user.applicant_id {
+                Some(id) => {
+                    let a = applicants::by_id(conn, id)?;
+                    Some(ApplicantView {
+                        id: a.id,
+                        id_number: a.id_number,
+                        full_name: a.full_name,
+                        date_of_birth: a.date_of_birth,
+                        phone: a.phone,
+                        email: a.email,
+                    })
+                }
+                None => None,
+            };
+            Ok(MeView {
+                user: UserView::from(user),
+                agency,
+                applicant,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

@@ -1,0 +1,32 @@
+pub mod agencies;
+pub mod auth;
+pub mod catalog;
+pub mod ops;
+pub mod users;
+
+use motcua_domain::page::Page;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A page of a list: `{items, page, per_page, total}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageView<T> {
+    pub items: Vec<T>,
+    #[schema(example = 1)]
+    pub page: u32,
+    #[schema(example = 20)]
+    pub per_page: u32,
+    /// Matching items across all pages.
+    pub total: i64,
+}
+
+impl<T> From<Page<T>> for PageView<T> {
+    fn from(p: Page<T>) -> Self {
+        Self {
+            items: p.items,
+            page: p.page,
+            per_page: p.per_page,
+            total: p.total,
+        }
+    }
+}

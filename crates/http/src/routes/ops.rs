@@ -1,0 +1,119 @@
+//! Health, readiness and metrics for operators.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, get, web};
+use prometheus::{Encoder, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready` or `unavailable`.
+    pub status: &'static str,
+    /// `ok`, `unreachable` or `migrations_pending`.
+    pub database: &'static str,
+    pub backend: &'static str,
+}
+
+/// The process is up. Checks nothing else.
+#[utoipa::path(tag = "ops", responses((status = 200, body = Health)))]
+#[get("/health/live")]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+/// The database is reachable and its migrations are applied; 503 otherwise.
+/// Recovers by itself when the database comes back.
+#[utoipa::path(tag = "ops", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+#[get("/health/ready")]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let check = state
+        .db_quick(Duration::from_secs(2), |conn| {
+            motcua_persistence::db::ping(conn)?;
+            Ok(motcua_persistence::db::migrations_current(conn)?)
+        })
+        .await;
+    let database = match check {
+        Ok(true) => "ok",
+        Ok(false) => "migrations_pending",
+        Err(_) => "unreachable",
+    };
+    let body = Readiness {
+        status: if database == "ok" {
+            "ready"
+        } else {
+            "unavailable"
+        },
+        database,
+        backend: state.backend.as_str(),
+    };
+    if database == "ok" {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// Gauges read at scrape time, registered beside the request metrics.
+#[derive(Clone)]
+pub struct Gauges {
+    pool_connections: IntGaugeVec,
+    pool_max: IntGauge,
+}
+
+impl Gauges {
+    pub fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let pool_connections = IntGaugeVec::new(
+            Opts::new(
+                "motcua_db_pool_connections",
+                "Database pool connections by state",
+            ),
+            &["state"],
+        )?;
+        let pool_max = IntGauge::new("motcua_db_pool_max_connections", "Database pool size limit")?;
+        registry.register(Box::new(pool_connections.clone()))?;
+        registry.register(Box::new(pool_max.clone()))?;
+        Ok(Self {
+            pool_connections,
+            pool_max,
+        })
+    }
+
+    fn refresh(&self, state: &AppState) {
+        let pool = state.pool.state();
+        let idle = i64::from(pool.idle_connections);
+        self.pool_connections.with_label_values(&["idle"]).set(idle);
+        self.pool_connections
+            .with_label_values(&["in_use"])
+            .set(i64::from(pool.connections) - idle);
+        self.pool_max.set(i64::from(state.pool.max_size()));
+    }
+}
+
+/// Prometheus text format: requests by route and status, latency histogram, pool state.
+#[utoipa::path(tag = "ops", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
+#[get("/metrics")]
+pub async fn metrics(
+    state: web::Data<AppState>,
+    registry: web::Data<Registry>,
+    gauges: web::Data<Gauges>,
+) -> ApiResult<HttpResponse> {
+    gauges.refresh(&state);
+    let mut buffer = Vec::new();
+    TextEncoder::new()
+        .encode(&registry.gather(), &mut buffer)
+        .map_err(|e| crate::error::ApiError::internal("encode metrics", e))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(buffer))
+}

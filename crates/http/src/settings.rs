@@ -1,0 +1,268 @@
+//! Configuration: built-in defaults, then an optional TOML file, then
+//! `MOTCUA__SECTION__KEY` environment variables, then `DATABASE_URL` and
+//! `LOG_FORMAT`; the binary's command-line flags win over all of them.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    #[default]
+    Development,
+    Production,
+}
+
+/// A value that must never be printed: `Debug` shows `***`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub environment: Environment,
+    /// Where uploaded files and the default SQLite database live.
+    pub data_dir: String,
+    /// Seed demo agencies, accounts and the catalog into an empty database.
+    /// Defaults to on in development, off in production.
+    pub demo: Option<bool>,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub cors: CorsSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    /// Worker threads; the number of cores when unset.
+    pub workers: Option<usize>,
+    /// How long in-flight requests may run after SIGTERM/SIGINT.
+    pub shutdown_timeout_secs: u64,
+    /// Largest JSON body accepted.
+    pub max_json_bytes: usize,
+    /// Use the first `X-Forwarded-For` address as the client's (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// The address citizens and gateways reach this server at, for links we hand out.
+    pub public_base_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: Secret,
+    pub pool_size: u32,
+    pub connect_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HMAC key for access tokens, at least 32 bytes. Required in production;
+    /// generated at start (with a warning) in development.
+    pub jwt_secret: Option<Secret>,
+    pub issuer: String,
+    pub access_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
+    /// Failed logins allowed per account within the window before 429.
+    pub max_failures_per_account: i32,
+    /// Failed logins allowed per client address within the window before 429.
+    pub max_failures_per_address: i32,
+    pub failure_window_secs: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CorsSettings {
+    /// Exact origins allowed to call the API from a browser. When unset:
+    /// none in production, common localhost origins in development.
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// `tracing` filter directives, e.g. `info` or `motcua_http=debug,info`.
+    pub level: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            environment: Environment::Development,
+            data_dir: "data".into(),
+            demo: None,
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            auth: AuthSettings::default(),
+            cors: CorsSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            workers: None,
+            shutdown_timeout_secs: 30,
+            max_json_bytes: 1024 * 1024,
+            trust_forwarded_for: false,
+            public_base_url: "http://127.0.0.1:8080".into(),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("sqlite://data/motcua.db"),
+            pool_size: 10,
+            connect_timeout_secs: 5,
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            issuer: "motcua".into(),
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            max_failures_per_account: 5,
+            max_failures_per_address: 30,
+            failure_window_secs: 15 * 60,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Human,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+pub const DEV_ORIGINS: [&str; 6] = [
+    "http://localhost:3000",
+    "http://127.0.0.1:3000",
+    "http://localhost:5173",
+    "http://127.0.0.1:5173",
+    "http://localhost:8080",
+    "http://127.0.0.1:8080",
+];
+
+impl Settings {
+    /// Loads from `file` (must exist when given; `motcua.toml` is read if present
+    /// otherwise), then the environment.
+    pub fn load(file: Option<&str>) -> Result<Self, SettingsError> {
+        let mut builder = config::Config::builder();
+        match file {
+            Some(path) => {
+                builder = builder.add_source(config::File::with_name(path).required(true))
+            }
+            None => builder = builder.add_source(config::File::with_name("motcua").required(false)),
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("MOTCUA")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("cors.allowed_origins"),
+        );
+        if let Ok(url) = std::env::var("DATABASE_URL")
+            && !url.trim().is_empty()
+        {
+            builder = builder.set_override("database.url", url)?;
+        }
+        if let Ok(format) = std::env::var("LOG_FORMAT") {
+            builder = builder.set_override("log.format", format.to_lowercase())?;
+        }
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        Ok(settings)
+    }
+
+    /// Rules that depend on several values; run before serving.
+    pub fn check(&self) -> Result<(), SettingsError> {
+        if let Some(secret) = &self.auth.jwt_secret {
+            if secret.expose().len() < 32 {
+                return Err(SettingsError::Invalid(
+                    "auth.jwt_secret must be at least 32 bytes".into(),
+                ));
+            }
+        } else if self.environment == Environment::Production {
+            return Err(SettingsError::Invalid(
+                "auth.jwt_secret is required in production (MOTCUA__AUTH__JWT_SECRET)".into(),
+            ));
+        }
+        if self.auth.access_ttl_secs == 0 || self.auth.refresh_ttl_secs == 0 {
+            return Err(SettingsError::Invalid(
+                "token lifetimes must be positive".into(),
+            ));
+        }
+        motcua_persistence::DatabaseUrl::parse(self.database.url.expose())
+            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        Ok(())
+    }
+
+    pub fn demo_enabled(&self) -> bool {
+        self.demo.unwrap_or(!self.is_production())
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+
+    pub fn allowed_origins(&self) -> Vec<String> {
+        match &self.cors.allowed_origins {
+            Some(list) => list
+                .iter()
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            None if self.is_production() => Vec::new(),
+            None => DEV_ORIGINS.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+}

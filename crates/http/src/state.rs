@@ -1,0 +1,63 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use motcua_persistence::{AnyConnection, Backend, Pool};
+
+use crate::auth::TokenService;
+use crate::error::{ApiError, ApiResult};
+use crate::settings::Settings;
+
+/// Everything handlers share. Nothing in it matters across processes: several
+/// servers can run against one PostgreSQL.
+pub struct AppState {
+    pub pool: Pool,
+    pub backend: Backend,
+    pub settings: Arc<Settings>,
+    pub tokens: TokenService,
+}
+
+impl AppState {
+    /// Runs database work on the blocking pool so no actix worker waits on I/O.
+    pub async fn db<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get().map_err(motcua_persistence::StoreError::from)?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::internal("blocking task failed", e))?
+    }
+
+    /// Like [`AppState::db`] with a short wait for a connection, for health checks.
+    pub async fn db_quick<T, F>(&self, wait: Duration, work: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool
+                .get_timeout(wait)
+                .map_err(motcua_persistence::StoreError::from)?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::internal("blocking task failed", e))?
+    }
+
+    /// CPU-heavy work (password hashing) off the async workers.
+    pub async fn cpu<T, F>(work: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        web::block(work)
+            .await
+            .map_err(|e| ApiError::internal("blocking task failed", e))
+    }
+}

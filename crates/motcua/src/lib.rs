@@ -1,0 +1,218 @@
+//! The motcua commands: serve, migrate, create-admin, import-catalog, openapi.
+//! `main.rs` only parses arguments and calls these.
+
+pub mod seed;
+pub mod telemetry;
+
+use std::io::BufRead;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use motcua_domain::Role;
+use motcua_domain::user::{check_password, check_username};
+use motcua_domain::validation::FieldErrors;
+use motcua_http::Settings;
+use motcua_http::auth::{hash_password, random_token};
+use motcua_http::settings::Secret;
+use motcua_persistence::repo::{agencies, procedures, users};
+use motcua_persistence::{
+    AnyConnection, DatabaseUrl, Pool, PoolOptions, build_pool, run_migrations,
+};
+
+/// Loads settings and applies command-line overrides, which win over everything.
+pub fn settings(
+    config: Option<&str>,
+    bind: Option<String>,
+    database_url: Option<String>,
+) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load(config)?;
+    if let Some(bind) = bind {
+        settings.server.bind = bind;
+    }
+    if let Some(url) = database_url {
+        settings.database.url = Secret::new(url);
+    }
+    Ok(settings)
+}
+
+/// Opens the pool; waits up to `wait` for the database (a container may still be starting).
+pub fn connect(settings: &Settings, wait: Duration) -> anyhow::Result<(Pool, DatabaseUrl)> {
+    let url = DatabaseUrl::parse(settings.database.url.expose())?;
+    let sqlite_dir = url
+        .sqlite_path()
+        .and_then(|p| std::path::Path::new(p).parent())
+        .filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = sqlite_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let options = PoolOptions {
+        max_size: settings.database.pool_size.max(1),
+        connect_timeout: Duration::from_secs(settings.database.connect_timeout_secs.max(1)),
+    };
+    let pool = build_pool(&url, &options);
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match url.establish() {
+            Ok(_) => return Ok((pool, url)),
+            Err(e) if std::time::Instant::now() < deadline => {
+                tracing::warn!(database = %url.redacted(), error = %e, "database not reachable yet; retrying");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Err(e) => bail!("cannot connect to {}: {e}", url.redacted()),
+        }
+    }
+}
+
+fn conn(pool: &Pool) -> anyhow::Result<motcua_persistence::db::PooledConnection> {
+    pool.get().context("getting a database connection")
+}
+
+pub fn migrate(pool: &Pool) -> anyhow::Result<Vec<String>> {
+    let mut c = conn(pool)?;
+    Ok(run_migrations(&mut c)?)
+}
+
+/// The JWT key: configured, or (development only) random for this run.
+pub fn jwt_secret(settings: &Settings) -> Vec<u8> {
+    match &settings.auth.jwt_secret {
+        Some(secret) => secret.expose().as_bytes().to_vec(),
+        None => {
+            tracing::warn!(
+                "no auth.jwt_secret configured: using a random key for this run (development only); \
+                 tokens will not survive a restart or work across processes"
+            );
+            random_token(48).into_bytes()
+        }
+    }
+}
+
+/// Seeds demo data into an empty database (when enabled) and returns it for printing.
+pub fn seed_if_empty(
+    conn: &mut AnyConnection,
+    demo: bool,
+) -> anyhow::Result<Option<seed::DemoSeed>> {
+    if !demo || !seed::is_empty(conn)? {
+        return Ok(None);
+    }
+    Ok(Some(seed::demo(conn)?))
+}
+
+/// `motcua serve`: migrate, seed, serve until SIGTERM/SIGINT.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    settings.check()?;
+    let (pool, url) = connect(&settings, Duration::from_secs(30))?;
+    let applied = migrate(&pool)?;
+    tracing::info!(database = %url.redacted(), applied = applied.len(), "database ready");
+    let seeded = {
+        let mut c = conn(&pool)?;
+        seed_if_empty(&mut c, settings.demo_enabled())?
+    };
+    if let Some(seeded) = &seeded {
+        seed::print_demo_accounts(seeded);
+    }
+    let listener = TcpListener::bind(&settings.server.bind)
+        .with_context(|| format!("binding {}", settings.server.bind))?;
+    let address = listener.local_addr()?;
+    let secret = jwt_secret(&settings);
+    let backend = url.backend();
+    let state = motcua_http::state(settings, pool, backend, secret);
+    let shared = motcua_http::Shared::new(state)?;
+    let server = motcua_http::serve(shared, listener)?;
+    tracing::info!("motcua listening on http://{address} (API under /api/v1, docs at /docs)");
+    server.await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `motcua create-admin`: an administrator whose password is read from standard input.
+pub fn create_admin(
+    pool: &Pool,
+    username: &str,
+    full_name: &str,
+    input: &mut dyn BufRead,
+) -> anyhow::Result<i64> {
+    let username = username.trim().to_lowercase();
+    let mut password = String::new();
+    input
+        .read_line(&mut password)
+        .context("reading the password from standard input")?;
+    let password = password.trim_end_matches(['\n', '\r']).to_owned();
+    let mut errors = FieldErrors::new();
+    check_username(&mut errors, "username", &username);
+    check_password(&mut errors, "password", &password, &username);
+    if let Err(errors) = errors.into_result() {
+        let list: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.problem.code()))
+            .collect();
+        bail!("refused: {}", list.join(", "));
+    }
+    let hash = hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut c = conn(pool)?;
+    let user = users::insert(
+        &mut c,
+        &users::NewUser {
+            username: &username,
+            password_hash: &hash,
+            role: Role::Admin,
+            agency_id: None,
+            applicant_id: None,
+            full_name,
+            phone: None,
+            email: None,
+            demo: false,
+        },
+    )
+    .map_err(|e| {
+        if e.is_conflict_on("username") {
+            anyhow::anyhow!("the username {username:?} is taken")
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(user.id)
+}
+
+/// `motcua import-catalog FILE`: JSON or CSV by extension, all or nothing.
+pub fn import_catalog(
+    pool: &Pool,
+    file: &str,
+    agency: Option<&str>,
+) -> anyhow::Result<procedures::ImportReport> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {file}"))?;
+    let rows = if file.to_ascii_lowercase().ends_with(".csv") {
+        motcua_http::catalog_import::parse_csv(&bytes)
+    } else {
+        motcua_http::catalog_import::parse_json(&bytes)
+    }
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{file}: {}",
+            e.detail
+                .as_ref()
+                .map(|d| d.en.clone())
+                .unwrap_or_else(|| e.code.as_str().to_owned())
+        )
+    })?;
+    let mut c = conn(pool)?;
+    let default = match agency {
+        Some(code) => Some(
+            agencies::by_code(&mut c, code)
+                .with_context(|| format!("no agency with code {code}"))?
+                .id,
+        ),
+        None => agencies::list(&mut c)?
+            .into_iter()
+            .find(|a| {
+                a.parent_id.is_none() && a.level == motcua_domain::procedure::AdminLevel::Province
+            })
+            .map(|a| a.id),
+    };
+    let first = if file.to_ascii_lowercase().ends_with(".csv") {
+        1
+    } else {
+        0
+    };
+    Ok(procedures::import(&mut c, rows, default, first)?)
+}

@@ -1,0 +1,211 @@
+//! What a fresh installation starts with: the official holiday calendar
+//! always; demo agencies, accounts and the catalog when demo data is on.
+
+use anyhow::Context;
+use motcua_domain::Role;
+use motcua_domain::agency::NewAgency;
+use motcua_domain::procedure::AdminLevel;
+use motcua_http::auth::{hash_password, random_token};
+use motcua_persistence::repo::{agencies, applicants, procedures, users};
+use motcua_persistence::{AnyConnection, write_tx};
+
+/// The demo catalog shipped in `data/catalog.json`.
+pub const CATALOG_JSON: &str = include_str!("../../../data/catalog.json");
+
+pub const DEMO_DEPARTMENT: &str = "000.00.20.H56";
+
+/// Demo agencies: the department, two of its divisions, a commune.
+fn demo_agencies() -> [(&'static str, &'static str, AdminLevel, bool); 4] {
+    [
+        (
+            DEMO_DEPARTMENT,
+            "Sở Văn hóa, Thể thao và Du lịch (demo)",
+            AdminLevel::Province,
+            false,
+        ),
+        (
+            "000.01.20.H56",
+            "Phòng Quản lý Văn hóa và Gia đình (demo)",
+            AdminLevel::Province,
+            true,
+        ),
+        (
+            "000.02.20.H56",
+            "Phòng Quản lý Thể dục thể thao và Du lịch (demo)",
+            AdminLevel::Province,
+            true,
+        ),
+        (
+            "000.00.31.H56",
+            "Ủy ban nhân dân phường Một Cửa (demo)",
+            AdminLevel::Commune,
+            false,
+        ),
+    ]
+}
+
+#[derive(Debug, Clone)]
+pub struct DemoAccount {
+    pub username: String,
+    pub password: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DemoSeed {
+    pub accounts: Vec<DemoAccount>,
+    pub procedures: usize,
+    pub department_id: i64,
+}
+
+/// True when nothing has been created yet: no agency, account or procedure.
+pub fn is_empty(conn: &mut AnyConnection) -> anyhow::Result<bool> {
+    Ok(agencies::count(conn)? == 0
+        && procedures::count(conn)? == 0
+        && users::count_by_role(conn, Role::Admin)? == 0)
+}
+
+/// Demo citizen: a valid-looking citizen ID of a fictional person.
+pub const DEMO_CITIZEN_ID: &str = "001099012345";
+
+/// Seeds demo agencies, one account per role with fresh random passwords,
+/// and the catalog. All in one transaction.
+pub fn demo(conn: &mut AnyConnection) -> anyhow::Result<DemoSeed> {
+    let specs = motcua_http::catalog_import::parse_json(CATALOG_JSON.as_bytes())
+        .map_err(|e| anyhow::anyhow!("data/catalog.json: {e}"))?;
+    let plans = [
+        ("demo.admin", Role::Admin, None, "Quản trị viên (demo)"),
+        (
+            "demo.officer",
+            Role::Officer,
+            Some(DEMO_DEPARTMENT),
+            "Cán bộ một cửa (demo)",
+        ),
+        (
+            "demo.handler",
+            Role::Officer,
+            Some("000.01.20.H56"),
+            "Chuyên viên xử lý (demo)",
+        ),
+        (
+            "demo.leader",
+            Role::Leader,
+            Some(DEMO_DEPARTMENT),
+            "Lãnh đạo Sở (demo)",
+        ),
+        (
+            "demo.portal",
+            Role::Integration,
+            None,
+            "Cổng dịch vụ công tỉnh (demo)",
+        ),
+        (
+            DEMO_CITIZEN_ID,
+            Role::Citizen,
+            None,
+            "Nguyễn Văn Dân (demo)",
+        ),
+    ];
+    let mut hashed = Vec::new();
+    for (username, role, agency, name) in plans {
+        let password = random_token(12);
+        let hash = hash_password(&password).map_err(|e| anyhow::anyhow!("hash: {e}"))?;
+        hashed.push((username, role, agency, name, password, hash));
+    }
+    write_tx(conn, |conn| {
+        let mut department_id = 0;
+        for (code, name, level, division) in demo_agencies() {
+            let parent_id = if division { Some(department_id) } else { None };
+            let agency = agencies::insert(
+                conn,
+                &NewAgency {
+                    code: code.into(),
+                    name: name.into(),
+                    level,
+                    parent_id,
+                },
+            )?;
+            if code == DEMO_DEPARTMENT {
+                department_id = agency.id;
+            }
+        }
+        let mut accounts = Vec::new();
+        for (username, role, agency, name, password, hash) in &hashed {
+            let agency_id = match agency {
+                Some(code) => Some(agencies::by_code(conn, code)?.id),
+                None => None,
+            };
+            let applicant_id = if *role == Role::Citizen {
+                let person = applicants::NewPerson {
+                    id_number: username,
+                    full_name: name,
+                    phone: Some("0912000111"),
+                    email: Some("dan.demo@example.vn"),
+                    ..Default::default()
+                };
+                Some(applicants::insert_person(conn, &person)?.id)
+            } else {
+                None
+            };
+            users::insert(
+                conn,
+                &users::NewUser {
+                    username,
+                    password_hash: hash,
+                    role: *role,
+                    agency_id,
+                    applicant_id,
+                    full_name: name,
+                    phone: None,
+                    email: None,
+                    demo: true,
+                },
+            )?;
+            accounts.push(DemoAccount {
+                username: (*username).to_owned(),
+                password: password.clone(),
+                role: *role,
+            });
+        }
+        let report = procedures::import(conn, specs, Some(department_id), 0)?;
+        if !report.applied {
+            let bad: Vec<String> = report
+                .rows
+                .iter()
+                .filter(|r| !r.errors.is_empty())
+                .map(|r| format!("row {} {:?}: {:?}", r.index, r.code, r.errors))
+                .collect();
+            anyhow::bail!("data/catalog.json has invalid rows: {}", bad.join("; "));
+        }
+        Ok(DemoSeed {
+            accounts,
+            procedures: report.created,
+            department_id,
+        })
+    })
+    .context("seeding demo data")
+}
+
+/// Prints demo credentials once, to standard output, clearly marked.
+pub fn print_demo_accounts(seed: &DemoSeed) {
+    println!("================ DEMO DATA (do not use in production) ================");
+    println!(
+        "Seeded {} procedures and these demo accounts. Passwords are shown ONCE:",
+        seed.procedures
+    );
+    for account in &seed.accounts {
+        let kind = if account.role == Role::Integration {
+            "client_secret"
+        } else {
+            "password"
+        };
+        println!(
+            "  {:<13} {:<14} {kind}: {}",
+            account.role.as_str(),
+            account.username,
+            account.password
+        );
+    }
+    println!("Start with --no-demo (or MOTCUA__DEMO=false) for an empty installation.");
+    println!("=======================================================================");
+}

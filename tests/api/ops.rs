@@ -1,0 +1,138 @@
+use motcua_tests::{TestApp, on_both_backends};
+use serde_json::Value;
+
+on_both_backends!(
+    health_and_readiness,
+    metrics_count_requests_by_route,
+    request_ids,
+    security_headers_everywhere,
+    openapi_and_docs_are_served
+);
+
+async fn health_and_readiness(app: TestApp) {
+    let res = app.get("/health/live").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "ok");
+    let res = app.get("/health/ready").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["backend"], app.backend.as_str());
+}
+
+async fn metrics_count_requests_by_route(app: TestApp) {
+    for _ in 0..3 {
+        app.get("/api/v1/procedures/1.004630").send().await.unwrap();
+    }
+    app.get("/api/v1/procedures/9.999999").send().await.unwrap();
+    app.get("/no/such/route").send().await.unwrap();
+    let res = app.get("/metrics").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = res.text().await.unwrap();
+    let line = |needle: &str| {
+        text.lines()
+            .find(|l| l.contains(needle) && !l.starts_with('#'))
+            .map(str::to_owned)
+    };
+    // Route pattern, not the raw path: no unbounded label values.
+    let counter = |labels: &str| {
+        text.lines()
+            .find(|l| l.starts_with("motcua_http_requests_total{") && l.contains(labels))
+            .map(str::to_owned)
+    };
+    let ok = counter(r#"endpoint="/api/v1/procedures/{code}",method="GET",status="200""#)
+        .expect("counter by route");
+    assert!(ok.ends_with(" 3"), "{ok}");
+    assert!(
+        counter(r#"endpoint="/api/v1/procedures/{code}",method="GET",status="404""#)
+            .is_some_and(|l| l.ends_with(" 1"))
+    );
+    assert!(counter(r#"endpoint="UNMATCHED""#).is_some());
+    assert!(!text.contains("9.999999") && !text.contains("/no/such/route"));
+    assert!(text.contains("motcua_http_requests_duration_seconds_bucket"));
+    assert!(line("motcua_db_pool_connections{state=\"idle\"}").is_some());
+    assert!(line("motcua_db_pool_max_connections").is_some_and(|l| l.ends_with(" 4")));
+}
+
+async fn request_ids(app: TestApp) {
+    let res = app.get("/health/live").send().await.unwrap();
+    let generated = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(generated.len(), 36);
+    let res = app
+        .get("/health/live")
+        .header("x-request-id", "portal-abc.123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "portal-abc.123");
+    // A hostile id is replaced, not echoed.
+    let res = app
+        .get("/health/live")
+        .header("x-request-id", "a b<script>")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(res.headers()["x-request-id"], "a b<script>");
+    // Errors carry it in the header and the body.
+    let res = app
+        .get("/api/v1/nothing")
+        .header("x-request-id", "req-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "req-42");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["request_id"], "req-42");
+}
+
+async fn security_headers_everywhere(app: TestApp) {
+    for path in [
+        "/health/live",
+        "/api/v1/procedures",
+        "/api/v1/nothing",
+        "/api/v1/procedures?page=0",
+    ] {
+        let res = app.get(path).send().await.unwrap();
+        let h = res.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert!(h.contains_key("content-security-policy"), "{path}");
+        assert!(h.contains_key("referrer-policy"), "{path}");
+    }
+}
+
+async fn openapi_and_docs_are_served(app: TestApp) {
+    let res = app.get("/openapi.json").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let served: Value = res.json().await.unwrap();
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../openapi/openapi.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        served, committed,
+        "served spec differs from openapi/openapi.json"
+    );
+    assert_eq!(served["openapi"], "3.1.0");
+    assert!(served["components"]["securitySchemes"]["bearer"].is_object());
+    let res = app.get("/docs").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = res.text().await.unwrap();
+    assert!(html.contains("api-reference") && html.contains("/api/v1/procedures"));
+}
