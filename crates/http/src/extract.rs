@@ -265,7 +265,7 @@ mod tests {
     #[test]
     fn json_problems_name_the_field() {
         assert_eq!(problem("{").0, ErrorCode::MalformedJson);
-        assert_eq!(problem("{\"name\": 1").0, ErrorCode::MalformedJson);
+        assert_eq!(problem("{\"name\": \"a\"").0, ErrorCode::MalformedJson);
         assert_eq!(
             problem(r#"{"name":"a","level":"province","days":1} x"#).0,
             ErrorCode::MalformedJson
@@ -278,7 +278,7 @@ mod tests {
             ),
             (
                 r#"{"name":"a","level":"province","days":-1}"#,
-                ("days", "invalid_type"),
+                ("days", "invalid_value"),
             ),
             (
                 r#"{"name":"a","level":"state","days":1}"#,
