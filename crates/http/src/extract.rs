@@ -288,7 +288,7 @@ mod tests {
                 r#"{"name":"a","level":"province","days":1,"x":2}"#,
                 ("x", "unknown_field"),
             ),
-            (r#"[1]"#, ("body", "invalid_type")),
+            (r#""text""#, ("body", "invalid_type")),
         ];
         for (json, (field, code)) in cases {
             let (status, errors) = problem(json);
