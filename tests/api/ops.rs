@@ -136,3 +136,86 @@ async fn openapi_and_docs_are_served(app: TestApp) {
     let html = res.text().await.unwrap();
     assert!(html.contains("api-reference") && html.contains("/api/v1/procedures"));
 }
+
+on_both_backends!(readiness_is_503_when_the_database_is_unreachable);
+
+/// A server whose database cannot be reached answers live but not ready.
+async fn readiness_is_503_when_the_database_is_unreachable(app: TestApp) {
+    let unreachable = match app.backend {
+        motcua_persistence::Backend::Sqlite => "sqlite:///nonexistent-directory-for-motcua/x.db".to_owned(),
+        motcua_persistence::Backend::Postgres => "postgres://postgres@127.0.0.1:1/none".to_owned(),
+    };
+    let url = motcua_persistence::DatabaseUrl::parse(&unreachable).unwrap();
+    let pool = motcua_persistence::build_pool(&url, &Default::default());
+    let mut settings = motcua_tests::test_settings(&app.db);
+    settings.database.url = motcua_http::settings::Secret::new(unreachable);
+    let state = motcua_http::state(settings, pool, app.backend, motcua_tests::JWT_SECRET.as_bytes().to_vec());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = motcua_http::serve(motcua_http::Shared::new(state).unwrap(), listener).unwrap();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let base = format!("http://127.0.0.1:{port}");
+    assert_eq!(app.client.get(format!("{base}/health/live")).send().await.unwrap().status(), 200);
+    let res = app.client.get(format!("{base}/health/ready")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["database"], "unreachable");
+    // A data endpoint says so as a problem, without the driver's text.
+    let res = app.client.get(format!("{base}/api/v1/procedures")).send().await.unwrap();
+    let body = motcua_tests::problem(res, 503, "database_unavailable").await;
+    assert!(!body.to_string().contains("127.0.0.1:1") && !body.to_string().contains("nonexistent"));
+    handle.stop(false).await;
+}
+
+#[actix_web::test]
+async fn readiness_recovers_when_postgres_comes_back() {
+    let Some(app) = TestApp::start(motcua_persistence::Backend::Postgres).await else {
+        eprintln!("skipped: MOTCUA_TEST_POSTGRES_URL not set");
+        return;
+    };
+    let (server, name) = app.db.postgres_name().unwrap();
+    let (server, name) = (server.to_owned(), name.to_owned());
+    let admin = move |sql: String| {
+        let server = server.clone();
+        async move {
+            actix_web::rt::task::spawn_blocking(move || {
+                use diesel::Connection;
+                use diesel::connection::SimpleConnection;
+                let mut c = diesel::PgConnection::establish(&server).unwrap();
+                c.batch_execute(&sql).unwrap();
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let ready = |app: &TestApp| {
+        let req = app.get("/health/ready");
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(ready(&app).await, 200);
+    admin(format!(
+        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false; \
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid();"
+    ))
+    .await;
+    let mut status = 0;
+    for _ in 0..20 {
+        status = ready(&app).await;
+        if status == 503 {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, 503, "not ready while the database refuses connections");
+    admin(format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true")).await;
+    for _ in 0..30 {
+        status = ready(&app).await;
+        if status == 200 {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, 200, "ready again without a restart");
+    assert_eq!(app.get("/api/v1/procedures?per_page=1").send().await.unwrap().status(), 200);
+}

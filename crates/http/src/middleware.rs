@@ -229,3 +229,42 @@ pub fn security_headers(production: bool) -> actix_web::middleware::DefaultHeade
     }
     headers
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::middleware::from_fn;
+    use actix_web::{App, HttpResponse, test, web};
+
+    use super::*;
+
+    async fn boom() -> HttpResponse {
+        panic!("handler bug")
+    }
+
+    #[actix_web::test]
+    async fn a_panicking_handler_answers_500_problem_and_the_worker_survives() {
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(catch_panics))
+                .wrap(from_fn(problems))
+                .route("/boom", web::get().to(boom))
+                .route("/ok", web::get().to(|| async { HttpResponse::Ok().body("fine") })),
+        )
+        .await;
+        let req = test::TestRequest::get().uri("/boom").insert_header(("accept-language", "en")).to_request();
+        // The error travels out of the middleware; actix's dispatcher renders it like this.
+        let res = match test::try_call_service(&app, req).await {
+            Ok(res) => res.into_parts().1.map_into_boxed_body(),
+            Err(e) => e.error_response(),
+        };
+        assert_eq!(res.status(), 500);
+        assert_eq!(res.headers().get(header::CONTENT_TYPE).unwrap(), PROBLEM_JSON);
+        let bytes = actix_web::body::to_bytes(res.into_body()).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["code"], "internal_error");
+        assert_eq!(body["title"], "Internal server error");
+        assert!(!body.to_string().contains("handler bug"), "the panic text stays in the logs");
+        let res = test::call_service(&app, test::TestRequest::get().uri("/ok").to_request()).await;
+        assert_eq!(res.status(), 200);
+    }
+}

@@ -119,6 +119,14 @@ impl TestDb {
         )
     }
 
+    /// The PostgreSQL database name, when this is one.
+    pub fn postgres_name(&self) -> Option<(&str, &str)> {
+        match &self.cleanup {
+            Cleanup::Postgres { server, name } => Some((server.as_str(), name.as_str())),
+            Cleanup::SqliteFile(_) => None,
+        }
+    }
+
     /// The URL as a server would be given it on its command line.
     pub fn url_string(&self) -> &str {
         &self.raw_url
