@@ -142,27 +142,52 @@ on_both_backends!(readiness_is_503_when_the_database_is_unreachable);
 /// A server whose database cannot be reached answers live but not ready.
 async fn readiness_is_503_when_the_database_is_unreachable(app: TestApp) {
     let unreachable = match app.backend {
-        motcua_persistence::Backend::Sqlite => "sqlite:///nonexistent-directory-for-motcua/x.db".to_owned(),
+        motcua_persistence::Backend::Sqlite => {
+            "sqlite:///nonexistent-directory-for-motcua/x.db".to_owned()
+        }
         motcua_persistence::Backend::Postgres => "postgres://postgres@127.0.0.1:1/none".to_owned(),
     };
     let url = motcua_persistence::DatabaseUrl::parse(&unreachable).unwrap();
     let pool = motcua_persistence::build_pool(&url, &Default::default());
     let mut settings = motcua_tests::test_settings(&app.db);
     settings.database.url = motcua_http::settings::Secret::new(unreachable);
-    let state = motcua_http::state(settings, pool, app.backend, motcua_tests::JWT_SECRET.as_bytes().to_vec());
+    let state = motcua_http::state(
+        settings,
+        pool,
+        app.backend,
+        motcua_tests::JWT_SECRET.as_bytes().to_vec(),
+    );
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = motcua_http::serve(motcua_http::Shared::new(state).unwrap(), listener).unwrap();
     let handle = server.handle();
     actix_web::rt::spawn(server);
     let base = format!("http://127.0.0.1:{port}");
-    assert_eq!(app.client.get(format!("{base}/health/live")).send().await.unwrap().status(), 200);
-    let res = app.client.get(format!("{base}/health/ready")).send().await.unwrap();
+    assert_eq!(
+        app.client
+            .get(format!("{base}/health/live"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let res = app
+        .client
+        .get(format!("{base}/health/ready"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 503);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["database"], "unreachable");
     // A data endpoint says so as a problem, without the driver's text.
-    let res = app.client.get(format!("{base}/api/v1/procedures")).send().await.unwrap();
+    let res = app
+        .client
+        .get(format!("{base}/api/v1/procedures"))
+        .send()
+        .await
+        .unwrap();
     let body = motcua_tests::problem(res, 503, "database_unavailable").await;
     assert!(!body.to_string().contains("127.0.0.1:1") && !body.to_string().contains("nonexistent"));
     handle.stop(false).await;
@@ -207,7 +232,10 @@ async fn readiness_recovers_when_postgres_comes_back() {
         }
         actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    assert_eq!(status, 503, "not ready while the database refuses connections");
+    assert_eq!(
+        status, 503,
+        "not ready while the database refuses connections"
+    );
     admin(format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true")).await;
     for _ in 0..30 {
         status = ready(&app).await;
@@ -217,5 +245,12 @@ async fn readiness_recovers_when_postgres_comes_back() {
         actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert_eq!(status, 200, "ready again without a restart");
-    assert_eq!(app.get("/api/v1/procedures?per_page=1").send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.get("/api/v1/procedures?per_page=1")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }

@@ -248,22 +248,34 @@ mod tests {
                 .wrap(from_fn(catch_panics))
                 .wrap(from_fn(problems))
                 .route("/boom", web::get().to(boom))
-                .route("/ok", web::get().to(|| async { HttpResponse::Ok().body("fine") })),
+                .route(
+                    "/ok",
+                    web::get().to(|| async { HttpResponse::Ok().body("fine") }),
+                ),
         )
         .await;
-        let req = test::TestRequest::get().uri("/boom").insert_header(("accept-language", "en")).to_request();
+        let req = test::TestRequest::get()
+            .uri("/boom")
+            .insert_header(("accept-language", "en"))
+            .to_request();
         // The error travels out of the middleware; actix's dispatcher renders it like this.
         let res = match test::try_call_service(&app, req).await {
             Ok(res) => res.into_parts().1.map_into_boxed_body(),
             Err(e) => e.error_response(),
         };
         assert_eq!(res.status(), 500);
-        assert_eq!(res.headers().get(header::CONTENT_TYPE).unwrap(), PROBLEM_JSON);
+        assert_eq!(
+            res.headers().get(header::CONTENT_TYPE).unwrap(),
+            PROBLEM_JSON
+        );
         let bytes = actix_web::body::to_bytes(res.into_body()).await.unwrap();
         let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(body["code"], "internal_error");
         assert_eq!(body["title"], "Internal server error");
-        assert!(!body.to_string().contains("handler bug"), "the panic text stays in the logs");
+        assert!(
+            !body.to_string().contains("handler bug"),
+            "the panic text stays in the logs"
+        );
         let res = test::call_service(&app, test::TestRequest::get().uri("/ok").to_request()).await;
         assert_eq!(res.status(), 200);
     }

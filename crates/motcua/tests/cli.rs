@@ -22,16 +22,26 @@ fn workdir() -> PathBuf {
 }
 
 fn uuid() -> String {
-    format!("{:x}{:x}", std::process::id(), Instant::now().elapsed().as_nanos() ^ rand_seed())
+    format!(
+        "{:x}{:x}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos() ^ rand_seed()
+    )
 }
 
 fn rand_seed() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
 }
 
 fn motcua(dir: &Path) -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir).env_remove("DATABASE_URL").env_remove("RUST_LOG").env_remove("LOG_FORMAT");
+    cmd.current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .env_remove("LOG_FORMAT");
     for (key, _) in std::env::vars() {
         if key.starts_with("MOTCUA__") {
             cmd.env_remove(key);
@@ -61,7 +71,11 @@ fn collect(stream: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
 
 impl Server {
     fn start(mut cmd: Command) -> Server {
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let stdout = collect(child.stdout.take().unwrap());
         let stderr = collect(child.stderr.take().unwrap());
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -72,18 +86,30 @@ impl Server {
                 addr.rsplit(':').next()?.parse::<u16>().ok()
             });
             if let Some(port) = found {
-                return Server { child, stdout, stderr, port };
+                return Server {
+                    child,
+                    stdout,
+                    stderr,
+                    port,
+                };
             }
             if let Some(status) = child.try_wait().unwrap() {
                 panic!("server exited {status}: {:?}", stderr.lock().unwrap());
             }
-            assert!(Instant::now() < deadline, "server did not start: {:?}", stderr.lock().unwrap());
+            assert!(
+                Instant::now() < deadline,
+                "server did not start: {:?}",
+                stderr.lock().unwrap()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     fn signal(&self, signal: &str) {
-        let ok = Command::new("kill").args([format!("-{signal}"), self.child.id().to_string()]).status().unwrap();
+        let ok = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(ok.success());
     }
 
@@ -119,7 +145,11 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String
 fn read_response(mut stream: TcpStream) -> (u16, String) {
     let mut raw = String::new();
     stream.read_to_string(&mut raw).unwrap();
-    let status = raw.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let body = raw.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
     (status, body)
 }
@@ -132,7 +162,11 @@ fn sqlite_url(dir: &Path) -> String {
 fn openapi_command_prints_the_committed_contract() {
     let out = motcua(&workdir()).arg("openapi").output().unwrap();
     assert!(out.status.success());
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/openapi.json")).unwrap();
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../openapi/openapi.json"
+    ))
+    .unwrap();
     assert!(
         String::from_utf8(out.stdout).unwrap() == committed,
         "openapi/openapi.json is stale: run `cargo run -p motcua -- openapi > openapi/openapi.json`"
@@ -145,7 +179,11 @@ fn serve_seeds_once_logs_json_without_secrets_and_stops_on_sigterm() {
     let db = TestDb::postgres();
     // trust auth ignores the password, so a fake one shows whether URLs are redacted.
     let (url, db_password) = match &db {
-        Some(db) => (db.url_string().replacen("postgres@", "postgres:db-pass-7f3a9@", 1), Some("db-pass-7f3a9")),
+        Some(db) => (
+            db.url_string()
+                .replacen("postgres@", "postgres:db-pass-7f3a9@", 1),
+            Some("db-pass-7f3a9"),
+        ),
         None => (sqlite_url(&dir), None),
     };
     let start = || {
@@ -170,9 +208,19 @@ fn serve_seeds_once_logs_json_without_secrets_and_stops_on_sigterm() {
     let login = format!(r#"{{"username":"demo.admin","password":"{admin_password}"}}"#);
     let (status, body) = http(port, "POST", "/api/v1/auth/login", Some(&login));
     assert_eq!(status, 200, "{body}");
-    let (status, _) = http(port, "POST", "/api/v1/auth/login", Some(r#"{"username":"demo.admin","password":"wrong-pass-9d8c"}"#));
+    let (status, _) = http(
+        port,
+        "POST",
+        "/api/v1/auth/login",
+        Some(r#"{"username":"demo.admin","password":"wrong-pass-9d8c"}"#),
+    );
     assert_eq!(status, 401);
-    let (status, body) = http(port, "GET", "/api/v1/procedures?q=du%20lich&per_page=1", None);
+    let (status, body) = http(
+        port,
+        "GET",
+        "/api/v1/procedures?q=du%20lich&per_page=1",
+        None,
+    );
     assert_eq!(status, 200, "{body}");
     server.signal("TERM");
     let (status, _, stderr) = server.wait();
@@ -182,10 +230,16 @@ fn serve_seeds_once_logs_json_without_secrets_and_stops_on_sigterm() {
     let logs = stderr.join("\n");
     assert!(!stderr.is_empty());
     for line in &stderr {
-        let parsed: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        let parsed: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
         assert!(parsed["level"].is_string());
     }
-    assert!(stderr.iter().any(|l| l.contains("request_id") && l.contains("/api/v1/auth/login")), "{logs}");
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.contains("request_id") && l.contains("/api/v1/auth/login")),
+        "{logs}"
+    );
     for secret in [JWT, admin_password.as_str(), "wrong-pass-9d8c"] {
         assert!(!logs.contains(secret), "secret {secret:?} in logs");
     }
@@ -206,7 +260,14 @@ fn serve_seeds_once_logs_json_without_secrets_and_stops_on_sigterm() {
 fn graceful_shutdown_finishes_the_request_in_flight() {
     let dir = workdir();
     let mut cmd = motcua(&dir);
-    cmd.args(["serve", "--bind", "127.0.0.1:0", "--no-demo", "--database-url", &sqlite_url(&dir)]);
+    cmd.args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--no-demo",
+        "--database-url",
+        &sqlite_url(&dir),
+    ]);
     let server = Server::start(cmd);
     let body = r#"{"username":"someone","password":"whatever-password"}"#;
     let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
@@ -222,7 +283,13 @@ fn graceful_shutdown_finishes_the_request_in_flight() {
     server.signal("TERM");
     std::thread::sleep(Duration::from_millis(500));
     // New connections are no longer accepted…
-    assert!(TcpStream::connect_timeout(&format!("127.0.0.1:{}", server.port).parse().unwrap(), Duration::from_secs(1)).is_err());
+    assert!(
+        TcpStream::connect_timeout(
+            &format!("127.0.0.1:{}", server.port).parse().unwrap(),
+            Duration::from_secs(1)
+        )
+        .is_err()
+    );
     // …but the request already under way gets its answer.
     write!(stream, "{}", &body[10..]).unwrap();
     let (status, response) = read_response(stream);
@@ -237,7 +304,14 @@ fn no_demo_serves_an_empty_installation_and_create_admin_reads_stdin() {
     let dir = workdir();
     let url = sqlite_url(&dir);
     let weak = motcua(&dir)
-        .args(["create-admin", "--database-url", &url, "--username", "quantri", "--password-stdin"])
+        .args([
+            "create-admin",
+            "--database-url",
+            &url,
+            "--username",
+            "quantri",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -250,26 +324,53 @@ fn no_demo_serves_an_empty_installation_and_create_admin_reads_stdin() {
     assert!(!weak.status.success());
     assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
     let created = motcua(&dir)
-        .args(["create-admin", "--database-url", &url, "--username", "QuanTri", "--password-stdin"])
+        .args([
+            "create-admin",
+            "--database-url",
+            &url,
+            "--username",
+            "QuanTri",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .and_then(|mut child| {
-            child.stdin.take().unwrap().write_all(b"mat-khau-quan-tri-2026\n")?;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(b"mat-khau-quan-tri-2026\n")?;
             child.wait_with_output()
         })
         .unwrap();
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
     assert!(!String::from_utf8_lossy(&created.stderr).contains("mat-khau-quan-tri-2026"));
 
     let mut cmd = motcua(&dir);
-    cmd.args(["serve", "--bind", "127.0.0.1:0", "--no-demo", "--database-url", &url]).env("MOTCUA__AUTH__JWT_SECRET", JWT);
+    cmd.args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--no-demo",
+        "--database-url",
+        &url,
+    ])
+    .env("MOTCUA__AUTH__JWT_SECRET", JWT);
     let server = Server::start(cmd);
     let (_, body) = http(server.port, "GET", "/api/v1/procedures", None);
     assert!(body.contains(r#""total":0"#), "{body}");
-    let (status, body) =
-        http(server.port, "POST", "/api/v1/auth/login", Some(r#"{"username":"quantri","password":"mat-khau-quan-tri-2026"}"#));
+    let (status, body) = http(
+        server.port,
+        "POST",
+        "/api/v1/auth/login",
+        Some(r#"{"username":"quantri","password":"mat-khau-quan-tri-2026"}"#),
+    );
     assert_eq!(status, 200, "{body}");
     server.signal("TERM");
     let (_, stdout, _) = server.wait();
@@ -287,17 +388,31 @@ fn import_catalog_command_is_all_or_nothing() {
     server.signal("TERM");
     server.wait();
     let header = "code,name,sector,levels,regulated_days,committed_days,online_level,effective_date,result,steps,required_documents,legal_basis,fees,fees_payable_online,inter_agency,agency_code,status\n";
-    let good = format!("{header}1.950001,Thủ tục thử,Du lịch,province,5,3,full,2026-01-01,Văn bản,Nộp|Nhận,Đơn,Luật Du lịch,,false,false,,active\n");
-    let bad = format!("{good}1.950002,,Du lịch,province,5,9,full,2026-01-01,Văn bản,Nộp,Đơn,Luật,,false,false,,active\n");
+    let good = format!(
+        "{header}1.950001,Thủ tục thử,Du lịch,province,5,3,full,2026-01-01,Văn bản,Nộp|Nhận,Đơn,Luật Du lịch,,false,false,,active\n"
+    );
+    let bad = format!(
+        "{good}1.950002,,Du lịch,province,5,9,full,2026-01-01,Văn bản,Nộp,Đơn,Luật,,false,false,,active\n"
+    );
     std::fs::write(dir.join("bad.csv"), bad).unwrap();
     std::fs::write(dir.join("good.csv"), good).unwrap();
-    let out = motcua(&dir).args(["import-catalog", "bad.csv", "--database-url", &url]).output().unwrap();
+    let out = motcua(&dir)
+        .args(["import-catalog", "bad.csv", "--database-url", &url])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["applied"], false);
     assert_eq!(report["invalid"], 1);
-    let out = motcua(&dir).args(["import-catalog", "good.csv", "--database-url", &url]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = motcua(&dir)
+        .args(["import-catalog", "good.csv", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["created"], 1);
 }
@@ -305,10 +420,16 @@ fn import_catalog_command_is_all_or_nothing() {
 #[test]
 fn configuration_errors_are_clear() {
     let dir = workdir();
-    let out = motcua(&dir).args(["serve", "--database-url", "mysql://localhost/db"]).output().unwrap();
+    let out = motcua(&dir)
+        .args(["serve", "--database-url", "mysql://localhost/db"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("postgres://") && err.contains("sqlite://"), "{err}");
+    assert!(
+        err.contains("postgres://") && err.contains("sqlite://"),
+        "{err}"
+    );
     let out = motcua(&dir)
         .args(["serve", "--database-url", &sqlite_url(&dir)])
         .env("MOTCUA__ENVIRONMENT", "production")
@@ -316,8 +437,15 @@ fn configuration_errors_are_clear() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("jwt_secret"));
-    std::fs::write(dir.join("motcua.toml"), "[server]\nbind = \"127.0.0.1:0\"\nnot_a_setting = 1\n").unwrap();
-    let out = motcua(&dir).args(["serve", "--database-url", &sqlite_url(&dir)]).output().unwrap();
+    std::fs::write(
+        dir.join("motcua.toml"),
+        "[server]\nbind = \"127.0.0.1:0\"\nnot_a_setting = 1\n",
+    )
+    .unwrap();
+    let out = motcua(&dir)
+        .args(["serve", "--database-url", &sqlite_url(&dir)])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not_a_setting"));
 }
@@ -332,12 +460,22 @@ fn configuration_layers_file_then_environment_then_flags() {
     .unwrap();
     let mut cmd = motcua(&dir);
     // The file's bind loses to the environment's, which loses to the flag's.
-    cmd.args(["serve", "--no-demo", "--bind", "127.0.0.1:0", "--database-url", &sqlite_url(&dir)])
-        .env("MOTCUA__SERVER__BIND", "127.0.0.1:2")
-        .env("MOTCUA__AUTH__JWT_SECRET", JWT);
+    cmd.args([
+        "serve",
+        "--no-demo",
+        "--bind",
+        "127.0.0.1:0",
+        "--database-url",
+        &sqlite_url(&dir),
+    ])
+    .env("MOTCUA__SERVER__BIND", "127.0.0.1:2")
+    .env("MOTCUA__AUTH__JWT_SECRET", JWT);
     let server = Server::start(cmd);
     let logs = server.stderr.lock().unwrap().clone();
-    assert!(logs.iter().all(|l| l.starts_with('{')), "JSON format from the file: {logs:?}");
+    assert!(
+        logs.iter().all(|l| l.starts_with('{')),
+        "JSON format from the file: {logs:?}"
+    );
     server.signal("TERM");
     assert!(server.wait().0.success());
 }
