@@ -1,6 +1,9 @@
 //! motcua's domain: the types and rules of the one-stop shop, free of I/O.
 
 pub mod agency;
+pub mod calendar;
+pub mod document;
+pub mod dossier;
 pub mod enums;
 pub mod identity;
 pub mod page;

@@ -99,6 +99,9 @@ pub struct RequiredDocument {
     /// A document a citizen may reuse from their store instead of a new paper.
     #[serde(default)]
     pub reusable: bool,
+    /// Needed only in some cases ("nếu có"); a dossier may go without it.
+    #[serde(default)]
+    pub optional: bool,
 }
 
 fn one() -> u8 {
@@ -450,6 +453,7 @@ mod tests {
                 copies: 0,
                 template: None,
                 reusable: false,
+                optional: false,
             }],
             fees: vec![],
             legal_basis: vec!["Nghị định số 144/2020/NĐ-CP".into()],

@@ -5,7 +5,9 @@ pub mod db;
 mod error;
 pub mod repo;
 pub mod schema;
+pub mod storage;
 pub mod time;
+pub mod workflow;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -105,6 +105,176 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(procedures -> agencies (agency_id));
 diesel::joinable!(procedures -> sectors (sector_code));
 
+
+diesel::table! {
+    calendar_days (day) {
+        day -> Date,
+        kind -> Text,
+        name -> Text,
+        updated_at -> Timestamp,
+        updated_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    calendar_seeded_years (year) {
+        year -> Integer,
+        seeded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    documents (id) {
+        id -> Text,
+        applicant_id -> Nullable<BigInt>,
+        uploaded_by -> BigInt,
+        kind -> Text,
+        title -> Text,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        storage_key -> Text,
+        in_store -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dossier_sequences (agency_id, day) {
+        agency_id -> BigInt,
+        day -> Date,
+        last_value -> BigInt,
+    }
+}
+
+diesel::table! {
+    dossiers (id) {
+        id -> BigInt,
+        code -> Text,
+        procedure_id -> BigInt,
+        agency_id -> BigInt,
+        handling_agency_id -> BigInt,
+        applicant_id -> BigInt,
+        submitted_by -> BigInt,
+        channel -> Text,
+        result_channel -> Text,
+        status -> Text,
+        assignee_id -> Nullable<BigInt>,
+        assigned_unit_id -> Nullable<BigInt>,
+        time_unit -> Text,
+        allowed_time -> Integer,
+        regulated_days -> Integer,
+        submitted_at -> Timestamp,
+        received_at -> Nullable<Timestamp>,
+        due_at -> Nullable<Timestamp>,
+        appointment_at -> Nullable<Timestamp>,
+        paused_at -> Nullable<Timestamp>,
+        paused_remaining -> Nullable<Text>,
+        supplement_from -> Nullable<Text>,
+        supplement_count -> Integer,
+        processed_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        fees_due_vnd -> BigInt,
+        fees_paid_vnd -> BigInt,
+        fees -> Text,
+        search_text -> Text,
+        note -> Nullable<Text>,
+        version -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dossier_agencies (dossier_id, agency_id) {
+        dossier_id -> BigInt,
+        agency_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    dossier_documents (id) {
+        id -> BigInt,
+        dossier_id -> BigInt,
+        requirement -> Nullable<Text>,
+        document_id -> Nullable<Text>,
+        paper -> Bool,
+        reused -> Bool,
+        stage -> Text,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dossier_events (id) {
+        id -> BigInt,
+        dossier_id -> BigInt,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        actor_id -> Nullable<BigInt>,
+        actor_role -> Text,
+        actor_agency_id -> Nullable<BigInt>,
+        note -> Nullable<Text>,
+        data -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    supplement_requests (id) {
+        id -> BigInt,
+        dossier_id -> BigInt,
+        requested_by -> BigInt,
+        requested_at -> Timestamp,
+        items -> Text,
+        deadline -> Date,
+        supplemented_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    apology_letters (id) {
+        id -> BigInt,
+        dossier_id -> BigInt,
+        reason -> Text,
+        new_appointment_date -> Date,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dossier_ratings (dossier_id) {
+        dossier_id -> BigInt,
+        score -> Text,
+        comment -> Nullable<Text>,
+        rated_by -> BigInt,
+        rated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (caller, key) {
+        caller -> Text,
+        key -> Text,
+        fingerprint -> Text,
+        state -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        resource_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(dossiers -> procedures (procedure_id));
+diesel::joinable!(dossiers -> applicants (applicant_id));
+diesel::joinable!(dossier_agencies -> dossiers (dossier_id));
+diesel::joinable!(dossier_documents -> dossiers (dossier_id));
+diesel::joinable!(dossier_documents -> documents (document_id));
+diesel::joinable!(dossier_events -> dossiers (dossier_id));
+diesel::joinable!(documents -> applicants (applicant_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     agencies,
     applicants,
@@ -113,4 +283,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_limits,
     sectors,
     procedures,
+    calendar_days,
+    calendar_seeded_years,
+    documents,
+    dossier_sequences,
+    dossiers,
+    dossier_agencies,
+    dossier_documents,
+    dossier_events,
+    supplement_requests,
+    apology_letters,
+    dossier_ratings,
+    idempotency_keys,
 );

@@ -3,6 +3,10 @@
 
 pub mod agencies;
 pub mod applicants;
+pub mod calendar;
+pub mod documents;
+pub mod dossiers;
+pub mod idempotency;
 pub mod procedures;
 pub mod rate_limits;
 pub mod sessions;

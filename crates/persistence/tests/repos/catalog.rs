@@ -33,6 +33,7 @@ pub fn spec(code: &str, name: &str, sector: &str) -> ProcedureSpec {
             copies: 0,
             template: None,
             reusable: false,
+            optional: false,
         }],
         fees: vec![],
         legal_basis: vec!["Nghị định số 144/2020/NĐ-CP".into()],

@@ -1,0 +1,110 @@
+//! The working calendar's exceptions: public holidays on weekdays and
+//! make-up working days on weekends.
+
+use chrono::{Datelike, NaiveDate};
+use diesel::prelude::*;
+use motcua_domain::calendar::{DayKind, WorkingCalendar, WorkingHours};
+use serde::Serialize;
+
+use crate::schema::{calendar_days, calendar_seeded_years};
+use crate::time::{now, to_db};
+use crate::{AnyConnection, StoreResult, insert_or_ignore, parse_enum, write_tx};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DayOverride {
+    pub date: NaiveDate,
+    pub kind: DayKind,
+    pub name: String,
+}
+
+pub fn load(conn: &mut AnyConnection, hours: WorkingHours) -> StoreResult<WorkingCalendar> {
+    let rows: Vec<(NaiveDate, String)> = calendar_days::table.select((calendar_days::day, calendar_days::kind)).load(conn)?;
+    let overrides = rows
+        .into_iter()
+        .map(|(day, kind)| Ok((day, parse_enum::<DayKind>(&kind)?)))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(WorkingCalendar::new(overrides, hours))
+}
+
+pub fn year(conn: &mut AnyConnection, year: i32) -> StoreResult<Vec<DayOverride>> {
+    let (first, last) = year_bounds(year);
+    let rows: Vec<(NaiveDate, String, String)> = calendar_days::table
+        .filter(calendar_days::day.between(first, last))
+        .order(calendar_days::day.asc())
+        .select((calendar_days::day, calendar_days::kind, calendar_days::name))
+        .load(conn)?;
+    rows.into_iter().map(|(date, kind, name)| Ok(DayOverride { date, kind: parse_enum(&kind)?, name })).collect()
+}
+
+fn year_bounds(year: i32) -> (NaiveDate, NaiveDate) {
+    let first = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(NaiveDate::MIN);
+    let last = NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(NaiveDate::MAX);
+    (first, last)
+}
+
+pub fn get(conn: &mut AnyConnection, date: NaiveDate) -> StoreResult<Option<DayOverride>> {
+    let row: Option<(String, String)> = calendar_days::table
+        .find(date)
+        .select((calendar_days::kind, calendar_days::name))
+        .first(conn)
+        .optional()?;
+    row.map(|(kind, name)| Ok(DayOverride { date, kind: parse_enum(&kind)?, name })).transpose()
+}
+
+/// Sets a day's exception, replacing any earlier one.
+pub fn put(conn: &mut AnyConnection, day: &DayOverride, by: Option<i64>) -> StoreResult<()> {
+    write_tx(conn, |conn| {
+        diesel::delete(calendar_days::table.find(day.date)).execute(conn)?;
+        diesel::insert_into(calendar_days::table)
+            .values((
+                calendar_days::day.eq(day.date),
+                calendar_days::kind.eq(day.kind.as_str()),
+                calendar_days::name.eq(&day.name),
+                calendar_days::updated_at.eq(to_db(now())),
+                calendar_days::updated_by.eq(by),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Removes a day's exception; the day follows the weekly rule again.
+pub fn delete(conn: &mut AnyConnection, date: NaiveDate) -> StoreResult<bool> {
+    Ok(diesel::delete(calendar_days::table.find(date)).execute(conn)? > 0)
+}
+
+/// Seeds the official days of each year not seeded before; a year an admin
+/// has already edited is left alone. Returns the years seeded now.
+pub fn seed(conn: &mut AnyConnection, days: &[DayOverride]) -> StoreResult<Vec<i32>> {
+    let mut years: Vec<i32> = days.iter().map(|d| d.date.year()).collect();
+    years.sort_unstable();
+    years.dedup();
+    write_tx(conn, |conn| {
+        let mut seeded = Vec::new();
+        for year in years {
+            let inserted = insert_or_ignore!(
+                &mut *conn,
+                calendar_seeded_years::table,
+                (calendar_seeded_years::year.eq(year), calendar_seeded_years::seeded_at.eq(to_db(now())))
+            )?;
+            if inserted == 0 {
+                continue;
+            }
+            for day in days.iter().filter(|d| d.date.year() == year) {
+                insert_or_ignore!(
+                    &mut *conn,
+                    calendar_days::table,
+                    (
+                        calendar_days::day.eq(day.date),
+                        calendar_days::kind.eq(day.kind.as_str()),
+                        calendar_days::name.eq(&day.name),
+                        calendar_days::updated_at.eq(to_db(now())),
+                        calendar_days::updated_by.eq(None::<i64>),
+                    )
+                )?;
+            }
+            seeded.push(year);
+        }
+        Ok(seeded)
+    })
+}

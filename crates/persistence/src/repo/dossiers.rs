@@ -1,0 +1,708 @@
+//! Dossier storage: rows, their trail, their documents. The rules of what may
+//! happen live in the domain; `crate::workflow` combines the two.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use motcua_domain::Role;
+use motcua_domain::agency::AgencyRef;
+use motcua_domain::calendar::Remaining;
+use motcua_domain::dossier::{ApplicantRef, Channel, Dossier, DossierStatus, ProcedureRef, RatingScore};
+use motcua_domain::page::{Page, PageRequest};
+use motcua_domain::procedure::Fee;
+use serde::Serialize;
+
+use crate::schema::{
+    agencies, apology_letters, applicants, dossier_agencies, dossier_documents, dossier_events, dossier_ratings,
+    dossier_sequences, dossiers, procedures, supplement_requests, users,
+};
+use crate::time::{from_db, now, to_db};
+use crate::{AnyConnection, StoreError, StoreResult, parse_enum};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = dossiers)]
+struct Row {
+    id: i64,
+    code: String,
+    procedure_id: i64,
+    agency_id: i64,
+    handling_agency_id: i64,
+    applicant_id: i64,
+    submitted_by: i64,
+    channel: String,
+    result_channel: String,
+    status: String,
+    assignee_id: Option<i64>,
+    assigned_unit_id: Option<i64>,
+    time_unit: String,
+    allowed_time: i32,
+    regulated_days: i32,
+    submitted_at: NaiveDateTime,
+    received_at: Option<NaiveDateTime>,
+    due_at: Option<NaiveDateTime>,
+    appointment_at: Option<NaiveDateTime>,
+    paused_at: Option<NaiveDateTime>,
+    paused_remaining: Option<String>,
+    supplement_from: Option<String>,
+    supplement_count: i32,
+    processed_at: Option<NaiveDateTime>,
+    finished_at: Option<NaiveDateTime>,
+    fees_due_vnd: i64,
+    fees_paid_vnd: i64,
+    fees: String,
+    note: Option<String>,
+    version: i32,
+    updated_at: NaiveDateTime,
+}
+
+fn agency_ref(conn: &mut AnyConnection, id: i64) -> StoreResult<AgencyRef> {
+    let (code, name): (String, String) =
+        agencies::table.find(id).select((agencies::code, agencies::name)).first(conn)?;
+    Ok(AgencyRef { id, code, name })
+}
+
+fn assemble(conn: &mut AnyConnection, row: Row) -> StoreResult<Dossier> {
+    let (p_code, p_name): (String, String) =
+        procedures::table.find(row.procedure_id).select((procedures::code, procedures::name)).first(conn)?;
+    let (kind, full_name, id_number, tax_code): (String, String, Option<String>, Option<String>) = applicants::table
+        .find(row.applicant_id)
+        .select((applicants::kind, applicants::full_name, applicants::id_number, applicants::tax_code))
+        .first(conn)?;
+    let agency = agency_ref(conn, row.agency_id)?;
+    let handling_agency =
+        if row.handling_agency_id == row.agency_id { agency.clone() } else { agency_ref(conn, row.handling_agency_id)? };
+    let paused_remaining: Option<Remaining> = match &row.paused_remaining {
+        Some(text) => Some(serde_json::from_str(text).map_err(StoreError::corrupt)?),
+        None => None,
+    };
+    let fees: Vec<Fee> = serde_json::from_str(&row.fees).map_err(StoreError::corrupt)?;
+    Ok(Dossier {
+        id: row.id,
+        code: row.code,
+        procedure: ProcedureRef { id: row.procedure_id, code: p_code, name: p_name },
+        agency,
+        handling_agency,
+        applicant: ApplicantRef { id: row.applicant_id, kind, full_name, id_number, tax_code },
+        submitted_by: row.submitted_by,
+        channel: parse_enum(&row.channel)?,
+        result_channel: parse_enum(&row.result_channel)?,
+        status: parse_enum(&row.status)?,
+        assignee_id: row.assignee_id,
+        assigned_unit_id: row.assigned_unit_id,
+        time_unit: parse_enum(&row.time_unit)?,
+        allowed_time: u32::try_from(row.allowed_time).unwrap_or(0),
+        regulated_days: u32::try_from(row.regulated_days).unwrap_or(0),
+        submitted_at: from_db(row.submitted_at),
+        received_at: row.received_at.map(from_db),
+        due_at: row.due_at.map(from_db),
+        appointment_at: row.appointment_at.map(from_db),
+        paused_at: row.paused_at.map(from_db),
+        paused_remaining,
+        supplement_from: row.supplement_from.as_deref().map(parse_enum).transpose()?,
+        supplement_count: u32::try_from(row.supplement_count).unwrap_or(0),
+        processed_at: row.processed_at.map(from_db),
+        finished_at: row.finished_at.map(from_db),
+        fees_due_vnd: row.fees_due_vnd,
+        fees_paid_vnd: row.fees_paid_vnd,
+        fees,
+        note: row.note,
+        version: row.version,
+        updated_at: from_db(row.updated_at),
+    })
+}
+
+pub fn by_code(conn: &mut AnyConnection, code: &str) -> StoreResult<Dossier> {
+    let row: Row = dossiers::table.filter(dossiers::code.eq(code)).select(Row::as_select()).first(conn)?;
+    assemble(conn, row)
+}
+
+pub fn by_id(conn: &mut AnyConnection, id: i64) -> StoreResult<Dossier> {
+    let row: Row = dossiers::table.find(id).select(Row::as_select()).first(conn)?;
+    assemble(conn, row)
+}
+
+/// Next number of an agency's day, in the caller's transaction: the row lock
+/// (PostgreSQL) or the write lock (SQLite) makes concurrent submissions queue,
+/// and a rolled-back submission gives its number back, so there are no gaps.
+pub fn next_sequence(conn: &mut AnyConnection, agency_id: i64, day: NaiveDate) -> StoreResult<i64> {
+    use dossier_sequences::dsl as s;
+    macro_rules! bump {
+        ($c:expr) => {
+            diesel::insert_into(s::dossier_sequences)
+                .values((s::agency_id.eq(agency_id), s::day.eq(day), s::last_value.eq(1_i64)))
+                .on_conflict((s::agency_id, s::day))
+                .do_update()
+                .set(s::last_value.eq(s::last_value + 1_i64))
+                .execute($c)
+        };
+    }
+    match conn {
+        AnyConnection::Postgresql(c) => bump!(c)?,
+        AnyConnection::Sqlite(c) => bump!(c)?,
+    };
+    Ok(dossier_sequences::table.find((agency_id, day)).select(dossier_sequences::last_value).first(conn)?)
+}
+
+pub struct NewDossier<'a> {
+    pub code: &'a str,
+    pub procedure_id: i64,
+    pub agency_id: i64,
+    pub applicant_id: i64,
+    pub submitted_by: i64,
+    pub channel: Channel,
+    pub result_channel: Channel,
+    pub time_unit: &'a str,
+    pub allowed_time: u32,
+    pub regulated_days: u32,
+    pub submitted_at: DateTime<Utc>,
+    pub fees: &'a [Fee],
+    pub fees_due_vnd: i64,
+    pub search_text: &'a str,
+    pub note: Option<&'a str>,
+}
+
+pub fn insert(conn: &mut AnyConnection, new: &NewDossier<'_>) -> StoreResult<i64> {
+    let fees = serde_json::to_string(new.fees).map_err(StoreError::corrupt)?;
+    let at = to_db(new.submitted_at);
+    let id: i64 = diesel::insert_into(dossiers::table)
+        .values((
+            dossiers::code.eq(new.code),
+            dossiers::procedure_id.eq(new.procedure_id),
+            dossiers::agency_id.eq(new.agency_id),
+            dossiers::handling_agency_id.eq(new.agency_id),
+            dossiers::applicant_id.eq(new.applicant_id),
+            dossiers::submitted_by.eq(new.submitted_by),
+            dossiers::channel.eq(new.channel.as_str()),
+            dossiers::result_channel.eq(new.result_channel.as_str()),
+            dossiers::status.eq(DossierStatus::Submitted.as_str()),
+            dossiers::time_unit.eq(new.time_unit),
+            dossiers::allowed_time.eq(i32::try_from(new.allowed_time).unwrap_or(i32::MAX)),
+            dossiers::regulated_days.eq(i32::try_from(new.regulated_days).unwrap_or(i32::MAX)),
+            dossiers::submitted_at.eq(at),
+            dossiers::supplement_count.eq(0),
+            dossiers::fees_due_vnd.eq(new.fees_due_vnd),
+            dossiers::fees_paid_vnd.eq(0_i64),
+            dossiers::fees.eq(fees),
+            dossiers::search_text.eq(new.search_text),
+            dossiers::note.eq(new.note),
+            dossiers::version.eq(1),
+            dossiers::updated_at.eq(at),
+        ))
+        .returning(dossiers::id)
+        .get_result(conn)?;
+    add_agency(conn, id, new.agency_id)?;
+    Ok(id)
+}
+
+pub fn add_agency(conn: &mut AnyConnection, dossier_id: i64, agency_id: i64) -> StoreResult<()> {
+    crate::insert_or_ignore!(
+        &mut *conn,
+        dossier_agencies::table,
+        (dossier_agencies::dossier_id.eq(dossier_id), dossier_agencies::agency_id.eq(agency_id))
+    )?;
+    Ok(())
+}
+
+/// Whether staff of `agency_id` may see the dossier: it has passed through their agency.
+pub fn visible_to_agency(conn: &mut AnyConnection, dossier_id: i64, agency_id: i64) -> StoreResult<bool> {
+    Ok(dossier_agencies::table
+        .find((dossier_id, agency_id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+/// The new state of a dossier after an action; every field is written.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub status: DossierStatus,
+    pub handling_agency_id: i64,
+    pub assignee_id: Option<i64>,
+    pub assigned_unit_id: Option<i64>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub appointment_at: Option<DateTime<Utc>>,
+    pub paused_at: Option<DateTime<Utc>>,
+    pub paused_remaining: Option<Remaining>,
+    pub supplement_from: Option<DossierStatus>,
+    pub supplement_count: u32,
+    pub processed_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub fees_paid_vnd: i64,
+}
+
+impl Change {
+    /// Starts from the dossier as it is.
+    pub fn from(d: &Dossier) -> Self {
+        Self {
+            status: d.status,
+            handling_agency_id: d.handling_agency.id,
+            assignee_id: d.assignee_id,
+            assigned_unit_id: d.assigned_unit_id,
+            received_at: d.received_at,
+            due_at: d.due_at,
+            appointment_at: d.appointment_at,
+            paused_at: d.paused_at,
+            paused_remaining: d.paused_remaining,
+            supplement_from: d.supplement_from,
+            supplement_count: d.supplement_count,
+            processed_at: d.processed_at,
+            finished_at: d.finished_at,
+            fees_paid_vnd: d.fees_paid_vnd,
+        }
+    }
+}
+
+/// Writes a change if the dossier is still at `version`; `false` when someone else was first.
+pub fn update(conn: &mut AnyConnection, id: i64, version: i32, change: &Change) -> StoreResult<bool> {
+    let remaining = change
+        .paused_remaining
+        .map(|r| serde_json::to_string(&r))
+        .transpose()
+        .map_err(StoreError::corrupt)?;
+    let n = diesel::update(dossiers::table.filter(dossiers::id.eq(id)).filter(dossiers::version.eq(version)))
+        .set((
+            dossiers::status.eq(change.status.as_str()),
+            dossiers::handling_agency_id.eq(change.handling_agency_id),
+            dossiers::assignee_id.eq(change.assignee_id),
+            dossiers::assigned_unit_id.eq(change.assigned_unit_id),
+            dossiers::received_at.eq(change.received_at.map(to_db)),
+            dossiers::due_at.eq(change.due_at.map(to_db)),
+            dossiers::appointment_at.eq(change.appointment_at.map(to_db)),
+            dossiers::paused_at.eq(change.paused_at.map(to_db)),
+            dossiers::paused_remaining.eq(remaining),
+            dossiers::supplement_from.eq(change.supplement_from.map(|s| s.as_str())),
+            dossiers::supplement_count.eq(i32::try_from(change.supplement_count).unwrap_or(i32::MAX)),
+            dossiers::processed_at.eq(change.processed_at.map(to_db)),
+            dossiers::finished_at.eq(change.finished_at.map(to_db)),
+            dossiers::fees_paid_vnd.eq(change.fees_paid_vnd),
+            dossiers::version.eq(version + 1),
+            dossiers::updated_at.eq(to_db(now())),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// One line of the trail.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub id: i64,
+    pub action: String,
+    pub from_status: Option<DossierStatus>,
+    pub to_status: DossierStatus,
+    pub actor_id: Option<i64>,
+    pub actor_name: Option<String>,
+    pub actor_role: Role,
+    pub actor_agency_id: Option<i64>,
+    pub note: Option<String>,
+    pub data: Option<serde_json::Value>,
+    pub at: DateTime<Utc>,
+}
+
+pub struct NewEvent<'a> {
+    pub dossier_id: i64,
+    /// An [`Action`] name, or `submit`.
+    pub action: &'a str,
+    pub from_status: Option<DossierStatus>,
+    pub to_status: DossierStatus,
+    pub actor_id: Option<i64>,
+    pub actor_role: Role,
+    pub actor_agency_id: Option<i64>,
+    pub note: Option<&'a str>,
+    pub data: Option<serde_json::Value>,
+    pub at: DateTime<Utc>,
+}
+
+pub fn append_event(conn: &mut AnyConnection, e: &NewEvent<'_>) -> StoreResult<i64> {
+    Ok(diesel::insert_into(dossier_events::table)
+        .values((
+            dossier_events::dossier_id.eq(e.dossier_id),
+            dossier_events::action.eq(e.action),
+            dossier_events::from_status.eq(e.from_status.map(|s| s.as_str())),
+            dossier_events::to_status.eq(e.to_status.as_str()),
+            dossier_events::actor_id.eq(e.actor_id),
+            dossier_events::actor_role.eq(e.actor_role.as_str()),
+            dossier_events::actor_agency_id.eq(e.actor_agency_id),
+            dossier_events::note.eq(e.note),
+            dossier_events::data.eq(e.data.as_ref().map(ToString::to_string)),
+            dossier_events::at.eq(to_db(e.at)),
+        ))
+        .returning(dossier_events::id)
+        .get_result(conn)?)
+}
+
+type EventRow = (
+    i64,
+    String,
+    Option<String>,
+    String,
+    Option<i64>,
+    Option<String>,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    NaiveDateTime,
+);
+
+pub fn history(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Vec<Event>> {
+    let rows: Vec<EventRow> = dossier_events::table
+        .left_join(users::table.on(users::id.nullable().eq(dossier_events::actor_id)))
+        .filter(dossier_events::dossier_id.eq(dossier_id))
+        .order(dossier_events::id.asc())
+        .select((
+            dossier_events::id,
+            dossier_events::action,
+            dossier_events::from_status,
+            dossier_events::to_status,
+            dossier_events::actor_id,
+            users::full_name.nullable(),
+            dossier_events::actor_role,
+            dossier_events::actor_agency_id,
+            dossier_events::note,
+            dossier_events::data,
+            dossier_events::at,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(id, action, from, to, actor_id, actor_name, role, agency, note, data, at)| {
+            Ok(Event {
+                id,
+                action,
+                from_status: from.as_deref().map(parse_enum).transpose()?,
+                to_status: parse_enum(&to)?,
+                actor_id,
+                actor_name,
+                actor_role: parse_enum(&role)?,
+                actor_agency_id: agency,
+                note,
+                data: data.as_deref().map(serde_json::from_str).transpose().map_err(StoreError::corrupt)?,
+                at: from_db(at),
+            })
+        })
+        .collect()
+}
+
+/// A document line of a dossier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DossierDocument {
+    pub requirement: Option<String>,
+    pub document_id: Option<String>,
+    pub title: Option<String>,
+    pub content_type: Option<String>,
+    pub size_bytes: Option<i64>,
+    pub paper: bool,
+    pub reused: bool,
+    pub stage: String,
+    pub added_at: DateTime<Utc>,
+}
+
+pub struct NewDossierDocument<'a> {
+    pub requirement: Option<&'a str>,
+    pub document_id: Option<&'a str>,
+    pub paper: bool,
+    pub reused: bool,
+    pub stage: &'a str,
+}
+
+pub fn add_document(conn: &mut AnyConnection, dossier_id: i64, d: &NewDossierDocument<'_>) -> StoreResult<()> {
+    diesel::insert_into(dossier_documents::table)
+        .values((
+            dossier_documents::dossier_id.eq(dossier_id),
+            dossier_documents::requirement.eq(d.requirement),
+            dossier_documents::document_id.eq(d.document_id),
+            dossier_documents::paper.eq(d.paper),
+            dossier_documents::reused.eq(d.reused),
+            dossier_documents::stage.eq(d.stage),
+            dossier_documents::added_at.eq(to_db(now())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+type DocRow = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    bool,
+    bool,
+    String,
+    NaiveDateTime,
+);
+
+pub fn documents_of(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Vec<DossierDocument>> {
+    use crate::schema::documents;
+    let rows: Vec<DocRow> = dossier_documents::table
+        .left_join(documents::table)
+        .filter(dossier_documents::dossier_id.eq(dossier_id))
+        .order(dossier_documents::id.asc())
+        .select((
+            dossier_documents::requirement,
+            dossier_documents::document_id,
+            documents::title.nullable(),
+            documents::content_type.nullable(),
+            documents::size_bytes.nullable(),
+            dossier_documents::paper,
+            dossier_documents::reused,
+            dossier_documents::stage,
+            dossier_documents::added_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(requirement, document_id, title, content_type, size_bytes, paper, reused, stage, at)| DossierDocument {
+            requirement,
+            document_id,
+            title,
+            content_type,
+            size_bytes,
+            paper,
+            reused,
+            stage,
+            added_at: from_db(at),
+        })
+        .collect())
+}
+
+pub fn add_supplement_request(
+    conn: &mut AnyConnection,
+    dossier_id: i64,
+    by: i64,
+    items: &[String],
+    deadline: NaiveDate,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let items = serde_json::to_string(items).map_err(StoreError::corrupt)?;
+    diesel::insert_into(supplement_requests::table)
+        .values((
+            supplement_requests::dossier_id.eq(dossier_id),
+            supplement_requests::requested_by.eq(by),
+            supplement_requests::requested_at.eq(to_db(at)),
+            supplement_requests::items.eq(items),
+            supplement_requests::deadline.eq(deadline),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The open supplement request, if any: (id, missing items, deadline, requested at).
+pub fn open_supplement_request(
+    conn: &mut AnyConnection,
+    dossier_id: i64,
+) -> StoreResult<Option<(i64, Vec<String>, NaiveDate, DateTime<Utc>)>> {
+    let row: Option<(i64, String, NaiveDate, NaiveDateTime)> = supplement_requests::table
+        .filter(supplement_requests::dossier_id.eq(dossier_id))
+        .filter(supplement_requests::supplemented_at.is_null())
+        .order(supplement_requests::id.desc())
+        .select((
+            supplement_requests::id,
+            supplement_requests::items,
+            supplement_requests::deadline,
+            supplement_requests::requested_at,
+        ))
+        .first(conn)
+        .optional()?;
+    row.map(|(id, items, deadline, at)| {
+        let items: Vec<String> = serde_json::from_str(&items).map_err(StoreError::corrupt)?;
+        Ok((id, items, deadline, from_db(at)))
+    })
+    .transpose()
+}
+
+pub fn close_supplement_request(conn: &mut AnyConnection, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+    diesel::update(supplement_requests::table.find(id))
+        .set(supplement_requests::supplemented_at.eq(to_db(at)))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Apology {
+    pub reason: String,
+    pub new_appointment_date: NaiveDate,
+    pub created_by: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+pub fn add_apology(conn: &mut AnyConnection, dossier_id: i64, apology: &Apology) -> StoreResult<()> {
+    diesel::insert_into(apology_letters::table)
+        .values((
+            apology_letters::dossier_id.eq(dossier_id),
+            apology_letters::reason.eq(&apology.reason),
+            apology_letters::new_appointment_date.eq(apology.new_appointment_date),
+            apology_letters::created_by.eq(apology.created_by),
+            apology_letters::created_at.eq(to_db(apology.created_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn apologies(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Vec<Apology>> {
+    let rows: Vec<(String, NaiveDate, i64, NaiveDateTime)> = apology_letters::table
+        .filter(apology_letters::dossier_id.eq(dossier_id))
+        .order(apology_letters::id.asc())
+        .select((
+            apology_letters::reason,
+            apology_letters::new_appointment_date,
+            apology_letters::created_by,
+            apology_letters::created_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(reason, new_appointment_date, created_by, at)| Apology {
+            reason,
+            new_appointment_date,
+            created_by,
+            created_at: from_db(at),
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rating {
+    pub score: RatingScore,
+    pub comment: Option<String>,
+    pub rated_at: DateTime<Utc>,
+}
+
+/// Records the one rating of a dossier; a second is a `Conflict`.
+pub fn rate(conn: &mut AnyConnection, dossier_id: i64, by: i64, score: RatingScore, comment: Option<&str>) -> StoreResult<Rating> {
+    let at = now();
+    diesel::insert_into(dossier_ratings::table)
+        .values((
+            dossier_ratings::dossier_id.eq(dossier_id),
+            dossier_ratings::score.eq(score.as_str()),
+            dossier_ratings::comment.eq(comment),
+            dossier_ratings::rated_by.eq(by),
+            dossier_ratings::rated_at.eq(to_db(at)),
+        ))
+        .execute(conn)?;
+    Ok(Rating { score, comment: comment.map(str::to_owned), rated_at: at })
+}
+
+pub fn rating(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Option<Rating>> {
+    let row: Option<(String, Option<String>, NaiveDateTime)> = dossier_ratings::table
+        .find(dossier_id)
+        .select((dossier_ratings::score, dossier_ratings::comment, dossier_ratings::rated_at))
+        .first(conn)
+        .optional()?;
+    row.map(|(score, comment, at)| Ok(Rating { score: parse_enum(&score)?, comment, rated_at: from_db(at) })).transpose()
+}
+
+/// Who may see which dossiers in a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Applicant(i64),
+    Agency(i64),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DossierFilter {
+    pub statuses: Vec<DossierStatus>,
+    pub procedure_code: Option<String>,
+    pub agency_id: Option<i64>,
+    pub channel: Option<Channel>,
+    pub submitted_from: Option<DateTime<Utc>>,
+    pub submitted_to: Option<DateTime<Utc>>,
+    /// Folded words, each matched against code, applicant name and ID number.
+    pub terms: Vec<String>,
+    /// Unfinished and past due at this moment.
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// Unfinished, not overdue at `now`, due by this moment.
+    pub due_by: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    pub assignee_id: Option<i64>,
+}
+
+fn unfinished() -> [&'static str; 7] {
+    [
+        DossierStatus::Submitted.as_str(),
+        DossierStatus::Received.as_str(),
+        DossierStatus::InReview.as_str(),
+        DossierStatus::PendingApproval.as_str(),
+        DossierStatus::Approved.as_str(),
+        DossierStatus::SupplementRequested.as_str(),
+        DossierStatus::ResultReady.as_str(),
+    ]
+}
+
+/// A page of dossiers, soonest due first (those without a due moment last).
+pub fn list(conn: &mut AnyConnection, scope: Scope, filter: &DossierFilter, page: PageRequest) -> StoreResult<Page<Dossier>> {
+    let query = || {
+        let mut q = dossiers::table.into_boxed::<crate::db::Db>();
+        match scope {
+            Scope::All => {}
+            Scope::Applicant(id) => q = q.filter(dossiers::applicant_id.eq(id)),
+            Scope::Agency(id) => {
+                q = q.filter(
+                    dossiers::id.eq_any(
+                        dossier_agencies::table.filter(dossier_agencies::agency_id.eq(id)).select(dossier_agencies::dossier_id),
+                    ),
+                )
+            }
+        }
+        if !filter.statuses.is_empty() {
+            q = q.filter(dossiers::status.eq_any(filter.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
+        }
+        if let Some(code) = &filter.procedure_code {
+            q = q.filter(
+                dossiers::procedure_id.eq_any(procedures::table.filter(procedures::code.eq(code.clone())).select(procedures::id)),
+            );
+        }
+        if let Some(agency) = filter.agency_id {
+            q = q.filter(dossiers::agency_id.eq(agency).or(dossiers::handling_agency_id.eq(agency)));
+        }
+        if let Some(channel) = filter.channel {
+            q = q.filter(dossiers::channel.eq(channel.as_str()));
+        }
+        if let Some(from) = filter.submitted_from {
+            q = q.filter(dossiers::submitted_at.ge(to_db(from)));
+        }
+        if let Some(to) = filter.submitted_to {
+            q = q.filter(dossiers::submitted_at.lt(to_db(to)));
+        }
+        for term in &filter.terms {
+            q = q.filter(dossiers::search_text.like(format!("% {term}%")));
+        }
+        if let Some(at) = filter.overdue_at {
+            q = q.filter(dossiers::status.eq_any(unfinished())).filter(dossiers::due_at.lt(to_db(at)));
+        }
+        if let Some((now, by)) = filter.due_by {
+            q = q
+                .filter(dossiers::status.eq_any(unfinished()))
+                .filter(dossiers::due_at.ge(to_db(now)))
+                .filter(dossiers::due_at.le(to_db(by)));
+        }
+        if let Some(assignee) = filter.assignee_id {
+            q = q.filter(dossiers::assignee_id.eq(assignee));
+        }
+        q
+    };
+    let total: i64 = query().count().get_result(conn)?;
+    let rows: Vec<Row> = query()
+        .order((dossiers::due_at.is_null().asc(), dossiers::due_at.asc(), dossiers::submitted_at.asc(), dossiers::id.asc()))
+        .offset(page.offset())
+        .limit(page.limit())
+        .select(Row::as_select())
+        .load(conn)?;
+    let items = rows.into_iter().map(|row| assemble(conn, row)).collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::new(items, page, total))
+}
+
+/// Users of an agency with a role, for routing checks.
+pub fn user_in_agency(conn: &mut AnyConnection, user_id: i64, agency_id: i64) -> StoreResult<Option<Role>> {
+    let row: Option<(String, Option<i64>, bool)> = users::table
+        .find(user_id)
+        .select((users::role, users::agency_id, users::active))
+        .first(conn)
+        .optional()?;
+    match row {
+        Some((role, Some(agency), true)) if agency == agency_id => Ok(Some(parse_enum(&role)?)),
+        _ => Ok(None),
+    }
+}
+
+/// The action name of a submission in the trail (submission is not a domain [`Action`]).
+pub const SUBMIT: &str = "submit";

@@ -1,0 +1,12 @@
+DROP TABLE idempotency_keys;
+DROP TABLE dossier_ratings;
+DROP TABLE apology_letters;
+DROP TABLE supplement_requests;
+DROP TABLE dossier_events;
+DROP TABLE dossier_documents;
+DROP TABLE dossier_agencies;
+DROP TABLE dossiers;
+DROP TABLE dossier_sequences;
+DROP TABLE documents;
+DROP TABLE calendar_seeded_years;
+DROP TABLE calendar_days;
