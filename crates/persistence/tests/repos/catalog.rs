@@ -172,10 +172,10 @@ fn search_is_accent_and_case_insensitive(pool: &Pool) {
     let found = find(&mut conn, "giay phep bieu dien");
     assert_eq!(codes(&found), ["1.001029"]);
     assert_eq!(found.total, 1);
-    // Ranked: the name starting with the phrase first.
+    // Ranked: the phrase earlier in the name first.
     assert_eq!(
         codes(&find(&mut conn, "BIỂU DIỄN")),
-        ["1.001029", "1.001030"]
+        ["1.001030", "1.001029"]
     );
     assert_eq!(codes(&find(&mut conn, "dang ky le hoi")), ["1.003644"]);
     assert_eq!(codes(&find(&mut conn, "Đăng Ký")), ["1.003644"]);
