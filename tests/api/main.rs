@@ -5,6 +5,7 @@
 
 mod auth;
 mod catalog;
+mod dossiers;
 mod errors;
 mod ops;
 mod people;

@@ -73,6 +73,7 @@ impl TestApp {
             let pool = pool.clone();
             actix_web::rt::task::spawn_blocking(move || {
                 let mut conn = pool.get().expect("connection");
+                motcua::seed::official_calendar(&mut conn).expect("seed the official calendar");
                 motcua::seed::demo(&mut conn).expect("seed demo data")
             })
             .await
@@ -190,6 +191,207 @@ impl TestApp {
 
     pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
         self.client.delete(self.url(path))
+    }
+}
+
+/// The smallest files the server's content sniffing accepts.
+pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+pub const PNG: &[u8] = &[
+    0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0, 0,
+    1, 0, 0, 0, 1, 8, 2, 0, 0, 0,
+];
+
+/// A dossier as the API returned it, with its ETag.
+pub struct Shown {
+    pub body: Value,
+    pub etag: String,
+}
+
+impl Shown {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap()
+    }
+    pub fn status(&self) -> &str {
+        self.body["status"].as_str().unwrap()
+    }
+}
+
+impl TestApp {
+    /// Uploads a file as `POST /documents`; returns the response.
+    pub async fn upload_raw(
+        &self,
+        token: &str,
+        bytes: &[u8],
+        name: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_owned()),
+        );
+        for (k, v) in fields {
+            form = form.text((*k).to_owned(), (*v).to_owned());
+        }
+        self.post("/api/v1/documents")
+            .header("authorization", bearer(token))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Uploads a PDF and returns its document id.
+    pub async fn upload(&self, token: &str, name: &str) -> String {
+        let res = self.upload_raw(token, PDF, name, &[]).await;
+        assert_eq!(res.status(), 201, "upload");
+        res.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Uploads a file straight into a dossier.
+    pub async fn upload_to(
+        &self,
+        token: &str,
+        code: &str,
+        bytes: &[u8],
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("tep.pdf"),
+        );
+        for (k, v) in fields {
+            form = form.text((*k).to_owned(), (*v).to_owned());
+        }
+        self.post(&format!("/api/v1/dossiers/{code}/documents"))
+            .header("authorization", bearer(token))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn submit(&self, token: &str, body: &Value) -> reqwest::Response {
+        self.post("/api/v1/dossiers")
+            .header("authorization", bearer(token))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Submits and expects 201.
+    pub async fn submit_ok(&self, token: &str, body: &Value) -> Shown {
+        let res = self.submit(token, body).await;
+        let status = res.status();
+        let etag = res
+            .headers()
+            .get("etag")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, 201, "submit: {body}");
+        Shown { body, etag }
+    }
+
+    pub async fn dossier(&self, token: &str, code: &str) -> Shown {
+        let res = self
+            .get(&format!("/api/v1/dossiers/{code}"))
+            .header("authorization", bearer(token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "get dossier {code}");
+        let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+        Shown {
+            body: res.json().await.unwrap(),
+            etag,
+        }
+    }
+
+    /// An action with an explicit `If-Match` (or none).
+    pub async fn act_raw(
+        &self,
+        token: &str,
+        code: &str,
+        if_match: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut req = self
+            .post(&format!("/api/v1/dossiers/{code}/actions"))
+            .header("authorization", bearer(token))
+            .json(body);
+        if let Some(etag) = if_match {
+            req = req.header("if-match", etag);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// An action at the dossier's current version (read with `reader`'s token).
+    pub async fn act(&self, token: &str, code: &str, body: &Value) -> reqwest::Response {
+        let current = self.dossier(token, code).await;
+        self.act_raw(token, code, Some(&current.etag), body).await
+    }
+
+    /// An action that must succeed; returns the dossier after it.
+    pub async fn act_ok(&self, token: &str, code: &str, body: &Value) -> Shown {
+        let res = self.act(token, code, body).await;
+        let status = res.status();
+        let etag = res
+            .headers()
+            .get("etag")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let body_out: Value = res.json().await.unwrap();
+        assert_eq!(status, 200, "{body} → {body_out}");
+        Shown {
+            body: body_out,
+            etag,
+        }
+    }
+
+    /// The id of an agency by its code.
+    pub async fn agency_id(&self, code: &str) -> i64 {
+        let page: Value = self
+            .get("/api/v1/agencies?per_page=100")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["code"] == code)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// The id of a user by name (admin look-up).
+    pub async fn user_id(&self, username: &str) -> i64 {
+        let admin = self.token(Role::Admin).await;
+        let page: Value = self
+            .get(&format!("/api/v1/users?q={username}&per_page=100"))
+            .header("authorization", bearer(&admin))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == username)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
     }
 }
 

@@ -46,9 +46,17 @@ pub const ACCEPTED_TYPES: [&str; 3] = ["application/pdf", "image/jpeg", "image/p
 /// Keeps a client-supplied file name printable and short, without paths.
 pub fn clean_file_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
-    let cleaned: String = base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>')).take(200).collect();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>'))
+        .take(200)
+        .collect();
     let cleaned = cleaned.trim().to_owned();
-    if cleaned.is_empty() || cleaned == "." || cleaned == ".." { "document".to_owned() } else { cleaned }
+    if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
+        "document".to_owned()
+    } else {
+        cleaned
+    }
 }
 
 #[cfg(test)]

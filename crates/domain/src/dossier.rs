@@ -133,7 +133,10 @@ crate::string_enum! {
 impl Action {
     /// Actions that must carry a written reason.
     pub fn needs_reason(self) -> bool {
-        matches!(self, Action::Refuse | Action::Reject | Action::Cancel | Action::SendBack | Action::Apology)
+        matches!(
+            self,
+            Action::Refuse | Action::Reject | Action::Cancel | Action::SendBack | Action::Apology
+        )
     }
 }
 
@@ -181,7 +184,9 @@ fn target(facts: DossierFacts, action: Action) -> Option<DossierStatus> {
         (S::PendingApproval, A::Reject) => Some(S::Rejected),
         (S::Approved, A::IssueResult) => Some(S::ResultReady),
         (S::ResultReady, A::Return) => Some(S::Returned),
-        (S::SupplementRequested, A::Supplement) => Some(facts.supplement_from.unwrap_or(S::InReview)),
+        (S::SupplementRequested, A::Supplement) => {
+            Some(facts.supplement_from.unwrap_or(S::InReview))
+        }
         _ => None,
     }
 }
@@ -194,12 +199,17 @@ pub fn may_act(actor: Actor, action: Action, status: DossierStatus) -> bool {
     }
     let officer = actor.role == Role::Officer;
     let leader = actor.role == Role::Leader;
-    let staff_anywhere = (officer || leader) && (actor.at_receiving_agency || actor.at_handling_agency);
+    let staff_anywhere =
+        (officer || leader) && (actor.at_receiving_agency || actor.at_handling_agency);
     match action {
         A::Receive | A::Refuse | A::Return => officer && actor.at_receiving_agency,
         A::RequestSupplement => {
             officer
-                && if status == DossierStatus::Submitted { actor.at_receiving_agency } else { actor.at_handling_agency }
+                && if status == DossierStatus::Submitted {
+                    actor.at_receiving_agency
+                } else {
+                    actor.at_handling_agency
+                }
         }
         A::Assign => (officer || leader) && actor.at_handling_agency,
         A::Propose | A::IssueResult => officer && actor.at_handling_agency,
@@ -225,7 +235,9 @@ pub fn decide(facts: DossierFacts, action: Action, actor: Actor) -> Result<Dossi
     if !may_act(actor, action, facts.status) {
         return Err(Refusal::Forbidden);
     }
-    target(facts, action).ok_or_else(|| Refusal::NotAllowed { allowed: allowed_actions(facts, actor) })
+    target(facts, action).ok_or_else(|| Refusal::NotAllowed {
+        allowed: allowed_actions(facts, actor),
+    })
 }
 
 /// Actions the actor could take now, in table order.
@@ -247,7 +259,12 @@ pub enum ReturnBlocked {
     ApologyRequired,
 }
 
-pub fn check_return(is_late: bool, has_apology: bool, fees_due_vnd: i64, fees_paid_vnd: i64) -> Result<(), ReturnBlocked> {
+pub fn check_return(
+    is_late: bool,
+    has_apology: bool,
+    fees_due_vnd: i64,
+    fees_paid_vnd: i64,
+) -> Result<(), ReturnBlocked> {
     if fees_paid_vnd < fees_due_vnd {
         return Err(ReturnBlocked::FeesUnpaid);
     }
@@ -332,7 +349,10 @@ pub struct Dossier {
 
 impl Dossier {
     pub fn facts(&self) -> DossierFacts {
-        DossierFacts { status: self.status, supplement_from: self.supplement_from }
+        DossierFacts {
+            status: self.status,
+            supplement_from: self.supplement_from,
+        }
     }
 
     /// The `ETag` of this version.
@@ -360,7 +380,10 @@ crate::string_enum! {
 
 /// Statuses in which the applicant has had the outcome and may rate the service.
 pub fn may_rate(status: DossierStatus) -> bool {
-    matches!(status, DossierStatus::Returned | DossierStatus::Rejected | DossierStatus::Refused)
+    matches!(
+        status,
+        DossierStatus::Returned | DossierStatus::Rejected | DossierStatus::Refused
+    )
 }
 
 #[cfg(test)]
@@ -369,16 +392,47 @@ mod tests {
     use Action as A;
     use DossierStatus as S;
 
-    const OFFICER: Actor = Actor { role: Role::Officer, is_applicant: false, at_receiving_agency: true, at_handling_agency: true };
-    const LEADER: Actor = Actor { role: Role::Leader, ..OFFICER };
-    const ADMIN: Actor = Actor { role: Role::Admin, at_receiving_agency: false, at_handling_agency: false, ..OFFICER };
-    const APPLICANT: Actor = Actor { role: Role::Citizen, is_applicant: true, at_receiving_agency: false, at_handling_agency: false };
-    const STRANGER: Actor = Actor { is_applicant: false, ..APPLICANT };
-    const PORTAL: Actor = Actor { role: Role::Integration, ..STRANGER };
-    const OTHER_OFFICER: Actor = Actor { at_receiving_agency: false, at_handling_agency: false, ..OFFICER };
+    const OFFICER: Actor = Actor {
+        role: Role::Officer,
+        is_applicant: false,
+        at_receiving_agency: true,
+        at_handling_agency: true,
+    };
+    const LEADER: Actor = Actor {
+        role: Role::Leader,
+        ..OFFICER
+    };
+    const ADMIN: Actor = Actor {
+        role: Role::Admin,
+        at_receiving_agency: false,
+        at_handling_agency: false,
+        ..OFFICER
+    };
+    const APPLICANT: Actor = Actor {
+        role: Role::Citizen,
+        is_applicant: true,
+        at_receiving_agency: false,
+        at_handling_agency: false,
+    };
+    const STRANGER: Actor = Actor {
+        is_applicant: false,
+        ..APPLICANT
+    };
+    const PORTAL: Actor = Actor {
+        role: Role::Integration,
+        ..STRANGER
+    };
+    const OTHER_OFFICER: Actor = Actor {
+        at_receiving_agency: false,
+        at_handling_agency: false,
+        ..OFFICER
+    };
 
     fn facts(status: DossierStatus) -> DossierFacts {
-        DossierFacts { status, supplement_from: None }
+        DossierFacts {
+            status,
+            supplement_from: None,
+        }
     }
 
     #[test]
@@ -386,12 +440,22 @@ mod tests {
         let cases = [
             (S::Submitted, A::Receive, OFFICER, Ok(S::Received)),
             (S::Submitted, A::Refuse, OFFICER, Ok(S::Refused)),
-            (S::Submitted, A::RequestSupplement, OFFICER, Ok(S::SupplementRequested)),
+            (
+                S::Submitted,
+                A::RequestSupplement,
+                OFFICER,
+                Ok(S::SupplementRequested),
+            ),
             (S::Received, A::Assign, OFFICER, Ok(S::InReview)),
             (S::Received, A::Assign, LEADER, Ok(S::InReview)),
             (S::InReview, A::Assign, OFFICER, Ok(S::InReview)),
             (S::InReview, A::Propose, OFFICER, Ok(S::PendingApproval)),
-            (S::InReview, A::RequestSupplement, OFFICER, Ok(S::SupplementRequested)),
+            (
+                S::InReview,
+                A::RequestSupplement,
+                OFFICER,
+                Ok(S::SupplementRequested),
+            ),
             (S::InReview, A::Transfer, LEADER, Ok(S::InReview)),
             (S::PendingApproval, A::Approve, LEADER, Ok(S::Approved)),
             (S::PendingApproval, A::SendBack, LEADER, Ok(S::InReview)),
@@ -404,36 +468,97 @@ mod tests {
             (S::Submitted, A::Withdraw, PORTAL, Ok(S::Withdrawn)),
             (S::PendingApproval, A::Approve, ADMIN, Ok(S::Approved)),
             // Role refusals come first.
-            (S::PendingApproval, A::Approve, OFFICER, Err(Refusal::Forbidden)),
+            (
+                S::PendingApproval,
+                A::Approve,
+                OFFICER,
+                Err(Refusal::Forbidden),
+            ),
             (S::InReview, A::Propose, LEADER, Err(Refusal::Forbidden)),
             (S::Submitted, A::Receive, APPLICANT, Err(Refusal::Forbidden)),
             (S::InReview, A::Withdraw, STRANGER, Err(Refusal::Forbidden)),
             (S::InReview, A::Withdraw, OFFICER, Err(Refusal::Forbidden)),
-            (S::Submitted, A::Receive, OTHER_OFFICER, Err(Refusal::Forbidden)),
-            (S::Received, A::Cancel, OTHER_OFFICER, Err(Refusal::Forbidden)),
+            (
+                S::Submitted,
+                A::Receive,
+                OTHER_OFFICER,
+                Err(Refusal::Forbidden),
+            ),
+            (
+                S::Received,
+                A::Cancel,
+                OTHER_OFFICER,
+                Err(Refusal::Forbidden),
+            ),
             // Then the status.
-            (S::Returned, A::Withdraw, APPLICANT, Err(Refusal::NotAllowed { allowed: vec![] })),
-            (S::Submitted, A::Apology, OFFICER, Err(Refusal::NotAllowed { allowed: vec![A::Receive, A::Refuse, A::RequestSupplement, A::Cancel] })),
-            (S::Received, A::Propose, OFFICER, Err(Refusal::NotAllowed { allowed: vec![A::Assign, A::Cancel, A::Apology] })),
-            (S::Approved, A::Approve, LEADER, Err(Refusal::NotAllowed { allowed: vec![A::Cancel, A::Apology] })),
+            (
+                S::Returned,
+                A::Withdraw,
+                APPLICANT,
+                Err(Refusal::NotAllowed { allowed: vec![] }),
+            ),
+            (
+                S::Submitted,
+                A::Apology,
+                OFFICER,
+                Err(Refusal::NotAllowed {
+                    allowed: vec![A::Receive, A::Refuse, A::RequestSupplement, A::Cancel],
+                }),
+            ),
+            (
+                S::Received,
+                A::Propose,
+                OFFICER,
+                Err(Refusal::NotAllowed {
+                    allowed: vec![A::Assign, A::Cancel, A::Apology],
+                }),
+            ),
+            (
+                S::Approved,
+                A::Approve,
+                LEADER,
+                Err(Refusal::NotAllowed {
+                    allowed: vec![A::Cancel, A::Apology],
+                }),
+            ),
         ];
         for (status, action, actor, want) in cases {
-            assert_eq!(decide(facts(status), action, actor), want, "{status} {action} by {:?}", actor.role);
+            assert_eq!(
+                decide(facts(status), action, actor),
+                want,
+                "{status} {action} by {:?}",
+                actor.role
+            );
         }
     }
 
     #[test]
     fn supplement_returns_where_it_came_from() {
-        let at_reception = DossierFacts { status: S::SupplementRequested, supplement_from: Some(S::Submitted) };
-        assert_eq!(decide(at_reception, A::Supplement, APPLICANT), Ok(S::Submitted));
-        let in_review = DossierFacts { status: S::SupplementRequested, supplement_from: Some(S::InReview) };
+        let at_reception = DossierFacts {
+            status: S::SupplementRequested,
+            supplement_from: Some(S::Submitted),
+        };
+        assert_eq!(
+            decide(at_reception, A::Supplement, APPLICANT),
+            Ok(S::Submitted)
+        );
+        let in_review = DossierFacts {
+            status: S::SupplementRequested,
+            supplement_from: Some(S::InReview),
+        };
         assert_eq!(decide(in_review, A::Supplement, APPLICANT), Ok(S::InReview));
     }
 
     #[test]
     fn request_supplement_at_reception_belongs_to_the_receiving_agency() {
-        let receiving_only = Actor { at_handling_agency: false, ..OFFICER };
-        let handling_only = Actor { at_receiving_agency: false, ..OFFICER };
+        let receiving_only = Actor {
+            at_handling_agency: false,
+            ..OFFICER
+        };
+        let handling_only = Actor {
+            at_receiving_agency: false,
+            ..OFFICER
+        };
         assert!(may_act(receiving_only, A::RequestSupplement, S::Submitted));
         assert!(!may_act(handling_only, A::RequestSupplement, S::Submitted));
         assert!(may_act(handling_only, A::RequestSupplement, S::InReview));
@@ -446,7 +571,10 @@ mod tests {
     fn finished_states_accept_nothing() {
         for status in S::ALL.iter().filter(|s| s.is_finished()) {
             for action in A::ALL {
-                assert!(decide(facts(*status), *action, ADMIN).is_err(), "{status} {action}");
+                assert!(
+                    decide(facts(*status), *action, ADMIN).is_err(),
+                    "{status} {action}"
+                );
             }
         }
     }
@@ -473,21 +601,36 @@ mod tests {
         for (status, unpaid, code) in cases {
             assert_eq!(status.portal_code(unpaid), code, "{status} unpaid={unpaid}");
         }
-        assert_eq!([Channel::Counter, Channel::Online, Channel::Postal].map(Channel::portal_code), [1, 2, 3]);
+        assert_eq!(
+            [Channel::Counter, Channel::Online, Channel::Postal].map(Channel::portal_code),
+            [1, 2, 3]
+        );
     }
 
     #[test]
     fn return_needs_payment_then_apology_when_late() {
         assert_eq!(check_return(false, false, 0, 0), Ok(()));
-        assert_eq!(check_return(false, false, 50_000, 0), Err(ReturnBlocked::FeesUnpaid));
-        assert_eq!(check_return(true, false, 50_000, 50_000), Err(ReturnBlocked::ApologyRequired));
+        assert_eq!(
+            check_return(false, false, 50_000, 0),
+            Err(ReturnBlocked::FeesUnpaid)
+        );
+        assert_eq!(
+            check_return(true, false, 50_000, 50_000),
+            Err(ReturnBlocked::ApologyRequired)
+        );
         assert_eq!(check_return(true, true, 50_000, 50_000), Ok(()));
     }
 
     #[test]
     fn codes_have_four_digit_sequences() {
         let day = chrono::NaiveDate::from_ymd_opt(2021, 5, 31).unwrap();
-        assert_eq!(dossier_code("000.17.22.H56", day, 1), "000.17.22.H56-210531-0001");
-        assert_eq!(dossier_code("000.17.22.H56", day, 12345), "000.17.22.H56-210531-12345");
+        assert_eq!(
+            dossier_code("000.17.22.H56", day, 1),
+            "000.17.22.H56-210531-0001"
+        );
+        assert_eq!(
+            dossier_code("000.17.22.H56", day, 12345),
+            "000.17.22.H56-210531-12345"
+        );
     }
 }

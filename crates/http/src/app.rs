@@ -22,7 +22,7 @@ use crate::extract::JsonLimit;
 use crate::middleware::{
     MotcuaRootSpan, catch_panics, problems, request_id_header, security_headers,
 };
-use crate::routes::{agencies, auth, catalog, ops, users};
+use crate::routes::{agencies, auth, calendar, catalog, documents, dossiers, ops, tracking, users};
 use crate::settings::Settings;
 use crate::state::AppState;
 
@@ -56,7 +56,23 @@ where
                 .service(catalog::get)
                 .service(catalog::update)
                 .service(catalog::abolish)
-                .service(catalog::sectors),
+                .service(catalog::sectors)
+                .service(calendar::year)
+                .service(calendar::day)
+                .service(calendar::set)
+                .service(calendar::remove)
+                .service(documents::upload_document)
+                .service(documents::download)
+                .service(documents::mine)
+                .service(dossiers::submit)
+                .service(dossiers::list)
+                .service(dossiers::get)
+                .service(dossiers::act)
+                .service(dossiers::history)
+                .service(dossiers::upload_to_dossier)
+                .service(dossiers::receipt)
+                .service(dossiers::rate)
+                .service(tracking::track),
         )
 }
 
@@ -210,11 +226,18 @@ pub fn state(
         &settings.auth.issuer,
         settings.auth.access_ttl_secs,
     );
+    let files = Arc::new(motcua_persistence::storage::LocalFileStore::new(
+        std::path::Path::new(&settings.data_dir).join("files"),
+    ));
+    // `Settings::check` vets the hours before a server starts.
+    let hours = settings.calendar.hours().unwrap_or_default();
     AppState {
         pool,
         backend,
         settings: Arc::new(settings),
         tokens,
+        files,
+        hours,
     }
 }
 

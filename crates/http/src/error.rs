@@ -57,6 +57,14 @@ error_codes! {
     PayloadTooLarge => ("payload_too_large", 413, "Dữ liệu gửi lên quá lớn", "Payload too large"),
     UnsupportedMediaType => ("unsupported_media_type", 415, "Kiểu nội dung không được hỗ trợ", "Unsupported media type"),
     TooManyRequests => ("too_many_requests", 429, "Quá nhiều yêu cầu, vui lòng thử lại sau", "Too many requests, try again later"),
+    InvalidTransition => ("invalid_transition", 409, "Không thể thực hiện thao tác này ở trạng thái hiện tại của hồ sơ", "This action is not allowed in the dossier's current status"),
+    PreconditionFailed => ("precondition_failed", 412, "Hồ sơ đã được cập nhật, vui lòng tải lại", "The dossier has changed; reload it and try again"),
+    PreconditionRequired => ("precondition_required", 428, "Cần gửi If-Match với ETag của hồ sơ", "Send If-Match with the dossier's ETag"),
+    FeesUnpaid => ("fees_unpaid", 409, "Hồ sơ chưa hoàn thành nghĩa vụ tài chính", "The dossier's fees are not paid"),
+    ApologyRequired => ("apology_required", 409, "Hồ sơ trễ hạn phải có phiếu xin lỗi và hẹn lại trước khi trả kết quả", "A late dossier needs an apology letter with a new appointment before its result is returned"),
+    AlreadyRated => ("already_rated", 409, "Hồ sơ đã được đánh giá", "This dossier has been rated already"),
+    IdempotencyKeyReused => ("idempotency_key_reused", 422, "Idempotency-Key đã được dùng cho một yêu cầu khác", "This Idempotency-Key was used for a different request"),
+    IdempotencyInFlight => ("idempotency_in_flight", 409, "Một yêu cầu cùng Idempotency-Key đang được xử lý", "A request with this Idempotency-Key is still being processed"),
     InternalError => ("internal_error", 500, "Lỗi hệ thống", "Internal server error"),
     DatabaseUnavailable => ("database_unavailable", 503, "Cơ sở dữ liệu tạm thời không truy cập được", "Database temporarily unavailable"),
 }
@@ -298,6 +306,50 @@ impl From<StoreError> for ApiError {
 impl From<motcua_persistence::DieselError> for ApiError {
     fn from(error: motcua_persistence::DieselError) -> Self {
         StoreError::from(error).into()
+    }
+}
+
+impl From<motcua_persistence::workflow::WorkflowError> for ApiError {
+    fn from(error: motcua_persistence::workflow::WorkflowError) -> Self {
+        use motcua_domain::dossier::ReturnBlocked;
+        use motcua_persistence::workflow::WorkflowError as W;
+        match error {
+            W::Store(e) => e.into(),
+            W::NotFound => ApiError::not_found(),
+            W::Forbidden => ApiError::forbidden(),
+            W::Stale { current } => ApiError::new(ErrorCode::PreconditionFailed)
+                .header(header::ETAG, format!("\"v{current}\""))
+                .extension("current_version", serde_json::json!(current)),
+            W::NotAllowed { status, allowed } => {
+                let names: Vec<&str> = allowed.iter().map(|a| a.as_str()).collect();
+                ApiError::new(ErrorCode::InvalidTransition)
+                    .detail(
+                        format!(
+                            "Trạng thái hiện tại: {}. Có thể: {}.",
+                            status.label_vi(),
+                            list_or_none(&names, "không có")
+                        ),
+                        format!(
+                            "Current status: {status}. Allowed: {}.",
+                            list_or_none(&names, "none")
+                        ),
+                    )
+                    .extension("status", serde_json::json!(status))
+                    .extension("allowed_actions", serde_json::json!(names))
+            }
+            W::Blocked(ReturnBlocked::FeesUnpaid) => ApiError::new(ErrorCode::FeesUnpaid),
+            W::Blocked(ReturnBlocked::ApologyRequired) => ApiError::new(ErrorCode::ApologyRequired),
+            W::Invalid(errors) => ApiError::validation(errors),
+            W::AlreadyRated => ApiError::new(ErrorCode::AlreadyRated),
+        }
+    }
+}
+
+fn list_or_none(items: &[&str], none: &str) -> String {
+    if items.is_empty() {
+        none.to_owned()
+    } else {
+        items.join(", ")
     }
 }
 

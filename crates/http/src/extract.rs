@@ -94,6 +94,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
 }
 
+/// A JSON value already read (for example to fingerprint it) into a type, with field errors.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        data_error(&path, &message)
+    })
+}
+
 /// A serde data error as field errors, for callers that collect them per row.
 pub fn data_error_fields(path: &str, message: &str) -> Vec<FieldError> {
     std::mem::take(&mut data_error(path, message).errors)

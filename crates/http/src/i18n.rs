@@ -161,6 +161,77 @@ fn rule_message(rule: &str, lang: Lang) -> &'static str {
             "Không thể tự khóa hoặc tự bỏ quyền quản trị của mình.",
             "You cannot lock yourself or drop your own admin role.",
         ),
+        "unknown_procedure" => (
+            "Không có thủ tục với mã này.",
+            "No procedure has this code.",
+        ),
+        "procedure_abolished" => ("Thủ tục đã bị bãi bỏ.", "The procedure has been abolished."),
+        "online_not_offered" => (
+            "Thủ tục này không cung cấp dịch vụ công trực tuyến.",
+            "This procedure is not offered online.",
+        ),
+        "agency_mismatch" => (
+            "Thủ tục này do cơ quan khác giải quyết.",
+            "Another agency handles this procedure.",
+        ),
+        "applicant_is_you" => (
+            "Công dân nộp hồ sơ cho chính mình; không ghi người nộp.",
+            "Citizens file for themselves; leave the applicant out.",
+        ),
+        "unknown_requirement" => (
+            "Thủ tục không có thành phần hồ sơ này.",
+            "The procedure has no such required document.",
+        ),
+        "paper_not_online" => (
+            "Hồ sơ trực tuyến không nhận bản giấy.",
+            "Online dossiers take no paper documents.",
+        ),
+        "paper_or_file" => (
+            "Chọn bản giấy hoặc tệp, không cả hai.",
+            "Either paper or a file, not both.",
+        ),
+        "not_reusable" => (
+            "Thành phần này không được dùng lại từ kho dữ liệu.",
+            "This document cannot be reused from the store.",
+        ),
+        "document_not_usable" => (
+            "Không dùng được tài liệu này.",
+            "This document cannot be used here.",
+        ),
+        "missing_document" => (
+            "Thiếu thành phần hồ sơ bắt buộc.",
+            "A required document is missing.",
+        ),
+        "unknown_fee" => ("Không có khoản phí này.", "No such fee."),
+        "reason_required" => ("Cần ghi rõ lý do.", "A reason is required."),
+        "not_in_handling_agency" => (
+            "Không thuộc cơ quan đang giải quyết hồ sơ.",
+            "Not part of the agency handling the dossier.",
+        ),
+        "deadline_in_past" => (
+            "Hạn bổ sung phải sau hôm nay.",
+            "The deadline must be after today.",
+        ),
+        "same_agency" => (
+            "Hồ sơ đang ở cơ quan này.",
+            "The dossier is already at this agency.",
+        ),
+        "result_required" => (
+            "Cần tệp kết quả, hoặc ghi nhận kết quả bản giấy.",
+            "Attach the result, or mark it as paper only.",
+        ),
+        "not_a_future_working_day" => (
+            "Ngày hẹn phải là ngày làm việc từ hôm nay trở đi.",
+            "The appointment must be a working day from today on.",
+        ),
+        "holiday_on_weekend" => (
+            "Ngày nghỉ lễ chỉ đặt vào ngày thường (thứ Hai đến thứ Sáu).",
+            "A holiday goes on a weekday (Monday to Friday).",
+        ),
+        "working_on_weekday" => (
+            "Ngày làm bù chỉ đặt vào thứ Bảy hoặc Chủ nhật.",
+            "A make-up working day goes on a Saturday or Sunday.",
+        ),
         "invalid_type" => ("Kiểu dữ liệu không đúng.", "Wrong data type."),
         "unknown_field" => ("Trường không được hỗ trợ.", "Unsupported field."),
         "invalid_value" => ("Giá trị không hợp lệ.", "Invalid value."),

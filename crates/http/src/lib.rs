@@ -7,6 +7,7 @@ pub mod catalog_import;
 pub mod error;
 pub mod extract;
 pub mod i18n;
+pub mod idempotency;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;

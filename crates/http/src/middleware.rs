@@ -31,17 +31,57 @@ fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
     sane.then(|| value.to_owned())
 }
 
+/// When a request arrived, for its duration in the access log.
+#[derive(Debug, Clone, Copy)]
+struct Started(std::time::Instant);
+
 /// Root span of every request, carrying its id, so every log line of the request has it.
 pub struct MotcuaRootSpan;
 
 impl RootSpanBuilder for MotcuaRootSpan {
+    /// Logs the path but never the query string: tracking look-ups carry
+    /// citizen ID numbers there.
     fn on_request_start(request: &ServiceRequest) -> Span {
         let id = incoming_request_id(request).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         request.extensions_mut().insert(RequestId(id.clone()));
-        tracing_actix_web::root_span!(request, request_id = %id)
+        request
+            .extensions_mut()
+            .insert(Started(std::time::Instant::now()));
+        let user_agent = request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        tracing::info_span!(
+            "request",
+            request_id = %id,
+            http.method = %request.method(),
+            http.path = %request.path(),
+            http.route = tracing::field::Empty,
+            http.client_ip = %request.connection_info().realip_remote_addr().unwrap_or(""),
+            http.user_agent = %user_agent,
+            http.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        if let Ok(res) = outcome {
+            if let Some(route) = res.request().match_pattern() {
+                span.record("http.route", route.as_str());
+            }
+            let elapsed = res
+                .request()
+                .extensions()
+                .get::<Started>()
+                .map(|s| s.0.elapsed());
+            let millis = elapsed.map_or(0.0, |e| e.as_secs_f64() * 1000.0);
+            let status = res.status().as_u16();
+            // One access-log line per request.
+            tracing::info!(parent: &span, status, duration_ms = millis, "request finished");
+        }
         DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }

@@ -24,6 +24,9 @@ Errors are RFC 9457 `application/problem+json` with a stable `code`. Texts follo
         (name = "users", description = "Account administration"),
         (name = "agencies", description = "Agencies and their electronic codes"),
         (name = "catalog", description = "The public procedure catalog"),
+        (name = "calendar", description = "Working calendar: holidays and make-up working days"),
+        (name = "documents", description = "Uploads, downloads and the citizen's document store"),
+        (name = "dossiers", description = "Dossiers from submission to returned result"),
     ),
     modifiers(&Contract),
 )]

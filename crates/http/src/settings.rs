@@ -48,6 +48,68 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub cors: CorsSettings,
     pub log: LogSettings,
+    pub calendar: CalendarSettings,
+    pub uploads: UploadSettings,
+}
+
+/// Working sessions and the cut-off hour, local time (Asia/Ho_Chi_Minh), `HH:MM`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CalendarSettings {
+    pub morning_start: String,
+    pub morning_end: String,
+    pub afternoon_start: String,
+    pub afternoon_end: String,
+    /// Dossiers received at or after this hour count from the next working day.
+    pub cutoff: String,
+}
+
+impl Default for CalendarSettings {
+    fn default() -> Self {
+        Self {
+            morning_start: "07:00".into(),
+            morning_end: "11:30".into(),
+            afternoon_start: "13:30".into(),
+            afternoon_end: "17:00".into(),
+            cutoff: "15:00".into(),
+        }
+    }
+}
+
+impl CalendarSettings {
+    pub fn hours(&self) -> Result<motcua_domain::calendar::WorkingHours, SettingsError> {
+        let time = |name: &str, value: &str| {
+            chrono::NaiveTime::parse_from_str(value.trim(), "%H:%M").map_err(|_| {
+                SettingsError::Invalid(format!("calendar.{name} must be HH:MM (got {value:?})"))
+            })
+        };
+        let hours = motcua_domain::calendar::WorkingHours {
+            morning_start: time("morning_start", &self.morning_start)?,
+            morning_end: time("morning_end", &self.morning_end)?,
+            afternoon_start: time("afternoon_start", &self.afternoon_start)?,
+            afternoon_end: time("afternoon_end", &self.afternoon_end)?,
+            cutoff: time("cutoff", &self.cutoff)?,
+        };
+        hours
+            .validate()
+            .map_err(|e| SettingsError::Invalid(format!("calendar: {e}")))?;
+        Ok(hours)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadSettings {
+    /// Largest file accepted, in bytes.
+    pub max_file_bytes: usize,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 20 * 1024 * 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -125,6 +187,8 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             cors: CorsSettings::default(),
             log: LogSettings::default(),
+            calendar: CalendarSettings::default(),
+            uploads: UploadSettings::default(),
         }
     }
 }
@@ -243,6 +307,12 @@ impl Settings {
         }
         motcua_persistence::DatabaseUrl::parse(self.database.url.expose())
             .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        self.calendar.hours()?;
+        if self.uploads.max_file_bytes == 0 {
+            return Err(SettingsError::Invalid(
+                "uploads.max_file_bytes must be positive".into(),
+            ));
+        }
         Ok(())
     }
 

@@ -4,6 +4,9 @@ use std::time::Duration;
 use actix_web::web;
 use motcua_persistence::{AnyConnection, Backend, Pool};
 
+use motcua_domain::calendar::WorkingHours;
+use motcua_persistence::storage::FileStore;
+
 use crate::auth::TokenService;
 use crate::error::{ApiError, ApiResult};
 use crate::settings::Settings;
@@ -15,6 +18,10 @@ pub struct AppState {
     pub backend: Backend,
     pub settings: Arc<Settings>,
     pub tokens: TokenService,
+    /// Where document files are kept.
+    pub files: Arc<dyn FileStore>,
+    /// Working sessions and cut-off for due dates.
+    pub hours: WorkingHours,
 }
 
 impl AppState {

@@ -106,6 +106,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(database = %url.redacted(), applied = applied.len(), "database ready");
     let seeded = {
         let mut c = conn(&pool)?;
+        let years = seed::official_calendar(&mut c)?;
+        if !years.is_empty() {
+            tracing::info!(?years, "official holidays seeded");
+        }
         seed_if_empty(&mut c, settings.demo_enabled())?
     };
     if let Some(seeded) = &seeded {

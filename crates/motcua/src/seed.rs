@@ -9,6 +9,37 @@ use motcua_http::auth::{hash_password, random_token};
 use motcua_persistence::repo::{agencies, applicants, procedures, users};
 use motcua_persistence::{AnyConnection, write_tx};
 
+/// The official non-working and make-up days shipped in `data/holidays.json`.
+pub const HOLIDAYS_JSON: &str = include_str!("../../../data/holidays.json");
+
+#[derive(serde::Deserialize)]
+struct HolidayFile {
+    days: Vec<HolidayDay>,
+}
+
+#[derive(serde::Deserialize)]
+struct HolidayDay {
+    date: chrono::NaiveDate,
+    kind: motcua_domain::calendar::DayKind,
+    name: String,
+}
+
+/// Seeds the official calendar for every year in the file that was never
+/// seeded; returns the years seeded now. Admin edits are never overwritten.
+pub fn official_calendar(conn: &mut AnyConnection) -> anyhow::Result<Vec<i32>> {
+    let file: HolidayFile = serde_json::from_str(HOLIDAYS_JSON).context("data/holidays.json")?;
+    let days: Vec<motcua_persistence::repo::calendar::DayOverride> = file
+        .days
+        .into_iter()
+        .map(|d| motcua_persistence::repo::calendar::DayOverride {
+            date: d.date,
+            kind: d.kind,
+            name: d.name,
+        })
+        .collect();
+    Ok(motcua_persistence::repo::calendar::seed(conn, &days)?)
+}
+
 /// The demo catalog shipped in `data/catalog.json`.
 pub const CATALOG_JSON: &str = include_str!("../../../data/catalog.json");
 

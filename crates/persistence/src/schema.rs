@@ -105,7 +105,6 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(procedures -> agencies (agency_id));
 diesel::joinable!(procedures -> sectors (sector_code));
 
-
 diesel::table! {
     calendar_days (day) {
         day -> Date,

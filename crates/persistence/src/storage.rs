@@ -25,7 +25,10 @@ impl LocalFileStore {
     fn path(&self, key: &str) -> io::Result<PathBuf> {
         // Keys are our own UUIDs; anything else is refused rather than joined.
         if key.len() < 3 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad storage key"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "bad storage key",
+            ));
         }
         Ok(self.root.join(&key[..2]).join(key))
     }

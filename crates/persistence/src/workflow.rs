@@ -6,7 +6,8 @@ use motcua_domain::Role;
 use motcua_domain::calendar::{Outcome, WorkingCalendar, WorkingHours};
 use motcua_domain::document::{DocumentKind, DocumentStage};
 use motcua_domain::dossier::{
-    Action, Actor, Channel, Dossier, DossierStatus, Refusal, ReturnBlocked, check_return, decide, dossier_code,
+    Action, Actor, Channel, Dossier, DossierStatus, Refusal, ReturnBlocked, check_return, decide,
+    dossier_code,
 };
 use motcua_domain::identity::{CitizenId, normalize_phone};
 use motcua_domain::procedure::{OnlineLevel, ProcedureStatus, SupplementClock};
@@ -30,7 +31,10 @@ pub enum WorkflowError {
     #[error("stale version")]
     Stale { current: i32 },
     #[error("action not allowed from the current status")]
-    NotAllowed { status: DossierStatus, allowed: Vec<Action> },
+    NotAllowed {
+        status: DossierStatus,
+        allowed: Vec<Action>,
+    },
     #[error("blocked: {0:?}")]
     Blocked(ReturnBlocked),
     #[error("invalid input")]
@@ -54,7 +58,10 @@ impl From<Vec<FieldError>> for WorkflowError {
 pub type WorkflowResult<T> = Result<T, WorkflowError>;
 
 fn invalid(field: &str, problem: Problem) -> WorkflowError {
-    WorkflowError::Invalid(vec![FieldError { field: field.to_owned(), problem }])
+    WorkflowError::Invalid(vec![FieldError {
+        field: field.to_owned(),
+        problem,
+    }])
 }
 
 /// The signed-in caller, as far as dossiers care.
@@ -99,7 +106,12 @@ pub struct Submission {
 
 /// Whom a caller acts as on a dossier, or `NotFound` when it is not theirs to see.
 fn actor_for(conn: &mut AnyConnection, caller: Caller, dossier: &Dossier) -> WorkflowResult<Actor> {
-    let mut actor = Actor { role: caller.role, is_applicant: false, at_receiving_agency: false, at_handling_agency: false };
+    let mut actor = Actor {
+        role: caller.role,
+        is_applicant: false,
+        at_receiving_agency: false,
+        at_handling_agency: false,
+    };
     match caller.role {
         Role::Admin | Role::Integration => {}
         Role::Citizen => {
@@ -115,14 +127,20 @@ fn actor_for(conn: &mut AnyConnection, caller: Caller, dossier: &Dossier) -> Wor
                 return Err(WorkflowError::NotFound);
             }
             actor.at_receiving_agency = agency == dossier.agency.id;
-            actor.at_handling_agency = agency == dossier.handling_agency.id;
+            // The division a dossier is routed to handles it with its agency.
+            actor.at_handling_agency =
+                agency == dossier.handling_agency.id || Some(agency) == dossier.assigned_unit_id;
         }
     }
     Ok(actor)
 }
 
 /// A dossier the caller may see.
-pub fn visible(conn: &mut AnyConnection, caller: Caller, code: &str) -> WorkflowResult<(Dossier, Actor)> {
+pub fn visible(
+    conn: &mut AnyConnection,
+    caller: Caller,
+    code: &str,
+) -> WorkflowResult<(Dossier, Actor)> {
     let dossier = dossiers::by_code(conn, code).map_err(|e| match e {
         StoreError::NotFound => WorkflowError::NotFound,
         other => other.into(),
@@ -155,19 +173,35 @@ fn check_applicant(input: &ApplicantInput, errors: &mut FieldErrors) -> Option<C
 /// Files a dossier. Citizens file online for themselves; officers at the
 /// counter (or by post) and integration accounts on behalf of an applicant
 /// named by citizen ID number.
-pub fn submit(conn: &mut AnyConnection, caller: Caller, input: Submission, now: DateTime<Utc>) -> WorkflowResult<Dossier> {
-    if !matches!(caller.role, Role::Citizen | Role::Officer | Role::Integration | Role::Admin) {
+pub fn submit(
+    conn: &mut AnyConnection,
+    caller: Caller,
+    input: Submission,
+    now: DateTime<Utc>,
+) -> WorkflowResult<Dossier> {
+    if !matches!(
+        caller.role,
+        Role::Citizen | Role::Officer | Role::Integration | Role::Admin
+    ) {
         return Err(WorkflowError::Forbidden);
     }
     write_tx(conn, |conn| {
         let mut errors = FieldErrors::new();
         let procedure = match procedures::get(conn, input.procedure_code.trim()) {
             Ok(p) => p,
-            Err(StoreError::NotFound) => return Err(invalid("procedure_code", Problem::rule("unknown_procedure"))),
+            Err(StoreError::NotFound) => {
+                return Err(invalid(
+                    "procedure_code",
+                    Problem::rule("unknown_procedure"),
+                ));
+            }
             Err(e) => return Err(e.into()),
         };
         if procedure.spec.status == ProcedureStatus::Abolished {
-            return Err(invalid("procedure_code", Problem::rule("procedure_abolished")));
+            return Err(invalid(
+                "procedure_code",
+                Problem::rule("procedure_abolished"),
+            ));
         }
         let default_channel = match caller.role {
             Role::Officer | Role::Admin => Channel::Counter,
@@ -175,7 +209,8 @@ pub fn submit(conn: &mut AnyConnection, caller: Caller, input: Submission, now: 
         };
         let channel = input.channel.unwrap_or(default_channel);
         match (caller.role, channel) {
-            (Role::Citizen | Role::Integration, Channel::Online) | (Role::Officer | Role::Admin, _) => {}
+            (Role::Citizen | Role::Integration, Channel::Online)
+            | (Role::Officer | Role::Admin, _) => {}
             _ => errors.add("channel", Problem::one_of(&["online"])),
         }
         if channel == Channel::Online && procedure.spec.online_level == OnlineLevel::None {
@@ -187,10 +222,14 @@ pub fn submit(conn: &mut AnyConnection, caller: Caller, input: Submission, now: 
         let agency = match (procedure.agency.as_ref(), input.agency_id) {
             (Some(own), None) => agencies::by_id(conn, own.id)?,
             (Some(own), Some(chosen)) if chosen == own.id => agencies::by_id(conn, own.id)?,
-            (Some(_), Some(_)) => return Err(invalid("agency_id", Problem::rule("agency_mismatch"))),
+            (Some(_), Some(_)) => {
+                return Err(invalid("agency_id", Problem::rule("agency_mismatch")));
+            }
             (None, Some(chosen)) => match agencies::by_id(conn, chosen) {
                 Ok(a) if procedure.spec.levels.contains(&a.level) => a,
-                Ok(_) | Err(StoreError::NotFound) => return Err(invalid("agency_id", Problem::rule("unknown_agency"))),
+                Ok(_) | Err(StoreError::NotFound) => {
+                    return Err(invalid("agency_id", Problem::rule("unknown_agency")));
+                }
                 Err(e) => return Err(e.into()),
             },
             (None, None) => return Err(invalid("agency_id", Problem::Required)),
@@ -226,8 +265,13 @@ pub fn submit(conn: &mut AnyConnection, caller: Caller, input: Submission, now: 
                             }
                             let name = nfc(&given.full_name);
                             let phone = given.phone.as_deref().and_then(normalize_phone);
-                            let email = given.email.as_deref().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty());
-                            let address = given.address.as_deref().map(nfc).filter(|a| !a.is_empty());
+                            let email = given
+                                .email
+                                .as_deref()
+                                .map(|e| e.trim().to_lowercase())
+                                .filter(|e| !e.is_empty());
+                            let address =
+                                given.address.as_deref().map(nfc).filter(|a| !a.is_empty());
                             applicants::insert_person(
                                 conn,
                                 &applicants::NewPerson {
@@ -251,30 +295,62 @@ pub fn submit(conn: &mut AnyConnection, caller: Caller, input: Submission, now: 
         for (i, doc) in input.documents.iter().enumerate() {
             let field = format!("documents[{i}]");
             let requirement = doc.requirement.as_deref().map(str::trim).unwrap_or("");
-            let Some(required) = procedure.spec.required_documents.iter().find(|r| r.code == requirement) else {
-                errors.add(format!("{field}.requirement"), Problem::rule("unknown_requirement"));
+            let Some(required) = procedure
+                .spec
+                .required_documents
+                .iter()
+                .find(|r| r.code == requirement)
+            else {
+                errors.add(
+                    format!("{field}.requirement"),
+                    Problem::rule("unknown_requirement"),
+                );
                 continue;
             };
             match (&doc.document_id, doc.paper) {
                 (None, true) if channel != Channel::Online => {
                     lines.push((Some(required.code.clone()), None, true, false));
                 }
-                (None, true) => errors.add(format!("{field}.paper"), Problem::rule("paper_not_online")),
-                (Some(_), true) => errors.add(format!("{field}.paper"), Problem::rule("paper_or_file")),
+                (None, true) => {
+                    errors.add(format!("{field}.paper"), Problem::rule("paper_not_online"))
+                }
+                (Some(_), true) => {
+                    errors.add(format!("{field}.paper"), Problem::rule("paper_or_file"))
+                }
                 (None, false) => errors.add(format!("{field}.document_id"), Problem::Required),
                 (Some(id), false) => match usable(conn, caller, applicant.id, id)? {
-                    Usable::Fresh => lines.push((Some(required.code.clone()), Some(id.clone()), false, false)),
+                    Usable::Fresh => {
+                        lines.push((Some(required.code.clone()), Some(id.clone()), false, false))
+                    }
                     Usable::Stored if required.reusable => {
                         lines.push((Some(required.code.clone()), Some(id.clone()), false, true))
                     }
-                    Usable::Stored => errors.add(format!("{field}.document_id"), Problem::rule("not_reusable")),
-                    Usable::No => errors.add(format!("{field}.document_id"), Problem::rule("document_not_usable")),
+                    Usable::Stored => errors.add(
+                        format!("{field}.document_id"),
+                        Problem::rule("not_reusable"),
+                    ),
+                    Usable::No => errors.add(
+                        format!("{field}.document_id"),
+                        Problem::rule("document_not_usable"),
+                    ),
                 },
             }
         }
-        for required in procedure.spec.required_documents.iter().filter(|r| !r.optional) {
-            if !input.documents.iter().any(|d| d.requirement.as_deref().map(str::trim) == Some(required.code.as_str())) {
-                errors.add(format!("documents.{}", required.code), Problem::rule("missing_document"));
+        for required in procedure
+            .spec
+            .required_documents
+            .iter()
+            .filter(|r| !r.optional)
+        {
+            if !input
+                .documents
+                .iter()
+                .any(|d| d.requirement.as_deref().map(str::trim) == Some(required.code.as_str()))
+            {
+                errors.add(
+                    format!("documents.{}", required.code),
+                    Problem::rule("missing_document"),
+                );
             }
         }
         let fees = match procedure.spec.fees_due(&input.fee_codes) {
@@ -370,7 +446,12 @@ enum Usable {
     No,
 }
 
-fn usable(conn: &mut AnyConnection, caller: Caller, applicant_id: i64, id: &str) -> WorkflowResult<Usable> {
+fn usable(
+    conn: &mut AnyConnection,
+    caller: Caller,
+    applicant_id: i64,
+    id: &str,
+) -> WorkflowResult<Usable> {
     let doc = match documents::get(conn, id) {
         Ok(doc) => doc,
         Err(StoreError::NotFound) => return Ok(Usable::No),
@@ -379,7 +460,10 @@ fn usable(conn: &mut AnyConnection, caller: Caller, applicant_id: i64, id: &str)
     if doc.in_store && doc.applicant_id == Some(applicant_id) {
         return Ok(Usable::Stored);
     }
-    if doc.kind == DocumentKind::Input && doc.uploaded_by == caller.user_id && documents::dossiers_of(conn, id)?.is_empty() {
+    if doc.kind == DocumentKind::Input
+        && doc.uploaded_by == caller.user_id
+        && documents::dossiers_of(conn, id)?.is_empty()
+    {
         return Ok(Usable::Fresh);
     }
     Ok(Usable::No)
@@ -428,10 +512,15 @@ pub fn act(
         let to = match decide(dossier.facts(), action, actor) {
             Err(Refusal::Forbidden) => return Err(WorkflowError::Forbidden),
             Ok(_) | Err(Refusal::NotAllowed { .. }) if dossier.version != expected_version => {
-                return Err(WorkflowError::Stale { current: dossier.version });
+                return Err(WorkflowError::Stale {
+                    current: dossier.version,
+                });
             }
             Err(Refusal::NotAllowed { allowed }) => {
-                return Err(WorkflowError::NotAllowed { status: dossier.status, allowed });
+                return Err(WorkflowError::NotAllowed {
+                    status: dossier.status,
+                    allowed,
+                });
             }
             Ok(to) => to,
         };
@@ -468,29 +557,47 @@ pub fn act(
                     return Err(invalid("assignee_id", Problem::Required));
                 }
                 let handling = dossier.handling_agency.id;
-                if let Some(user) = input.assignee_id {
-                    match dossiers::user_in_agency(conn, user, handling)? {
-                        Some(Role::Officer | Role::Leader) => {}
-                        _ => return Err(invalid("assignee_id", Problem::rule("not_in_handling_agency"))),
-                    }
-                }
                 if let Some(unit) = input.unit_id {
                     match agencies::by_id(conn, unit) {
-                        Ok(a) if a.parent_id == Some(handling) || a.id == handling => {}
+                        Ok(a) if a.parent_id == Some(handling) => {}
                         Ok(_) | Err(StoreError::NotFound) => {
-                            return Err(invalid("unit_id", Problem::rule("not_in_handling_agency")));
+                            return Err(invalid(
+                                "unit_id",
+                                Problem::rule("not_in_handling_agency"),
+                            ));
                         }
                         Err(e) => return Err(e.into()),
                     }
                 }
+                let unit = input.unit_id.or(dossier.assigned_unit_id);
+                if let Some(user) = input.assignee_id {
+                    let in_agency = dossiers::user_in_agency(conn, user, handling)?;
+                    let in_unit = match unit {
+                        Some(u) => dossiers::user_in_agency(conn, user, u)?,
+                        None => None,
+                    };
+                    if !matches!(in_agency.or(in_unit), Some(Role::Officer | Role::Leader)) {
+                        return Err(invalid(
+                            "assignee_id",
+                            Problem::rule("not_in_handling_agency"),
+                        ));
+                    }
+                }
+                if let Some(u) = input.unit_id {
+                    dossiers::add_agency(conn, dossier.id, u)?;
+                }
                 change.assignee_id = input.assignee_id;
-                change.assigned_unit_id = input.unit_id;
+                change.assigned_unit_id = unit;
                 data.insert("assignee_id".into(), serde_json::json!(input.assignee_id));
                 data.insert("unit_id".into(), serde_json::json!(input.unit_id));
             }
             Action::RequestSupplement => {
-                let missing: Vec<String> =
-                    input.missing.iter().map(|m| nfc(m)).filter(|m| !m.is_empty()).collect();
+                let missing: Vec<String> = input
+                    .missing
+                    .iter()
+                    .map(|m| nfc(m))
+                    .filter(|m| !m.is_empty())
+                    .collect();
                 if missing.is_empty() {
                     return Err(invalid("missing", Problem::Required));
                 }
@@ -504,14 +611,22 @@ pub fn act(
                 if deadline <= today {
                     return Err(invalid("deadline", Problem::rule("deadline_in_past")));
                 }
-                dossiers::add_supplement_request(conn, dossier.id, caller.user_id, &missing, deadline, now)?;
+                dossiers::add_supplement_request(
+                    conn,
+                    dossier.id,
+                    caller.user_id,
+                    &missing,
+                    deadline,
+                    now,
+                )?;
                 change.supplement_from = Some(from);
                 if from == DossierStatus::InReview {
                     // The clock stops while the applicant gathers what is missing.
                     change.supplement_count += 1;
                     if let Some(due) = dossier.due_at {
                         change.paused_at = Some(now);
-                        change.paused_remaining = Some(calendar.remaining_at_pause(due, now, dossier.time_unit));
+                        change.paused_remaining =
+                            Some(calendar.remaining_at_pause(due, now, dossier.time_unit));
                     }
                 }
                 data.insert("missing".into(), serde_json::json!(missing));
@@ -522,13 +637,19 @@ pub fn act(
                 let mut added = 0;
                 for (i, doc) in input.documents.iter().enumerate() {
                     let Some(id) = doc.document_id.as_deref() else {
-                        return Err(invalid(&format!("documents[{i}].document_id"), Problem::Required));
+                        return Err(invalid(
+                            &format!("documents[{i}].document_id"),
+                            Problem::Required,
+                        ));
                     };
                     let reused = match usable(conn, caller, applicant, id)? {
                         Usable::Fresh => false,
                         Usable::Stored => true,
                         Usable::No => {
-                            return Err(invalid(&format!("documents[{i}].document_id"), Problem::rule("document_not_usable")));
+                            return Err(invalid(
+                                &format!("documents[{i}].document_id"),
+                                Problem::rule("document_not_usable"),
+                            ));
                         }
                     };
                     if !reused {
@@ -547,23 +668,39 @@ pub fn act(
                     )?;
                     added += 1;
                 }
+                let open = dossiers::open_supplement_request(conn, dossier.id)?;
+                // Files uploaded to the dossier since the request count too.
+                if let Some(request) = &open {
+                    added += dossiers::documents_of(conn, dossier.id)?
+                        .iter()
+                        .filter(|d| {
+                            d.stage == DocumentStage::Supplement.as_str()
+                                && d.added_at >= request.requested_at
+                        })
+                        .count();
+                }
                 if added == 0 && note.is_none() {
                     return Err(invalid("documents", Problem::Required));
                 }
-                if let Some((request, _, _, _)) = dossiers::open_supplement_request(conn, dossier.id)? {
-                    dossiers::close_supplement_request(conn, request, now)?;
+                if let Some(request) = open {
+                    dossiers::close_supplement_request(conn, request.id, now)?;
                 }
                 if dossier.supplement_from == Some(DossierStatus::InReview) {
-                    let clock = procedures::get_by_id(conn, dossier.procedure.id)?.spec.supplement_clock;
+                    let clock = procedures::get_by_id(conn, dossier.procedure.id)?
+                        .spec
+                        .supplement_clock;
                     let due = match (clock, dossier.paused_remaining) {
                         (SupplementClock::Restart, _) | (_, None) => {
                             calendar.due(now, dossier.allowed_time, dossier.time_unit)
                         }
-                        (SupplementClock::Pause, Some(remaining)) => calendar.resume(now, remaining, dossier.time_unit),
+                        (SupplementClock::Pause, Some(remaining)) => {
+                            calendar.resume(now, remaining, dossier.time_unit)
+                        }
                     };
                     change.due_at = Some(due);
                     // An apology's later appointment stands; otherwise the applicant sees the new due date.
-                    change.appointment_at = Some(dossier.appointment_at.map_or(due, |a| a.max(due)));
+                    change.appointment_at =
+                        Some(dossier.appointment_at.map_or(due, |a| a.max(due)));
                     data.insert("due_at".into(), serde_json::json!(due));
                 }
                 change.paused_at = None;
@@ -580,26 +717,37 @@ pub fn act(
                 }
                 match agencies::by_id(conn, target) {
                     Ok(_) => {}
-                    Err(StoreError::NotFound) => return Err(invalid("target_agency_id", Problem::rule("unknown_agency"))),
+                    Err(StoreError::NotFound) => {
+                        return Err(invalid("target_agency_id", Problem::rule("unknown_agency")));
+                    }
                     Err(e) => return Err(e.into()),
                 }
                 dossiers::add_agency(conn, dossier.id, target)?;
                 change.handling_agency_id = target;
                 change.assignee_id = None;
                 change.assigned_unit_id = None;
-                data.insert("from_agency_id".into(), serde_json::json!(dossier.handling_agency.id));
+                data.insert(
+                    "from_agency_id".into(),
+                    serde_json::json!(dossier.handling_agency.id),
+                );
                 data.insert("to_agency_id".into(), serde_json::json!(target));
             }
             Action::IssueResult => {
                 let mut issued = Vec::new();
                 for (i, doc) in input.documents.iter().enumerate() {
                     let Some(id) = doc.document_id.as_deref() else {
-                        return Err(invalid(&format!("documents[{i}].document_id"), Problem::Required));
+                        return Err(invalid(
+                            &format!("documents[{i}].document_id"),
+                            Problem::Required,
+                        ));
                     };
                     let d = match documents::get(conn, id) {
                         Ok(d) => d,
                         Err(StoreError::NotFound) => {
-                            return Err(invalid(&format!("documents[{i}].document_id"), Problem::rule("document_not_usable")));
+                            return Err(invalid(
+                                &format!("documents[{i}].document_id"),
+                                Problem::rule("document_not_usable"),
+                            ));
                         }
                         Err(e) => return Err(e.into()),
                     };
@@ -607,7 +755,10 @@ pub fn act(
                         && d.uploaded_by == caller.user_id
                         && documents::dossiers_of(conn, id)?.is_empty();
                     if !fresh {
-                        return Err(invalid(&format!("documents[{i}].document_id"), Problem::rule("document_not_usable")));
+                        return Err(invalid(
+                            &format!("documents[{i}].document_id"),
+                            Problem::rule("document_not_usable"),
+                        ));
                     }
                     documents::set_owner(conn, id, dossier.applicant.id)?;
                     dossiers::add_document(
@@ -623,14 +774,23 @@ pub fn act(
                     )?;
                     issued.push(id.to_owned());
                 }
-                if issued.is_empty() && !input.paper_result {
+                let attached = dossiers::documents_of(conn, dossier.id)?
+                    .iter()
+                    .any(|d| d.stage == DocumentStage::Result.as_str() && d.document_id.is_some());
+                if issued.is_empty() && !attached && !input.paper_result {
                     return Err(invalid("documents", Problem::rule("result_required")));
                 }
                 if input.paper_result {
                     dossiers::add_document(
                         conn,
                         dossier.id,
-                        &NewDossierDocument { requirement: None, document_id: None, paper: true, reused: false, stage: DocumentStage::Result.as_str() },
+                        &NewDossierDocument {
+                            requirement: None,
+                            document_id: None,
+                            paper: true,
+                            reused: false,
+                            stage: DocumentStage::Result.as_str(),
+                        },
                     )?;
                 }
                 change.processed_at = Some(now);
@@ -638,12 +798,19 @@ pub fn act(
             }
             Action::Return => {
                 let late = match (dossier.due_at, dossier.processed_at) {
-                    (Some(due), Some(done)) => calendar.classify_finished(due, done, dossier.time_unit) == Outcome::Late,
+                    (Some(due), Some(done)) => {
+                        calendar.classify_finished(due, done, dossier.time_unit) == Outcome::Late
+                    }
                     _ => false,
                 };
                 let apologised = !dossiers::apologies(conn, dossier.id)?.is_empty();
-                check_return(late, apologised, dossier.fees_due_vnd, dossier.fees_paid_vnd)
-                    .map_err(WorkflowError::Blocked)?;
+                check_return(
+                    late,
+                    apologised,
+                    dossier.fees_due_vnd,
+                    dossier.fees_paid_vnd,
+                )
+                .map_err(WorkflowError::Blocked)?;
                 let results: Vec<String> = dossiers::documents_of(conn, dossier.id)?
                     .into_iter()
                     .filter(|d| d.stage == DocumentStage::Result.as_str())
@@ -659,13 +826,21 @@ pub fn act(
                 };
                 let today = WorkingCalendar::local_date(now);
                 if date < today || !calendar.is_working_day(date) {
-                    return Err(invalid("new_appointment_date", Problem::rule("not_a_future_working_day")));
+                    return Err(invalid(
+                        "new_appointment_date",
+                        Problem::rule("not_a_future_working_day"),
+                    ));
                 }
                 let reason = note.clone().unwrap_or_default();
                 dossiers::add_apology(
                     conn,
                     dossier.id,
-                    &dossiers::Apology { reason, new_appointment_date: date, created_by: caller.user_id, created_at: now },
+                    &dossiers::Apology {
+                        reason,
+                        new_appointment_date: date,
+                        created_by: caller.user_id,
+                        created_at: now,
+                    },
                 )?;
                 change.appointment_at = Some(calendar.end_of_day(date));
                 data.insert("new_appointment_date".into(), serde_json::json!(date));
@@ -716,7 +891,10 @@ pub fn rate(
             return Err(WorkflowError::Forbidden);
         }
         if !motcua_domain::dossier::may_rate(dossier.status) {
-            return Err(WorkflowError::NotAllowed { status: dossier.status, allowed: Vec::new() });
+            return Err(WorkflowError::NotAllowed {
+                status: dossier.status,
+                allowed: Vec::new(),
+            });
         }
         if dossiers::rating(conn, dossier.id)?.is_some() {
             return Err(WorkflowError::AlreadyRated);
@@ -726,7 +904,153 @@ pub fn rate(
             return Err(invalid("comment", Problem::TooLong { max: 1000 }));
         }
         dossiers::rate(conn, dossier.id, caller.user_id, score, comment.as_deref()).map_err(|e| {
-            if matches!(e, StoreError::Conflict(_)) { WorkflowError::AlreadyRated } else { e.into() }
+            if matches!(e, StoreError::Conflict(_)) {
+                WorkflowError::AlreadyRated
+            } else {
+                e.into()
+            }
         })
     })
+}
+
+/// The applicant record of a citizen caller.
+pub fn applicant_of(conn: &mut AnyConnection, caller: Caller) -> WorkflowResult<Option<i64>> {
+    if caller.role != Role::Citizen {
+        return Ok(None);
+    }
+    Ok(users::by_id(conn, caller.user_id)?.applicant_id)
+}
+
+/// Attaches a freshly uploaded document to a dossier: the applicant's
+/// supplement, a scan of paper handed in at the counter, or the result.
+pub fn attach(
+    conn: &mut AnyConnection,
+    caller: Caller,
+    code: &str,
+    document_id: &str,
+    requirement: Option<&str>,
+    now: DateTime<Utc>,
+) -> WorkflowResult<Dossier> {
+    write_tx(conn, |conn| {
+        let (dossier, actor) = visible(conn, caller, code)?;
+        let doc = documents::get(conn, document_id)?;
+        let staff = caller.role == Role::Admin
+            || (matches!(caller.role, Role::Officer | Role::Leader)
+                && (actor.at_receiving_agency || actor.at_handling_agency));
+        let applicant_side = actor.is_applicant || caller.role == Role::Integration;
+        let stage = match doc.kind {
+            DocumentKind::Result if staff => {
+                if dossier.status != DossierStatus::Approved {
+                    return Err(WorkflowError::NotAllowed {
+                        status: dossier.status,
+                        allowed: Vec::new(),
+                    });
+                }
+                DocumentStage::Result
+            }
+            DocumentKind::Input if applicant_side => {
+                if dossier.status != DossierStatus::SupplementRequested {
+                    return Err(WorkflowError::NotAllowed {
+                        status: dossier.status,
+                        allowed: Vec::new(),
+                    });
+                }
+                DocumentStage::Supplement
+            }
+            DocumentKind::Input if staff => {
+                if dossier.status.is_finished() {
+                    return Err(WorkflowError::NotAllowed {
+                        status: dossier.status,
+                        allowed: Vec::new(),
+                    });
+                }
+                DocumentStage::Submission
+            }
+            _ => return Err(WorkflowError::Forbidden),
+        };
+        let procedure = procedures::get_by_id(conn, dossier.procedure.id)?;
+        let requirement = requirement.map(str::trim).filter(|r| !r.is_empty());
+        if let Some(r) = requirement
+            && !procedure
+                .spec
+                .required_documents
+                .iter()
+                .any(|d| d.code == r)
+        {
+            return Err(invalid("requirement", Problem::rule("unknown_requirement")));
+        }
+        if stage == DocumentStage::Submission && requirement.is_none() {
+            return Err(invalid("requirement", Problem::Required));
+        }
+        documents::set_owner(conn, document_id, dossier.applicant.id)?;
+        dossiers::add_document(
+            conn,
+            dossier.id,
+            &NewDossierDocument {
+                requirement,
+                document_id: Some(document_id),
+                paper: false,
+                reused: false,
+                stage: stage.as_str(),
+            },
+        )?;
+        if stage == DocumentStage::Submission && dossier.received_at.is_some() {
+            // A scan of a received paper joins the store like the other accepted documents.
+            documents::store(conn, &[document_id.to_owned()])?;
+        }
+        if !dossiers::update(conn, dossier.id, dossier.version, &Change::from(&dossier))? {
+            return Err(WorkflowError::Stale {
+                current: dossier.version,
+            });
+        }
+        dossiers::append_event(
+            conn,
+            &NewEvent {
+                dossier_id: dossier.id,
+                action: "add_document",
+                from_status: Some(dossier.status),
+                to_status: dossier.status,
+                actor_id: Some(caller.user_id),
+                actor_role: caller.role,
+                actor_agency_id: caller.agency_id,
+                note: None,
+                data: Some(
+                    serde_json::json!({ "document_id": document_id, "stage": stage, "requirement": requirement }),
+                ),
+                at: now,
+            },
+        )?;
+        Ok(dossiers::by_id(conn, dossier.id)?)
+    })
+}
+
+/// Whether the caller may download a document.
+pub fn may_read_document(
+    conn: &mut AnyConnection,
+    caller: Caller,
+    doc: &motcua_domain::document::Document,
+) -> WorkflowResult<bool> {
+    if caller.role == Role::Admin || doc.uploaded_by == caller.user_id {
+        return Ok(true);
+    }
+    match caller.role {
+        Role::Citizen => {
+            let mine = applicant_of(conn, caller)?.is_some_and(|a| doc.applicant_id == Some(a));
+            // A result becomes the applicant's when it is returned, fees paid.
+            Ok(mine && (doc.kind == DocumentKind::Input || doc.in_store))
+        }
+        Role::Officer | Role::Leader => {
+            let Some(agency) = caller.agency_id else {
+                return Ok(false);
+            };
+            for dossier in documents::dossiers_of(conn, &doc.id)? {
+                if dossiers::visible_to_agency(conn, dossier, agency)? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+        Role::Integration => Ok(!documents::dossiers_of(conn, &doc.id)?.is_empty()),
+        Role::Admin => Ok(true),
+    }
 }

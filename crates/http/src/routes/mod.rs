@@ -1,7 +1,11 @@
 pub mod agencies;
 pub mod auth;
+pub mod calendar;
 pub mod catalog;
+pub mod documents;
+pub mod dossiers;
 pub mod ops;
+pub mod tracking;
 pub mod users;
 
 use motcua_domain::page::Page;

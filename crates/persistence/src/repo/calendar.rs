@@ -11,6 +11,7 @@ use crate::time::{now, to_db};
 use crate::{AnyConnection, StoreResult, insert_or_ignore, parse_enum, write_tx};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DayOverride {
     pub date: NaiveDate,
     pub kind: DayKind,
@@ -18,7 +19,9 @@ pub struct DayOverride {
 }
 
 pub fn load(conn: &mut AnyConnection, hours: WorkingHours) -> StoreResult<WorkingCalendar> {
-    let rows: Vec<(NaiveDate, String)> = calendar_days::table.select((calendar_days::day, calendar_days::kind)).load(conn)?;
+    let rows: Vec<(NaiveDate, String)> = calendar_days::table
+        .select((calendar_days::day, calendar_days::kind))
+        .load(conn)?;
     let overrides = rows
         .into_iter()
         .map(|(day, kind)| Ok((day, parse_enum::<DayKind>(&kind)?)))
@@ -33,7 +36,15 @@ pub fn year(conn: &mut AnyConnection, year: i32) -> StoreResult<Vec<DayOverride>
         .order(calendar_days::day.asc())
         .select((calendar_days::day, calendar_days::kind, calendar_days::name))
         .load(conn)?;
-    rows.into_iter().map(|(date, kind, name)| Ok(DayOverride { date, kind: parse_enum(&kind)?, name })).collect()
+    rows.into_iter()
+        .map(|(date, kind, name)| {
+            Ok(DayOverride {
+                date,
+                kind: parse_enum(&kind)?,
+                name,
+            })
+        })
+        .collect()
 }
 
 fn year_bounds(year: i32) -> (NaiveDate, NaiveDate) {
@@ -48,7 +59,14 @@ pub fn get(conn: &mut AnyConnection, date: NaiveDate) -> StoreResult<Option<DayO
         .select((calendar_days::kind, calendar_days::name))
         .first(conn)
         .optional()?;
-    row.map(|(kind, name)| Ok(DayOverride { date, kind: parse_enum(&kind)?, name })).transpose()
+    row.map(|(kind, name)| {
+        Ok(DayOverride {
+            date,
+            kind: parse_enum(&kind)?,
+            name,
+        })
+    })
+    .transpose()
 }
 
 /// Sets a day's exception, replacing any earlier one.
@@ -85,7 +103,10 @@ pub fn seed(conn: &mut AnyConnection, days: &[DayOverride]) -> StoreResult<Vec<i
             let inserted = insert_or_ignore!(
                 &mut *conn,
                 calendar_seeded_years::table,
-                (calendar_seeded_years::year.eq(year), calendar_seeded_years::seeded_at.eq(to_db(now())))
+                (
+                    calendar_seeded_years::year.eq(year),
+                    calendar_seeded_years::seeded_at.eq(to_db(now()))
+                )
             )?;
             if inserted == 0 {
                 continue;

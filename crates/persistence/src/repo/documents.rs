@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use motcua_domain::document::{Document, DocumentKind};
 
-use crate::schema::{dossier_documents, documents};
+use crate::schema::{documents, dossier_documents};
 use crate::time::{from_db, now, to_db};
 use crate::{AnyConnection, StoreResult, parse_enum};
 
@@ -73,11 +73,18 @@ pub fn insert(conn: &mut AnyConnection, doc: &NewDocument<'_>) -> StoreResult<Do
 }
 
 pub fn get(conn: &mut AnyConnection, id: &str) -> StoreResult<Document> {
-    documents::table.find(id).select(Row::as_select()).first(conn)?.into_domain()
+    documents::table
+        .find(id)
+        .select(Row::as_select())
+        .first(conn)?
+        .into_domain()
 }
 
 pub fn storage_key(conn: &mut AnyConnection, id: &str) -> StoreResult<String> {
-    Ok(documents::table.find(id).select(documents::storage_key).first(conn)?)
+    Ok(documents::table
+        .find(id)
+        .select(documents::storage_key)
+        .first(conn)?)
 }
 
 /// The applicant's store: accepted inputs and returned results, newest first.
@@ -102,7 +109,9 @@ pub fn dossiers_of(conn: &mut AnyConnection, id: &str) -> StoreResult<Vec<i64>> 
 }
 
 pub fn set_owner(conn: &mut AnyConnection, id: &str, applicant_id: i64) -> StoreResult<()> {
-    diesel::update(documents::table.find(id)).set(documents::applicant_id.eq(applicant_id)).execute(conn)?;
+    diesel::update(documents::table.find(id))
+        .set(documents::applicant_id.eq(applicant_id))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -113,5 +122,11 @@ pub fn store(conn: &mut AnyConnection, ids: &[String]) -> StoreResult<()> {
             .set(documents::in_store.eq(true))
             .execute(conn)?;
     }
+    Ok(())
+}
+
+/// Removes a document row that never joined a dossier.
+pub fn delete(conn: &mut AnyConnection, id: &str) -> StoreResult<()> {
+    diesel::delete(documents::table.find(id)).execute(conn)?;
     Ok(())
 }

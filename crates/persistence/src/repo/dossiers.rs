@@ -6,14 +6,16 @@ use diesel::prelude::*;
 use motcua_domain::Role;
 use motcua_domain::agency::AgencyRef;
 use motcua_domain::calendar::Remaining;
-use motcua_domain::dossier::{ApplicantRef, Channel, Dossier, DossierStatus, ProcedureRef, RatingScore};
+use motcua_domain::dossier::{
+    ApplicantRef, Channel, Dossier, DossierStatus, ProcedureRef, RatingScore,
+};
 use motcua_domain::page::{Page, PageRequest};
 use motcua_domain::procedure::Fee;
 use serde::Serialize;
 
 use crate::schema::{
-    agencies, apology_letters, applicants, dossier_agencies, dossier_documents, dossier_events, dossier_ratings,
-    dossier_sequences, dossiers, procedures, supplement_requests, users,
+    agencies, apology_letters, applicants, dossier_agencies, dossier_documents, dossier_events,
+    dossier_ratings, dossier_sequences, dossiers, procedures, supplement_requests, users,
 };
 use crate::time::{from_db, now, to_db};
 use crate::{AnyConnection, StoreError, StoreResult, parse_enum};
@@ -55,21 +57,34 @@ struct Row {
 }
 
 fn agency_ref(conn: &mut AnyConnection, id: i64) -> StoreResult<AgencyRef> {
-    let (code, name): (String, String) =
-        agencies::table.find(id).select((agencies::code, agencies::name)).first(conn)?;
+    let (code, name): (String, String) = agencies::table
+        .find(id)
+        .select((agencies::code, agencies::name))
+        .first(conn)?;
     Ok(AgencyRef { id, code, name })
 }
 
 fn assemble(conn: &mut AnyConnection, row: Row) -> StoreResult<Dossier> {
-    let (p_code, p_name): (String, String) =
-        procedures::table.find(row.procedure_id).select((procedures::code, procedures::name)).first(conn)?;
-    let (kind, full_name, id_number, tax_code): (String, String, Option<String>, Option<String>) = applicants::table
-        .find(row.applicant_id)
-        .select((applicants::kind, applicants::full_name, applicants::id_number, applicants::tax_code))
+    let (p_code, p_name): (String, String) = procedures::table
+        .find(row.procedure_id)
+        .select((procedures::code, procedures::name))
         .first(conn)?;
+    let (kind, full_name, id_number, tax_code): (String, String, Option<String>, Option<String>) =
+        applicants::table
+            .find(row.applicant_id)
+            .select((
+                applicants::kind,
+                applicants::full_name,
+                applicants::id_number,
+                applicants::tax_code,
+            ))
+            .first(conn)?;
     let agency = agency_ref(conn, row.agency_id)?;
-    let handling_agency =
-        if row.handling_agency_id == row.agency_id { agency.clone() } else { agency_ref(conn, row.handling_agency_id)? };
+    let handling_agency = if row.handling_agency_id == row.agency_id {
+        agency.clone()
+    } else {
+        agency_ref(conn, row.handling_agency_id)?
+    };
     let paused_remaining: Option<Remaining> = match &row.paused_remaining {
         Some(text) => Some(serde_json::from_str(text).map_err(StoreError::corrupt)?),
         None => None,
@@ -78,10 +93,20 @@ fn assemble(conn: &mut AnyConnection, row: Row) -> StoreResult<Dossier> {
     Ok(Dossier {
         id: row.id,
         code: row.code,
-        procedure: ProcedureRef { id: row.procedure_id, code: p_code, name: p_name },
+        procedure: ProcedureRef {
+            id: row.procedure_id,
+            code: p_code,
+            name: p_name,
+        },
         agency,
         handling_agency,
-        applicant: ApplicantRef { id: row.applicant_id, kind, full_name, id_number, tax_code },
+        applicant: ApplicantRef {
+            id: row.applicant_id,
+            kind,
+            full_name,
+            id_number,
+            tax_code,
+        },
         submitted_by: row.submitted_by,
         channel: parse_enum(&row.channel)?,
         result_channel: parse_enum(&row.result_channel)?,
@@ -111,12 +136,18 @@ fn assemble(conn: &mut AnyConnection, row: Row) -> StoreResult<Dossier> {
 }
 
 pub fn by_code(conn: &mut AnyConnection, code: &str) -> StoreResult<Dossier> {
-    let row: Row = dossiers::table.filter(dossiers::code.eq(code)).select(Row::as_select()).first(conn)?;
+    let row: Row = dossiers::table
+        .filter(dossiers::code.eq(code))
+        .select(Row::as_select())
+        .first(conn)?;
     assemble(conn, row)
 }
 
 pub fn by_id(conn: &mut AnyConnection, id: i64) -> StoreResult<Dossier> {
-    let row: Row = dossiers::table.find(id).select(Row::as_select()).first(conn)?;
+    let row: Row = dossiers::table
+        .find(id)
+        .select(Row::as_select())
+        .first(conn)?;
     assemble(conn, row)
 }
 
@@ -128,7 +159,11 @@ pub fn next_sequence(conn: &mut AnyConnection, agency_id: i64, day: NaiveDate) -
     macro_rules! bump {
         ($c:expr) => {
             diesel::insert_into(s::dossier_sequences)
-                .values((s::agency_id.eq(agency_id), s::day.eq(day), s::last_value.eq(1_i64)))
+                .values((
+                    s::agency_id.eq(agency_id),
+                    s::day.eq(day),
+                    s::last_value.eq(1_i64),
+                ))
                 .on_conflict((s::agency_id, s::day))
                 .do_update()
                 .set(s::last_value.eq(s::last_value + 1_i64))
@@ -139,7 +174,10 @@ pub fn next_sequence(conn: &mut AnyConnection, agency_id: i64, day: NaiveDate) -
         AnyConnection::Postgresql(c) => bump!(c)?,
         AnyConnection::Sqlite(c) => bump!(c)?,
     };
-    Ok(dossier_sequences::table.find((agency_id, day)).select(dossier_sequences::last_value).first(conn)?)
+    Ok(dossier_sequences::table
+        .find((agency_id, day))
+        .select(dossier_sequences::last_value)
+        .first(conn)?)
 }
 
 pub struct NewDossier<'a> {
@@ -197,13 +235,20 @@ pub fn add_agency(conn: &mut AnyConnection, dossier_id: i64, agency_id: i64) -> 
     crate::insert_or_ignore!(
         &mut *conn,
         dossier_agencies::table,
-        (dossier_agencies::dossier_id.eq(dossier_id), dossier_agencies::agency_id.eq(agency_id))
+        (
+            dossier_agencies::dossier_id.eq(dossier_id),
+            dossier_agencies::agency_id.eq(agency_id)
+        )
     )?;
     Ok(())
 }
 
 /// Whether staff of `agency_id` may see the dossier: it has passed through their agency.
-pub fn visible_to_agency(conn: &mut AnyConnection, dossier_id: i64, agency_id: i64) -> StoreResult<bool> {
+pub fn visible_to_agency(
+    conn: &mut AnyConnection,
+    dossier_id: i64,
+    agency_id: i64,
+) -> StoreResult<bool> {
     Ok(dossier_agencies::table
         .find((dossier_id, agency_id))
         .count()
@@ -253,37 +298,47 @@ impl Change {
 }
 
 /// Writes a change if the dossier is still at `version`; `false` when someone else was first.
-pub fn update(conn: &mut AnyConnection, id: i64, version: i32, change: &Change) -> StoreResult<bool> {
+pub fn update(
+    conn: &mut AnyConnection,
+    id: i64,
+    version: i32,
+    change: &Change,
+) -> StoreResult<bool> {
     let remaining = change
         .paused_remaining
         .map(|r| serde_json::to_string(&r))
         .transpose()
         .map_err(StoreError::corrupt)?;
-    let n = diesel::update(dossiers::table.filter(dossiers::id.eq(id)).filter(dossiers::version.eq(version)))
-        .set((
-            dossiers::status.eq(change.status.as_str()),
-            dossiers::handling_agency_id.eq(change.handling_agency_id),
-            dossiers::assignee_id.eq(change.assignee_id),
-            dossiers::assigned_unit_id.eq(change.assigned_unit_id),
-            dossiers::received_at.eq(change.received_at.map(to_db)),
-            dossiers::due_at.eq(change.due_at.map(to_db)),
-            dossiers::appointment_at.eq(change.appointment_at.map(to_db)),
-            dossiers::paused_at.eq(change.paused_at.map(to_db)),
-            dossiers::paused_remaining.eq(remaining),
-            dossiers::supplement_from.eq(change.supplement_from.map(|s| s.as_str())),
-            dossiers::supplement_count.eq(i32::try_from(change.supplement_count).unwrap_or(i32::MAX)),
-            dossiers::processed_at.eq(change.processed_at.map(to_db)),
-            dossiers::finished_at.eq(change.finished_at.map(to_db)),
-            dossiers::fees_paid_vnd.eq(change.fees_paid_vnd),
-            dossiers::version.eq(version + 1),
-            dossiers::updated_at.eq(to_db(now())),
-        ))
-        .execute(conn)?;
+    let n = diesel::update(
+        dossiers::table
+            .filter(dossiers::id.eq(id))
+            .filter(dossiers::version.eq(version)),
+    )
+    .set((
+        dossiers::status.eq(change.status.as_str()),
+        dossiers::handling_agency_id.eq(change.handling_agency_id),
+        dossiers::assignee_id.eq(change.assignee_id),
+        dossiers::assigned_unit_id.eq(change.assigned_unit_id),
+        dossiers::received_at.eq(change.received_at.map(to_db)),
+        dossiers::due_at.eq(change.due_at.map(to_db)),
+        dossiers::appointment_at.eq(change.appointment_at.map(to_db)),
+        dossiers::paused_at.eq(change.paused_at.map(to_db)),
+        dossiers::paused_remaining.eq(remaining),
+        dossiers::supplement_from.eq(change.supplement_from.map(|s| s.as_str())),
+        dossiers::supplement_count.eq(i32::try_from(change.supplement_count).unwrap_or(i32::MAX)),
+        dossiers::processed_at.eq(change.processed_at.map(to_db)),
+        dossiers::finished_at.eq(change.finished_at.map(to_db)),
+        dossiers::fees_paid_vnd.eq(change.fees_paid_vnd),
+        dossiers::version.eq(version + 1),
+        dossiers::updated_at.eq(to_db(now())),
+    ))
+    .execute(conn)?;
     Ok(n == 1)
 }
 
 /// One line of the trail.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     pub id: i64,
     pub action: String,
@@ -294,6 +349,8 @@ pub struct Event {
     pub actor_role: Role,
     pub actor_agency_id: Option<i64>,
     pub note: Option<String>,
+    /// What else the action carried: assignee, missing items, new appointment…
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub data: Option<serde_json::Value>,
     pub at: DateTime<Utc>,
 }
@@ -364,26 +421,33 @@ pub fn history(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Vec<Eve
         ))
         .load(conn)?;
     rows.into_iter()
-        .map(|(id, action, from, to, actor_id, actor_name, role, agency, note, data, at)| {
-            Ok(Event {
-                id,
-                action,
-                from_status: from.as_deref().map(parse_enum).transpose()?,
-                to_status: parse_enum(&to)?,
-                actor_id,
-                actor_name,
-                actor_role: parse_enum(&role)?,
-                actor_agency_id: agency,
-                note,
-                data: data.as_deref().map(serde_json::from_str).transpose().map_err(StoreError::corrupt)?,
-                at: from_db(at),
-            })
-        })
+        .map(
+            |(id, action, from, to, actor_id, actor_name, role, agency, note, data, at)| {
+                Ok(Event {
+                    id,
+                    action,
+                    from_status: from.as_deref().map(parse_enum).transpose()?,
+                    to_status: parse_enum(&to)?,
+                    actor_id,
+                    actor_name,
+                    actor_role: parse_enum(&role)?,
+                    actor_agency_id: agency,
+                    note,
+                    data: data
+                        .as_deref()
+                        .map(serde_json::from_str)
+                        .transpose()
+                        .map_err(StoreError::corrupt)?,
+                    at: from_db(at),
+                })
+            },
+        )
         .collect()
 }
 
 /// A document line of a dossier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DossierDocument {
     pub requirement: Option<String>,
     pub document_id: Option<String>,
@@ -404,7 +468,11 @@ pub struct NewDossierDocument<'a> {
     pub stage: &'a str,
 }
 
-pub fn add_document(conn: &mut AnyConnection, dossier_id: i64, d: &NewDossierDocument<'_>) -> StoreResult<()> {
+pub fn add_document(
+    conn: &mut AnyConnection,
+    dossier_id: i64,
+    d: &NewDossierDocument<'_>,
+) -> StoreResult<()> {
     diesel::insert_into(dossier_documents::table)
         .values((
             dossier_documents::dossier_id.eq(dossier_id),
@@ -431,7 +499,10 @@ type DocRow = (
     NaiveDateTime,
 );
 
-pub fn documents_of(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Vec<DossierDocument>> {
+pub fn documents_of(
+    conn: &mut AnyConnection,
+    dossier_id: i64,
+) -> StoreResult<Vec<DossierDocument>> {
     use crate::schema::documents;
     let rows: Vec<DocRow> = dossier_documents::table
         .left_join(documents::table)
@@ -451,17 +522,29 @@ pub fn documents_of(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Ve
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(requirement, document_id, title, content_type, size_bytes, paper, reused, stage, at)| DossierDocument {
-            requirement,
-            document_id,
-            title,
-            content_type,
-            size_bytes,
-            paper,
-            reused,
-            stage,
-            added_at: from_db(at),
-        })
+        .map(
+            |(
+                requirement,
+                document_id,
+                title,
+                content_type,
+                size_bytes,
+                paper,
+                reused,
+                stage,
+                at,
+            )| DossierDocument {
+                requirement,
+                document_id,
+                title,
+                content_type,
+                size_bytes,
+                paper,
+                reused,
+                stage,
+                added_at: from_db(at),
+            },
+        )
         .collect())
 }
 
@@ -486,11 +569,19 @@ pub fn add_supplement_request(
     Ok(())
 }
 
-/// The open supplement request, if any: (id, missing items, deadline, requested at).
+/// A supplement request still waiting for the applicant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenSupplement {
+    pub id: i64,
+    pub missing: Vec<String>,
+    pub deadline: NaiveDate,
+    pub requested_at: DateTime<Utc>,
+}
+
 pub fn open_supplement_request(
     conn: &mut AnyConnection,
     dossier_id: i64,
-) -> StoreResult<Option<(i64, Vec<String>, NaiveDate, DateTime<Utc>)>> {
+) -> StoreResult<Option<OpenSupplement>> {
     let row: Option<(i64, String, NaiveDate, NaiveDateTime)> = supplement_requests::table
         .filter(supplement_requests::dossier_id.eq(dossier_id))
         .filter(supplement_requests::supplemented_at.is_null())
@@ -504,13 +595,22 @@ pub fn open_supplement_request(
         .first(conn)
         .optional()?;
     row.map(|(id, items, deadline, at)| {
-        let items: Vec<String> = serde_json::from_str(&items).map_err(StoreError::corrupt)?;
-        Ok((id, items, deadline, from_db(at)))
+        let missing: Vec<String> = serde_json::from_str(&items).map_err(StoreError::corrupt)?;
+        Ok(OpenSupplement {
+            id,
+            missing,
+            deadline,
+            requested_at: from_db(at),
+        })
     })
     .transpose()
 }
 
-pub fn close_supplement_request(conn: &mut AnyConnection, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+pub fn close_supplement_request(
+    conn: &mut AnyConnection,
+    id: i64,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
     diesel::update(supplement_requests::table.find(id))
         .set(supplement_requests::supplemented_at.eq(to_db(at)))
         .execute(conn)?;
@@ -518,6 +618,7 @@ pub fn close_supplement_request(conn: &mut AnyConnection, id: i64, at: DateTime<
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Apology {
     pub reason: String,
     pub new_appointment_date: NaiveDate,
@@ -525,7 +626,11 @@ pub struct Apology {
     pub created_at: DateTime<Utc>,
 }
 
-pub fn add_apology(conn: &mut AnyConnection, dossier_id: i64, apology: &Apology) -> StoreResult<()> {
+pub fn add_apology(
+    conn: &mut AnyConnection,
+    dossier_id: i64,
+    apology: &Apology,
+) -> StoreResult<()> {
     diesel::insert_into(apology_letters::table)
         .values((
             apology_letters::dossier_id.eq(dossier_id),
@@ -561,6 +666,7 @@ pub fn apologies(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Vec<A
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rating {
     pub score: RatingScore,
     pub comment: Option<String>,
@@ -568,7 +674,13 @@ pub struct Rating {
 }
 
 /// Records the one rating of a dossier; a second is a `Conflict`.
-pub fn rate(conn: &mut AnyConnection, dossier_id: i64, by: i64, score: RatingScore, comment: Option<&str>) -> StoreResult<Rating> {
+pub fn rate(
+    conn: &mut AnyConnection,
+    dossier_id: i64,
+    by: i64,
+    score: RatingScore,
+    comment: Option<&str>,
+) -> StoreResult<Rating> {
     let at = now();
     diesel::insert_into(dossier_ratings::table)
         .values((
@@ -579,16 +691,31 @@ pub fn rate(conn: &mut AnyConnection, dossier_id: i64, by: i64, score: RatingSco
             dossier_ratings::rated_at.eq(to_db(at)),
         ))
         .execute(conn)?;
-    Ok(Rating { score, comment: comment.map(str::to_owned), rated_at: at })
+    Ok(Rating {
+        score,
+        comment: comment.map(str::to_owned),
+        rated_at: at,
+    })
 }
 
 pub fn rating(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Option<Rating>> {
     let row: Option<(String, Option<String>, NaiveDateTime)> = dossier_ratings::table
         .find(dossier_id)
-        .select((dossier_ratings::score, dossier_ratings::comment, dossier_ratings::rated_at))
+        .select((
+            dossier_ratings::score,
+            dossier_ratings::comment,
+            dossier_ratings::rated_at,
+        ))
         .first(conn)
         .optional()?;
-    row.map(|(score, comment, at)| Ok(Rating { score: parse_enum(&score)?, comment, rated_at: from_db(at) })).transpose()
+    row.map(|(score, comment, at)| {
+        Ok(Rating {
+            score: parse_enum(&score)?,
+            comment,
+            rated_at: from_db(at),
+        })
+    })
+    .transpose()
 }
 
 /// Who may see which dossiers in a listing.
@@ -629,7 +756,12 @@ fn unfinished() -> [&'static str; 7] {
 }
 
 /// A page of dossiers, soonest due first (those without a due moment last).
-pub fn list(conn: &mut AnyConnection, scope: Scope, filter: &DossierFilter, page: PageRequest) -> StoreResult<Page<Dossier>> {
+pub fn list(
+    conn: &mut AnyConnection,
+    scope: Scope,
+    filter: &DossierFilter,
+    page: PageRequest,
+) -> StoreResult<Page<Dossier>> {
     let query = || {
         let mut q = dossiers::table.into_boxed::<crate::db::Db>();
         match scope {
@@ -638,21 +770,39 @@ pub fn list(conn: &mut AnyConnection, scope: Scope, filter: &DossierFilter, page
             Scope::Agency(id) => {
                 q = q.filter(
                     dossiers::id.eq_any(
-                        dossier_agencies::table.filter(dossier_agencies::agency_id.eq(id)).select(dossier_agencies::dossier_id),
+                        dossier_agencies::table
+                            .filter(dossier_agencies::agency_id.eq(id))
+                            .select(dossier_agencies::dossier_id),
                     ),
                 )
             }
         }
         if !filter.statuses.is_empty() {
-            q = q.filter(dossiers::status.eq_any(filter.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
+            q = q.filter(
+                dossiers::status.eq_any(
+                    filter
+                        .statuses
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>(),
+                ),
+            );
         }
         if let Some(code) = &filter.procedure_code {
             q = q.filter(
-                dossiers::procedure_id.eq_any(procedures::table.filter(procedures::code.eq(code.clone())).select(procedures::id)),
+                dossiers::procedure_id.eq_any(
+                    procedures::table
+                        .filter(procedures::code.eq(code.clone()))
+                        .select(procedures::id),
+                ),
             );
         }
         if let Some(agency) = filter.agency_id {
-            q = q.filter(dossiers::agency_id.eq(agency).or(dossiers::handling_agency_id.eq(agency)));
+            q = q.filter(
+                dossiers::agency_id
+                    .eq(agency)
+                    .or(dossiers::handling_agency_id.eq(agency)),
+            );
         }
         if let Some(channel) = filter.channel {
             q = q.filter(dossiers::channel.eq(channel.as_str()));
@@ -667,7 +817,9 @@ pub fn list(conn: &mut AnyConnection, scope: Scope, filter: &DossierFilter, page
             q = q.filter(dossiers::search_text.like(format!("% {term}%")));
         }
         if let Some(at) = filter.overdue_at {
-            q = q.filter(dossiers::status.eq_any(unfinished())).filter(dossiers::due_at.lt(to_db(at)));
+            q = q
+                .filter(dossiers::status.eq_any(unfinished()))
+                .filter(dossiers::due_at.lt(to_db(at)));
         }
         if let Some((now, by)) = filter.due_by {
             q = q
@@ -682,17 +834,29 @@ pub fn list(conn: &mut AnyConnection, scope: Scope, filter: &DossierFilter, page
     };
     let total: i64 = query().count().get_result(conn)?;
     let rows: Vec<Row> = query()
-        .order((dossiers::due_at.is_null().asc(), dossiers::due_at.asc(), dossiers::submitted_at.asc(), dossiers::id.asc()))
+        .order((
+            dossiers::due_at.is_null().asc(),
+            dossiers::due_at.asc(),
+            dossiers::submitted_at.asc(),
+            dossiers::id.asc(),
+        ))
         .offset(page.offset())
         .limit(page.limit())
         .select(Row::as_select())
         .load(conn)?;
-    let items = rows.into_iter().map(|row| assemble(conn, row)).collect::<StoreResult<Vec<_>>>()?;
+    let items = rows
+        .into_iter()
+        .map(|row| assemble(conn, row))
+        .collect::<StoreResult<Vec<_>>>()?;
     Ok(Page::new(items, page, total))
 }
 
 /// Users of an agency with a role, for routing checks.
-pub fn user_in_agency(conn: &mut AnyConnection, user_id: i64, agency_id: i64) -> StoreResult<Option<Role>> {
+pub fn user_in_agency(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    agency_id: i64,
+) -> StoreResult<Option<Role>> {
     let row: Option<(String, Option<i64>, bool)> = users::table
         .find(user_id)
         .select((users::role, users::agency_id, users::active))

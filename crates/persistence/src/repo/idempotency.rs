@@ -18,14 +18,23 @@ pub enum Claim {
     /// The key is ours: do the work, then [`complete`] (or [`release`] on failure).
     Claimed,
     /// Done before with the same request: here is what was answered.
-    Replay { status: u16, body: String, resource_id: Option<String> },
+    Replay {
+        status: u16,
+        body: String,
+        resource_id: Option<String>,
+    },
     /// Used before with a different request.
     Mismatch,
     /// Another request with this key is being processed right now.
     InFlight,
 }
 
-pub fn claim(conn: &mut AnyConnection, caller: &str, key: &str, fingerprint: &str) -> StoreResult<Claim> {
+pub fn claim(
+    conn: &mut AnyConnection,
+    caller: &str,
+    key: &str,
+    fingerprint: &str,
+) -> StoreResult<Claim> {
     write_tx(conn, |conn| {
         let at = now();
         // Expired keys and abandoned claims make room for a new claim.
@@ -34,9 +43,11 @@ pub fn claim(conn: &mut AnyConnection, caller: &str, key: &str, fingerprint: &st
                 .filter(idempotency_keys::caller.eq(caller))
                 .filter(idempotency_keys::key.eq(key))
                 .filter(
-                    idempotency_keys::created_at.lt(to_db(at - KEY_LIFETIME)).or(idempotency_keys::state
-                        .eq("in_flight")
-                        .and(idempotency_keys::created_at.lt(to_db(at - ABANDONED_AFTER)))),
+                    idempotency_keys::created_at
+                        .lt(to_db(at - KEY_LIFETIME))
+                        .or(idempotency_keys::state
+                            .eq("in_flight")
+                            .and(idempotency_keys::created_at.lt(to_db(at - ABANDONED_AFTER)))),
                 ),
         )
         .execute(conn)?;
@@ -54,24 +65,31 @@ pub fn claim(conn: &mut AnyConnection, caller: &str, key: &str, fingerprint: &st
         if inserted == 1 {
             return Ok(Claim::Claimed);
         }
-        let (stored, state, status, body, resource): (String, String, Option<i32>, Option<String>, Option<String>) =
-            idempotency_keys::table
-                .find((caller, key))
-                .select((
-                    idempotency_keys::fingerprint,
-                    idempotency_keys::state,
-                    idempotency_keys::response_status,
-                    idempotency_keys::response_body,
-                    idempotency_keys::resource_id,
-                ))
-                .first(conn)?;
+        let (stored, state, status, body, resource): (
+            String,
+            String,
+            Option<i32>,
+            Option<String>,
+            Option<String>,
+        ) = idempotency_keys::table
+            .find((caller, key))
+            .select((
+                idempotency_keys::fingerprint,
+                idempotency_keys::state,
+                idempotency_keys::response_status,
+                idempotency_keys::response_body,
+                idempotency_keys::resource_id,
+            ))
+            .first(conn)?;
         if stored != fingerprint {
             return Ok(Claim::Mismatch);
         }
         match (state.as_str(), status, body) {
-            ("done", Some(status), Some(body)) => {
-                Ok(Claim::Replay { status: u16::try_from(status).unwrap_or(200), body, resource_id: resource })
-            }
+            ("done", Some(status), Some(body)) => Ok(Claim::Replay {
+                status: u16::try_from(status).unwrap_or(200),
+                body,
+                resource_id: resource,
+            }),
             _ => Ok(Claim::InFlight),
         }
     })
@@ -100,13 +118,19 @@ pub fn complete(
 /// Gives a claimed key back when the request failed, so a corrected retry may use it.
 pub fn release(conn: &mut AnyConnection, caller: &str, key: &str) -> StoreResult<()> {
     diesel::delete(
-        idempotency_keys::table.find((caller, key)).filter(idempotency_keys::state.eq("in_flight")),
+        idempotency_keys::table
+            .find((caller, key))
+            .filter(idempotency_keys::state.eq("in_flight")),
     )
     .execute(conn)?;
     Ok(())
 }
 
-pub fn created_at(conn: &mut AnyConnection, caller: &str, key: &str) -> StoreResult<Option<DateTime<Utc>>> {
+pub fn created_at(
+    conn: &mut AnyConnection,
+    caller: &str,
+    key: &str,
+) -> StoreResult<Option<DateTime<Utc>>> {
     Ok(idempotency_keys::table
         .find((caller, key))
         .select(idempotency_keys::created_at)

@@ -1,0 +1,199 @@
+//! `Idempotency-Key` for writes that must not happen twice: the first request
+//! with a key claims it, does its work and stores its response in the same
+//! transaction; a repeat gets that response again with `Idempotent-Replayed: true`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName};
+use actix_web::{HttpRequest, HttpResponse};
+use motcua_persistence::repo::idempotency::{self, Claim};
+use motcua_persistence::{AnyConnection, write_tx};
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::state::AppState;
+
+pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
+pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// The key of a request, if it sent one: 1–255 characters of `[A-Za-z0-9-]`.
+pub fn key_of(req: &HttpRequest) -> ApiResult<Option<String>> {
+    let Some(value) = req.headers().get(HEADER) else {
+        return Ok(None);
+    };
+    let key = value.to_str().unwrap_or("").trim().to_owned();
+    let valid = (1..=255).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !valid {
+        return Err(ApiError::new(ErrorCode::InvalidHeader).detail(
+            "Idempotency-Key gồm 1–255 ký tự A-Z, a-z, 0-9 hoặc '-'.",
+            "Idempotency-Key takes 1-255 characters of A-Z, a-z, 0-9 or '-'.",
+        ));
+    }
+    Ok(Some(key))
+}
+
+/// SHA-256 of the method, path and body with object keys sorted, so that the
+/// same request written with keys in another order is the same request.
+pub fn fingerprint(method: &str, path: &str, body: &serde_json::Value) -> String {
+    fn canonical(value: &serde_json::Value, out: &mut String) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, key) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String(key.clone()).to_string());
+                    out.push(':');
+                    canonical(&map[key], out);
+                }
+                out.push('}');
+            }
+            serde_json::Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    canonical(item, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut text = format!("{method} {path}\n");
+    canonical(body, &mut text);
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// What a write produced, to send now and to replay later.
+pub struct Outcome {
+    pub status: StatusCode,
+    pub body: serde_json::Value,
+    pub location: Option<String>,
+    pub etag: Option<String>,
+}
+
+fn respond(outcome: &Outcome, replayed: bool) -> HttpResponse {
+    let status = if replayed {
+        StatusCode::OK
+    } else {
+        outcome.status
+    };
+    let mut res = HttpResponse::build(status);
+    if let Some(location) = &outcome.location {
+        res.insert_header((header::LOCATION, location.as_str()));
+    }
+    if let Some(etag) = &outcome.etag {
+        res.insert_header((header::ETAG, etag.as_str()));
+    }
+    if replayed {
+        res.insert_header((REPLAYED, "true"));
+    }
+    res.json(&outcome.body)
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    body: serde_json::Value,
+    location: Option<String>,
+    etag: Option<String>,
+}
+
+/// Runs `work` once per (caller, key). Without a key it simply runs.
+pub async fn once<F>(
+    state: &AppState,
+    caller: &str,
+    key: Option<String>,
+    fingerprint: String,
+    work: F,
+) -> ApiResult<HttpResponse>
+where
+    F: FnOnce(&mut AnyConnection) -> ApiResult<Outcome> + Send + 'static,
+{
+    let Some(key) = key else {
+        let outcome = state.db(work).await?;
+        return Ok(respond(&outcome, false));
+    };
+    let caller = caller.to_owned();
+    let (c, k, f) = (caller.clone(), key.clone(), fingerprint);
+    match state
+        .db(move |conn| Ok(idempotency::claim(conn, &c, &k, &f)?))
+        .await?
+    {
+        Claim::Replay { status, body, .. } => {
+            let stored: Stored = serde_json::from_str(&body)
+                .map_err(|e| ApiError::internal("stored response", e))?;
+            let outcome = Outcome {
+                status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                body: stored.body,
+                location: stored.location,
+                etag: stored.etag,
+            };
+            Ok(respond(&outcome, true))
+        }
+        Claim::Mismatch => Err(ApiError::new(ErrorCode::IdempotencyKeyReused)),
+        Claim::InFlight => {
+            Err(ApiError::new(ErrorCode::IdempotencyInFlight).header(header::RETRY_AFTER, "1"))
+        }
+        Claim::Claimed => {
+            let (c, k) = (caller.clone(), key.clone());
+            let result = state
+                .db(move |conn| {
+                    write_tx(conn, |conn| {
+                        let outcome = work(conn)?;
+                        let stored = Stored {
+                            body: outcome.body.clone(),
+                            location: outcome.location.clone(),
+                            etag: outcome.etag.clone(),
+                        };
+                        let text = serde_json::to_string(&stored)
+                            .map_err(|e| ApiError::internal("store response", e))?;
+                        let resource = outcome.location.clone();
+                        idempotency::complete(
+                            conn,
+                            &c,
+                            &k,
+                            outcome.status.as_u16(),
+                            &text,
+                            resource.as_deref(),
+                        )?;
+                        Ok(outcome)
+                    })
+                })
+                .await;
+            match result {
+                Ok(outcome) => Ok(respond(&outcome, false)),
+                Err(error) => {
+                    // Failures are not stored: a corrected request may use the key.
+                    let (c, k) = (caller, key);
+                    if let Err(e) = state
+                        .db(move |conn| Ok(idempotency::release(conn, &c, &k)?))
+                        .await
+                    {
+                        tracing::warn!(error = %e, "could not release an idempotency key");
+                    }
+                    Err(error)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_ignores_key_order_but_not_values() {
+        let a = serde_json::json!({"a": 1, "b": {"x": [1, 2], "y": "z"}});
+        let b = serde_json::json!({"b": {"y": "z", "x": [1, 2]}, "a": 1});
+        let c = serde_json::json!({"b": {"y": "z", "x": [2, 1]}, "a": 1});
+        assert_eq!(fingerprint("POST", "/p", &a), fingerprint("POST", "/p", &b));
+        assert_ne!(fingerprint("POST", "/p", &a), fingerprint("POST", "/p", &c));
+        assert_ne!(fingerprint("POST", "/p", &a), fingerprint("POST", "/q", &a));
+    }
+}
