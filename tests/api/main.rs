@@ -7,5 +7,6 @@ mod auth;
 mod catalog;
 mod dossiers;
 mod errors;
+mod matrix;
 mod ops;
 mod people;

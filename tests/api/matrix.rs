@@ -1,0 +1,1 @@
+//! The full action matrix: every action x every status x every role.
