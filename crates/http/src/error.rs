@@ -166,8 +166,26 @@ impl ApiError {
         self
     }
 
+    /// Adds a member to the problem body. The RFC 9457 members and ours are
+    /// reserved: an extension may never shadow them.
     pub fn extension(mut self, key: &str, value: serde_json::Value) -> Self {
-        self.extensions.insert(key.to_owned(), value);
+        const RESERVED: [&str; 8] = [
+            "type",
+            "title",
+            "status",
+            "detail",
+            "code",
+            "errors",
+            "instance",
+            "request_id",
+        ];
+        debug_assert!(
+            !RESERVED.contains(&key),
+            "problem extension {key:?} shadows a standard member"
+        );
+        if !RESERVED.contains(&key) {
+            self.extensions.insert(key.to_owned(), value);
+        }
         self
     }
 
@@ -334,7 +352,7 @@ impl From<motcua_persistence::workflow::WorkflowError> for ApiError {
                             list_or_none(&names, "none")
                         ),
                     )
-                    .extension("status", serde_json::json!(status))
+                    .extension("dossier_status", serde_json::json!(status))
                     .extension("allowed_actions", serde_json::json!(names))
             }
             W::Blocked(ReturnBlocked::FeesUnpaid) => ApiError::new(ErrorCode::FeesUnpaid),
