@@ -10,7 +10,7 @@ use motcua_domain::dossier::{
     dossier_code,
 };
 use motcua_domain::identity::{CitizenId, normalize_phone};
-use motcua_domain::procedure::{OnlineLevel, ProcedureStatus, SupplementClock};
+use motcua_domain::procedure::{OnlineLevel, ProcedureStatus, SupplementClock, TimeUnit};
 use motcua_domain::text::{fold, nfc};
 use motcua_domain::user::is_plausible_email;
 use motcua_domain::validation::{FieldError, FieldErrors, Problem};
@@ -625,8 +625,22 @@ pub fn act(
                     change.supplement_count += 1;
                     if let Some(due) = dossier.due_at {
                         change.paused_at = Some(now);
+                        // Before its first counted day nothing of the time is used yet:
+                        // count what is left from the deemed day of receipt.
+                        let mut counted_from = now;
+                        if let (TimeUnit::WorkingDays, Some(received)) =
+                            (dossier.time_unit, dossier.received_at)
+                        {
+                            let deemed = calendar.effective_start_day(received);
+                            if WorkingCalendar::local_date(now) < deemed {
+                                counted_from = WorkingCalendar::local_datetime(
+                                    deemed,
+                                    calendar.hours().morning_start,
+                                );
+                            }
+                        }
                         change.paused_remaining =
-                            Some(calendar.remaining_at_pause(due, now, dossier.time_unit));
+                            Some(calendar.remaining_at_pause(due, counted_from, dossier.time_unit));
                     }
                 }
                 data.insert("missing".into(), serde_json::json!(missing));
