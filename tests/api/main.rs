@@ -10,4 +10,5 @@ mod dossiers;
 mod errors;
 mod matrix;
 mod ops;
+mod payments;
 mod people;

@@ -60,7 +60,12 @@ impl TestApp {
         customize: impl FnOnce(&mut Settings),
     ) -> Option<Self> {
         let db = TestDb::for_backend(backend)?;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let port = listener.local_addr().unwrap().port();
         let mut settings = test_settings(&db);
+        settings.server.public_base_url = format!("http://127.0.0.1:{port}");
+        // Jobs run when a test asks (POST /payments/jobs/run), not on a timer.
+        settings.payments.jobs_interval_secs = 0;
         customize(&mut settings);
         let pool = motcua_persistence::build_pool(
             &db.url,
@@ -79,8 +84,6 @@ impl TestApp {
             .await
             .expect("seed task")
         };
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-        let port = listener.local_addr().unwrap().port();
         let secret = settings
             .auth
             .jwt_secret

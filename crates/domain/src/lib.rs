@@ -7,11 +7,13 @@ pub mod dossier;
 pub mod enums;
 pub mod identity;
 pub mod page;
+pub mod payment;
 pub mod procedure;
 pub mod role;
 pub mod search;
 pub mod text;
 pub mod user;
 pub mod validation;
+pub mod vnpay;
 
 pub use role::Role;

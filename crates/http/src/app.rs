@@ -22,12 +22,14 @@ use crate::extract::JsonLimit;
 use crate::middleware::{
     MotcuaRootSpan, catch_panics, problems, request_id_header, security_headers,
 };
-use crate::routes::{agencies, auth, calendar, catalog, documents, dossiers, ops, tracking, users};
+use crate::routes::{
+    agencies, auth, calendar, catalog, documents, dossiers, ops, payments, tracking, users,
+};
 use crate::settings::Settings;
 use crate::state::AppState;
 
 /// Every documented route, on any app (the real one, or a bare one for the spec).
-pub fn routes<T>(app: App<T>) -> UtoipaApp<T>
+pub fn routes<T>(app: App<T>, sandbox: bool) -> UtoipaApp<T>
 where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
@@ -72,8 +74,26 @@ where
                 .service(dossiers::upload_to_dossier)
                 .service(dossiers::receipt)
                 .service(dossiers::rate)
-                .service(tracking::track),
+                .service(tracking::track)
+                .service(payments::create)
+                .service(payments::list)
+                .service(payments::reconciliation)
+                .service(payments::reconcile)
+                .service(payments::run_jobs)
+                .service(payments::ipn)
+                .service(payments::return_page)
+                .service(payments::get)
+                .service(payments::cancel)
+                .service(payments::refund),
         )
+        .configure(|cfg| {
+            if sandbox {
+                cfg.service(crate::payments::sandbox::page)
+                    .service(crate::payments::sandbox::choose)
+                    .service(crate::payments::sandbox::complete_by_api)
+                    .service(crate::payments::sandbox::transaction);
+            }
+        })
 }
 
 /// Shared pieces built once per server, cloned into each worker.
@@ -206,7 +226,9 @@ pub fn build_app(
         .wrap(from_fn(request_id_header))
         .wrap(TracingLogger::<MotcuaRootSpan>::new())
         .wrap(shared.prometheus.clone());
-    routes(app)
+    let sandbox = settings.payments.gateway == crate::settings::GatewayKind::Sandbox
+        && !settings.is_production();
+    routes(app, sandbox)
         .into_app()
         .route("/openapi.json", web::get().to(openapi_json))
         .route("/docs", web::get().to(docs_page))
@@ -231,6 +253,11 @@ pub fn state(
     ));
     // `Settings::check` vets the hours before a server starts.
     let hours = settings.calendar.hours().unwrap_or_default();
+    let gateway = crate::payments::gateway::build(
+        &settings.payments,
+        pool.clone(),
+        &settings.server.public_base_url,
+    );
     AppState {
         pool,
         backend,
@@ -238,6 +265,7 @@ pub fn state(
         tokens,
         files,
         hours,
+        gateway,
     }
 }
 

@@ -232,6 +232,15 @@ fn rule_message(rule: &str, lang: Lang) -> &'static str {
             "Ngày làm bù chỉ đặt vào thứ Bảy hoặc Chủ nhật.",
             "A make-up working day goes on a Saturday or Sunday.",
         ),
+        "amount_mismatch" => (
+            "Số tiền khác số phí còn phải nộp.",
+            "The amount differs from the fees still due.",
+        ),
+        "amount_not_positive" => (
+            "Số tiền phải là số nguyên dương (đồng).",
+            "The amount must be a positive whole number of đồng.",
+        ),
+        "amount_too_large" => ("Số tiền quá lớn.", "The amount is too large."),
         "invalid_type" => ("Kiểu dữ liệu không đúng.", "Wrong data type."),
         "unknown_field" => ("Trường không được hỗ trợ.", "Unsupported field."),
         "invalid_value" => ("Giá trị không hợp lệ.", "Invalid value."),

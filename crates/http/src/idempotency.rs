@@ -103,7 +103,8 @@ struct Stored {
     etag: Option<String>,
 }
 
-/// Runs `work` once per (caller, key). Without a key it simply runs.
+/// Runs `work` once per (caller, key), in one transaction with the stored
+/// response. Without a key it simply runs.
 pub async fn once<F>(
     state: &AppState,
     caller: &str,
@@ -119,11 +120,73 @@ where
         return Ok(respond(&outcome, false));
     };
     let caller = caller.to_owned();
-    let (c, k, f) = (caller.clone(), key.clone(), fingerprint);
+    if let Some(replayed) = claim(state, &caller, &key, fingerprint).await? {
+        return Ok(replayed);
+    }
+    let (c, k) = (caller.clone(), key.clone());
+    let result = state
+        .db(move |conn| {
+            write_tx(conn, |conn| {
+                let outcome = work(conn)?;
+                store(conn, &c, &k, &outcome)?;
+                Ok(outcome)
+            })
+        })
+        .await;
+    finish(state, caller, key, result).await
+}
+
+/// Like [`once`] for work that calls out (a gateway) and so must not hold a
+/// database transaction meanwhile: `work` takes connections as it needs them,
+/// and the response is stored when it is done. A crash in between leaves the
+/// key in flight until it is abandoned; the work's own records stay.
+pub async fn once_unlocked<F>(
+    state: &AppState,
+    caller: &str,
+    key: Option<String>,
+    fingerprint: String,
+    work: F,
+) -> ApiResult<HttpResponse>
+where
+    F: FnOnce(&motcua_persistence::Pool) -> ApiResult<Outcome> + Send + 'static,
+{
+    let pool = state.pool.clone();
+    let Some(key) = key else {
+        let outcome = AppState::cpu(move || work(&pool)).await??;
+        return Ok(respond(&outcome, false));
+    };
+    let caller = caller.to_owned();
+    if let Some(replayed) = claim(state, &caller, &key, fingerprint).await? {
+        return Ok(replayed);
+    }
+    let result = match AppState::cpu(move || work(&pool)).await? {
+        Ok(outcome) => {
+            let (c, k, o) = (caller.clone(), key.clone(), outcome);
+            state
+                .db(move |conn| {
+                    store(conn, &c, &k, &o)?;
+                    Ok(o)
+                })
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    finish(state, caller, key, result).await
+}
+
+/// Claims the key (`None`), or answers for the request that held it (`Some`).
+async fn claim(
+    state: &AppState,
+    caller: &str,
+    key: &str,
+    fingerprint: String,
+) -> ApiResult<Option<HttpResponse>> {
+    let (c, k) = (caller.to_owned(), key.to_owned());
     match state
-        .db(move |conn| Ok(idempotency::claim(conn, &c, &k, &f)?))
+        .db(move |conn| Ok(idempotency::claim(conn, &c, &k, &fingerprint)?))
         .await?
     {
+        Claim::Claimed => Ok(None),
         Claim::Replay { status, body, .. } => {
             let stored: Stored = serde_json::from_str(&body)
                 .map_err(|e| ApiError::internal("stored response", e))?;
@@ -133,52 +196,52 @@ where
                 location: stored.location,
                 etag: stored.etag,
             };
-            Ok(respond(&outcome, true))
+            Ok(Some(respond(&outcome, true)))
         }
         Claim::Mismatch => Err(ApiError::new(ErrorCode::IdempotencyKeyReused)),
         Claim::InFlight => {
             Err(ApiError::new(ErrorCode::IdempotencyInFlight).header(header::RETRY_AFTER, "1"))
         }
-        Claim::Claimed => {
-            let (c, k) = (caller.clone(), key.clone());
-            let result = state
-                .db(move |conn| {
-                    write_tx(conn, |conn| {
-                        let outcome = work(conn)?;
-                        let stored = Stored {
-                            body: outcome.body.clone(),
-                            location: outcome.location.clone(),
-                            etag: outcome.etag.clone(),
-                        };
-                        let text = serde_json::to_string(&stored)
-                            .map_err(|e| ApiError::internal("store response", e))?;
-                        let resource = outcome.location.clone();
-                        idempotency::complete(
-                            conn,
-                            &c,
-                            &k,
-                            outcome.status.as_u16(),
-                            &text,
-                            resource.as_deref(),
-                        )?;
-                        Ok(outcome)
-                    })
-                })
-                .await;
-            match result {
-                Ok(outcome) => Ok(respond(&outcome, false)),
-                Err(error) => {
-                    // Failures are not stored: a corrected request may use the key.
-                    let (c, k) = (caller, key);
-                    if let Err(e) = state
-                        .db(move |conn| Ok(idempotency::release(conn, &c, &k)?))
-                        .await
-                    {
-                        tracing::warn!(error = %e, "could not release an idempotency key");
-                    }
-                    Err(error)
-                }
+    }
+}
+
+fn store(conn: &mut AnyConnection, caller: &str, key: &str, outcome: &Outcome) -> ApiResult<()> {
+    let stored = Stored {
+        body: outcome.body.clone(),
+        location: outcome.location.clone(),
+        etag: outcome.etag.clone(),
+    };
+    let text =
+        serde_json::to_string(&stored).map_err(|e| ApiError::internal("store response", e))?;
+    idempotency::complete(
+        conn,
+        caller,
+        key,
+        outcome.status.as_u16(),
+        &text,
+        outcome.location.as_deref(),
+    )?;
+    Ok(())
+}
+
+/// Answers, giving the key back when the work failed: failures are not
+/// stored, so a corrected request may use the key.
+async fn finish(
+    state: &AppState,
+    caller: String,
+    key: String,
+    result: ApiResult<Outcome>,
+) -> ApiResult<HttpResponse> {
+    match result {
+        Ok(outcome) => Ok(respond(&outcome, false)),
+        Err(error) => {
+            if let Err(e) = state
+                .db(move |conn| Ok(idempotency::release(conn, &caller, &key)?))
+                .await
+            {
+                tracing::warn!(error = %e, "could not release an idempotency key");
             }
+            Err(error)
         }
     }
 }

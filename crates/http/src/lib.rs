@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod idempotency;
 pub mod middleware;
 pub mod openapi;
+pub mod payments;
 pub mod routes;
 pub mod settings;
 pub mod state;

@@ -27,6 +27,8 @@ Errors are RFC 9457 `application/problem+json` with a stable `code`. Texts follo
         (name = "calendar", description = "Working calendar: holidays and make-up working days"),
         (name = "documents", description = "Uploads, downloads and the citizen's document store"),
         (name = "dossiers", description = "Dossiers from submission to returned result"),
+        (name = "payments", description = "Online payment of fees: attempts, gateway callbacks, refunds, reconciliation"),
+        (name = "sandbox", description = "The built-in sandbox gateway (development only; absent in production)"),
     ),
     modifiers(&Contract),
 )]
@@ -119,7 +121,7 @@ fn document_errors(openapi: &mut OpenApi) {
 
 /// The complete document served at `/openapi.json` and committed as `openapi/openapi.json`.
 pub fn document() -> OpenApi {
-    let (_, mut openapi) = crate::app::routes(actix_web::App::new()).split_for_parts();
+    let (_, mut openapi) = crate::app::routes(actix_web::App::new(), true).split_for_parts();
     let mut base = ApiDoc::openapi();
     base.paths = std::mem::take(&mut openapi.paths);
     if let Some(found) = openapi.components.take() {

@@ -50,6 +50,67 @@ pub struct Settings {
     pub log: LogSettings,
     pub calendar: CalendarSettings,
     pub uploads: UploadSettings,
+    pub payments: PaymentSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GatewayKind {
+    /// The built-in sandbox: development only, refused in production.
+    #[default]
+    Sandbox,
+    Vnpay,
+}
+
+/// The payment gateway and the payment jobs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PaymentSettings {
+    pub gateway: GatewayKind,
+    /// Merchant code (`vnp_TmnCode`).
+    pub tmn_code: String,
+    /// Merchant signing secret (`vnp_HashSecret`). The sandbox uses a fixed
+    /// development secret when none is set.
+    pub hash_secret: Option<Secret>,
+    /// Where citizens are sent to pay. Empty: the sandbox's own page.
+    pub pay_url: String,
+    /// The merchant API (status query, refund).
+    pub api_url: String,
+    /// Unfinished attempts expire after this long.
+    pub expiry_secs: u64,
+    /// First status query of a `submitted` payment after this long; then twice as long each time, up to an hour.
+    pub requery_after_secs: u64,
+    /// How often the payment jobs run in each server process; 0 turns them off.
+    pub jobs_interval_secs: u64,
+    /// The address the sandbox sends notifications to; `server.public_base_url` when empty.
+    pub notify_base_url: String,
+}
+
+/// The sandbox's signing secret when none is configured: not a secret, the sandbox is not a bank.
+pub const SANDBOX_SECRET: &str = "motcua-sandbox-secret-development-only-0000";
+
+impl Default for PaymentSettings {
+    fn default() -> Self {
+        Self {
+            gateway: GatewayKind::Sandbox,
+            tmn_code: "SANDBOX1".into(),
+            hash_secret: None,
+            pay_url: String::new(),
+            api_url: "https://sandbox.vnpayment.vn/merchant_webapi/api/transaction".into(),
+            expiry_secs: 15 * 60,
+            requery_after_secs: 60,
+            jobs_interval_secs: 30,
+            notify_base_url: String::new(),
+        }
+    }
+}
+
+impl PaymentSettings {
+    pub fn secret(&self) -> &str {
+        self.hash_secret
+            .as_ref()
+            .map_or(SANDBOX_SECRET, Secret::expose)
+    }
 }
 
 /// Working sessions and the cut-off hour, local time (Asia/Ho_Chi_Minh), `HH:MM`.
@@ -189,6 +250,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             calendar: CalendarSettings::default(),
             uploads: UploadSettings::default(),
+            payments: PaymentSettings::default(),
         }
     }
 }
@@ -308,6 +370,25 @@ impl Settings {
         motcua_persistence::DatabaseUrl::parse(self.database.url.expose())
             .map_err(|e| SettingsError::Invalid(e.to_string()))?;
         self.calendar.hours()?;
+        let pay = &self.payments;
+        if self.is_production() && pay.gateway == GatewayKind::Sandbox {
+            return Err(SettingsError::Invalid(
+                "payments.gateway = \"sandbox\" is refused in production: configure the merchant account (docs/payments.md)".into(),
+            ));
+        }
+        let incomplete = pay.tmn_code.trim().is_empty()
+            || pay.hash_secret.is_none()
+            || pay.pay_url.trim().is_empty();
+        if pay.gateway == GatewayKind::Vnpay && incomplete {
+            return Err(SettingsError::Invalid(
+                "payments.gateway = \"vnpay\" needs payments.tmn_code, payments.hash_secret and payments.pay_url".into(),
+            ));
+        }
+        if pay.expiry_secs < 60 {
+            return Err(SettingsError::Invalid(
+                "payments.expiry_secs must be at least 60".into(),
+            ));
+        }
         if self.uploads.max_file_bytes == 0 {
             return Err(SettingsError::Invalid(
                 "uploads.max_file_bytes must be positive".into(),

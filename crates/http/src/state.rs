@@ -22,6 +22,8 @@ pub struct AppState {
     pub files: Arc<dyn FileStore>,
     /// Working sessions and cut-off for due dates.
     pub hours: WorkingHours,
+    /// The payment gateway (VNPay, or the built-in sandbox).
+    pub gateway: Arc<dyn crate::payments::gateway::Gateway>,
 }
 
 impl AppState {

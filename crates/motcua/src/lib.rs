@@ -122,6 +122,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let backend = url.backend();
     let state = motcua_http::state(settings, pool, backend, secret);
     let shared = motcua_http::Shared::new(state)?;
+    let jobs_every = shared.state.settings.payments.jobs_interval_secs;
+    if jobs_every > 0 {
+        motcua_http::payments::jobs::spawn(shared.state.clone(), Duration::from_secs(jobs_every));
+    }
     let server = motcua_http::serve(shared, listener)?;
     tracing::info!("motcua listening on http://{address} (API under /api/v1, docs at /docs)");
     server.await?;

@@ -294,4 +294,122 @@ diesel::allow_tables_to_appear_in_same_query!(
     apology_letters,
     dossier_ratings,
     idempotency_keys,
+    payments,
+    payment_events,
+    gateway_notifications,
+    refunds,
+    reconciliation_runs,
+    reconciliation_items,
+    sandbox_transactions,
 );
+
+diesel::table! {
+    payments (id) {
+        id -> Text,
+        dossier_id -> BigInt,
+        method -> Text,
+        gateway -> Text,
+        txn_ref -> Text,
+        amount_vnd -> BigInt,
+        status -> Text,
+        failure_code -> Nullable<Text>,
+        next_url -> Nullable<Text>,
+        client_ip -> Nullable<Text>,
+        receipt_number -> Nullable<Text>,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        expires_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        gateway_txn_no -> Nullable<Text>,
+        bank_code -> Nullable<Text>,
+        paid_at -> Nullable<Timestamp>,
+        corrected -> Bool,
+        next_check_at -> Nullable<Timestamp>,
+        check_attempts -> Integer,
+        claimed_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    payment_events (id) {
+        id -> BigInt,
+        payment_id -> Text,
+        gateway -> Text,
+        gateway_txn_no -> Nullable<Text>,
+        kind -> Text,
+        from_status -> Text,
+        to_status -> Text,
+        detail -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    gateway_notifications (id) {
+        id -> BigInt,
+        gateway -> Text,
+        raw_query -> Text,
+        txn_ref -> Nullable<Text>,
+        reply_code -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refunds (id) {
+        id -> Text,
+        payment_id -> Text,
+        amount_vnd -> BigInt,
+        reason -> Text,
+        status -> Text,
+        gateway_ref -> Nullable<Text>,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    reconciliation_runs (day) {
+        day -> Date,
+        run_at -> Timestamp,
+        matched -> Integer,
+        missing -> Integer,
+        mismatch -> Integer,
+    }
+}
+
+diesel::table! {
+    reconciliation_items (id) {
+        id -> BigInt,
+        day -> Date,
+        txn_ref -> Text,
+        payment_id -> Nullable<Text>,
+        result -> Text,
+        our_status -> Nullable<Text>,
+        our_amount_vnd -> Nullable<BigInt>,
+        gateway_status -> Nullable<Text>,
+        gateway_amount_vnd -> Nullable<BigInt>,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sandbox_transactions (txn_ref) {
+        txn_ref -> Text,
+        txn_no -> Text,
+        amount -> BigInt,
+        status -> Text,
+        response_code -> Nullable<Text>,
+        pay_date -> Nullable<Text>,
+        refunded -> BigInt,
+        queries -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(payments -> dossiers (dossier_id));
+diesel::joinable!(payment_events -> payments (payment_id));
+diesel::joinable!(refunds -> payments (payment_id));

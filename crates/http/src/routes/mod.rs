@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod documents;
 pub mod dossiers;
 pub mod ops;
+pub mod payments;
 pub mod tracking;
 pub mod users;
 

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod documents;
 pub mod dossiers;
 pub mod idempotency;
+pub mod payments;
 pub mod procedures;
 pub mod rate_limits;
 pub mod sessions;

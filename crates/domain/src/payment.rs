@@ -1,0 +1,318 @@
+//! Online payment of fees: the payment and refund state machines, modelled on
+//! GOV.UK Pay's public states. Amounts are integer đồng.
+
+use serde::{Deserialize, Serialize};
+
+crate::string_enum! {
+    pub enum PaymentStatus {
+        /// The row exists; the citizen has not been sent to the gateway.
+        Created => "created",
+        /// A gateway URL was issued; the citizen is at the gateway.
+        Started => "started",
+        /// The outcome is pending or unknown (timeout, "processing", held as suspected fraud).
+        Submitted => "submitted",
+        /// A verified notification or status query says paid, amount matching.
+        Success => "success",
+        /// Declined, expired or cancelled by the citizen (see the failure code).
+        Failed => "failed",
+        /// Cancelled by staff or by the service.
+        Cancelled => "cancelled",
+        /// Gateway or configuration error; no money taken.
+        Error => "error",
+    }
+}
+
+crate::string_enum! {
+    pub enum FailureCode {
+        Declined => "declined",
+        Expired => "expired",
+        CancelledByUser => "cancelled_by_user",
+    }
+}
+
+crate::string_enum! {
+    /// How the money came: through a gateway, or at the counter (offline for the KPIs).
+    pub enum PaymentMethod {
+        Online => "online",
+        Counter => "counter",
+    }
+}
+
+crate::string_enum! {
+    pub enum RefundStatus {
+        Submitted => "submitted",
+        Success => "success",
+        Error => "error",
+    }
+}
+
+impl PaymentStatus {
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            PaymentStatus::Success
+                | PaymentStatus::Failed
+                | PaymentStatus::Cancelled
+                | PaymentStatus::Error
+        )
+    }
+
+    /// Statuses from which `to` may be reached.
+    pub fn sources_of(to: PaymentStatus) -> &'static [PaymentStatus] {
+        use PaymentStatus as P;
+        match to {
+            P::Created => &[],
+            P::Started => &[P::Created],
+            P::Submitted => &[P::Started],
+            P::Success => &[P::Started, P::Submitted],
+            P::Failed => &[P::Created, P::Started, P::Submitted],
+            P::Cancelled => &[P::Created, P::Started],
+            P::Error => &[P::Started, P::Submitted],
+        }
+    }
+}
+
+/// What an event does to a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Move to the new status.
+    Apply,
+    /// Already there: the same event again changes nothing.
+    Repeat,
+    /// Money taken after we expired the attempt: record a corrected success and raise an alert.
+    CorrectedSuccess,
+    /// Not allowed from the current status; nothing changes.
+    Refused,
+}
+
+/// The effect of moving `from` to `to` (with `to`'s failure code when failing).
+/// `created → failed` is only for expiry.
+pub fn effect(
+    from: PaymentStatus,
+    from_code: Option<FailureCode>,
+    to: PaymentStatus,
+    to_code: Option<FailureCode>,
+) -> Effect {
+    use PaymentStatus as P;
+    if from == to && from_code == to_code {
+        return Effect::Repeat;
+    }
+    if from == P::Failed && from_code == Some(FailureCode::Expired) && to == P::Success {
+        return Effect::CorrectedSuccess;
+    }
+    if from == P::Created && to == P::Failed && to_code != Some(FailureCode::Expired) {
+        return Effect::Refused;
+    }
+    if PaymentStatus::sources_of(to).contains(&from) {
+        Effect::Apply
+    } else {
+        Effect::Refused
+    }
+}
+
+/// How much of a paid amount can still be refunded.
+pub fn refundable(
+    paid_vnd: i64,
+    refunds_vnd: impl IntoIterator<Item = (RefundStatus, i64)>,
+) -> i64 {
+    let taken: i64 = refunds_vnd
+        .into_iter()
+        .filter(|(status, _)| *status != RefundStatus::Error)
+        .map(|(_, amount)| amount)
+        .sum();
+    (paid_vnd - taken).max(0)
+}
+
+/// Largest amount accepted anywhere, far above any fee (10 billion đồng).
+pub const MAX_AMOUNT_VND: i64 = 10_000_000_000;
+
+/// Why an amount is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AmountProblem {
+    NotPositive,
+    TooLarge,
+}
+
+pub fn check_amount(vnd: i64) -> Result<i64, AmountProblem> {
+    if vnd <= 0 {
+        Err(AmountProblem::NotPositive)
+    } else if vnd > MAX_AMOUNT_VND {
+        Err(AmountProblem::TooLarge)
+    } else {
+        Ok(vnd)
+    }
+}
+
+/// One payment attempt of a dossier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Payment {
+    pub id: String,
+    pub dossier_id: i64,
+    pub dossier_code: String,
+    pub method: PaymentMethod,
+    /// `vnpay`, `sandbox` or `counter`.
+    pub gateway: String,
+    /// Our reference at the gateway (`vnp_TxnRef`).
+    pub txn_ref: String,
+    pub amount_vnd: i64,
+    pub status: PaymentStatus,
+    pub failure_code: Option<FailureCode>,
+    /// Where to send the citizen; only while the attempt is open.
+    #[serde(skip)]
+    pub next_url: Option<String>,
+    #[serde(skip)]
+    pub client_ip: Option<String>,
+    pub receipt_number: Option<String>,
+    pub created_by: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub gateway_txn_no: Option<String>,
+    pub bank_code: Option<String>,
+    pub paid_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Success recorded after we had expired the attempt: money was taken late.
+    pub corrected: bool,
+    #[serde(skip)]
+    pub next_check_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(skip)]
+    pub check_attempts: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Refund {
+    pub id: String,
+    pub payment_id: String,
+    pub amount_vnd: i64,
+    pub reason: String,
+    pub status: RefundStatus,
+    pub created_by: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use FailureCode as F;
+    use PaymentStatus as P;
+
+    #[test]
+    fn transition_table() {
+        let cases = [
+            (P::Created, None, P::Started, None, Effect::Apply),
+            (P::Created, None, P::Cancelled, None, Effect::Apply),
+            (P::Created, None, P::Failed, Some(F::Expired), Effect::Apply),
+            (
+                P::Created,
+                None,
+                P::Failed,
+                Some(F::Declined),
+                Effect::Refused,
+            ),
+            (P::Created, None, P::Success, None, Effect::Refused),
+            (P::Started, None, P::Submitted, None, Effect::Apply),
+            (P::Started, None, P::Success, None, Effect::Apply),
+            (
+                P::Started,
+                None,
+                P::Failed,
+                Some(F::Declined),
+                Effect::Apply,
+            ),
+            (
+                P::Started,
+                None,
+                P::Failed,
+                Some(F::CancelledByUser),
+                Effect::Apply,
+            ),
+            (P::Started, None, P::Cancelled, None, Effect::Apply),
+            (P::Started, None, P::Error, None, Effect::Apply),
+            (P::Submitted, None, P::Success, None, Effect::Apply),
+            (
+                P::Submitted,
+                None,
+                P::Failed,
+                Some(F::Declined),
+                Effect::Apply,
+            ),
+            (P::Submitted, None, P::Error, None, Effect::Apply),
+            (P::Submitted, None, P::Cancelled, None, Effect::Refused),
+            (P::Submitted, None, P::Started, None, Effect::Refused),
+            (P::Success, None, P::Success, None, Effect::Repeat),
+            (
+                P::Success,
+                None,
+                P::Failed,
+                Some(F::Declined),
+                Effect::Refused,
+            ),
+            (P::Success, None, P::Cancelled, None, Effect::Refused),
+            (
+                P::Failed,
+                Some(F::Declined),
+                P::Failed,
+                Some(F::Declined),
+                Effect::Repeat,
+            ),
+            (
+                P::Failed,
+                Some(F::Declined),
+                P::Success,
+                None,
+                Effect::Refused,
+            ),
+            (
+                P::Failed,
+                Some(F::Expired),
+                P::Success,
+                None,
+                Effect::CorrectedSuccess,
+            ),
+            (P::Cancelled, None, P::Cancelled, None, Effect::Repeat),
+            (P::Cancelled, None, P::Success, None, Effect::Refused),
+            (P::Error, None, P::Success, None, Effect::Refused),
+        ];
+        for (from, from_code, to, to_code, want) in cases {
+            assert_eq!(
+                effect(from, from_code, to, to_code),
+                want,
+                "{from}/{from_code:?} → {to}/{to_code:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn refunds_never_exceed_what_was_paid() {
+        assert_eq!(refundable(100_000, []), 100_000);
+        assert_eq!(
+            refundable(
+                100_000,
+                [
+                    (RefundStatus::Success, 30_000),
+                    (RefundStatus::Submitted, 20_000)
+                ]
+            ),
+            50_000
+        );
+        assert_eq!(
+            refundable(100_000, [(RefundStatus::Error, 90_000)]),
+            100_000
+        );
+        assert_eq!(refundable(100_000, [(RefundStatus::Success, 100_000)]), 0);
+    }
+
+    #[test]
+    fn amounts() {
+        assert_eq!(check_amount(50_000), Ok(50_000));
+        assert_eq!(check_amount(0), Err(AmountProblem::NotPositive));
+        assert_eq!(check_amount(-1), Err(AmountProblem::NotPositive));
+        assert_eq!(
+            check_amount(MAX_AMOUNT_VND + 1),
+            Err(AmountProblem::TooLarge)
+        );
+    }
+}

@@ -1,0 +1,331 @@
+//! Background work on payments: expiring unfinished attempts (after asking the
+//! gateway), re-querying pending ones with back-off, and the daily
+//! reconciliation. Items are claimed before they are worked on, so several
+//! server processes sharing one PostgreSQL process each item once.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use motcua_domain::calendar::WorkingCalendar;
+use motcua_domain::payment::{FailureCode, Payment, PaymentStatus};
+use motcua_domain::vnpay::Verdict;
+use motcua_persistence::Pool;
+use motcua_persistence::repo::payments::{
+    self as repo, GatewayFacts, Job, ReconciliationItem, ReconciliationRun, Transition,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::gateway::{Gateway, GatewayError, GatewayStatus};
+use super::notify::target;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct JobReport {
+    /// Attempts expired (the gateway knew of no payment).
+    pub expired: usize,
+    /// Attempts the gateway's answer settled (paid, declined, cancelled).
+    pub settled: usize,
+    /// Still without a final answer; asked again later.
+    pub pending: usize,
+    /// Gateway or database errors; the items are tried again next round.
+    pub errors: usize,
+}
+
+const LEASE_SECS: i64 = 120;
+const BATCH: i64 = 50;
+
+/// Waiting time before the next query: doubling from `first`, at most an hour.
+pub fn backoff(first: Duration, attempts: i32) -> Duration {
+    let factor = 2_i64.saturating_pow(u32::try_from(attempts.clamp(0, 12)).unwrap_or(12));
+    let wait = first.num_seconds().saturating_mul(factor);
+    Duration::seconds(wait.min(3600))
+}
+
+fn apply(
+    conn: &mut motcua_persistence::AnyConnection,
+    gateway: &dyn Gateway,
+    p: &Payment,
+    status: &GatewayStatus,
+) -> Result<bool, motcua_persistence::StoreError> {
+    let Some(verdict) = status.verdict else {
+        return Ok(false);
+    };
+    if verdict == Verdict::Paid && status.amount_vnd.is_some_and(|a| a != p.amount_vnd) {
+        tracing::error!(payment = %p.id, alert = "amount_mismatch", "gateway reports another amount");
+        return Ok(false);
+    }
+    let (to, code, kind) = target(verdict, "query");
+    let facts = GatewayFacts {
+        gateway: gateway.name().to_owned(),
+        txn_no: status.txn_no.clone(),
+        kind,
+        bank_code: status.bank_code.clone(),
+        paid_at: status.paid_at,
+        detail: None,
+    };
+    match repo::transition(conn, &p.id, to, code, &facts)? {
+        Transition::Corrected(p) => {
+            tracing::error!(payment = %p.id, dossier = %p.dossier_code, alert = "late_payment", "payment succeeded after local expiry");
+            Ok(true)
+        }
+        Transition::Applied(p) => Ok(p.status.is_finished()),
+        Transition::Repeat(_) | Transition::Refused(_) => Ok(true),
+    }
+}
+
+/// Expires attempts past their time, asking the gateway first; re-queries
+/// `submitted` ones that are due. Blocking.
+pub fn run(
+    pool: &Pool,
+    gateway: &dyn Gateway,
+    requery_after: Duration,
+    at: DateTime<Utc>,
+) -> JobReport {
+    let mut report = JobReport::default();
+    let Ok(mut conn) = pool.get() else {
+        report.errors += 1;
+        return report;
+    };
+    let lease = Duration::seconds(LEASE_SECS);
+    match repo::claim(&mut conn, Job::Expiry, at, lease, BATCH) {
+        Ok(items) => {
+            for p in items {
+                let outcome = match gateway.query(&p.txn_ref, p.created_at) {
+                    Ok(status) => apply(&mut conn, gateway, &p, &status).map(|settled| {
+                        if settled {
+                            report.settled += 1;
+                            true
+                        } else if status.verdict == Some(Verdict::Held) {
+                            report.pending += 1;
+                            true
+                        } else {
+                            false
+                        }
+                    }),
+                    Err(GatewayError::NotFound) => Ok(false),
+                    Err(error) => {
+                        tracing::warn!(payment = %p.id, %error, "status query before expiry failed");
+                        report.errors += 1;
+                        let _ = repo::release(&mut conn, &p.id);
+                        continue;
+                    }
+                };
+                match outcome {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        let facts = GatewayFacts {
+                            gateway: gateway.name().to_owned(),
+                            kind: "expired".into(),
+                            ..Default::default()
+                        };
+                        match repo::transition(
+                            &mut conn,
+                            &p.id,
+                            PaymentStatus::Failed,
+                            Some(FailureCode::Expired),
+                            &facts,
+                        ) {
+                            Ok(Transition::Applied(_)) => report.expired += 1,
+                            Ok(_) => {}
+                            Err(error) => {
+                                tracing::error!(payment = %p.id, %error, "expiry failed");
+                                report.errors += 1;
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        tracing::error!(payment = %p.id, %error, "settling from a status query failed");
+                        report.errors += 1;
+                    }
+                }
+            }
+        }
+        Err(error) => {
+            tracing::error!(%error, "claiming expired payments failed");
+            report.errors += 1;
+        }
+    }
+    match repo::claim(&mut conn, Job::Requery, at, lease, BATCH) {
+        Ok(items) => {
+            for p in items {
+                let settled = match gateway.query(&p.txn_ref, p.created_at) {
+                    Ok(status) if status.verdict != Some(Verdict::Held) => {
+                        apply(&mut conn, gateway, &p, &status).unwrap_or(false)
+                    }
+                    Ok(_) | Err(GatewayError::NotFound) => false,
+                    Err(error) => {
+                        tracing::warn!(payment = %p.id, %error, "status query failed");
+                        report.errors += 1;
+                        false
+                    }
+                };
+                if settled {
+                    report.settled += 1;
+                } else {
+                    report.pending += 1;
+                    let next = at + backoff(requery_after, p.check_attempts);
+                    if let Err(error) = repo::schedule_requery(&mut conn, &p.id, next) {
+                        tracing::error!(payment = %p.id, %error, "scheduling a status query failed");
+                    }
+                }
+            }
+        }
+        Err(error) => {
+            tracing::error!(%error, "claiming submitted payments failed");
+            report.errors += 1;
+        }
+    }
+    report
+}
+
+/// The instants bounding a local (UTC+7) calendar day.
+pub fn day_bounds(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = WorkingCalendar::local_datetime(day, NaiveTime::MIN);
+    (start, start + Duration::days(1))
+}
+
+/// Our online payments of a day against the gateway's: each `matched`,
+/// `missing` (one side only, money involved) or `mismatch`. Blocking.
+pub fn reconcile(
+    pool: &Pool,
+    gateway: &dyn Gateway,
+    day: NaiveDate,
+) -> Result<ReconciliationRun, String> {
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let (from, to) = day_bounds(day);
+    let ours = repo::online_between(&mut conn, from, to).map_err(|e| e.to_string())?;
+    let theirs: Vec<GatewayStatus> =
+        match gateway.transactions(from, to).map_err(|e| e.to_string())? {
+            Some(list) => list,
+            None => ours
+                .iter()
+                .filter_map(|p| match gateway.query(&p.txn_ref, p.created_at) {
+                    Ok(status) => Some(Ok(status)),
+                    Err(GatewayError::NotFound) => None,
+                    Err(e) => Some(Err(e.to_string())),
+                })
+                .collect::<Result<_, _>>()?,
+        };
+    let mut items = Vec::new();
+    for p in &ours {
+        let found = theirs.iter().find(|t| t.txn_ref == p.txn_ref);
+        let paid_here = p.status == PaymentStatus::Success;
+        let (result, detail) = match found {
+            None if paid_here => (
+                "missing",
+                Some("paid here, unknown at the gateway".to_owned()),
+            ),
+            None => ("matched", None),
+            Some(t) => {
+                let paid_there = t.verdict == Some(Verdict::Paid);
+                if paid_here != paid_there {
+                    (
+                        "mismatch",
+                        Some(format!(
+                            "status: ours {}, gateway {}",
+                            p.status,
+                            verdict_name(t.verdict)
+                        )),
+                    )
+                } else if paid_here && t.amount_vnd != Some(p.amount_vnd) {
+                    ("mismatch", Some("amount differs".to_owned()))
+                } else {
+                    ("matched", None)
+                }
+            }
+        };
+        items.push(ReconciliationItem {
+            txn_ref: p.txn_ref.clone(),
+            payment_id: Some(p.id.clone()),
+            result: result.to_owned(),
+            our_status: Some(p.status.as_str().to_owned()),
+            our_amount_vnd: Some(p.amount_vnd),
+            gateway_status: found.map(|t| verdict_name(t.verdict).to_owned()),
+            gateway_amount_vnd: found.and_then(|t| t.amount_vnd),
+            detail,
+        });
+    }
+    for t in theirs
+        .iter()
+        .filter(|t| !ours.iter().any(|p| p.txn_ref == t.txn_ref))
+    {
+        items.push(ReconciliationItem {
+            txn_ref: t.txn_ref.clone(),
+            payment_id: None,
+            result: "missing".to_owned(),
+            our_status: None,
+            our_amount_vnd: None,
+            gateway_status: Some(verdict_name(t.verdict).to_owned()),
+            gateway_amount_vnd: t.amount_vnd,
+            detail: Some("known at the gateway, not here".to_owned()),
+        });
+    }
+    repo::store_reconciliation(&mut conn, day, &items).map_err(|e| e.to_string())
+}
+
+fn verdict_name(v: Option<Verdict>) -> &'static str {
+    match v {
+        Some(Verdict::Paid) => "paid",
+        Some(Verdict::Declined) => "declined",
+        Some(Verdict::CancelledByUser) => "cancelled",
+        Some(Verdict::Held) => "held",
+        None => "pending",
+    }
+}
+
+/// Runs the jobs every `interval` in this process, and yesterday's
+/// reconciliation once a day. Stops with the server.
+pub fn spawn(state: actix_web::web::Data<crate::state::AppState>, interval: std::time::Duration) {
+    actix_web::rt::spawn(async move {
+        let mut ticker = actix_web::rt::time::interval(interval);
+        let mut reconciled: Option<NaiveDate> = None;
+        loop {
+            ticker.tick().await;
+            let (pool, gateway) = (state.pool.clone(), state.gateway.clone());
+            let first = chrono::Duration::seconds(
+                i64::try_from(state.settings.payments.requery_after_secs).unwrap_or(60),
+            );
+            let yesterday = WorkingCalendar::local_date(Utc::now()) - Duration::days(1);
+            let reconcile_day = (reconciled != Some(yesterday)).then_some(yesterday);
+            let result = actix_web::web::block(move || {
+                let report = run(&pool, gateway.as_ref(), first, Utc::now());
+                let reconciled =
+                    reconcile_day.map(|day| (day, reconcile(&pool, gateway.as_ref(), day)));
+                (report, reconciled)
+            })
+            .await;
+            match result {
+                Ok((report, reconciled_now)) => {
+                    if report != JobReport::default() {
+                        tracing::info!(?report, "payment jobs");
+                    }
+                    if let Some((day, outcome)) = reconciled_now {
+                        match outcome {
+                            Ok(run) => {
+                                reconciled = Some(day);
+                                tracing::info!(%day, matched = run.matched, missing = run.missing, mismatch = run.mismatch, "reconciliation");
+                            }
+                            Err(error) => {
+                                tracing::warn!(%day, %error, "reconciliation failed; will retry")
+                            }
+                        }
+                    }
+                }
+                Err(error) => tracing::error!(%error, "payment jobs panicked"),
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        let first = Duration::seconds(60);
+        assert_eq!(backoff(first, 0), Duration::seconds(60));
+        assert_eq!(backoff(first, 1), Duration::seconds(120));
+        assert_eq!(backoff(first, 5), Duration::seconds(1920));
+        assert_eq!(backoff(first, 6), Duration::seconds(3600));
+        assert_eq!(backoff(first, 100), Duration::seconds(3600));
+    }
+}

@@ -1,0 +1,1109 @@
+//! Payments, their transitions and refunds. Every transition is a conditional
+//! update in one transaction with its event row, unique per gateway event, so
+//! two racing notifications cannot both apply.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use motcua_domain::Role;
+use motcua_domain::page::{Page, PageRequest};
+use motcua_domain::payment::{
+    Effect, FailureCode, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus, effect,
+    refundable,
+};
+use serde::Serialize;
+
+use crate::repo::dossiers::{self as dossier_repo, NewEvent, Scope};
+use crate::schema::{
+    dossier_agencies, dossiers, gateway_notifications, payment_events, payments,
+    reconciliation_items, reconciliation_runs, refunds, sandbox_transactions, users,
+};
+use crate::time::{from_db, now, to_db};
+use crate::{AnyConnection, StoreError, StoreResult, insert_or_ignore, parse_enum, write_tx};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = payments)]
+struct Row {
+    id: String,
+    dossier_id: i64,
+    method: String,
+    gateway: String,
+    txn_ref: String,
+    amount_vnd: i64,
+    status: String,
+    failure_code: Option<String>,
+    next_url: Option<String>,
+    client_ip: Option<String>,
+    receipt_number: Option<String>,
+    created_by: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    finished_at: Option<NaiveDateTime>,
+    gateway_txn_no: Option<String>,
+    bank_code: Option<String>,
+    paid_at: Option<NaiveDateTime>,
+    corrected: bool,
+    next_check_at: Option<NaiveDateTime>,
+    check_attempts: i32,
+}
+
+fn into_domain(row: Row, dossier_code: String) -> StoreResult<Payment> {
+    Ok(Payment {
+        id: row.id,
+        dossier_id: row.dossier_id,
+        dossier_code,
+        method: parse_enum(&row.method)?,
+        gateway: row.gateway,
+        txn_ref: row.txn_ref,
+        amount_vnd: row.amount_vnd,
+        status: parse_enum(&row.status)?,
+        failure_code: row.failure_code.as_deref().map(parse_enum).transpose()?,
+        next_url: row.next_url,
+        client_ip: row.client_ip,
+        receipt_number: row.receipt_number,
+        created_by: row.created_by,
+        created_at: from_db(row.created_at),
+        updated_at: from_db(row.updated_at),
+        expires_at: from_db(row.expires_at),
+        finished_at: row.finished_at.map(from_db),
+        gateway_txn_no: row.gateway_txn_no,
+        bank_code: row.bank_code,
+        paid_at: row.paid_at.map(from_db),
+        corrected: row.corrected,
+        next_check_at: row.next_check_at.map(from_db),
+        check_attempts: row.check_attempts,
+    })
+}
+
+fn load(
+    conn: &mut AnyConnection,
+    query: payments::BoxedQuery<'_, crate::db::Db>,
+) -> StoreResult<Vec<Payment>> {
+    let rows: Vec<(Row, String)> = query
+        .inner_join(dossiers::table)
+        .select((Row::as_select(), dossiers::code))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(row, code)| into_domain(row, code))
+        .collect()
+}
+
+pub fn get(conn: &mut AnyConnection, id: &str) -> StoreResult<Payment> {
+    load(
+        conn,
+        payments::table
+            .filter(payments::id.eq(id.to_owned()))
+            .into_boxed(),
+    )?
+    .into_iter()
+    .next()
+    .ok_or(StoreError::NotFound)
+}
+
+pub fn by_txn_ref(conn: &mut AnyConnection, txn_ref: &str) -> StoreResult<Option<Payment>> {
+    Ok(load(
+        conn,
+        payments::table
+            .filter(payments::txn_ref.eq(txn_ref.to_owned()))
+            .into_boxed(),
+    )?
+    .into_iter()
+    .next())
+}
+
+pub fn of_dossier(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Vec<Payment>> {
+    load(
+        conn,
+        payments::table
+            .filter(payments::dossier_id.eq(dossier_id))
+            .order(payments::created_at.asc())
+            .into_boxed(),
+    )
+}
+
+pub struct NewPayment<'a> {
+    pub id: &'a str,
+    pub dossier_id: i64,
+    pub method: PaymentMethod,
+    pub gateway: &'a str,
+    pub txn_ref: &'a str,
+    pub amount_vnd: i64,
+    pub client_ip: Option<&'a str>,
+    pub created_by: i64,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Inserts an online attempt in `created`.
+pub fn insert(conn: &mut AnyConnection, p: &NewPayment<'_>) -> StoreResult<Payment> {
+    let at = to_db(now());
+    diesel::insert_into(payments::table)
+        .values((
+            payments::id.eq(p.id),
+            payments::dossier_id.eq(p.dossier_id),
+            payments::method.eq(p.method.as_str()),
+            payments::gateway.eq(p.gateway),
+            payments::txn_ref.eq(p.txn_ref),
+            payments::amount_vnd.eq(p.amount_vnd),
+            payments::status.eq(PaymentStatus::Created.as_str()),
+            payments::client_ip.eq(p.client_ip),
+            payments::created_by.eq(p.created_by),
+            payments::created_at.eq(at),
+            payments::updated_at.eq(at),
+            payments::expires_at.eq(to_db(p.expires_at)),
+            payments::corrected.eq(false),
+            payments::check_attempts.eq(0),
+        ))
+        .execute(conn)?;
+    get(conn, p.id)
+}
+
+/// Stores the URL the citizen is sent to (kept for the payer to resume, never logged).
+pub fn set_next_url(conn: &mut AnyConnection, id: &str, url: &str) -> StoreResult<()> {
+    diesel::update(payments::table.find(id))
+        .set(payments::next_url.eq(url))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// An online attempt of the dossier still open (created, started or submitted).
+pub fn open_attempt(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Option<Payment>> {
+    let open = [
+        PaymentStatus::Created.as_str(),
+        PaymentStatus::Started.as_str(),
+        PaymentStatus::Submitted.as_str(),
+    ];
+    Ok(load(
+        conn,
+        payments::table
+            .filter(payments::dossier_id.eq(dossier_id))
+            .filter(payments::method.eq(PaymentMethod::Online.as_str()))
+            .filter(payments::status.eq_any(open))
+            .into_boxed(),
+    )?
+    .into_iter()
+    .next())
+}
+
+/// What a gateway said, to keep with the transition.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayFacts {
+    pub gateway: String,
+    pub txn_no: Option<String>,
+    /// `notification_paid`, `query_declined`, `expired`, `cancelled`…
+    pub kind: String,
+    pub bank_code: Option<String>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    Applied(Payment),
+    /// Money taken after the attempt expired: recorded, and an alert is due.
+    Corrected(Payment),
+    /// The payment was already there; nothing changed.
+    Repeat(Payment),
+    /// Not allowed from its status; nothing changed.
+    Refused(Payment),
+}
+
+enum TxError {
+    Store(StoreError),
+    Already,
+}
+
+impl From<diesel::result::Error> for TxError {
+    fn from(e: diesel::result::Error) -> Self {
+        TxError::Store(e.into())
+    }
+}
+
+impl From<StoreError> for TxError {
+    fn from(e: StoreError) -> Self {
+        TxError::Store(e)
+    }
+}
+
+/// Moves a payment to `to`, once. A success also records the money on the dossier.
+pub fn transition(
+    conn: &mut AnyConnection,
+    id: &str,
+    to: PaymentStatus,
+    code: Option<FailureCode>,
+    facts: &GatewayFacts,
+) -> StoreResult<Transition> {
+    let result = write_tx(conn, |conn| -> Result<Transition, TxError> {
+        let p = get(conn, id)?;
+        let corrected = match effect(p.status, p.failure_code, to, code) {
+            Effect::Repeat => return Ok(Transition::Repeat(p)),
+            Effect::Refused => return Ok(Transition::Refused(p)),
+            Effect::Apply => false,
+            Effect::CorrectedSuccess => true,
+        };
+        let at = now();
+        let finished = to.is_finished().then_some(to_db(at));
+        let n = diesel::update(
+            payments::table
+                .filter(payments::id.eq(id))
+                .filter(payments::status.eq(p.status.as_str())),
+        )
+        .set((
+            payments::status.eq(to.as_str()),
+            payments::failure_code.eq(code.map(|c| c.as_str())),
+            payments::updated_at.eq(to_db(at)),
+            payments::finished_at.eq(finished),
+            payments::gateway_txn_no.eq(facts.txn_no.clone().or(p.gateway_txn_no.clone())),
+            payments::bank_code.eq(facts.bank_code.clone().or(p.bank_code.clone())),
+            payments::paid_at.eq(facts.paid_at.map(to_db).or(p.paid_at.map(to_db))),
+            payments::corrected.eq(p.corrected || corrected),
+            payments::next_url.eq(if to == PaymentStatus::Started {
+                p.next_url.clone()
+            } else {
+                None
+            }),
+            payments::claimed_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+        if n == 0 {
+            // Someone else moved it first.
+            let now_p = get(conn, id)?;
+            return Ok(match effect(now_p.status, now_p.failure_code, to, code) {
+                Effect::Repeat => Transition::Repeat(now_p),
+                _ => Transition::Refused(now_p),
+            });
+        }
+        let inserted = insert_or_ignore!(
+            &mut *conn,
+            payment_events::table,
+            (
+                payment_events::payment_id.eq(id),
+                payment_events::gateway.eq(&facts.gateway),
+                payment_events::gateway_txn_no.eq(&facts.txn_no),
+                payment_events::kind.eq(&facts.kind),
+                payment_events::from_status.eq(p.status.as_str()),
+                payment_events::to_status.eq(to.as_str()),
+                payment_events::detail.eq(&facts.detail),
+                payment_events::at.eq(to_db(at)),
+            )
+        )?;
+        if inserted == 0 {
+            return Err(TxError::Already);
+        }
+        if to == PaymentStatus::Success {
+            record_paid(conn, &p, at)?;
+        }
+        let after = get(conn, id)?;
+        Ok(if corrected {
+            Transition::Corrected(after)
+        } else {
+            Transition::Applied(after)
+        })
+    });
+    match result {
+        Ok(t) => Ok(t),
+        Err(TxError::Store(e)) => Err(e),
+        Err(TxError::Already) => Ok(Transition::Repeat(get(conn, id)?)),
+    }
+}
+
+/// Adds the amount to the dossier's paid fees and writes the dossier's trail line.
+fn record_paid(conn: &mut AnyConnection, p: &Payment, at: DateTime<Utc>) -> StoreResult<()> {
+    diesel::update(dossiers::table.find(p.dossier_id))
+        .set((
+            dossiers::fees_paid_vnd.eq(dossiers::fees_paid_vnd + p.amount_vnd),
+            dossiers::version.eq(dossiers::version + 1),
+            dossiers::updated_at.eq(to_db(at)),
+        ))
+        .execute(conn)?;
+    let status = dossier_repo::by_id(conn, p.dossier_id)?.status;
+    let role: String = users::table
+        .find(p.created_by)
+        .select(users::role)
+        .first(conn)?;
+    dossier_repo::append_event(
+        conn,
+        &NewEvent {
+            dossier_id: p.dossier_id,
+            action: "payment",
+            from_status: Some(status),
+            to_status: status,
+            actor_id: Some(p.created_by),
+            actor_role: parse_enum::<Role>(&role)?,
+            actor_agency_id: None,
+            note: None,
+            data: Some(
+                serde_json::json!({"payment_id": p.id, "amount_vnd": p.amount_vnd, "method": p.method}),
+            ),
+            at,
+        },
+    )?;
+    Ok(())
+}
+
+pub struct CounterPayment<'a> {
+    pub id: &'a str,
+    pub dossier_id: i64,
+    pub amount_vnd: i64,
+    pub receipt_number: &'a str,
+    pub recorded_by: i64,
+}
+
+/// Fees paid in cash at the counter: recorded as a finished success.
+pub fn record_counter(conn: &mut AnyConnection, c: &CounterPayment<'_>) -> StoreResult<Payment> {
+    write_tx(conn, |conn| {
+        let at = now();
+        diesel::insert_into(payments::table)
+            .values((
+                payments::id.eq(c.id),
+                payments::dossier_id.eq(c.dossier_id),
+                payments::method.eq(PaymentMethod::Counter.as_str()),
+                payments::gateway.eq("counter"),
+                payments::txn_ref.eq(c.id),
+                payments::amount_vnd.eq(c.amount_vnd),
+                payments::status.eq(PaymentStatus::Success.as_str()),
+                payments::receipt_number.eq(c.receipt_number),
+                payments::created_by.eq(c.recorded_by),
+                payments::created_at.eq(to_db(at)),
+                payments::updated_at.eq(to_db(at)),
+                payments::expires_at.eq(to_db(at)),
+                payments::finished_at.eq(Some(to_db(at))),
+                payments::paid_at.eq(Some(to_db(at))),
+                payments::corrected.eq(false),
+                payments::check_attempts.eq(0),
+            ))
+            .execute(conn)?;
+        diesel::insert_into(payment_events::table)
+            .values((
+                payment_events::payment_id.eq(c.id),
+                payment_events::gateway.eq("counter"),
+                payment_events::gateway_txn_no.eq(Some(c.receipt_number)),
+                payment_events::kind.eq("counter_receipt"),
+                payment_events::from_status.eq(PaymentStatus::Created.as_str()),
+                payment_events::to_status.eq(PaymentStatus::Success.as_str()),
+                payment_events::at.eq(to_db(at)),
+            ))
+            .execute(conn)?;
+        let p = get(conn, c.id)?;
+        record_paid(conn, &p, at)?;
+        Ok(p)
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PaymentEvent {
+    pub kind: String,
+    pub from_status: String,
+    pub to_status: String,
+    pub gateway_txn_no: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+pub fn events(conn: &mut AnyConnection, id: &str) -> StoreResult<Vec<PaymentEvent>> {
+    let rows: Vec<(String, String, String, Option<String>, NaiveDateTime)> = payment_events::table
+        .filter(payment_events::payment_id.eq(id))
+        .order(payment_events::id.asc())
+        .select((
+            payment_events::kind,
+            payment_events::from_status,
+            payment_events::to_status,
+            payment_events::gateway_txn_no,
+            payment_events::at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(kind, from_status, to_status, gateway_txn_no, at)| PaymentEvent {
+                kind,
+                from_status,
+                to_status,
+                gateway_txn_no,
+                at: from_db(at),
+            },
+        )
+        .collect())
+}
+
+pub fn record_notification(
+    conn: &mut AnyConnection,
+    gateway: &str,
+    raw: &str,
+    txn_ref: Option<&str>,
+    reply: &str,
+) -> StoreResult<()> {
+    diesel::insert_into(gateway_notifications::table)
+        .values((
+            gateway_notifications::gateway.eq(gateway),
+            gateway_notifications::raw_query.eq(raw),
+            gateway_notifications::txn_ref.eq(txn_ref),
+            gateway_notifications::reply_code.eq(reply),
+            gateway_notifications::received_at.eq(to_db(now())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PaymentFilter {
+    pub status: Option<PaymentStatus>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub dossier_code: Option<String>,
+}
+
+pub fn list(
+    conn: &mut AnyConnection,
+    scope: Scope,
+    filter: &PaymentFilter,
+    page: PageRequest,
+) -> StoreResult<Page<Payment>> {
+    let query = || {
+        let mut q = payments::table.into_boxed::<crate::db::Db>();
+        match scope {
+            Scope::All => {}
+            Scope::Applicant(a) => {
+                q = q.filter(
+                    payments::dossier_id.eq_any(
+                        dossiers::table
+                            .filter(dossiers::applicant_id.eq(a))
+                            .select(dossiers::id),
+                    ),
+                )
+            }
+            Scope::Agency(a) => {
+                q = q.filter(
+                    payments::dossier_id.eq_any(
+                        dossier_agencies::table
+                            .filter(dossier_agencies::agency_id.eq(a))
+                            .select(dossier_agencies::dossier_id),
+                    ),
+                )
+            }
+        }
+        if let Some(status) = filter.status {
+            q = q.filter(payments::status.eq(status.as_str()));
+        }
+        if let Some(from) = filter.created_from {
+            q = q.filter(payments::created_at.ge(to_db(from)));
+        }
+        if let Some(to) = filter.created_to {
+            q = q.filter(payments::created_at.lt(to_db(to)));
+        }
+        if let Some(code) = &filter.dossier_code {
+            q = q.filter(
+                payments::dossier_id.eq_any(
+                    dossiers::table
+                        .filter(dossiers::code.eq(code.clone()))
+                        .select(dossiers::id),
+                ),
+            );
+        }
+        q
+    };
+    let total: i64 = query().count().get_result(conn)?;
+    let items = load(
+        conn,
+        query()
+            .order((payments::created_at.desc(), payments::id.asc()))
+            .offset(page.offset())
+            .limit(page.limit()),
+    )?;
+    Ok(Page::new(items, page, total))
+}
+
+// ---- refunds ----
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundRefusal {
+    /// Only successful payments can be refunded.
+    NotPaid,
+    /// More than what is still refundable.
+    Exceeds { refundable: i64 },
+}
+
+fn refund_row(
+    r: (
+        String,
+        String,
+        i64,
+        String,
+        String,
+        i64,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+    ),
+) -> StoreResult<Refund> {
+    let (id, payment_id, amount_vnd, reason, status, created_by, created_at, finished_at) = r;
+    Ok(Refund {
+        id,
+        payment_id,
+        amount_vnd,
+        reason,
+        status: parse_enum(&status)?,
+        created_by,
+        created_at: from_db(created_at),
+        finished_at: finished_at.map(from_db),
+    })
+}
+
+pub fn refunds_of(conn: &mut AnyConnection, payment_id: &str) -> StoreResult<Vec<Refund>> {
+    let rows = refunds::table
+        .filter(refunds::payment_id.eq(payment_id))
+        .order(refunds::created_at.asc())
+        .select((
+            refunds::id,
+            refunds::payment_id,
+            refunds::amount_vnd,
+            refunds::reason,
+            refunds::status,
+            refunds::created_by,
+            refunds::created_at,
+            refunds::finished_at,
+        ))
+        .load(conn)?;
+    rows.into_iter().map(refund_row).collect()
+}
+
+pub fn refundable_of(conn: &mut AnyConnection, p: &Payment) -> StoreResult<i64> {
+    if p.status != PaymentStatus::Success {
+        return Ok(0);
+    }
+    let taken = refunds_of(conn, &p.id)?
+        .into_iter()
+        .map(|r| (r.status, r.amount_vnd));
+    Ok(refundable(p.amount_vnd, taken))
+}
+
+/// Registers a refund in `submitted` if the amount is still refundable. The
+/// payment row is locked first, so concurrent refunds queue and the sum of
+/// refunds never exceeds what was paid.
+pub fn create_refund(
+    conn: &mut AnyConnection,
+    payment_id: &str,
+    refund_id: &str,
+    amount_vnd: i64,
+    reason: &str,
+    by: i64,
+) -> StoreResult<Result<Refund, RefundRefusal>> {
+    write_tx(conn, |conn| {
+        lock_payment(conn, payment_id)?;
+        let p = get(conn, payment_id)?;
+        if p.status != PaymentStatus::Success {
+            return Ok(Err(RefundRefusal::NotPaid));
+        }
+        let left = refundable_of(conn, &p)?;
+        if amount_vnd > left {
+            return Ok(Err(RefundRefusal::Exceeds { refundable: left }));
+        }
+        diesel::insert_into(refunds::table)
+            .values((
+                refunds::id.eq(refund_id),
+                refunds::payment_id.eq(payment_id),
+                refunds::amount_vnd.eq(amount_vnd),
+                refunds::reason.eq(reason),
+                refunds::status.eq(RefundStatus::Submitted.as_str()),
+                refunds::created_by.eq(by),
+                refunds::created_at.eq(to_db(now())),
+            ))
+            .execute(conn)?;
+        let row = refunds::table
+            .find(refund_id)
+            .select((
+                refunds::id,
+                refunds::payment_id,
+                refunds::amount_vnd,
+                refunds::reason,
+                refunds::status,
+                refunds::created_by,
+                refunds::created_at,
+                refunds::finished_at,
+            ))
+            .first(conn)?;
+        Ok(Ok(refund_row(row)?))
+    })
+}
+
+/// `SELECT … FOR UPDATE` on PostgreSQL; SQLite's write transaction already excludes others.
+fn lock_payment(conn: &mut AnyConnection, id: &str) -> StoreResult<()> {
+    if let AnyConnection::Postgresql(c) = conn {
+        payments::table
+            .find(id)
+            .select(payments::id)
+            .for_update()
+            .first::<String>(c)?;
+    }
+    Ok(())
+}
+
+pub fn finish_refund(
+    conn: &mut AnyConnection,
+    refund_id: &str,
+    status: RefundStatus,
+    gateway_ref: Option<&str>,
+) -> StoreResult<()> {
+    diesel::update(
+        refunds::table
+            .find(refund_id)
+            .filter(refunds::status.eq(RefundStatus::Submitted.as_str())),
+    )
+    .set((
+        refunds::status.eq(status.as_str()),
+        refunds::gateway_ref.eq(gateway_ref),
+        refunds::finished_at.eq(Some(to_db(now()))),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+// ---- jobs ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// Unfinished attempts past their expiry.
+    Expiry,
+    /// `submitted` attempts due for a status query.
+    Requery,
+}
+
+/// Claims up to `limit` payments a job should process now, for `lease`. On
+/// PostgreSQL the rows are picked `FOR UPDATE SKIP LOCKED`, so processes running
+/// the same job split the work instead of doing it twice.
+pub fn claim(
+    conn: &mut AnyConnection,
+    job: Job,
+    at: DateTime<Utc>,
+    lease: Duration,
+    limit: i64,
+) -> StoreResult<Vec<Payment>> {
+    write_tx(conn, |conn| {
+        let free = payments::claimed_until
+            .is_null()
+            .or(payments::claimed_until.lt(to_db(at)));
+        let mut q = payments::table
+            .filter(payments::method.eq(PaymentMethod::Online.as_str()))
+            .filter(free)
+            .select(payments::id)
+            .order(payments::expires_at.asc())
+            .limit(limit)
+            .into_boxed::<crate::db::Db>();
+        q = match job {
+            Job::Expiry => q
+                .filter(payments::status.eq_any([
+                    PaymentStatus::Created.as_str(),
+                    PaymentStatus::Started.as_str(),
+                ]))
+                .filter(payments::expires_at.lt(to_db(at))),
+            Job::Requery => q
+                .filter(payments::status.eq(PaymentStatus::Submitted.as_str()))
+                .filter(
+                    payments::next_check_at
+                        .is_null()
+                        .or(payments::next_check_at.le(to_db(at))),
+                ),
+        };
+        let ids: Vec<String> = match conn {
+            AnyConnection::Postgresql(_) => {
+                // Boxed multi-backend queries cannot take locking clauses; run
+                // the same selection on the PostgreSQL connection.
+                let base = payments::table
+                    .filter(payments::method.eq(PaymentMethod::Online.as_str()))
+                    .filter(
+                        payments::claimed_until
+                            .is_null()
+                            .or(payments::claimed_until.lt(to_db(at))),
+                    )
+                    .select(payments::id)
+                    .order(payments::expires_at.asc())
+                    .limit(limit);
+                let AnyConnection::Postgresql(pg) = conn else {
+                    return Ok(Vec::new());
+                };
+                match job {
+                    Job::Expiry => base
+                        .filter(payments::status.eq_any([
+                            PaymentStatus::Created.as_str(),
+                            PaymentStatus::Started.as_str(),
+                        ]))
+                        .filter(payments::expires_at.lt(to_db(at)))
+                        .for_update()
+                        .skip_locked()
+                        .load(pg)?,
+                    Job::Requery => base
+                        .filter(payments::status.eq(PaymentStatus::Submitted.as_str()))
+                        .filter(
+                            payments::next_check_at
+                                .is_null()
+                                .or(payments::next_check_at.le(to_db(at))),
+                        )
+                        .for_update()
+                        .skip_locked()
+                        .load(pg)?,
+                }
+            }
+            AnyConnection::Sqlite(_) => q.load(conn)?,
+        };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::update(payments::table.filter(payments::id.eq_any(&ids)))
+            .set(payments::claimed_until.eq(Some(to_db(at + lease))))
+            .execute(conn)?;
+        load(
+            conn,
+            payments::table
+                .filter(payments::id.eq_any(ids))
+                .into_boxed(),
+        )
+    })
+}
+
+/// After an inconclusive status query: try again later, waiting longer each time.
+pub fn schedule_requery(
+    conn: &mut AnyConnection,
+    id: &str,
+    next: DateTime<Utc>,
+) -> StoreResult<()> {
+    diesel::update(payments::table.find(id))
+        .set((
+            payments::next_check_at.eq(Some(to_db(next))),
+            payments::check_attempts.eq(payments::check_attempts + 1),
+            payments::claimed_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn release(conn: &mut AnyConnection, id: &str) -> StoreResult<()> {
+    diesel::update(payments::table.find(id))
+        .set(payments::claimed_until.eq(None::<NaiveDateTime>))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Online payments created between two instants (a reconciliation day).
+pub fn online_between(
+    conn: &mut AnyConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> StoreResult<Vec<Payment>> {
+    load(
+        conn,
+        payments::table
+            .filter(payments::method.eq(PaymentMethod::Online.as_str()))
+            .filter(payments::created_at.ge(to_db(from)))
+            .filter(payments::created_at.lt(to_db(to)))
+            .into_boxed(),
+    )
+}
+
+// ---- reconciliation ----
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReconciliationItem {
+    pub txn_ref: String,
+    pub payment_id: Option<String>,
+    /// `matched`, `missing` (one side only) or `mismatch` (status or amount differ).
+    pub result: String,
+    pub our_status: Option<String>,
+    pub our_amount_vnd: Option<i64>,
+    pub gateway_status: Option<String>,
+    pub gateway_amount_vnd: Option<i64>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReconciliationRun {
+    pub day: NaiveDate,
+    pub run_at: DateTime<Utc>,
+    pub matched: i32,
+    pub missing: i32,
+    pub mismatch: i32,
+}
+
+/// Replaces a day's reconciliation with a new run.
+pub fn store_reconciliation(
+    conn: &mut AnyConnection,
+    day: NaiveDate,
+    items: &[ReconciliationItem],
+) -> StoreResult<ReconciliationRun> {
+    write_tx(conn, |conn| {
+        diesel::delete(reconciliation_items::table.filter(reconciliation_items::day.eq(day)))
+            .execute(conn)?;
+        diesel::delete(reconciliation_runs::table.find(day)).execute(conn)?;
+        for item in items {
+            diesel::insert_into(reconciliation_items::table)
+                .values((
+                    reconciliation_items::day.eq(day),
+                    reconciliation_items::txn_ref.eq(&item.txn_ref),
+                    reconciliation_items::payment_id.eq(&item.payment_id),
+                    reconciliation_items::result.eq(&item.result),
+                    reconciliation_items::our_status.eq(&item.our_status),
+                    reconciliation_items::our_amount_vnd.eq(item.our_amount_vnd),
+                    reconciliation_items::gateway_status.eq(&item.gateway_status),
+                    reconciliation_items::gateway_amount_vnd.eq(item.gateway_amount_vnd),
+                    reconciliation_items::detail.eq(&item.detail),
+                ))
+                .execute(conn)?;
+        }
+        let count = |r: &str| {
+            i32::try_from(items.iter().filter(|i| i.result == r).count()).unwrap_or(i32::MAX)
+        };
+        let run = ReconciliationRun {
+            day,
+            run_at: now(),
+            matched: count("matched"),
+            missing: count("missing"),
+            mismatch: count("mismatch"),
+        };
+        diesel::insert_into(reconciliation_runs::table)
+            .values((
+                reconciliation_runs::day.eq(day),
+                reconciliation_runs::run_at.eq(to_db(run.run_at)),
+                reconciliation_runs::matched.eq(run.matched),
+                reconciliation_runs::missing.eq(run.missing),
+                reconciliation_runs::mismatch.eq(run.mismatch),
+            ))
+            .execute(conn)?;
+        Ok(run)
+    })
+}
+
+type ItemRow = (
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
+
+pub fn reconciliation(
+    conn: &mut AnyConnection,
+    day: NaiveDate,
+) -> StoreResult<Option<(ReconciliationRun, Vec<ReconciliationItem>)>> {
+    let run: Option<(NaiveDateTime, i32, i32, i32)> = reconciliation_runs::table
+        .find(day)
+        .select((
+            reconciliation_runs::run_at,
+            reconciliation_runs::matched,
+            reconciliation_runs::missing,
+            reconciliation_runs::mismatch,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((run_at, matched, missing, mismatch)) = run else {
+        return Ok(None);
+    };
+    let rows: Vec<ItemRow> = reconciliation_items::table
+        .filter(reconciliation_items::day.eq(day))
+        .order(reconciliation_items::txn_ref.asc())
+        .select((
+            reconciliation_items::txn_ref,
+            reconciliation_items::payment_id,
+            reconciliation_items::result,
+            reconciliation_items::our_status,
+            reconciliation_items::our_amount_vnd,
+            reconciliation_items::gateway_status,
+            reconciliation_items::gateway_amount_vnd,
+            reconciliation_items::detail,
+        ))
+        .load(conn)?;
+    let items = rows
+        .into_iter()
+        .map(
+            |(
+                txn_ref,
+                payment_id,
+                result,
+                our_status,
+                our_amount_vnd,
+                gateway_status,
+                gateway_amount_vnd,
+                detail,
+            )| ReconciliationItem {
+                txn_ref,
+                payment_id,
+                result,
+                our_status,
+                our_amount_vnd,
+                gateway_status,
+                gateway_amount_vnd,
+                detail,
+            },
+        )
+        .collect();
+    Ok(Some((
+        ReconciliationRun {
+            day,
+            run_at: from_db(run_at),
+            matched,
+            missing,
+            mismatch,
+        },
+        items,
+    )))
+}
+
+// ---- the sandbox gateway's records ----
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SandboxTransaction {
+    pub txn_ref: String,
+    pub txn_no: String,
+    /// Gateway units: đồng × 100.
+    pub amount: i64,
+    /// `pending`, `paid`, `declined`, `cancelled`, `held`.
+    pub status: String,
+    pub response_code: Option<String>,
+    pub pay_date: Option<String>,
+    pub refunded: i64,
+    pub queries: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+type SandboxRow = (
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    i32,
+    NaiveDateTime,
+);
+
+fn sandbox_row(r: SandboxRow) -> SandboxTransaction {
+    let (txn_ref, txn_no, amount, status, response_code, pay_date, refunded, queries, created_at) =
+        r;
+    SandboxTransaction {
+        txn_ref,
+        txn_no,
+        amount,
+        status,
+        response_code,
+        pay_date,
+        refunded,
+        queries,
+        created_at: from_db(created_at),
+    }
+}
+
+macro_rules! sandbox_columns {
+    () => {
+        (
+            sandbox_transactions::txn_ref,
+            sandbox_transactions::txn_no,
+            sandbox_transactions::amount,
+            sandbox_transactions::status,
+            sandbox_transactions::response_code,
+            sandbox_transactions::pay_date,
+            sandbox_transactions::refunded,
+            sandbox_transactions::queries,
+            sandbox_transactions::created_at,
+        )
+    };
+}
+
+/// The sandbox opens its side of a transaction when the citizen arrives; once per reference.
+pub fn sandbox_open(
+    conn: &mut AnyConnection,
+    txn_ref: &str,
+    txn_no: &str,
+    amount: i64,
+) -> StoreResult<SandboxTransaction> {
+    let at = to_db(now());
+    insert_or_ignore!(
+        &mut *conn,
+        sandbox_transactions::table,
+        (
+            sandbox_transactions::txn_ref.eq(txn_ref),
+            sandbox_transactions::txn_no.eq(txn_no),
+            sandbox_transactions::amount.eq(amount),
+            sandbox_transactions::status.eq("pending"),
+            sandbox_transactions::refunded.eq(0_i64),
+            sandbox_transactions::queries.eq(0),
+            sandbox_transactions::created_at.eq(at),
+            sandbox_transactions::updated_at.eq(at),
+        )
+    )?;
+    sandbox_get(conn, txn_ref)?.ok_or(StoreError::NotFound)
+}
+
+pub fn sandbox_get(
+    conn: &mut AnyConnection,
+    txn_ref: &str,
+) -> StoreResult<Option<SandboxTransaction>> {
+    Ok(sandbox_transactions::table
+        .find(txn_ref)
+        .select(sandbox_columns!())
+        .first::<SandboxRow>(conn)
+        .optional()?
+        .map(sandbox_row))
+}
+
+pub fn sandbox_settle(
+    conn: &mut AnyConnection,
+    txn_ref: &str,
+    status: &str,
+    response_code: &str,
+    pay_date: &str,
+) -> StoreResult<()> {
+    diesel::update(sandbox_transactions::table.find(txn_ref))
+        .set((
+            sandbox_transactions::status.eq(status),
+            sandbox_transactions::response_code.eq(response_code),
+            sandbox_transactions::pay_date.eq(pay_date),
+            sandbox_transactions::updated_at.eq(to_db(now())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A status query at the sandbox: counted, so tests can see each item was asked once.
+pub fn sandbox_query(
+    conn: &mut AnyConnection,
+    txn_ref: &str,
+) -> StoreResult<Option<SandboxTransaction>> {
+    diesel::update(sandbox_transactions::table.find(txn_ref))
+        .set(sandbox_transactions::queries.eq(sandbox_transactions::queries + 1))
+        .execute(conn)?;
+    sandbox_get(conn, txn_ref)
+}
+
+pub fn sandbox_refund(conn: &mut AnyConnection, txn_ref: &str, amount: i64) -> StoreResult<bool> {
+    let n = diesel::update(
+        sandbox_transactions::table
+            .find(txn_ref)
+            .filter(sandbox_transactions::status.eq("paid"))
+            .filter((sandbox_transactions::refunded + amount).le(sandbox_transactions::amount)),
+    )
+    .set(sandbox_transactions::refunded.eq(sandbox_transactions::refunded + amount))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn sandbox_between(
+    conn: &mut AnyConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> StoreResult<Vec<SandboxTransaction>> {
+    Ok(sandbox_transactions::table
+        .filter(sandbox_transactions::created_at.ge(to_db(from)))
+        .filter(sandbox_transactions::created_at.lt(to_db(to)))
+        .select(sandbox_columns!())
+        .load::<SandboxRow>(conn)?
+        .into_iter()
+        .map(sandbox_row)
+        .collect())
+}
+
+/// Moves a sandbox transaction's clock (tests and demos of late notifications).
+pub fn sandbox_exists(conn: &mut AnyConnection, txn_ref: &str) -> StoreResult<bool> {
+    Ok(sandbox_get(conn, txn_ref)?.is_some())
+}
