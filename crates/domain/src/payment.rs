@@ -123,6 +123,19 @@ pub fn refundable(
     (paid_vnd - taken).max(0)
 }
 
+/// `1.500.000 đồng`: đồng grouped by dots, as Vietnamese forms print money.
+pub fn format_vnd(vnd: i64) -> String {
+    let digits = vnd.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(ch);
+    }
+    format!("{}{out} đồng", if vnd < 0 { "-" } else { "" })
+}
+
 /// Largest amount accepted anywhere, far above any fee (10 billion đồng).
 pub const MAX_AMOUNT_VND: i64 = 10_000_000_000;
 
@@ -303,6 +316,15 @@ mod tests {
             100_000
         );
         assert_eq!(refundable(100_000, [(RefundStatus::Success, 100_000)]), 0);
+    }
+
+    #[test]
+    fn money_is_grouped_vietnamese_style() {
+        assert_eq!(format_vnd(0), "0 đồng");
+        assert_eq!(format_vnd(999), "999 đồng");
+        assert_eq!(format_vnd(50_000), "50.000 đồng");
+        assert_eq!(format_vnd(1_500_000), "1.500.000 đồng");
+        assert_eq!(format_vnd(-2_000), "-2.000 đồng");
     }
 
     #[test]

@@ -185,7 +185,8 @@ pub struct ServerSettings {
     pub max_json_bytes: usize,
     /// Use the first `X-Forwarded-For` address as the client's (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
-    /// The address citizens and gateways reach this server at, for links we hand out.
+    /// The address citizens and gateways reach this server at, for links we
+    /// hand out (payment return, sandbox pages). Empty: `http://` + the bound address.
     pub public_base_url: String,
 }
 
@@ -263,7 +264,7 @@ impl Default for ServerSettings {
             shutdown_timeout_secs: 30,
             max_json_bytes: 1024 * 1024,
             trust_forwarded_for: false,
-            public_base_url: "http://127.0.0.1:8080".into(),
+            public_base_url: String::new(),
         }
     }
 }
@@ -370,6 +371,11 @@ impl Settings {
         motcua_persistence::DatabaseUrl::parse(self.database.url.expose())
             .map_err(|e| SettingsError::Invalid(e.to_string()))?;
         self.calendar.hours()?;
+        if self.is_production() && !self.server.public_base_url.starts_with("https://") {
+            return Err(SettingsError::Invalid(
+                "server.public_base_url must be the public https:// address in production".into(),
+            ));
+        }
         let pay = &self.payments;
         if self.is_production() && pay.gateway == GatewayKind::Sandbox {
             return Err(SettingsError::Invalid(

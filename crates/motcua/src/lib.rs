@@ -118,6 +118,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listener = TcpListener::bind(&settings.server.bind)
         .with_context(|| format!("binding {}", settings.server.bind))?;
     let address = listener.local_addr()?;
+    let mut settings = settings;
+    if settings.server.public_base_url.trim().is_empty() {
+        settings.server.public_base_url = format!("http://{address}");
+    }
     let secret = jwt_secret(&settings);
     let backend = url.backend();
     let state = motcua_http::state(settings, pool, backend, secret);

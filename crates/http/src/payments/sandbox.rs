@@ -91,11 +91,11 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Htt
         r#"<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>Cổng thanh toán thử nghiệm</title>
 <style>body{{font-family:sans-serif;max-width:520px;margin:3em auto}}form{{display:inline-block;margin:0 .5em .5em 0}}button{{padding:.6em 1.2em}}.demo{{color:#a00}}</style></head>
 <body><h1>Cổng thanh toán thử nghiệm</h1><p class="demo">Môi trường thử nghiệm: không có tiền thật.</p>
-<p>Đơn vị: {tmn}<br>Nội dung: {info}<br>Số tiền: <strong>{amount} đồng</strong><br>Mã giao dịch: {txn}</p>
+<p>Đơn vị: {tmn}<br>Nội dung: {info}<br>Số tiền: <strong>{amount}</strong><br>Mã giao dịch: {txn}</p>
 {buttons}</body></html>"#,
         tmn = e(&get("vnp_TmnCode")),
         info = e(&get("vnp_OrderInfo")),
-        amount = amount / 100,
+        amount = motcua_domain::payment::format_vnd(amount / 100),
         txn = e(&txn_ref),
     );
     Ok(HttpResponse::Ok()

@@ -780,18 +780,6 @@ fn local(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
-fn money(vnd: i64) -> String {
-    let digits = vnd.abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(ch);
-    }
-    format!("{}{out} đồng", if vnd < 0 { "-" } else { "" })
-}
-
 fn receipt_html(r: &Receipt) -> String {
     let e = |s: &str| html_escape::encode_text(s).into_owned();
     let mut rows = String::new();
@@ -854,7 +842,7 @@ td,th{{border:1px solid #000;padding:4px 6px;text-align:left}}.muted{{color:#444
         received = local(r.received_at),
         appointment = appointment,
         fees = if r.fees_due_vnd > 0 {
-            money(r.fees_due_vnd)
+            motcua_domain::payment::format_vnd(r.fees_due_vnd)
         } else {
             "Không".to_owned()
         },
@@ -912,17 +900,4 @@ pub async fn receipt(
             .body(receipt_html(&receipt)));
     }
     Ok(HttpResponse::Ok().json(receipt))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn money_is_grouped_vietnamese_style() {
-        assert_eq!(money(0), "0 đồng");
-        assert_eq!(money(50_000), "50.000 đồng");
-        assert_eq!(money(1_500_000), "1.500.000 đồng");
-        assert_eq!(money(999), "999 đồng");
-    }
 }
