@@ -6,6 +6,7 @@ pub mod document;
 pub mod dossier;
 pub mod enums;
 pub mod identity;
+pub mod kpi;
 pub mod page;
 pub mod payment;
 pub mod procedure;
