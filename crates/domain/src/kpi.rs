@@ -42,7 +42,11 @@ pub struct DossierFacts {
     pub due: Option<NaiveDate>,
     /// Day and status when it finished.
     pub finished: Option<(NaiveDate, DossierStatus)>,
-    /// Against the due date when processing ended (Decision 766 rules).
+    /// Day processing ended: the result was issued, or it was rejected,
+    /// refused, cancelled or withdrawn (Decision 766: a result waiting to be
+    /// collected is no longer in progress).
+    pub ended: Option<NaiveDate>,
+    /// Against the due date, for dossiers decided with a result or a rejection.
     pub outcome: Option<Outcome>,
     /// Working days from the day after receipt to the end of processing.
     pub used_days: Option<i64>,
@@ -110,13 +114,13 @@ counters! {
     refused: "Finished: refused at intake.",
     withdrawn: "Finished: withdrawn by the applicant.",
     cancelled: "Finished: cancelled.",
-    early: "Returned or rejected before the due date.",
-    on_time: "Returned or rejected on the due date.",
-    late: "Returned or rejected after it.",
-    finished_received: "Finished dossiers that had been received (stock bookkeeping).",
-    used_days: "Working days used, summed over returned or rejected dossiers.",
+    decided: "Processed with a result or a rejection (on the day processing ended).",
+    early: "Decided before the due date.",
+    on_time: "Decided on the due date.",
+    late: "Decided after it.",
+    ended: "Received dossiers whose processing ended (stock bookkeeping).",
+    used_days: "Working days used, summed over decided dossiers.",
     regulated_days: "Regulated days, summed over the same dossiers.",
-    timed: "How many dossiers the two sums above cover.",
     results: "Results issued.",
     results_digital: "Results issued electronically.",
     digitized_through: "Results issued electronically for dossiers whose inputs were all electronic.",
@@ -126,7 +130,7 @@ counters! {
     ratings_satisfied: "Ratings 'satisfied'.",
     ratings_unsatisfied: "Ratings 'unsatisfied' (dislikes).",
     due: "Received dossiers by due day (stock bookkeeping).",
-    due_finished: "Of them, by the later of due and finish day (stock bookkeeping).",
+    due_finished: "Of them, by the later of due day and end of processing (stock bookkeeping).",
 }
 
 /// The (day, counter, delta) entries a dossier adds to the aggregates.
@@ -148,8 +152,23 @@ pub fn contributions(f: &DossierFacts) -> Vec<(NaiveDate, Field, i64)> {
         }
         if let Some(due) = f.due {
             out.push((due, Field::due, 1));
-            if let Some((finished, _)) = f.finished {
-                out.push((due.max(finished), Field::due_finished, 1));
+            if let Some(ended) = f.ended {
+                out.push((due.max(ended), Field::due_finished, 1));
+            }
+        }
+        if let Some(ended) = f.ended {
+            out.push((ended, Field::ended, 1));
+            if let Some(outcome) = f.outcome {
+                out.push((ended, Field::decided, 1));
+                let field = match outcome {
+                    Outcome::Early => Field::early,
+                    Outcome::OnTime => Field::on_time,
+                    Outcome::Late => Field::late,
+                };
+                out.push((ended, field, 1));
+                // A decided dossier always has both ends of its processing time.
+                out.push((ended, Field::used_days, f.used_days.unwrap_or_default()));
+                out.push((ended, Field::regulated_days, f.regulated_days));
             }
         }
     }
@@ -164,22 +183,6 @@ pub fn contributions(f: &DossierFacts) -> Vec<(NaiveDate, Field, i64)> {
         };
         if let Some(field) = field {
             out.push((day, field, 1));
-        }
-        if f.received.is_some() {
-            out.push((day, Field::finished_received, 1));
-        }
-        if matches!(status, DossierStatus::Returned | DossierStatus::Rejected) {
-            match f.outcome {
-                Some(Outcome::Early) => out.push((day, Field::early, 1)),
-                Some(Outcome::OnTime) => out.push((day, Field::on_time, 1)),
-                Some(Outcome::Late) => out.push((day, Field::late, 1)),
-                None => {}
-            }
-            if let Some(used) = f.used_days {
-                out.push((day, Field::used_days, used));
-                out.push((day, Field::regulated_days, f.regulated_days));
-                out.push((day, Field::timed, 1));
-            }
         }
     }
     if let Some((day, digital)) = f.result {
@@ -208,20 +211,48 @@ pub fn contributions(f: &DossierFacts) -> Vec<(NaiveDate, Field, i64)> {
     out
 }
 
-/// The change in contributions from `old` to `new`, grouped by day, without zeros.
-pub fn delta(
+/// One aggregate row: a period of one grain, for one receiving agency,
+/// procedure and channel. Ordered, so that writers touch rows in one order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Bucket {
+    pub grain: Grain,
+    pub period: NaiveDate,
+    pub agency_id: i64,
+    pub procedure_id: i64,
+    pub channel: Channel,
+}
+
+/// Adds `sign` × a dossier's contributions to the rows of every grain.
+pub fn accumulate(into: &mut BTreeMap<Bucket, Counters>, facts: &DossierFacts, sign: i64) {
+    for (day, field, value) in contributions(facts) {
+        for grain in Grain::ALL {
+            let bucket = Bucket {
+                grain: *grain,
+                period: period_start(*grain, day),
+                agency_id: facts.agency_id,
+                procedure_id: facts.procedure_id,
+                channel: facts.channel,
+            };
+            into.entry(bucket).or_default().add(field, sign * value);
+        }
+    }
+}
+
+/// What changes in each row when a dossier's facts go from `old` to `new`
+/// (either may be absent), without the rows that do not change.
+pub fn change(
     old: Option<&DossierFacts>,
     new: Option<&DossierFacts>,
-) -> BTreeMap<NaiveDate, Counters> {
-    let mut by_day: BTreeMap<NaiveDate, Counters> = BTreeMap::new();
-    for (day, field, value) in old.map(contributions).unwrap_or_default() {
-        by_day.entry(day).or_default().add(field, -value);
+) -> BTreeMap<Bucket, Counters> {
+    let mut rows = BTreeMap::new();
+    if let Some(old) = old {
+        accumulate(&mut rows, old, -1);
     }
-    for (day, field, value) in new.map(contributions).unwrap_or_default() {
-        by_day.entry(day).or_default().add(field, value);
+    if let Some(new) = new {
+        accumulate(&mut rows, new, 1);
     }
-    by_day.retain(|_, c| !c.is_zero());
-    by_day
+    rows.retain(|_, c| !c.is_zero());
+    rows
 }
 
 /// First day of the period of `grain` containing `day`.
@@ -295,6 +326,94 @@ pub fn cover(from: NaiveDate, to: NaiveDate) -> Vec<Span> {
 /// The first day aggregates are kept from; stocks sum everything since.
 pub fn epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN)
+}
+
+crate::string_enum! {
+    /// How a time series is cut.
+    pub enum Granularity {
+        Day => "day",
+        /// ISO weeks, Monday to Sunday.
+        Week => "week",
+        Month => "month",
+        Quarter => "quarter",
+        Year => "year",
+    }
+}
+
+/// First day of the bucket of `granularity` containing `day`.
+pub fn bucket_start(granularity: Granularity, day: NaiveDate) -> NaiveDate {
+    match granularity {
+        Granularity::Day => day,
+        Granularity::Week => {
+            day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()))
+        }
+        Granularity::Month => period_start(Grain::Month, day),
+        Granularity::Quarter => {
+            NaiveDate::from_ymd_opt(day.year(), (day.month0() / 3) * 3 + 1, 1).unwrap_or(day)
+        }
+        Granularity::Year => period_start(Grain::Year, day),
+    }
+}
+
+fn bucket_after(granularity: Granularity, start: NaiveDate) -> NaiveDate {
+    match granularity {
+        Granularity::Day => next_start(Grain::Day, start),
+        Granularity::Week => start + chrono::Duration::days(7),
+        Granularity::Month => next_start(Grain::Month, start),
+        Granularity::Quarter => next_start(
+            Grain::Month,
+            next_start(Grain::Month, next_start(Grain::Month, start)),
+        ),
+        Granularity::Year => next_start(Grain::Year, start),
+    }
+}
+
+/// The buckets cutting `[from, to)`: calendar periods, the first and last
+/// cut to the range.
+pub fn buckets(
+    granularity: Granularity,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut out = Vec::new();
+    let mut at = from;
+    while at < to {
+        let end = bucket_after(granularity, bucket_start(granularity, at)).min(to);
+        if end <= at {
+            break;
+        }
+        out.push((at, end));
+        at = end;
+    }
+    out
+}
+
+/// A named period: `2026`, `2026-Q2`, `2026-03` or `2026-03-05`, as `[from, to)`.
+pub fn parse_period(text: &str) -> Option<(NaiveDate, NaiveDate)> {
+    let text = text.trim();
+    let year_of = |s: &str| {
+        s.parse::<i32>()
+            .ok()
+            .filter(|y| (2000..=2100).contains(y) && s.len() == 4)
+    };
+    if let Some(year) = year_of(text) {
+        let from = NaiveDate::from_ymd_opt(year, 1, 1)?;
+        return Some((from, next_start(Grain::Year, from)));
+    }
+    let (year, rest) = text.split_once('-')?;
+    let year = year_of(year)?;
+    if let Some(q) = rest.strip_prefix('Q').or_else(|| rest.strip_prefix('q')) {
+        let q: u32 = q.parse().ok().filter(|q| (1..=4).contains(q))?;
+        let from = NaiveDate::from_ymd_opt(year, (q - 1) * 3 + 1, 1)?;
+        return Some((from, bucket_after(Granularity::Quarter, from)));
+    }
+    if rest.len() == 2 {
+        let month: u32 = rest.parse().ok()?;
+        let from = NaiveDate::from_ymd_opt(year, month, 1)?;
+        return Some((from, next_start(Grain::Month, from)));
+    }
+    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    Some((day, next_start(Grain::Day, day)))
 }
 
 /// A rate with what it was computed from. No denominator: no value (not 0, not 100).
@@ -382,6 +501,8 @@ pub struct DossierCounts {
     pub received: i64,
     pub received_online: i64,
     pub finished: i64,
+    /// Processed with a result or a rejection; split into early, on time and late.
+    pub decided: i64,
     pub early: i64,
     pub on_time: i64,
     pub late: i64,
@@ -390,24 +511,20 @@ pub struct DossierCounts {
     pub refused: i64,
     pub withdrawn: i64,
     pub cancelled: i64,
-    /// At the end of the period: received, not finished.
+    /// At the end of the period: received, processing not ended.
     pub in_progress: i64,
     pub in_progress_within_time: i64,
     pub in_progress_overdue: i64,
 }
 
+/// Rates of the dossiers of a period.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rates {
-    /// (early + on time) / returned or rejected.
+    /// (early + on time) / decided.
     pub on_time: Rate,
     /// Filed online / received.
     pub online_dossiers: Rate,
-    /// Active procedures fully online / active procedures.
-    pub full_online_procedures: Rate,
-    pub partial_online_procedures: Rate,
-    /// Procedures with fees payable online / procedures with fees.
-    pub online_payment_procedures: Rate,
     /// Dossiers paid online / dossiers paid.
     pub online_payment_transactions: Rate,
     /// Received with every input electronic / received.
@@ -418,25 +535,47 @@ pub struct Rates {
     pub reuse: Rate,
     /// Satisfied / ratings.
     pub satisfaction: Rate,
-    /// 1 − average working days used / average regulated days, for returned or rejected dossiers.
+    /// 1 − average working days used / average regulated days, for decided dossiers.
     pub time_saved: Option<f64>,
     pub average_days_used: Option<f64>,
 }
 
+/// Rates of the catalog as it stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CatalogRates {
+    /// Active procedures fully online / active procedures.
+    pub full_online_procedures: Rate,
+    /// Active procedures partly online / active procedures.
+    pub partial_online_procedures: Rate,
+    /// Procedures with fees payable online / procedures with fees.
+    pub online_payment_procedures: Rate,
+    /// Procedures published with every component / active procedures.
+    pub complete_procedures: Rate,
+}
+
+impl CatalogCounts {
+    pub fn rates(&self) -> CatalogRates {
+        CatalogRates {
+            full_online_procedures: Rate::of(self.full_online, self.active),
+            partial_online_procedures: Rate::of(self.partial_online, self.active),
+            online_payment_procedures: Rate::of(self.fee_bearing_payable_online, self.fee_bearing),
+            complete_procedures: Rate::of(self.complete, self.active),
+        }
+    }
+}
+
 /// The counts and rates of a period.
-pub fn summarize(
-    flows: &Counters,
-    stock_at_end: &Counters,
-    catalog: &CatalogCounts,
-) -> (DossierCounts, Rates) {
+pub fn summarize(flows: &Counters, stock_at_end: &Counters) -> (DossierCounts, Rates) {
     let finished =
         flows.returned + flows.rejected + flows.refused + flows.withdrawn + flows.cancelled;
-    let in_progress = stock_at_end.received - stock_at_end.finished_received;
+    let in_progress = stock_at_end.received - stock_at_end.ended;
     let overdue = (stock_at_end.due - stock_at_end.due_finished).clamp(0, in_progress.max(0));
     let counts = DossierCounts {
         received: flows.received,
         received_online: flows.received_online,
         finished,
+        decided: flows.decided,
         early: flows.early,
         on_time: flows.on_time,
         late: flows.late,
@@ -450,21 +589,15 @@ pub fn summarize(
         in_progress_overdue: overdue,
     };
     let average = |sum: i64, n: i64| (n > 0).then(|| sum as f64 / n as f64);
-    let used = average(flows.used_days, flows.timed);
-    let regulated = average(flows.regulated_days, flows.timed);
+    let used = average(flows.used_days, flows.decided);
+    let regulated = average(flows.regulated_days, flows.decided);
     let time_saved = match (used, regulated) {
         (Some(u), Some(r)) if r > 0.0 => Some(((1.0 - u / r) * 10_000.0).round() / 10_000.0),
         _ => None,
     };
     let rates = Rates {
-        on_time: Rate::of(flows.early + flows.on_time, flows.returned + flows.rejected),
+        on_time: Rate::of(flows.early + flows.on_time, flows.decided),
         online_dossiers: Rate::of(flows.received_online, flows.received),
-        full_online_procedures: Rate::of(catalog.full_online, catalog.active),
-        partial_online_procedures: Rate::of(catalog.partial_online, catalog.active),
-        online_payment_procedures: Rate::of(
-            catalog.fee_bearing_payable_online,
-            catalog.fee_bearing,
-        ),
         online_payment_transactions: Rate::of(flows.paid_online, flows.paid),
         digitization: Rate::of(flows.digitized, flows.received),
         digitized_results: Rate::of(flows.results_digital, flows.results),
@@ -504,6 +637,39 @@ pub struct Scoring {
     pub s1_feedback_in_time: IndicatorRule,
     pub s2_feedback_clean: IndicatorRule,
     pub s3_service_quality: IndicatorRule,
+}
+
+impl Scoring {
+    fn rules(&self) -> [(&'static str, IndicatorRule); 13] {
+        [
+            ("t1_complete_procedures", self.t1_complete_procedures),
+            ("t2_synced_dossiers", self.t2_synced_dossiers),
+            ("p1_within_time", self.p1_within_time),
+            ("o1_online_procedures", self.o1_online_procedures),
+            ("o2_online_dossiers", self.o2_online_dossiers),
+            ("o3_payable_procedures", self.o3_payable_procedures),
+            ("o4_paid_online", self.o4_paid_online),
+            ("d1_electronic_results", self.d1_electronic_results),
+            ("d2_digitized_dossiers", self.d2_digitized_dossiers),
+            ("d3_reuse", self.d3_reuse),
+            ("s1_feedback_in_time", self.s1_feedback_in_time),
+            ("s2_feedback_clean", self.s2_feedback_clean),
+            ("s3_service_quality", self.s3_service_quality),
+        ]
+    }
+
+    /// Points are finite and not negative; thresholds are in (0, 1].
+    pub fn check(&self) -> Result<(), String> {
+        for (code, rule) in self.rules() {
+            if !(rule.points.is_finite() && rule.points >= 0.0) {
+                return Err(format!("{code}.points must be a number of at least 0"));
+            }
+            if !(rule.full_at > 0.0 && rule.full_at <= 1.0) {
+                return Err(format!("{code}.full_at must be above 0 and at most 1"));
+            }
+        }
+        Ok(())
+    }
 }
 
 const fn rule(points: f64, full_at: f64) -> IndicatorRule {
@@ -601,7 +767,7 @@ pub fn score(
         max_points: rules.t2_synced_dossiers.points,
         measured: false,
     };
-    let decided = counts.returned + counts.rejected;
+    let decided = counts.decided;
     let handled = decided + counts.in_progress;
     let within = counts.early + counts.on_time + counts.in_progress_within_time;
     vec![
@@ -721,6 +887,7 @@ mod tests {
             fee_bearing: false,
             due: None,
             finished: None,
+            ended: None,
             outcome: None,
             used_days: None,
             regulated_days: 5,
@@ -759,6 +926,7 @@ mod tests {
                 0..=90 => {
                     let done = received + chrono::Duration::days(if i % 2 == 0 { 5 } else { 10 });
                     f.finished = Some((done, DossierStatus::Returned));
+                    f.ended = Some(done);
                     f.outcome = Some(if i % 2 == 0 {
                         Outcome::Early
                     } else {
@@ -776,16 +944,15 @@ mod tests {
                     });
                 }
                 _ => {
-                    f.finished = Some((
-                        received + chrono::Duration::days(2),
-                        DossierStatus::Cancelled,
-                    ))
+                    let cancelled = received + chrono::Duration::days(2);
+                    f.finished = Some((cancelled, DossierStatus::Cancelled));
+                    f.ended = Some(cancelled);
                 }
             }
             all.push(f);
         }
         let (flows, stock) = period(&all, d(2021, 1, 1), d(2021, 12, 4));
-        let (counts, rates) = summarize(&flows, &stock, &CatalogCounts::default());
+        let (counts, rates) = summarize(&flows, &stock);
         assert_eq!(counts.received, 100);
         assert_eq!(counts.finished, 98);
         assert_eq!((counts.early, counts.on_time, counts.late), (46, 45, 0));
@@ -824,6 +991,7 @@ mod tests {
         let mut f = facts(Some(d(2026, 1, 20)));
         f.due = Some(d(2026, 2, 10));
         f.finished = Some((d(2026, 2, 20), DossierStatus::Returned));
+        f.ended = Some(d(2026, 2, 20));
         f.outcome = Some(Outcome::Late);
         let all = [f];
         let table = [
@@ -840,7 +1008,7 @@ mod tests {
         ];
         for (from, to, received, finished, late, in_progress, overdue) in table {
             let (flows, stock) = period(&all, from, to);
-            let (c, _) = summarize(&flows, &stock, &CatalogCounts::default());
+            let (c, _) = summarize(&flows, &stock);
             assert_eq!(
                 (
                     c.received,
@@ -852,6 +1020,33 @@ mod tests {
                 (received, finished, late, in_progress, overdue),
                 "{from}..{to}"
             );
+        }
+    }
+
+    #[test]
+    fn a_result_waiting_for_collection_is_neither_in_progress_nor_overdue() {
+        // Received 2 Mar, due 9 Mar, result issued 6 Mar (early), collected 20 Mar.
+        let mut f = facts(Some(d(2026, 3, 2)));
+        f.due = Some(d(2026, 3, 9));
+        f.ended = Some(d(2026, 3, 6));
+        f.outcome = Some(Outcome::Early);
+        f.result = Some((d(2026, 3, 6), true));
+        let waiting = f.clone();
+        f.finished = Some((d(2026, 3, 20), DossierStatus::Returned));
+        for (facts, returned) in [(waiting, 0), (f, 1)] {
+            let (flows, stock) = period(&[facts], d(2026, 3, 1), d(2026, 4, 1));
+            let (c, rates) = summarize(&flows, &stock);
+            assert_eq!(
+                (
+                    c.decided,
+                    c.early,
+                    c.returned,
+                    c.in_progress,
+                    c.in_progress_overdue
+                ),
+                (1, 1, returned, 0, 0)
+            );
+            assert_eq!(rates.on_time.value, Some(1.0));
         }
     }
 
@@ -874,20 +1069,45 @@ mod tests {
     }
 
     #[test]
-    fn deltas_undo_and_redo() {
+    fn changes_touch_only_what_moved() {
         let mut before = facts(Some(d(2026, 3, 2)));
         before.due = Some(d(2026, 3, 9));
         let mut after = before.clone();
         after.finished = Some((d(2026, 3, 5), DossierStatus::Returned));
+        after.ended = Some(d(2026, 3, 5));
         after.outcome = Some(Outcome::Early);
-        let change = delta(Some(&before), Some(&after));
-        assert_eq!(change.len(), 2, "{change:?}");
-        assert_eq!(change[&d(2026, 3, 5)].returned, 1);
-        assert_eq!(change[&d(2026, 3, 5)].early, 1);
-        assert_eq!(change[&d(2026, 3, 9)].due_finished, 1);
-        assert!(delta(Some(&after), Some(&after)).is_empty());
-        let gone = delta(Some(&after), None);
-        assert_eq!(gone[&d(2026, 3, 2)].received, -1);
+        let rows = change(Some(&before), Some(&after));
+        let day = |day: NaiveDate| Bucket {
+            grain: Grain::Day,
+            period: day,
+            agency_id: 1,
+            procedure_id: 1,
+            channel: Channel::Counter,
+        };
+        // Two days, one month, one year.
+        assert_eq!(rows.len(), 4, "{rows:?}");
+        let finished = rows[&day(d(2026, 3, 5))];
+        assert_eq!(
+            (finished.returned, finished.early, finished.decided),
+            (1, 1, 1)
+        );
+        assert_eq!(rows[&day(d(2026, 3, 9))].due_finished, 1);
+        let year = rows.keys().find(|b| b.grain == Grain::Year).unwrap();
+        assert_eq!(
+            (year.period, rows[year].received, rows[year].returned),
+            (d(2026, 1, 1), 0, 1)
+        );
+        assert!(change(Some(&after), Some(&after)).is_empty());
+        // A dossier moved to another agency leaves one row and joins another.
+        let mut moved = after.clone();
+        moved.agency_id = 2;
+        let rows = change(Some(&after), Some(&moved));
+        let received: Vec<(i64, i64)> = rows
+            .iter()
+            .filter(|(b, _)| b.grain == Grain::Day && b.period == d(2026, 3, 2))
+            .map(|(b, c)| (b.agency_id, c.received))
+            .collect();
+        assert_eq!(received, [(1, -1), (2, 1)]);
     }
 
     #[test]
@@ -957,6 +1177,83 @@ mod tests {
     }
 
     #[test]
+    fn periods_by_name() {
+        let cases = [
+            ("2021", Some((d(2021, 1, 1), d(2022, 1, 1)))),
+            ("2026-Q1", Some((d(2026, 1, 1), d(2026, 4, 1)))),
+            ("2026-q4", Some((d(2026, 10, 1), d(2027, 1, 1)))),
+            ("2026-02", Some((d(2026, 2, 1), d(2026, 3, 1)))),
+            ("2026-12", Some((d(2026, 12, 1), d(2027, 1, 1)))),
+            ("2026-02-17", Some((d(2026, 2, 17), d(2026, 2, 18)))),
+            ("2026-Q5", None),
+            ("2026-13", None),
+            ("2026-02-30", None),
+            ("26", None),
+            ("1999", None),
+            ("", None),
+            ("năm 2026", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_period(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn buckets_follow_the_calendar_and_cut_the_ends() {
+        use Granularity as G;
+        let cases = [
+            // Tết 2026 falls in ISO weeks 8 and 9; Monday 16 Feb starts week 8.
+            (
+                G::Week,
+                d(2026, 2, 11),
+                d(2026, 3, 1),
+                vec![
+                    (d(2026, 2, 11), d(2026, 2, 16)),
+                    (d(2026, 2, 16), d(2026, 2, 23)),
+                    (d(2026, 2, 23), d(2026, 3, 1)),
+                ],
+            ),
+            (
+                G::Quarter,
+                d(2025, 11, 15),
+                d(2026, 5, 1),
+                vec![
+                    (d(2025, 11, 15), d(2026, 1, 1)),
+                    (d(2026, 1, 1), d(2026, 4, 1)),
+                    (d(2026, 4, 1), d(2026, 5, 1)),
+                ],
+            ),
+            (
+                G::Month,
+                d(2026, 1, 31),
+                d(2026, 2, 2),
+                vec![
+                    (d(2026, 1, 31), d(2026, 2, 1)),
+                    (d(2026, 2, 1), d(2026, 2, 2)),
+                ],
+            ),
+            (G::Year, d(2026, 1, 1), d(2026, 1, 1), vec![]),
+            (
+                G::Day,
+                d(2026, 2, 28),
+                d(2026, 3, 2),
+                vec![
+                    (d(2026, 2, 28), d(2026, 3, 1)),
+                    (d(2026, 3, 1), d(2026, 3, 2)),
+                ],
+            ),
+        ];
+        for (g, from, to, want) in cases {
+            assert_eq!(buckets(g, from, to), want, "{g} {from}..{to}");
+        }
+        assert_eq!(
+            bucket_start(G::Week, d(2026, 11, 29)),
+            d(2026, 11, 23),
+            "Sunday belongs to the week of Monday"
+        );
+    }
+
+    #[test]
     fn rates_are_null_without_a_denominator() {
         assert_eq!(Rate::of(0, 0).value, None);
         assert_eq!(Rate::of(1, 3).value, Some(0.3333));
@@ -998,6 +1295,7 @@ mod tests {
         let counts = DossierCounts {
             received: 100,
             returned: 50,
+            decided: 50,
             early: 40,
             on_time: 5,
             late: 5,
@@ -1051,5 +1349,9 @@ mod tests {
             groups.iter().map(|g| g.max_points).collect::<Vec<_>>(),
             [18.0, 20.0, 22.0, 22.0, 18.0]
         );
+        assert_eq!(rules.check(), Ok(()));
+        let mut bad = rules.clone();
+        bad.o2_online_dossiers.full_at = 0.0;
+        assert!(bad.check().unwrap_err().starts_with("o2_online_dossiers"));
     }
 }

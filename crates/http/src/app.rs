@@ -23,7 +23,8 @@ use crate::middleware::{
     MotcuaRootSpan, catch_panics, problems, request_id_header, security_headers,
 };
 use crate::routes::{
-    agencies, auth, calendar, catalog, documents, dossiers, ops, payments, tracking, users,
+    agencies, auth, calendar, catalog, documents, dossiers, feedback, kpi, ops, payments, queue,
+    tracking, users,
 };
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -84,7 +85,21 @@ where
                 .service(payments::return_page)
                 .service(payments::get)
                 .service(payments::cancel)
-                .service(payments::refund),
+                .service(payments::refund)
+                .service(kpi::summary)
+                .service(kpi::timeseries)
+                .service(kpi::agencies_ranked)
+                .service(kpi::public)
+                .service(queue::take)
+                .service(queue::get)
+                .service(queue::call_next)
+                .service(queue::complete)
+                .service(feedback::submit)
+                .service(feedback::list)
+                .service(feedback::get)
+                .service(feedback::reply)
+                .service(feedback::track)
+                .service(feedback::add_info),
         )
         .configure(|cfg| {
             if sandbox {
@@ -273,7 +288,10 @@ pub fn state(
 /// SIGTERM/SIGINT, letting in-flight requests finish within the timeout.
 pub fn serve(shared: Shared, listener: TcpListener) -> std::io::Result<Server> {
     let settings = shared.state.settings.clone();
+    // The caller owns signals (see `motcua::serve`): actix would install its
+    // handlers only once the server task first runs, too late for an early SIGTERM.
     let mut server = HttpServer::new(move || build_app(shared.clone()))
+        .disable_signals()
         .shutdown_timeout(settings.server.shutdown_timeout_secs)
         .client_request_timeout(Duration::from_secs(30));
     if let Some(workers) = settings.server.workers {

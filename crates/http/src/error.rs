@@ -214,6 +214,13 @@ impl ApiError {
         }])
     }
 
+    /// A bad query parameter (400 `invalid_query`, with the field).
+    pub fn query_field(field: &str, problem: Problem) -> Self {
+        let mut e = Self::field(field, problem);
+        e.code = ErrorCode::InvalidQuery;
+        e
+    }
+
     pub fn not_found() -> Self {
         Self::new(ErrorCode::NotFound)
     }

@@ -51,6 +51,15 @@ pub struct Settings {
     pub calendar: CalendarSettings,
     pub uploads: UploadSettings,
     pub payments: PaymentSettings,
+    pub kpi: KpiSettings,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KpiSettings {
+    /// Points and full-points thresholds of the Decision 766 indicators
+    /// (docs/kpi.md), e.g. `[kpi.scoring.p1_within_time] points = 20`.
+    pub scoring: motcua_domain::kpi::Scoring,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -252,6 +261,7 @@ impl Default for Settings {
             calendar: CalendarSettings::default(),
             uploads: UploadSettings::default(),
             payments: PaymentSettings::default(),
+            kpi: KpiSettings::default(),
         }
     }
 }
@@ -395,6 +405,10 @@ impl Settings {
                 "payments.expiry_secs must be at least 60".into(),
             ));
         }
+        self.kpi
+            .scoring
+            .check()
+            .map_err(|e| SettingsError::Invalid(format!("kpi.scoring: {e}")))?;
         if self.uploads.max_file_bytes == 0 {
             return Err(SettingsError::Invalid(
                 "uploads.max_file_bytes must be positive".into(),

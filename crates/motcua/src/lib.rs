@@ -1,4 +1,5 @@
-//! The motcua commands: serve, migrate, create-admin, import-catalog, openapi.
+//! The motcua commands: serve, migrate, create-admin, import-catalog,
+//! generate, rebuild-kpi, openapi.
 //! `main.rs` only parses arguments and calls these.
 
 pub mod seed;
@@ -131,9 +132,35 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         motcua_http::payments::jobs::spawn(shared.state.clone(), Duration::from_secs(jobs_every));
     }
     let server = motcua_http::serve(shared, listener)?;
+    stop_on_signals(server.handle())?;
     tracing::info!("motcua listening on http://{address} (API under /api/v1, docs at /docs)");
     server.await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Stops the server gracefully on SIGTERM or SIGINT. The handlers are in
+/// place when this returns, before the server says it is listening.
+fn stop_on_signals(handle: actix_web::dev::ServerHandle) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        actix_web::rt::spawn(async move {
+            tokio::select! {
+                _ = terminate.recv() => tracing::info!("SIGTERM received: finishing requests in flight"),
+                _ = interrupt.recv() => tracing::info!("SIGINT received: finishing requests in flight"),
+            }
+            handle.stop(true).await;
+        });
+    }
+    #[cfg(not(unix))]
+    actix_web::rt::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            handle.stop(true).await;
+        }
+    });
     Ok(())
 }
 
@@ -227,4 +254,69 @@ pub fn import_catalog(
         0
     };
     Ok(procedures::import(&mut c, rows, default, first)?)
+}
+
+/// A one-page PDF every synthetic electronic document points at.
+const PLACEHOLDER_PDF: &[u8] = b"%PDF-1.4
+1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj
+2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj
+3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj
+trailer<</Root 1 0 R>>
+%%EOF
+";
+
+/// `motcua generate`: synthetic data at scale (see `motcua_persistence::synthetic`).
+pub fn generate(
+    settings: &Settings,
+    pool: &Pool,
+    dossiers: u64,
+    procedures: u32,
+    years: u32,
+    seed: u64,
+) -> anyhow::Result<motcua_persistence::synthetic::Report> {
+    use motcua_persistence::storage::{FileStore, LocalFileStore};
+    use sha2::{Digest, Sha256};
+    if procedures == 0 || years == 0 {
+        bail!("--procedures and --years must be at least 1");
+    }
+    let mut c = conn(pool)?;
+    seed::official_calendar(&mut c)?;
+    if let Some(seeded) = seed_if_empty(&mut c, settings.demo_enabled())? {
+        seed::print_demo_accounts(&seeded);
+    }
+    let key = "synthetic-placeholder-pdf";
+    LocalFileStore::new(std::path::Path::new(&settings.data_dir).join("files"))
+        .put(key, PLACEHOLDER_PDF)
+        .context("storing the placeholder document")?;
+    let plan = motcua_persistence::synthetic::Plan {
+        dossiers,
+        procedures,
+        years,
+        until: chrono::Utc::now(),
+        seed,
+        placeholder: motcua_persistence::synthetic::Placeholder {
+            storage_key: key.to_owned(),
+            size_bytes: PLACEHOLDER_PDF.len() as i64,
+            sha256: hex::encode(Sha256::digest(PLACEHOLDER_PDF)),
+        },
+    };
+    let started = std::time::Instant::now();
+    let mut shown = 0;
+    let report = motcua_persistence::synthetic::generate(&mut c, &plan, |r| {
+        if r.dossiers >= shown + 100_000 || r.dossiers == dossiers {
+            shown = r.dossiers;
+            eprintln!(
+                "  {:>9} dossiers written ({:.0} s)",
+                r.dossiers,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    })?;
+    Ok(report)
+}
+
+/// `motcua rebuild-kpi`: recomputes every KPI aggregate from the stored dossiers.
+pub fn rebuild_kpi(pool: &Pool) -> anyhow::Result<motcua_persistence::repo::kpi::RebuildReport> {
+    let mut c = conn(pool)?;
+    Ok(motcua_persistence::repo::kpi::rebuild(&mut c)?)
 }

@@ -58,6 +58,31 @@ enum Command {
         #[arg(long)]
         agency: Option<String>,
     },
+    /// Fill the database with realistic synthetic data (agencies, procedures,
+    /// dossiers over years, documents, payments, ratings, queue tickets,
+    /// feedback), then rebuild the KPI aggregates. For load tests, not production.
+    Generate {
+        #[arg(long)]
+        database_url: Option<String>,
+        /// How many dossiers to add.
+        #[arg(long, default_value_t = 10_000)]
+        dossiers: u64,
+        /// How many synthetic procedures they are spread over.
+        #[arg(long, default_value_t = 64)]
+        procedures: u32,
+        /// Years of history, up to today.
+        #[arg(long, default_value_t = 5)]
+        years: u32,
+        /// The same seed gives the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Recompute every KPI aggregate from the stored dossiers (after changing past
+    /// days of the calendar, or to check the kept figures).
+    RebuildKpi {
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Print the OpenAPI document.
     Openapi,
 }
@@ -118,6 +143,40 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let id =
                 motcua::create_admin(&pool, &username, &full_name, &mut std::io::stdin().lock())?;
             println!("administrator {username} created (id {id})");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Generate {
+            database_url,
+            dossiers,
+            procedures,
+            years,
+            seed,
+        } => {
+            let settings = motcua::settings(config, None, database_url)?;
+            motcua::telemetry::init(&settings);
+            let (pool, url) = motcua::connect(&settings, std::time::Duration::from_secs(30))?;
+            motcua::migrate(&pool)?;
+            if settings.is_production() {
+                anyhow::bail!("generate refuses to run with environment = production");
+            }
+            eprintln!("generating {dossiers} dossiers into {}", url.redacted());
+            let report = motcua::generate(&settings, &pool, dossiers, procedures, years, seed)?;
+            println!("{report:#?}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::RebuildKpi { database_url } => {
+            let settings = motcua::settings(config, None, database_url)?;
+            motcua::telemetry::init(&settings);
+            let (pool, _) = motcua::connect(&settings, std::time::Duration::from_secs(30))?;
+            motcua::migrate(&pool)?;
+            let started = std::time::Instant::now();
+            let report = motcua::rebuild_kpi(&pool)?;
+            println!(
+                "KPI aggregates rebuilt: {} dossiers, {} rows, {:.1} s",
+                report.dossiers,
+                report.rows,
+                started.elapsed().as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::ImportCatalog {

@@ -479,3 +479,76 @@ fn configuration_layers_file_then_environment_then_flags() {
     server.signal("TERM");
     assert!(server.wait().0.success());
 }
+
+#[test]
+fn generate_then_rebuild_kpi_then_serve_the_figures() {
+    let dir = workdir();
+    let out = motcua(&dir)
+        .args([
+            "generate",
+            "--database-url",
+            &sqlite_url(&dir),
+            "--dossiers",
+            "1500",
+            "--procedures",
+            "16",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("dossiers: 1500"), "{stdout}");
+    // Every synthetic electronic document points at one stored file.
+    assert!(
+        dir.join("data/files/sy/synthetic-placeholder-pdf")
+            .is_file()
+    );
+    let out = motcua(&dir)
+        .args(["rebuild-kpi", "--database-url", &sqlite_url(&dir)])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("KPI aggregates rebuilt: 1500 dossiers"),
+        "{stdout}"
+    );
+    let refused = motcua(&dir)
+        .args([
+            "generate",
+            "--database-url",
+            &sqlite_url(&dir),
+            "--procedures",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let mut cmd = motcua(&dir);
+    cmd.args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--database-url",
+        &sqlite_url(&dir),
+    ])
+    .env("MOTCUA__AUTH__JWT_SECRET", JWT);
+    let server = Server::start(cmd);
+    let (status, body) = http(server.port, "GET", "/api/v1/kpi/public?period=2026", None);
+    assert_eq!(status, 200, "{body}");
+    let summary: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        summary["dossiers"]["received"].as_i64().unwrap() > 100,
+        "{body}"
+    );
+    server.signal("TERM");
+    assert!(server.wait().0.success());
+}

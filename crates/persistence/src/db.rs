@@ -271,6 +271,24 @@ pub fn ping(conn: &mut AnyConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// After rows were inserted with explicit ids, moves PostgreSQL's id
+/// sequences past them (SQLite's AUTOINCREMENT follows by itself).
+pub fn sync_id_sequences(conn: &mut AnyConnection, tables: &[&str]) -> Result<(), StoreError> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        for table in tables {
+            // Table names are ours, never input.
+            if !table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                return Err(StoreError::Conflict(format!("not a table name: {table}")));
+            }
+            pg.batch_execute(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+                 GREATEST((SELECT COALESCE(MAX(id), 0) FROM {table}), 1))"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,8 +4,10 @@
 pub mod db;
 mod error;
 pub mod repo;
+pub mod reports;
 pub mod schema;
 pub mod storage;
+pub mod synthetic;
 pub mod time;
 pub mod workflow;
 
@@ -40,6 +42,23 @@ macro_rules! insert_or_ignore {
                 .values($values)
                 .on_conflict_do_nothing()
                 .execute(c),
+        }
+    }};
+}
+
+/// A multi-row `INSERT` on either backend (the multi-backend connection cannot
+/// batch): the same statement runs on the inner connection.
+#[macro_export]
+macro_rules! insert_many {
+    ($conn:expr, $table:expr, $values:expr) => {{
+        use diesel::RunQueryDsl as _;
+        match $conn {
+            $crate::db::AnyConnection::Postgresql(c) => {
+                diesel::insert_into($table).values($values).execute(c)
+            }
+            $crate::db::AnyConnection::Sqlite(c) => {
+                diesel::insert_into($table).values($values).execute(c)
+            }
         }
     }};
 }

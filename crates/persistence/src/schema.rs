@@ -301,6 +301,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     reconciliation_runs,
     reconciliation_items,
     sandbox_transactions,
+    dossier_facts,
+    kpi_agg,
+    ticket_sequences,
+    queue_tickets,
+    queue_waits,
+    feedback,
+    feedback_messages,
 );
 
 diesel::table! {
@@ -407,6 +414,116 @@ diesel::table! {
         queries -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dossier_facts (dossier_id) {
+        dossier_id -> BigInt,
+        facts -> Text,
+    }
+}
+
+diesel::table! {
+    kpi_agg (grain, period, agency_id, procedure_id, channel) {
+        grain -> Text,
+        period -> Date,
+        agency_id -> BigInt,
+        procedure_id -> BigInt,
+        channel -> Text,
+        received -> BigInt,
+        received_online -> BigInt,
+        digitized -> BigInt,
+        reused -> BigInt,
+        fee_bearing -> BigInt,
+        returned -> BigInt,
+        rejected -> BigInt,
+        refused -> BigInt,
+        withdrawn -> BigInt,
+        cancelled -> BigInt,
+        decided -> BigInt,
+        early -> BigInt,
+        on_time -> BigInt,
+        late -> BigInt,
+        ended -> BigInt,
+        used_days -> BigInt,
+        regulated_days -> BigInt,
+        results -> BigInt,
+        results_digital -> BigInt,
+        digitized_through -> BigInt,
+        paid -> BigInt,
+        paid_online -> BigInt,
+        ratings -> BigInt,
+        ratings_satisfied -> BigInt,
+        ratings_unsatisfied -> BigInt,
+        due -> BigInt,
+        due_finished -> BigInt,
+    }
+}
+
+diesel::table! {
+    ticket_sequences (agency_id, day) {
+        agency_id -> BigInt,
+        day -> Date,
+        last_value -> BigInt,
+    }
+}
+
+diesel::table! {
+    queue_tickets (id) {
+        id -> BigInt,
+        agency_id -> BigInt,
+        sector_code -> Nullable<Text>,
+        day -> Date,
+        number -> Integer,
+        status -> Text,
+        issued_at -> Timestamp,
+        called_at -> Nullable<Timestamp>,
+        counter -> Nullable<Text>,
+        called_by -> Nullable<BigInt>,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    queue_waits (day, agency_id, sector_code, minutes) {
+        day -> Date,
+        agency_id -> BigInt,
+        sector_code -> Text,
+        minutes -> Integer,
+        tickets -> BigInt,
+    }
+}
+
+diesel::table! {
+    feedback (id) {
+        id -> BigInt,
+        tracking_code -> Text,
+        agency_id -> BigInt,
+        procedure_code -> Nullable<Text>,
+        subject -> Text,
+        content -> Text,
+        sender_name -> Nullable<Text>,
+        contact -> Nullable<Text>,
+        sender_user_id -> Nullable<BigInt>,
+        status -> Text,
+        handled_at -> Nullable<Timestamp>,
+        due_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    feedback_messages (id) {
+        id -> BigInt,
+        feedback_id -> BigInt,
+        action -> Text,
+        from_status -> Text,
+        to_status -> Text,
+        body -> Text,
+        staff_id -> Nullable<BigInt>,
+        at -> Timestamp,
     }
 }
 

@@ -887,6 +887,7 @@ pub fn act(
                 at: now,
             },
         )?;
+        crate::repo::kpi::refresh(conn, dossier.id)?;
         Ok(dossiers::by_id(conn, dossier.id)?)
     })
 }
@@ -917,13 +918,16 @@ pub fn rate(
         if comment.as_ref().is_some_and(|c| c.chars().count() > 1000) {
             return Err(invalid("comment", Problem::TooLong { max: 1000 }));
         }
-        dossiers::rate(conn, dossier.id, caller.user_id, score, comment.as_deref()).map_err(|e| {
-            if matches!(e, StoreError::Conflict(_)) {
-                WorkflowError::AlreadyRated
-            } else {
-                e.into()
-            }
-        })
+        let rating = dossiers::rate(conn, dossier.id, caller.user_id, score, comment.as_deref())
+            .map_err(|e| {
+                if matches!(e, StoreError::Conflict(_)) {
+                    WorkflowError::AlreadyRated
+                } else {
+                    e.into()
+                }
+            })?;
+        crate::repo::kpi::refresh(conn, dossier.id)?;
+        Ok(rating)
     })
 }
 
@@ -1034,6 +1038,7 @@ pub fn attach(
                 at: now,
             },
         )?;
+        crate::repo::kpi::refresh(conn, dossier.id)?;
         Ok(dossiers::by_id(conn, dossier.id)?)
     })
 }

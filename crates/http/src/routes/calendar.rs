@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
 use crate::state::AppState;
 
@@ -41,15 +41,13 @@ fn parse_date(raw: &str) -> ApiResult<NaiveDate> {
 pub async fn year(state: web::Data<AppState>, query: Query<YearQuery>) -> ApiResult<HttpResponse> {
     let year = query.0.year;
     if !(2000..=2100).contains(&year) {
-        let mut e = ApiError::field(
+        return Err(ApiError::query_field(
             "year",
             Problem::OutOfRange {
                 min: 2000,
                 max: 2100,
             },
-        );
-        e.code = ErrorCode::InvalidQuery;
-        return Err(e);
+        ));
     }
     let hours = state.hours;
     let body = state

@@ -312,12 +312,6 @@ pub struct DossierQuery {
     pub per_page: Option<u32>,
 }
 
-fn invalid_query(field: &str, problem: Problem) -> ApiError {
-    let mut e = ApiError::field(field, problem);
-    e.code = ErrorCode::InvalidQuery;
-    e
-}
-
 /// Dossiers the caller may see, soonest due first: citizens their own,
 /// officers and leaders those that passed through their agency, admins and
 /// the portal all.
@@ -340,12 +334,13 @@ pub async fn list(
         .filter(|s| !s.is_empty())
     {
         statuses.push(
-            part.parse::<DossierStatus>()
-                .map_err(|_| invalid_query("status", Problem::one_of(DossierStatus::NAMES)))?,
+            part.parse::<DossierStatus>().map_err(|_| {
+                ApiError::query_field("status", Problem::one_of(DossierStatus::NAMES))
+            })?,
         );
     }
     if q.due_within.is_some_and(|n| n > 60) {
-        return Err(invalid_query(
+        return Err(ApiError::query_field(
             "due_within",
             Problem::OutOfRange { min: 0, max: 60 },
         ));
@@ -353,12 +348,12 @@ pub async fn list(
     if let (Some(from), Some(to)) = (q.from, q.to)
         && from > to
     {
-        return Err(invalid_query("to", Problem::rule("before_from")));
+        return Err(ApiError::query_field("to", Problem::rule("before_from")));
     }
     let assignee = match q.assignee.as_deref() {
         None => None,
         Some("me") => Some(caller.user_id),
-        Some(_) => return Err(invalid_query("assignee", Problem::one_of(&["me"]))),
+        Some(_) => return Err(ApiError::query_field("assignee", Problem::one_of(&["me"]))),
     };
     let (me, hours) = (who(&caller), state.hours);
     let found = state
@@ -876,7 +871,12 @@ pub async fn receipt(
     let html = match query.0.format.as_deref() {
         Some("html") => true,
         Some("json") => false,
-        Some(_) => return Err(invalid_query("format", Problem::one_of(&["json", "html"]))),
+        Some(_) => {
+            return Err(ApiError::query_field(
+                "format",
+                Problem::one_of(&["json", "html"]),
+            ));
+        }
         None => req
             .headers()
             .get(ACCEPT)

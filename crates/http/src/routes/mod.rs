@@ -4,8 +4,11 @@ pub mod calendar;
 pub mod catalog;
 pub mod documents;
 pub mod dossiers;
+pub mod feedback;
+pub mod kpi;
 pub mod ops;
 pub mod payments;
+pub mod queue;
 pub mod tracking;
 pub mod users;
 

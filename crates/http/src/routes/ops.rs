@@ -1,6 +1,12 @@
 //! Health, readiness and metrics for operators.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use motcua_domain::dossier::DossierStatus;
+use motcua_domain::payment::PaymentStatus;
+use motcua_persistence::repo::kpi;
 
 use actix_web::{HttpResponse, get, web};
 use prometheus::{Encoder, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
@@ -69,7 +75,15 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 pub struct Gauges {
     pool_connections: IntGaugeVec,
     pool_max: IntGauge,
+    dossiers: IntGaugeVec,
+    overdue: IntGauge,
+    payments: IntGaugeVec,
+    /// When the business gauges were last read from the database.
+    counted_at: Arc<Mutex<Option<Instant>>>,
 }
+
+/// Business gauges count whole tables: read at most this often.
+const BUSINESS_GAUGES_TTL: Duration = Duration::from_secs(15);
 
 impl Gauges {
     pub fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
@@ -81,12 +95,68 @@ impl Gauges {
             &["state"],
         )?;
         let pool_max = IntGauge::new("motcua_db_pool_max_connections", "Database pool size limit")?;
+        let dossiers = IntGaugeVec::new(
+            Opts::new("motcua_dossiers", "Dossiers by status"),
+            &["status"],
+        )?;
+        let overdue = IntGauge::new(
+            "motcua_dossiers_overdue",
+            "Dossiers being processed past their due moment, clock running",
+        )?;
+        let payments = IntGaugeVec::new(
+            Opts::new("motcua_payments", "Payment attempts by status"),
+            &["status"],
+        )?;
         registry.register(Box::new(pool_connections.clone()))?;
         registry.register(Box::new(pool_max.clone()))?;
+        registry.register(Box::new(dossiers.clone()))?;
+        registry.register(Box::new(overdue.clone()))?;
+        registry.register(Box::new(payments.clone()))?;
         Ok(Self {
             pool_connections,
             pool_max,
+            dossiers,
+            overdue,
+            payments,
+            counted_at: Arc::new(Mutex::new(None)),
         })
+    }
+
+    fn business_due(&self) -> bool {
+        self.counted_at
+            .lock()
+            .map(|at| at.is_none_or(|at| at.elapsed() >= BUSINESS_GAUGES_TTL))
+            .unwrap_or(true)
+    }
+
+    async fn refresh_business(&self, state: &AppState) -> ApiResult<()> {
+        if !self.business_due() {
+            return Ok(());
+        }
+        let (by_status, overdue, payments) = state
+            .db(|conn| {
+                let (by_status, overdue) = kpi::status_counts(conn, Utc::now())?;
+                Ok((by_status, overdue, kpi::payment_status_counts(conn)?))
+            })
+            .await?;
+        let count = |list: &[(String, i64)], name: &str| {
+            list.iter().find(|(s, _)| s == name).map_or(0, |(_, n)| *n)
+        };
+        for status in DossierStatus::ALL {
+            self.dossiers
+                .with_label_values(&[status.as_str()])
+                .set(count(&by_status, status.as_str()));
+        }
+        self.overdue.set(overdue);
+        for status in PaymentStatus::ALL {
+            self.payments
+                .with_label_values(&[status.as_str()])
+                .set(count(&payments, status.as_str()));
+        }
+        if let Ok(mut at) = self.counted_at.lock() {
+            *at = Some(Instant::now());
+        }
+        Ok(())
     }
 
     fn refresh(&self, state: &AppState) {
@@ -100,7 +170,9 @@ impl Gauges {
     }
 }
 
-/// Prometheus text format: requests by route and status, latency histogram, pool state.
+/// Prometheus text format: requests by route and status, latency histogram,
+/// pool state, dossiers by status, overdue dossiers and payments by status
+/// (counted at most every 15 s).
 #[utoipa::path(tag = "ops", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
 #[get("/metrics")]
 pub async fn metrics(
@@ -109,6 +181,7 @@ pub async fn metrics(
     gauges: web::Data<Gauges>,
 ) -> ApiResult<HttpResponse> {
     gauges.refresh(&state);
+    gauges.refresh_business(&state).await?;
     let mut buffer = Vec::new();
     TextEncoder::new()
         .encode(&registry.gather(), &mut buffer)

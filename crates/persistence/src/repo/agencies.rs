@@ -80,3 +80,21 @@ pub fn reference(agency: &Agency) -> AgencyRef {
 pub fn count(conn: &mut AnyConnection) -> StoreResult<i64> {
     Ok(agencies::table.count().get_result(conn)?)
 }
+
+/// The agency whose figures its staff see: itself, or for a division (a unit
+/// under a parent of the same administrative level), the agency it belongs to.
+pub fn home_agency(conn: &mut AnyConnection, id: i64) -> StoreResult<Agency> {
+    let mut agency = by_id(conn, id)?;
+    // Bounded: a parent cycle cannot loop forever.
+    for _ in 0..16 {
+        let Some(parent_id) = agency.parent_id else {
+            break;
+        };
+        let parent = by_id(conn, parent_id)?;
+        if parent.level != agency.level {
+            break;
+        }
+        agency = parent;
+    }
+    Ok(agency)
+}

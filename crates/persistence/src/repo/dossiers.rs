@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::schema::{
     agencies, apology_letters, applicants, dossier_agencies, dossier_documents, dossier_events,
-    dossier_ratings, dossier_sequences, dossiers, procedures, supplement_requests, users,
+    dossier_ratings, dossiers, procedures, supplement_requests, users,
 };
 use crate::time::{from_db, now, to_db};
 use crate::{AnyConnection, StoreError, StoreResult, parse_enum};
@@ -151,33 +151,10 @@ pub fn by_id(conn: &mut AnyConnection, id: i64) -> StoreResult<Dossier> {
     assemble(conn, row)
 }
 
-/// Next number of an agency's day, in the caller's transaction: the row lock
-/// (PostgreSQL) or the write lock (SQLite) makes concurrent submissions queue,
-/// and a rolled-back submission gives its number back, so there are no gaps.
+/// Next dossier number of an agency's day, in the caller's transaction (see
+/// [`next_daily_number`](crate::repo::next_daily_number)): no gaps, no repeats.
 pub fn next_sequence(conn: &mut AnyConnection, agency_id: i64, day: NaiveDate) -> StoreResult<i64> {
-    use dossier_sequences::dsl as s;
-    macro_rules! bump {
-        ($c:expr) => {
-            diesel::insert_into(s::dossier_sequences)
-                .values((
-                    s::agency_id.eq(agency_id),
-                    s::day.eq(day),
-                    s::last_value.eq(1_i64),
-                ))
-                .on_conflict((s::agency_id, s::day))
-                .do_update()
-                .set(s::last_value.eq(s::last_value + 1_i64))
-                .execute($c)
-        };
-    }
-    match conn {
-        AnyConnection::Postgresql(c) => bump!(c)?,
-        AnyConnection::Sqlite(c) => bump!(c)?,
-    };
-    Ok(dossier_sequences::table
-        .find((agency_id, day))
-        .select(dossier_sequences::last_value)
-        .first(conn)?)
+    crate::repo::next_daily_number!(conn, dossier_sequences, agency_id, day)
 }
 
 pub struct NewDossier<'a> {

@@ -6,9 +6,48 @@ pub mod applicants;
 pub mod calendar;
 pub mod documents;
 pub mod dossiers;
+pub mod feedback;
 pub mod idempotency;
+pub mod kpi;
 pub mod payments;
 pub mod procedures;
+pub mod queue;
 pub mod rate_limits;
 pub mod sessions;
 pub mod users;
+
+/// Bumps and returns the next number of an agency's day in `$table` (columns
+/// `agency_id`, `day`, `last_value`), in the caller's transaction: the row lock
+/// (PostgreSQL) or the write lock (SQLite) makes concurrent callers queue, and
+/// a rolled-back transaction gives its number back, so there are no gaps.
+macro_rules! next_daily_number {
+    ($conn:expr, $table:ident, $agency_id:expr, $day:expr) => {{
+        use diesel::prelude::*;
+        use $crate::schema::$table::dsl as s;
+        let (agency_id, day): (i64, chrono::NaiveDate) = ($agency_id, $day);
+        macro_rules! bump {
+            ($c:expr) => {
+                diesel::insert_into(s::$table)
+                    .values((
+                        s::agency_id.eq(agency_id),
+                        s::day.eq(day),
+                        s::last_value.eq(1_i64),
+                    ))
+                    .on_conflict((s::agency_id, s::day))
+                    .do_update()
+                    .set(s::last_value.eq(s::last_value + 1_i64))
+                    .execute($c)
+            };
+        }
+        match &mut *$conn {
+            $crate::AnyConnection::Postgresql(c) => bump!(c)?,
+            $crate::AnyConnection::Sqlite(c) => bump!(c)?,
+        };
+        let value: i64 = s::$table
+            .find((agency_id, day))
+            .select(s::last_value)
+            .first($conn)?;
+        Ok::<i64, $crate::StoreError>(value)
+    }};
+}
+pub(crate) use next_daily_number;

@@ -337,7 +337,7 @@ fn record_paid(conn: &mut AnyConnection, p: &Payment, at: DateTime<Utc>) -> Stor
             at,
         },
     )?;
-    Ok(())
+    crate::repo::kpi::refresh(conn, p.dossier_id)
 }
 
 pub struct CounterPayment<'a> {

@@ -502,3 +502,7 @@ pub fn import(
 pub fn count(conn: &mut AnyConnection) -> StoreResult<i64> {
     Ok(procedures::table.count().get_result(conn)?)
 }
+
+pub fn sector_exists(conn: &mut AnyConnection, code: &str) -> StoreResult<bool> {
+    Ok(sectors::table.find(code).count().get_result::<i64>(conn)? > 0)
+}

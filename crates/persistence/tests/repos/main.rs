@@ -8,6 +8,7 @@ use motcua_persistence::{Backend, Pool};
 
 mod catalog;
 mod foundation;
+mod kpi;
 mod workflow;
 
 /// Declares `<scenario>::sqlite` and `<scenario>::postgres` tests for each scenario fn.

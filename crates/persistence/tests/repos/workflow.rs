@@ -23,19 +23,19 @@ on_both_backends!(
     stale_versions_and_refusals_change_nothing,
 );
 
-fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+pub(crate) fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     WorkingCalendar::local_datetime(
         NaiveDate::from_ymd_opt(y, m, d).unwrap(),
         NaiveTime::from_hms_opt(h, min, 0).unwrap(),
     )
 }
 
-struct World {
-    officer: Caller,
-    admin: Caller,
+pub(crate) struct World {
+    pub(crate) officer: Caller,
+    pub(crate) admin: Caller,
 }
 
-fn world(conn: &mut AnyConnection, clock: SupplementClock) -> World {
+pub(crate) fn world(conn: &mut AnyConnection, clock: SupplementClock) -> World {
     #[derive(serde::Deserialize)]
     struct File {
         days: Vec<Day>,
@@ -104,7 +104,7 @@ fn world(conn: &mut AnyConnection, clock: SupplementClock) -> World {
     }
 }
 
-fn submit(conn: &mut AnyConnection, w: &World, at: DateTime<Utc>) -> String {
+pub(crate) fn submit(conn: &mut AnyConnection, w: &World, at: DateTime<Utc>) -> String {
     let submission = Submission {
         procedure_code: "1.000001".into(),
         applicant: Some(ApplicantInput {
@@ -124,7 +124,7 @@ fn submit(conn: &mut AnyConnection, w: &World, at: DateTime<Utc>) -> String {
         .code
 }
 
-fn act(
+pub(crate) fn act(
     conn: &mut AnyConnection,
     who: Caller,
     code: &str,
@@ -137,14 +137,14 @@ fn act(
     workflow::act(conn, who, code, version, input, WorkingHours::default(), at).unwrap()
 }
 
-fn action(a: Action) -> ActionInput {
+pub(crate) fn action(a: Action) -> ActionInput {
     ActionInput {
         action: Some(a),
         ..Default::default()
     }
 }
 
-fn to_review(
+pub(crate) fn to_review(
     conn: &mut AnyConnection,
     w: &World,
     code: &str,
@@ -163,14 +163,14 @@ fn to_review(
     )
 }
 
-fn request_supplement() -> ActionInput {
+pub(crate) fn request_supplement() -> ActionInput {
     ActionInput {
         missing: vec!["Bản sao có chứng thực".into()],
         ..action(Action::RequestSupplement)
     }
 }
 
-fn supplement() -> ActionInput {
+pub(crate) fn supplement() -> ActionInput {
     ActionInput {
         note: Some("Đã bổ sung".into()),
         ..action(Action::Supplement)

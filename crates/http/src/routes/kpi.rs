@@ -1,0 +1,407 @@
+//! KPIs: a summary, a time series and a ranking of agencies for staff, and
+//! the public figures for the portal. Staff see their agency; admins all.
+
+use actix_web::http::header::{self, ACCEPT};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use motcua_domain::Role;
+use motcua_domain::calendar::WorkingCalendar;
+use motcua_domain::dossier::Channel;
+use motcua_domain::kpi::{Granularity, Rate, parse_period};
+use motcua_domain::validation::Problem;
+use motcua_persistence::StoreError;
+use motcua_persistence::repo::{agencies, kpi as agg, procedures};
+use motcua_persistence::reports::{
+    self, AgencyRow, MAX_POINTS, Ranking, Scope, Summary, Timeseries,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Query;
+use crate::i18n::Lang;
+use crate::state::AppState;
+
+/// Declares a query type with the filters every KPI endpoint takes, plus its own.
+macro_rules! kpi_query {
+    ($(#[$meta:meta])* $name:ident { $($extra:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Default, Deserialize, IntoParams)]
+        #[serde(deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name {
+            /// A named period: `2026`, `2026-Q2`, `2026-03` or `2026-03-05`.
+            /// Default: this year up to today.
+            pub period: Option<String>,
+            /// First day (local), instead of `period`.
+            pub from: Option<NaiveDate>,
+            /// Last day, inclusive, instead of `period`.
+            pub to: Option<NaiveDate>,
+            /// The receiving agency (staff: their own, the default).
+            pub agency_id: Option<i64>,
+            /// Sector code from `/sectors`, e.g. `du-lich`.
+            pub sector: Option<String>,
+            /// Procedure code, e.g. `1.001234`.
+            pub procedure: Option<String>,
+            pub channel: Option<Channel>,
+            $($extra)*
+        }
+
+        impl $name {
+            fn filters(&self) -> Filters {
+                Filters {
+                    period: self.period.clone(),
+                    from: self.from,
+                    to: self.to,
+                    agency_id: self.agency_id,
+                    sector: self.sector.clone(),
+                    procedure: self.procedure.clone(),
+                    channel: self.channel,
+                }
+            }
+        }
+    };
+}
+
+kpi_query!(KpiQuery {});
+kpi_query!(TimeseriesQuery {
+    /// `day`, `week` (ISO, from Monday), `month` (default), `quarter` or `year`.
+    pub granularity: Option<Granularity>,
+});
+
+/// The filters, once read from any of the query types.
+#[derive(Debug, Clone)]
+struct Filters {
+    period: Option<String>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    agency_id: Option<i64>,
+    sector: Option<String>,
+    procedure: Option<String>,
+    channel: Option<Channel>,
+}
+
+/// The longest range one request may cover.
+const MAX_YEARS: i64 = 20;
+
+/// Days `[from, to)` of the request, cut to today.
+fn days(f: &Filters, today: NaiveDate) -> ApiResult<(NaiveDate, NaiveDate)> {
+    let (from, to) = match (&f.period, f.from, f.to) {
+        (Some(_), Some(_), _) => {
+            return Err(ApiError::query_field(
+                "from",
+                Problem::rule("period_or_dates"),
+            ));
+        }
+        (Some(_), None, Some(_)) => {
+            return Err(ApiError::query_field(
+                "to",
+                Problem::rule("period_or_dates"),
+            ));
+        }
+        (Some(text), None, None) => parse_period(text).ok_or_else(|| {
+            ApiError::query_field(
+                "period",
+                Problem::format("2026, 2026-Q2, 2026-03 or 2026-03-05"),
+            )
+        })?,
+        (None, from, to) => {
+            let from = from
+                .unwrap_or_else(|| NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today));
+            let to = to.unwrap_or(today);
+            if to < from {
+                return Err(ApiError::query_field("to", Problem::rule("before_from")));
+            }
+            (from, to.succ_opt().unwrap_or(to))
+        }
+    };
+    if from < kpi_epoch() || (to - from) > Duration::days(366 * MAX_YEARS) {
+        return Err(ApiError::query_field(
+            if f.period.is_some() { "period" } else { "from" },
+            Problem::rule("range_too_long"),
+        ));
+    }
+    let end = to.min(today.succ_opt().unwrap_or(today)).max(from);
+    Ok((from, end))
+}
+
+fn kpi_epoch() -> NaiveDate {
+    motcua_domain::kpi::epoch()
+}
+
+/// Whose figures the caller may read: `Ok(None)` for everyone's.
+enum Audience {
+    Public,
+    Staff(Caller),
+}
+
+/// Resolves the filters into a report scope, enforcing who sees what.
+async fn scope(
+    state: &AppState,
+    f: Filters,
+    audience: Audience,
+) -> ApiResult<(Scope, Option<i64>)> {
+    let now = Utc::now();
+    let today = WorkingCalendar::local_date(now);
+    let (from, to) = days(&f, today)?;
+    let staff_agency = match &audience {
+        Audience::Public => None,
+        Audience::Staff(caller) => match caller.role {
+            Role::Admin => None,
+            Role::Officer | Role::Leader => Some(caller.agency_id.ok_or_else(ApiError::forbidden)?),
+            _ => return Err(ApiError::forbidden()),
+        },
+    };
+    let sector = f
+        .sector
+        .as_ref()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    let procedure = f
+        .procedure
+        .as_ref()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    let requested = f.agency_id;
+    state
+        .db(move |conn| {
+            let home = staff_agency
+                .map(|id| agencies::home_agency(conn, id))
+                .transpose()?;
+            let agency = match (home, requested) {
+                (Some(home), Some(id)) if id != home.id => return Err(ApiError::forbidden()),
+                (Some(home), _) => Some(home),
+                (None, Some(id)) => match agencies::by_id(conn, id) {
+                    Ok(a) => Some(a),
+                    Err(StoreError::NotFound) => {
+                        return Err(ApiError::query_field(
+                            "agency_id",
+                            Problem::rule("unknown_agency"),
+                        ));
+                    }
+                    Err(e) => return Err(e.into()),
+                },
+                (None, None) => None,
+            };
+            let in_sector = match &sector {
+                Some(code) => {
+                    let list = agg::procedures_of_sector(conn, code)?;
+                    if list.is_empty() {
+                        return Err(ApiError::query_field(
+                            "sector",
+                            Problem::rule("unknown_sector"),
+                        ));
+                    }
+                    Some(list)
+                }
+                None => None,
+            };
+            let procedures = match &procedure {
+                Some(code) => {
+                    let p = match procedures::get(conn, code) {
+                        Ok(p) => p,
+                        Err(StoreError::NotFound) => {
+                            return Err(ApiError::query_field(
+                                "procedure",
+                                Problem::rule("unknown_procedure"),
+                            ));
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
+                    if in_sector
+                        .as_ref()
+                        .is_some_and(|list| !list.iter().any(|(id, _)| *id == p.id))
+                    {
+                        return Err(ApiError::query_field(
+                            "procedure",
+                            Problem::rule("not_in_sector"),
+                        ));
+                    }
+                    Some(vec![(p.id, p.spec.code.clone())])
+                }
+                None => in_sector,
+            };
+            let only = staff_agency.and(agency.as_ref().map(|a| a.id));
+            Ok((
+                Scope {
+                    from,
+                    to,
+                    as_of: now,
+                    agency,
+                    sector,
+                    procedure,
+                    procedures,
+                    channel: f.channel,
+                },
+                only,
+            ))
+        })
+        .await
+}
+
+/// Counts, rates (each with numerator and denominator; `null` without a
+/// denominator) and the Decision 766 groups scored beside them.
+#[utoipa::path(tag = "kpi", security(("bearer" = [])), params(KpiQuery), responses((status = 200, body = Summary)))]
+#[get("/kpi/summary")]
+pub async fn summary(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<KpiQuery>,
+) -> ApiResult<HttpResponse> {
+    let (scope, _) = scope(&state, query.0.filters(), Audience::Staff(caller)).await?;
+    let scoring = state.settings.kpi.scoring.clone();
+    let body = state
+        .db(move |conn| Ok(reports::summary(conn, &scope, &scoring)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// The same figures per day, week, month, quarter or year (at most 400 points).
+#[utoipa::path(tag = "kpi", security(("bearer" = [])), params(TimeseriesQuery), responses((status = 200, body = Timeseries)))]
+#[get("/kpi/timeseries")]
+pub async fn timeseries(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<TimeseriesQuery>,
+) -> ApiResult<HttpResponse> {
+    let granularity = query.0.granularity.unwrap_or(Granularity::Month);
+    let (scope, _) = scope(&state, query.0.filters(), Audience::Staff(caller)).await?;
+    if motcua_domain::kpi::buckets(granularity, scope.from, scope.to).len() > MAX_POINTS {
+        return Err(ApiError::query_field(
+            "granularity",
+            Problem::rule("too_many_points"),
+        ));
+    }
+    let body = state
+        .db(move |conn| Ok(reports::timeseries(conn, &scope, granularity)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// One row per agency, ranked by total score. Staff get their agency's row
+/// (ranked among all). `Accept: text/csv` gives a spreadsheet (UTF-8 with BOM).
+#[utoipa::path(
+    tag = "kpi",
+    security(("bearer" = [])),
+    params(KpiQuery),
+    responses(
+        (status = 200, body = Ranking, content_type = "application/json"),
+        (status = 200, description = "The same rows as CSV, UTF-8 with a byte-order mark", content_type = "text/csv")
+    )
+)]
+#[get("/kpi/agencies")]
+pub async fn agencies_ranked(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    query: Query<KpiQuery>,
+) -> ApiResult<HttpResponse> {
+    let csv = req
+        .headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("text/csv"));
+    let (scope, only) = scope(&state, query.0.filters(), Audience::Staff(caller)).await?;
+    let scoring = state.settings.kpi.scoring.clone();
+    let ranking = state
+        .db(move |conn| Ok(reports::ranking(conn, &scope, &scoring, only)?))
+        .await?;
+    if !csv {
+        return Ok(HttpResponse::Ok().json(ranking));
+    }
+    let body = ranking_csv(&ranking, Lang::of(&req))?;
+    let name = format!(
+        "kpi-agencies-{}-{}.csv",
+        ranking.scope.from, ranking.scope.to
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(body))
+}
+
+fn percent(rate: &Rate) -> String {
+    rate.value
+        .map(|v| format!("{:.2}", v * 100.0))
+        .unwrap_or_default()
+}
+
+fn ranking_csv(ranking: &Ranking, lang: Lang) -> ApiResult<Vec<u8>> {
+    let header = [
+        lang.pick("Hạng", "Rank"),
+        lang.pick("Mã cơ quan", "Agency code"),
+        lang.pick("Tên cơ quan", "Agency"),
+        lang.pick("Tiếp nhận", "Received"),
+        lang.pick("Đã giải quyết", "Decided"),
+        lang.pick("Trước hạn", "Early"),
+        lang.pick("Đúng hạn", "On time"),
+        lang.pick("Trễ hạn", "Late"),
+        lang.pick("Đang giải quyết", "In progress"),
+        lang.pick("Quá hạn", "Overdue"),
+        lang.pick("Tỷ lệ đúng hạn (%)", "On-time rate (%)"),
+        lang.pick("Tỷ lệ trực tuyến (%)", "Online rate (%)"),
+        lang.pick("Tỷ lệ số hóa (%)", "Digitization rate (%)"),
+        lang.pick("Tỷ lệ tái sử dụng (%)", "Reuse rate (%)"),
+        lang.pick("Tỷ lệ hài lòng (%)", "Satisfaction rate (%)"),
+        lang.pick("Công khai, minh bạch", "Transparency"),
+        lang.pick("Tiến độ giải quyết", "Progress"),
+        lang.pick("Dịch vụ công trực tuyến", "Online service"),
+        lang.pick("Số hóa hồ sơ", "Digitization"),
+        lang.pick("Mức độ hài lòng", "Satisfaction"),
+        lang.pick("Tổng điểm", "Total score"),
+    ];
+    // The byte-order mark tells spreadsheet programs the file is UTF-8.
+    let mut out = "\u{feff}".as_bytes().to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        let fail = |e: csv::Error| ApiError::internal("write csv", e);
+        w.write_record(header).map_err(fail)?;
+        for row in &ranking.agencies {
+            w.write_record(csv_row(row)).map_err(fail)?;
+        }
+        w.flush().map_err(|e| ApiError::internal("write csv", e))?;
+    }
+    Ok(out)
+}
+
+fn csv_row(row: &AgencyRow) -> Vec<String> {
+    let d = &row.dossiers;
+    let mut cells = vec![
+        row.rank.to_string(),
+        row.agency.code.clone(),
+        row.agency.name.clone(),
+        d.received.to_string(),
+        d.decided.to_string(),
+        d.early.to_string(),
+        d.on_time.to_string(),
+        d.late.to_string(),
+        d.in_progress.to_string(),
+        d.in_progress_overdue.to_string(),
+        percent(&row.rates.on_time),
+        percent(&row.rates.online_dossiers),
+        percent(&row.rates.digitization),
+        percent(&row.rates.reuse),
+        percent(&row.rates.satisfaction),
+    ];
+    cells.extend(row.groups.iter().map(|g| format!("{:.2}", g.score)));
+    cells.push(format!("{:.2}", row.total_score));
+    cells
+}
+
+/// What the public portal shows: aggregate figures only, no sign-in.
+#[utoipa::path(tag = "kpi", params(KpiQuery), responses((status = 200, body = Summary)))]
+#[get("/kpi/public")]
+pub async fn public(state: web::Data<AppState>, query: Query<KpiQuery>) -> ApiResult<HttpResponse> {
+    let (scope, _) = scope(&state, query.0.filters(), Audience::Public).await?;
+    let scoring = state.settings.kpi.scoring.clone();
+    let body = state
+        .db(move |conn| Ok(reports::summary(conn, &scope, &scoring)?))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(body))
+}

@@ -1,0 +1,733 @@
+//! KPI aggregates, kept in step with the dossiers: every change to a dossier
+//! recomputes its facts and applies the difference of their contributions to
+//! the day, month and year counters, in the same transaction. `rebuild`
+//! recomputes everything from the stored dossiers, documents, payments and
+//! ratings; a test checks that the two agree.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool};
+use motcua_domain::calendar::{Outcome, WorkingCalendar, WorkingHours};
+use motcua_domain::dossier::{Channel, DossierStatus, RatingScore};
+use motcua_domain::kpi::{self, Bucket, CatalogCounts, Counters, DossierFacts, Grain, Span};
+use motcua_domain::payment::{PaymentMethod, PaymentStatus};
+use motcua_domain::procedure::{AdminLevel, OnlineLevel, ProcedureStatus, TimeUnit};
+
+use crate::db::Db;
+use crate::schema::{
+    dossier_documents, dossier_facts, dossier_ratings, dossiers, kpi_agg, payments, procedures,
+};
+use crate::time::from_db;
+use crate::{AnyConnection, StoreError, StoreResult, insert_or_ignore, parse_enum};
+
+/// Calls `$callback!((args) counter, counter, …)` with every counter
+/// column of `kpi_agg`: the one list the row type, the increments, the
+/// rebuild and the sums are written from.
+macro_rules! with_counters {
+    ($callback:ident ! ( $($args:tt)* )) => {
+        $callback! {
+            ($($args)*)
+            received, received_online, digitized, reused, fee_bearing, returned, rejected,
+            refused, withdrawn, cancelled, decided, early, on_time, late, ended, used_days,
+            regulated_days, results, results_digital, digitized_through, paid, paid_online,
+            ratings, ratings_satisfied, ratings_unsatisfied, due, due_finished
+        }
+    };
+}
+
+macro_rules! agg_row {
+    (() $($c:ident),+) => {
+        /// One stored aggregate row.
+        #[derive(Queryable, Selectable, Debug, Clone, PartialEq, Eq)]
+        #[diesel(table_name = kpi_agg)]
+        pub struct AggRow {
+            pub grain: String,
+            pub period: NaiveDate,
+            pub agency_id: i64,
+            pub procedure_id: i64,
+            pub channel: String,
+            $($c: i64,)+
+        }
+
+        impl AggRow {
+            pub fn counters(&self) -> Counters {
+                Counters { $($c: self.$c,)+ }
+            }
+        }
+    };
+}
+with_counters! { agg_row!() }
+
+/// `SET c = c + delta.c` for every counter.
+macro_rules! increments {
+    (($delta:expr) $($c:ident),+) => {
+        ($(kpi_agg::$c.eq(kpi_agg::$c + $delta.$c),)+)
+    };
+}
+
+/// A full row to insert.
+macro_rules! row_values {
+    (($b:expr, $counters:expr) $($c:ident),+) => {
+        (
+            kpi_agg::grain.eq($b.grain.as_str()),
+            kpi_agg::period.eq($b.period),
+            kpi_agg::agency_id.eq($b.agency_id),
+            kpi_agg::procedure_id.eq($b.procedure_id),
+            kpi_agg::channel.eq($b.channel.as_str()),
+            $(kpi_agg::$c.eq($counters.$c),)+
+        )
+    };
+}
+
+/// Sums of the listed counters over the rows matching `$cond`, grouped by
+/// `$group` (of Rust type `$key`): one row per group, the work done by the database.
+macro_rules! sums {
+    (($conn:expr, $cond:expr, $group:expr, $key:ty) $($c:ident),+) => {{
+        macro_rules! bigint { ($x:ident) => { i64 } }
+        let rows: Vec<($key, $(bigint!($c),)+)> = kpi_agg::table
+            .filter($cond)
+            .group_by($group)
+            .select((
+                $group,
+                $(diesel::dsl::sql::<BigInt>(concat!(
+                    "CAST(COALESCE(SUM(", stringify!($c), "), 0) AS BIGINT)"
+                )),)+
+            ))
+            .load($conn)?;
+        rows.into_iter()
+            .map(|(key, $($c,)+)| {
+                let mut counters = Counters::default();
+                $(counters.$c = $c;)+
+                (key, counters)
+            })
+            .collect::<Vec<($key, Counters)>>()
+    }};
+}
+
+fn apply(conn: &mut AnyConnection, bucket: &Bucket, delta: &Counters) -> StoreResult<()> {
+    insert_or_ignore!(
+        &mut *conn,
+        kpi_agg::table,
+        (
+            kpi_agg::grain.eq(bucket.grain.as_str()),
+            kpi_agg::period.eq(bucket.period),
+            kpi_agg::agency_id.eq(bucket.agency_id),
+            kpi_agg::procedure_id.eq(bucket.procedure_id),
+            kpi_agg::channel.eq(bucket.channel.as_str()),
+        )
+    )?;
+    let row = kpi_agg::table.find((
+        bucket.grain.as_str(),
+        bucket.period,
+        bucket.agency_id,
+        bucket.procedure_id,
+        bucket.channel.as_str(),
+    ));
+    diesel::update(row)
+        .set(with_counters!(increments!(delta)))
+        .execute(conn)?;
+    Ok(())
+}
+
+struct DossierRow {
+    agency_id: i64,
+    procedure_id: i64,
+    channel: String,
+    status: String,
+    received_at: Option<NaiveDateTime>,
+    due_at: Option<NaiveDateTime>,
+    paused_at: Option<NaiveDateTime>,
+    processed_at: Option<NaiveDateTime>,
+    finished_at: Option<NaiveDateTime>,
+    supplement_count: i32,
+    regulated_days: i32,
+    time_unit: String,
+    fees_due_vnd: i64,
+}
+
+type RawDossier = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    i32,
+    i32,
+    String,
+    i64,
+);
+
+macro_rules! dossier_columns {
+    () => {
+        (
+            dossiers::id,
+            dossiers::agency_id,
+            dossiers::procedure_id,
+            dossiers::channel,
+            dossiers::status,
+            dossiers::received_at,
+            dossiers::due_at,
+            dossiers::paused_at,
+            dossiers::processed_at,
+            dossiers::finished_at,
+            dossiers::supplement_count,
+            dossiers::regulated_days,
+            dossiers::time_unit,
+            dossiers::fees_due_vnd,
+        )
+    };
+}
+
+fn split(raw: RawDossier) -> (i64, DossierRow) {
+    let (
+        id,
+        agency_id,
+        procedure_id,
+        channel,
+        status,
+        received_at,
+        due_at,
+        paused_at,
+        processed_at,
+        finished_at,
+        supplement_count,
+        regulated_days,
+        time_unit,
+        fees_due_vnd,
+    ) = raw;
+    (
+        id,
+        DossierRow {
+            agency_id,
+            procedure_id,
+            channel,
+            status,
+            received_at,
+            due_at,
+            paused_at,
+            processed_at,
+            finished_at,
+            supplement_count,
+            regulated_days,
+            time_unit,
+            fees_due_vnd,
+        },
+    )
+}
+
+/// (requirement, document id, paper, reused, stage)
+type DocLine = (Option<String>, Option<String>, bool, bool, String);
+/// (method, status, amount, paid or finished at)
+type PayLine = (String, String, i64, Option<NaiveDateTime>);
+
+fn local_day(at: NaiveDateTime) -> NaiveDate {
+    WorkingCalendar::local_date(from_db(at))
+}
+
+/// A dossier's facts from its stored state: what [`kpi::contributions`] counts.
+fn facts_from(
+    d: &DossierRow,
+    docs: &[DocLine],
+    pays: &[PayLine],
+    rating: Option<&(String, NaiveDateTime)>,
+    calendar: &WorkingCalendar,
+) -> StoreResult<DossierFacts> {
+    let status: DossierStatus = parse_enum(&d.status)?;
+    let unit: TimeUnit = parse_enum(&d.time_unit)?;
+    let received = d.received_at.map(local_day);
+    let inputs: Vec<&DocLine> = docs
+        .iter()
+        .filter(|l| l.4 != "result" && l.0.is_some())
+        .collect();
+    let mut requirements: Vec<&str> = inputs.iter().filter_map(|l| l.0.as_deref()).collect();
+    requirements.sort_unstable();
+    requirements.dedup();
+    let digitized = !requirements.is_empty()
+        && requirements.iter().all(|r| {
+            inputs
+                .iter()
+                .any(|l| l.0.as_deref() == Some(*r) && l.1.is_some())
+        });
+    let reused = inputs.iter().any(|l| l.3);
+    let finished = match (status.is_finished(), d.finished_at) {
+        (true, Some(at)) => Some((local_day(at), status)),
+        _ => None,
+    };
+    // Processing ends when the result is issued or the dossier is stopped;
+    // a withdrawal has no processed moment, only its finish.
+    let ended = match (d.processed_at, finished) {
+        (Some(at), _) => Some(local_day(at)),
+        (None, Some((day, _))) => Some(day),
+        (None, None) => None,
+    };
+    let decided = matches!(
+        status,
+        DossierStatus::ResultReady | DossierStatus::Returned | DossierStatus::Rejected
+    );
+    let (outcome, used_days) = match (decided, d.received_at, d.due_at, d.processed_at) {
+        (true, Some(received), Some(due), Some(done)) => {
+            // More than one supplement request counts as late (Decision 766).
+            let outcome = if d.supplement_count > 1 {
+                Outcome::Late
+            } else {
+                calendar.classify_finished(from_db(due), from_db(done), unit)
+            };
+            let used = calendar.working_days_between(local_day(received), local_day(done));
+            (Some(outcome), Some(i64::from(used)))
+        }
+        _ => (None, None),
+    };
+    let result = match (status, d.processed_at) {
+        (DossierStatus::ResultReady | DossierStatus::Returned, Some(at)) => Some((
+            local_day(at),
+            docs.iter().any(|l| l.4 == "result" && l.1.is_some()),
+        )),
+        _ => None,
+    };
+    let successes: Vec<&PayLine> = pays
+        .iter()
+        .filter(|p| p.1 == PaymentStatus::Success.as_str())
+        .collect();
+    let paid_total: i64 = successes.iter().map(|p| p.2).sum();
+    let paid = if d.fees_due_vnd > 0 && paid_total >= d.fees_due_vnd {
+        let day = successes.iter().filter_map(|p| p.3).max().map(local_day);
+        let online: i64 = successes
+            .iter()
+            .filter(|p| p.0 == PaymentMethod::Online.as_str())
+            .map(|p| p.2)
+            .sum();
+        day.map(|day| (day, online >= d.fees_due_vnd))
+    } else {
+        None
+    };
+    let rating = match rating {
+        Some((score, at)) => Some((local_day(*at), parse_enum::<RatingScore>(score)?)),
+        None => None,
+    };
+    Ok(DossierFacts {
+        agency_id: d.agency_id,
+        procedure_id: d.procedure_id,
+        channel: parse_enum(&d.channel)?,
+        received,
+        digitized: received.is_some() && digitized,
+        reused: received.is_some() && reused,
+        fee_bearing: d.fees_due_vnd > 0,
+        // A paused clock has no due date.
+        due: if received.is_some() && d.paused_at.is_none() {
+            d.due_at.map(local_day)
+        } else {
+            None
+        },
+        finished,
+        ended,
+        outcome,
+        used_days,
+        regulated_days: i64::from(d.regulated_days),
+        result,
+        paid,
+        rating,
+    })
+}
+
+/// The calendar the aggregates use: only its days matter here.
+fn calendar(conn: &mut AnyConnection) -> StoreResult<WorkingCalendar> {
+    crate::repo::calendar::load(conn, WorkingHours::default())
+}
+
+fn load_facts(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Option<DossierFacts>> {
+    let text: Option<String> = dossier_facts::table
+        .find(dossier_id)
+        .select(dossier_facts::facts)
+        .first(conn)
+        .optional()?;
+    text.map(|t| serde_json::from_str(&t).map_err(StoreError::corrupt))
+        .transpose()
+}
+
+fn save_facts(conn: &mut AnyConnection, dossier_id: i64, facts: &DossierFacts) -> StoreResult<()> {
+    let text = serde_json::to_string(facts).map_err(StoreError::corrupt)?;
+    diesel::delete(dossier_facts::table.find(dossier_id)).execute(conn)?;
+    diesel::insert_into(dossier_facts::table)
+        .values((
+            dossier_facts::dossier_id.eq(dossier_id),
+            dossier_facts::facts.eq(text),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Recomputes one dossier's facts and applies the change to the aggregates.
+/// Call inside the transaction that changed the dossier.
+pub fn refresh(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<()> {
+    let raw: RawDossier = dossiers::table
+        .find(dossier_id)
+        .select(dossier_columns!())
+        .first(conn)?;
+    let (_, row) = split(raw);
+    let docs: Vec<DocLine> = dossier_documents::table
+        .filter(dossier_documents::dossier_id.eq(dossier_id))
+        .select((
+            dossier_documents::requirement,
+            dossier_documents::document_id,
+            dossier_documents::paper,
+            dossier_documents::reused,
+            dossier_documents::stage,
+        ))
+        .load(conn)?;
+    let pays: Vec<PayLine> = payments::table
+        .filter(payments::dossier_id.eq(dossier_id))
+        .select((
+            payments::method,
+            payments::status,
+            payments::amount_vnd,
+            payments::paid_at,
+        ))
+        .load(conn)?;
+    let rating: Option<(String, NaiveDateTime)> = dossier_ratings::table
+        .find(dossier_id)
+        .select((dossier_ratings::score, dossier_ratings::rated_at))
+        .first(conn)
+        .optional()?;
+    let cal = calendar(conn)?;
+    let new = facts_from(&row, &docs, &pays, rating.as_ref(), &cal)?;
+    let old = load_facts(conn, dossier_id)?;
+    if old.as_ref() == Some(&new) {
+        return Ok(());
+    }
+    // In bucket order: concurrent writers lock rows in the same order.
+    for (bucket, delta) in kpi::change(old.as_ref(), Some(&new)) {
+        apply(conn, &bucket, &delta)?;
+    }
+    save_facts(conn, dossier_id, &new)
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RebuildReport {
+    pub dossiers: usize,
+    pub rows: usize,
+}
+
+/// Recomputes every dossier's facts and all aggregates from the stored data.
+pub fn rebuild(conn: &mut AnyConnection) -> StoreResult<RebuildReport> {
+    crate::write_tx(conn, |conn| {
+        diesel::delete(kpi_agg::table).execute(conn)?;
+        diesel::delete(dossier_facts::table).execute(conn)?;
+        let cal = calendar(conn)?;
+        let mut totals: BTreeMap<Bucket, Counters> = BTreeMap::new();
+        let mut report = RebuildReport::default();
+        let mut after = 0_i64;
+        const BATCH: i64 = 5000;
+        loop {
+            let raws: Vec<RawDossier> = dossiers::table
+                .filter(dossiers::id.gt(after))
+                .order(dossiers::id.asc())
+                .limit(BATCH)
+                .select(dossier_columns!())
+                .load(conn)?;
+            let Some(last) = raws.last() else { break };
+            let (first_id, last_id) = (raws[0].0, last.0);
+            after = last_id;
+            let mut docs: HashMap<i64, Vec<DocLine>> = HashMap::new();
+            let rows: Vec<(i64, DocLine)> = dossier_documents::table
+                .filter(dossier_documents::dossier_id.between(first_id, last_id))
+                .select((
+                    dossier_documents::dossier_id,
+                    (
+                        dossier_documents::requirement,
+                        dossier_documents::document_id,
+                        dossier_documents::paper,
+                        dossier_documents::reused,
+                        dossier_documents::stage,
+                    ),
+                ))
+                .load(conn)?;
+            for (id, line) in rows {
+                docs.entry(id).or_default().push(line);
+            }
+            let mut pays: HashMap<i64, Vec<PayLine>> = HashMap::new();
+            let rows: Vec<(i64, String, String, i64, Option<NaiveDateTime>)> = payments::table
+                .filter(payments::dossier_id.between(first_id, last_id))
+                .select((
+                    payments::dossier_id,
+                    payments::method,
+                    payments::status,
+                    payments::amount_vnd,
+                    payments::paid_at,
+                ))
+                .load(conn)?;
+            for (id, a, b, c, d) in rows {
+                pays.entry(id).or_default().push((a, b, c, d));
+            }
+            let ratings: HashMap<i64, (String, NaiveDateTime)> = dossier_ratings::table
+                .filter(dossier_ratings::dossier_id.between(first_id, last_id))
+                .select((
+                    dossier_ratings::dossier_id,
+                    dossier_ratings::score,
+                    dossier_ratings::rated_at,
+                ))
+                .load::<(i64, String, NaiveDateTime)>(conn)?
+                .into_iter()
+                .map(|(id, s, at)| (id, (s, at)))
+                .collect();
+            let mut batch_facts = Vec::with_capacity(raws.len());
+            for raw in raws {
+                let (id, row) = split(raw);
+                let facts = facts_from(
+                    &row,
+                    docs.get(&id).map_or(&[][..], Vec::as_slice),
+                    pays.get(&id).map_or(&[][..], Vec::as_slice),
+                    ratings.get(&id),
+                    &cal,
+                )?;
+                kpi::accumulate(&mut totals, &facts, 1);
+                batch_facts.push((
+                    id,
+                    serde_json::to_string(&facts).map_err(StoreError::corrupt)?,
+                ));
+                report.dossiers += 1;
+            }
+            for chunk in batch_facts.chunks(1000) {
+                let values: Vec<_> = chunk
+                    .iter()
+                    .map(|(id, f)| {
+                        (
+                            dossier_facts::dossier_id.eq(*id),
+                            dossier_facts::facts.eq(f),
+                        )
+                    })
+                    .collect();
+                crate::insert_many!(&mut *conn, dossier_facts::table, values)?;
+            }
+        }
+        totals.retain(|_, c| !c.is_zero());
+        let rows: Vec<(&Bucket, &Counters)> = totals.iter().collect();
+        for chunk in rows.chunks(500) {
+            let values: Vec<_> = chunk
+                .iter()
+                .map(|(b, c)| with_counters!(row_values!(b, c)))
+                .collect();
+            crate::insert_many!(&mut *conn, kpi_agg::table, values)?;
+        }
+        report.rows = totals.len();
+        Ok(report)
+    })
+}
+
+/// Every aggregate row, ordered: to compare the kept counters with a rebuild.
+pub fn snapshot(conn: &mut AnyConnection) -> StoreResult<Vec<AggRow>> {
+    Ok(kpi_agg::table
+        .order((
+            kpi_agg::grain.asc(),
+            kpi_agg::period.asc(),
+            kpi_agg::agency_id.asc(),
+            kpi_agg::procedure_id.asc(),
+            kpi_agg::channel.asc(),
+        ))
+        .select(AggRow::as_select())
+        .load::<AggRow>(conn)?
+        .into_iter()
+        // A row whose counters went back to zero holds nothing.
+        .filter(|r| !r.counters().is_zero())
+        .collect())
+}
+
+/// Which dossiers a KPI query is about.
+#[derive(Debug, Clone, Default)]
+pub struct KpiFilter {
+    /// The receiving agency.
+    pub agency_id: Option<i64>,
+    /// Procedures of a sector, or one procedure; `None` for all.
+    pub procedure_ids: Option<Vec<i64>>,
+    pub channel: Option<Channel>,
+}
+
+type Condition = Box<dyn BoxableExpression<kpi_agg::table, Db, SqlType = Bool>>;
+
+fn condition(filter: &KpiFilter, spans: &[Span]) -> Condition {
+    let mut within: Condition = Box::new(diesel::dsl::sql::<Bool>("1 = 0"));
+    for span in spans {
+        within = Box::new(
+            within.or(kpi_agg::grain
+                .eq(span.grain.as_str())
+                .and(kpi_agg::period.ge(span.from))
+                .and(kpi_agg::period.lt(span.to))),
+        );
+    }
+    let mut cond: Condition = within;
+    if let Some(agency) = filter.agency_id {
+        cond = Box::new(cond.and(kpi_agg::agency_id.eq(agency)));
+    }
+    if let Some(ids) = &filter.procedure_ids {
+        cond = Box::new(cond.and(kpi_agg::procedure_id.eq_any(ids.clone())));
+    }
+    if let Some(channel) = filter.channel {
+        cond = Box::new(cond.and(kpi_agg::channel.eq(channel.as_str())));
+    }
+    cond
+}
+
+/// Flow counters summed over `spans`, per receiving agency.
+pub fn flows_by_agency(
+    conn: &mut AnyConnection,
+    filter: &KpiFilter,
+    spans: &[Span],
+) -> StoreResult<BTreeMap<i64, Counters>> {
+    if spans.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let rows = with_counters!(sums!(
+        conn,
+        condition(filter, spans),
+        kpi_agg::agency_id,
+        i64
+    ));
+    Ok(rows.into_iter().collect())
+}
+
+/// Flow counters summed over `spans`, per stored period (grain and first day).
+pub fn flows_by_period(
+    conn: &mut AnyConnection,
+    filter: &KpiFilter,
+    spans: &[Span],
+) -> StoreResult<Vec<(Grain, NaiveDate, Counters)>> {
+    if spans.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = with_counters!(sums!(
+        conn,
+        condition(filter, spans),
+        (kpi_agg::grain, kpi_agg::period),
+        (String, NaiveDate)
+    ));
+    rows.into_iter()
+        .map(|((grain, period), c)| Ok((parse_enum(&grain)?, period, c)))
+        .collect()
+}
+
+/// The stock counters (received, ended, due, due and ended) summed over
+/// every day before `end`, per receiving agency: what is in progress at `end`.
+pub fn stock_by_agency(
+    conn: &mut AnyConnection,
+    filter: &KpiFilter,
+    end: NaiveDate,
+) -> StoreResult<BTreeMap<i64, Counters>> {
+    let spans = kpi::cover(kpi::epoch(), end);
+    if spans.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let rows = sums!((conn, condition(filter, &spans), kpi_agg::agency_id, i64) received, ended, due, due_finished);
+    Ok(rows.into_iter().collect())
+}
+
+pub fn total(by_agency: &BTreeMap<i64, Counters>) -> Counters {
+    let mut total = Counters::default();
+    for c in by_agency.values() {
+        total.merge(c);
+    }
+    total
+}
+
+/// Procedure figures for the catalog indicators, per agency: the active
+/// procedures an agency receives, its own and those of its whole level
+/// (commune procedures every commune receives). Without `agencies`, the
+/// whole catalog under the key 0.
+pub fn catalog_counts(
+    conn: &mut AnyConnection,
+    agencies: Option<&[(i64, AdminLevel)]>,
+    procedure_ids: Option<&[i64]>,
+) -> StoreResult<BTreeMap<i64, CatalogCounts>> {
+    let mut q = procedures::table
+        .filter(procedures::status.eq(ProcedureStatus::Active.as_str()))
+        .into_boxed::<Db>();
+    if let Some(ids) = procedure_ids {
+        q = q.filter(procedures::id.eq_any(ids.to_vec()));
+    }
+    let rows: Vec<(Option<i64>, String, String, bool, bool, bool)> = q
+        .select((
+            procedures::agency_id,
+            procedures::levels,
+            procedures::online_level,
+            procedures::has_fees,
+            procedures::fees_payable_online,
+            procedures::complete,
+        ))
+        .load(conn)?;
+    let mut out: BTreeMap<i64, CatalogCounts> = BTreeMap::new();
+    for (owner, levels, online, has_fees, payable, complete) in rows {
+        let receivers: Vec<i64> = match agencies {
+            None => vec![0],
+            Some(list) => list
+                .iter()
+                .filter(|(id, level)| match owner {
+                    Some(owner) => owner == *id,
+                    None => levels.contains(&format!(",{level},")),
+                })
+                .map(|(id, _)| *id)
+                .collect(),
+        };
+        for agency in receivers {
+            let c = out.entry(agency).or_default();
+            c.active += 1;
+            if online == OnlineLevel::Full.as_str() {
+                c.full_online += 1;
+            } else if online == OnlineLevel::Partial.as_str() {
+                c.partial_online += 1;
+            }
+            if has_fees {
+                c.fee_bearing += 1;
+                if payable {
+                    c.fee_bearing_payable_online += 1;
+                }
+            }
+            if complete {
+                c.complete += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Ids and codes of the procedures of a sector.
+pub fn procedures_of_sector(
+    conn: &mut AnyConnection,
+    sector_code: &str,
+) -> StoreResult<Vec<(i64, String)>> {
+    Ok(procedures::table
+        .filter(procedures::sector_code.eq(sector_code))
+        .select((procedures::id, procedures::code))
+        .load(conn)?)
+}
+
+/// The number of dossiers by status and the number overdue now, for gauges.
+pub fn status_counts(
+    conn: &mut AnyConnection,
+    at: DateTime<Utc>,
+) -> StoreResult<(Vec<(String, i64)>, i64)> {
+    let by_status: Vec<(String, i64)> = dossiers::table
+        .group_by(dossiers::status)
+        .select((dossiers::status, diesel::dsl::count_star()))
+        .load(conn)?;
+    // Overdue: past its due moment, still being processed, clock running.
+    let overdue: i64 = dossiers::table
+        .filter(dossiers::processed_at.is_null())
+        .filter(dossiers::finished_at.is_null())
+        .filter(dossiers::paused_at.is_null())
+        .filter(dossiers::due_at.lt(crate::time::to_db(at)))
+        .count()
+        .get_result(conn)?;
+    Ok((by_status, overdue))
+}
+
+pub fn payment_status_counts(conn: &mut AnyConnection) -> StoreResult<Vec<(String, i64)>> {
+    Ok(payments::table
+        .group_by(payments::status)
+        .select((payments::status, diesel::dsl::count_star()))
+        .load(conn)?)
+}

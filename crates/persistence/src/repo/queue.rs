@@ -1,0 +1,262 @@
+//! Counter queue tickets: taken, called to a counter, completed. The minutes
+//! each ticket waited are counted per agency, sector and day when it is
+//! called, so the KPIs read a small histogram instead of every ticket.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use motcua_domain::calendar::WorkingCalendar;
+use motcua_domain::queue::{Ticket, TicketStatus, waited_minutes};
+
+use crate::schema::{queue_tickets, queue_waits};
+use crate::time::{from_db, to_db};
+use crate::{AnyConnection, StoreError, StoreResult, insert_or_ignore, parse_enum, write_tx};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = queue_tickets)]
+struct Row {
+    id: i64,
+    agency_id: i64,
+    sector_code: Option<String>,
+    day: NaiveDate,
+    number: i32,
+    status: String,
+    issued_at: NaiveDateTime,
+    called_at: Option<NaiveDateTime>,
+    counter: Option<String>,
+    completed_at: Option<NaiveDateTime>,
+}
+
+impl Row {
+    fn into_ticket(self) -> StoreResult<Ticket> {
+        Ok(Ticket {
+            id: self.id,
+            agency_id: self.agency_id,
+            sector_code: self.sector_code,
+            day: self.day,
+            number: self.number,
+            status: parse_enum(&self.status)?,
+            issued_at: from_db(self.issued_at),
+            called_at: self.called_at.map(from_db),
+            counter: self.counter,
+            completed_at: self.completed_at.map(from_db),
+        })
+    }
+}
+
+pub fn get(conn: &mut AnyConnection, id: i64) -> StoreResult<Ticket> {
+    queue_tickets::table
+        .find(id)
+        .select(Row::as_select())
+        .first(conn)?
+        .into_ticket()
+}
+
+/// Issues the next number of the agency's day.
+pub fn take(
+    conn: &mut AnyConnection,
+    agency_id: i64,
+    sector_code: Option<&str>,
+    at: DateTime<Utc>,
+) -> StoreResult<Ticket> {
+    let day = WorkingCalendar::local_date(at);
+    write_tx(conn, |conn| {
+        let number = crate::repo::next_daily_number!(conn, ticket_sequences, agency_id, day)?;
+        let number = i32::try_from(number).map_err(StoreError::corrupt)?;
+        let id: i64 = diesel::insert_into(queue_tickets::table)
+            .values((
+                queue_tickets::agency_id.eq(agency_id),
+                queue_tickets::sector_code.eq(sector_code),
+                queue_tickets::day.eq(day),
+                queue_tickets::number.eq(number),
+                queue_tickets::status.eq(TicketStatus::Waiting.as_str()),
+                queue_tickets::issued_at.eq(to_db(at)),
+            ))
+            .returning(queue_tickets::id)
+            .get_result(conn)?;
+        get(conn, id)
+    })
+}
+
+/// Tickets of an agency's day still waiting (issued before `before`, if given).
+pub fn waiting(
+    conn: &mut AnyConnection,
+    agency_id: i64,
+    day: NaiveDate,
+    before: Option<i64>,
+) -> StoreResult<i64> {
+    let mut q = queue_tickets::table
+        .filter(queue_tickets::agency_id.eq(agency_id))
+        .filter(queue_tickets::day.eq(day))
+        .filter(queue_tickets::status.eq(TicketStatus::Waiting.as_str()))
+        .into_boxed();
+    if let Some(id) = before {
+        q = q.filter(queue_tickets::id.lt(id));
+    }
+    Ok(q.count().get_result(conn)?)
+}
+
+/// Tickets of the same day still waiting before this one.
+pub fn waiting_ahead(conn: &mut AnyConnection, ticket: &Ticket) -> StoreResult<i64> {
+    waiting(conn, ticket.agency_id, ticket.day, Some(ticket.id))
+}
+
+/// Calls the longest-waiting ticket of the agency's day (of one sector, if
+/// given) to `counter`, completing the ticket the counter was serving. On
+/// PostgreSQL the ticket is picked `FOR UPDATE SKIP LOCKED`, so two counters
+/// calling at once get different tickets.
+pub fn call_next(
+    conn: &mut AnyConnection,
+    agency_id: i64,
+    counter: &str,
+    sector_code: Option<&str>,
+    called_by: i64,
+    at: DateTime<Utc>,
+) -> StoreResult<Option<Ticket>> {
+    let day = WorkingCalendar::local_date(at);
+    write_tx(conn, |conn| {
+        diesel::update(
+            queue_tickets::table
+                .filter(queue_tickets::agency_id.eq(agency_id))
+                .filter(queue_tickets::counter.eq(counter))
+                .filter(queue_tickets::status.eq(TicketStatus::Called.as_str())),
+        )
+        .set((
+            queue_tickets::status.eq(TicketStatus::Completed.as_str()),
+            queue_tickets::completed_at.eq(to_db(at)),
+        ))
+        .execute(conn)?;
+        macro_rules! oldest_waiting {
+            ($tickets:expr) => {
+                $tickets
+                    .filter(queue_tickets::agency_id.eq(agency_id))
+                    .filter(queue_tickets::day.eq(day))
+                    .filter(queue_tickets::status.eq(TicketStatus::Waiting.as_str()))
+                    .order(queue_tickets::id.asc())
+                    .select(queue_tickets::id)
+            };
+        }
+        let of_sector = queue_tickets::sector_code.eq(sector_code.unwrap_or_default());
+        let next: Option<i64> = match (&mut *conn, sector_code.is_some()) {
+            (AnyConnection::Postgresql(pg), false) => oldest_waiting!(queue_tickets::table)
+                .for_update()
+                .skip_locked()
+                .first(pg)
+                .optional()?,
+            (AnyConnection::Postgresql(pg), true) => {
+                oldest_waiting!(queue_tickets::table.filter(of_sector))
+                    .for_update()
+                    .skip_locked()
+                    .first(pg)
+                    .optional()?
+            }
+            // SQLite: the write transaction already serializes callers.
+            (AnyConnection::Sqlite(lite), false) => oldest_waiting!(queue_tickets::table)
+                .first(lite)
+                .optional()?,
+            (AnyConnection::Sqlite(lite), true) => {
+                oldest_waiting!(queue_tickets::table.filter(of_sector))
+                    .first(lite)
+                    .optional()?
+            }
+        };
+        let Some(id) = next else { return Ok(None) };
+        diesel::update(
+            queue_tickets::table
+                .find(id)
+                .filter(queue_tickets::status.eq(TicketStatus::Waiting.as_str())),
+        )
+        .set((
+            queue_tickets::status.eq(TicketStatus::Called.as_str()),
+            queue_tickets::called_at.eq(to_db(at)),
+            queue_tickets::counter.eq(counter),
+            queue_tickets::called_by.eq(called_by),
+        ))
+        .execute(conn)?;
+        let ticket = get(conn, id)?;
+        count_wait(conn, &ticket, at)?;
+        Ok(Some(ticket))
+    })
+}
+
+fn count_wait(conn: &mut AnyConnection, ticket: &Ticket, called: DateTime<Utc>) -> StoreResult<()> {
+    let minutes = i32::try_from(waited_minutes(ticket.issued_at, called)).unwrap_or(i32::MAX);
+    let sector = ticket.sector_code.clone().unwrap_or_default();
+    insert_or_ignore!(
+        &mut *conn,
+        queue_waits::table,
+        (
+            queue_waits::day.eq(ticket.day),
+            queue_waits::agency_id.eq(ticket.agency_id),
+            queue_waits::sector_code.eq(&sector),
+            queue_waits::minutes.eq(minutes),
+            queue_waits::tickets.eq(0_i64),
+        )
+    )?;
+    diesel::update(queue_waits::table.find((ticket.day, ticket.agency_id, &sector, minutes)))
+        .set(queue_waits::tickets.eq(queue_waits::tickets + 1_i64))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Completion {
+    Done(Ticket),
+    /// Only a called ticket can be completed.
+    NotCalled(Ticket),
+}
+
+pub fn complete(conn: &mut AnyConnection, id: i64, at: DateTime<Utc>) -> StoreResult<Completion> {
+    write_tx(conn, |conn| {
+        let n = diesel::update(
+            queue_tickets::table
+                .find(id)
+                .filter(queue_tickets::status.eq(TicketStatus::Called.as_str())),
+        )
+        .set((
+            queue_tickets::status.eq(TicketStatus::Completed.as_str()),
+            queue_tickets::completed_at.eq(to_db(at)),
+        ))
+        .execute(conn)?;
+        let ticket = get(conn, id)?;
+        Ok(if n == 1 {
+            Completion::Done(ticket)
+        } else {
+            Completion::NotCalled(ticket)
+        })
+    })
+}
+
+/// Tickets called on days `[from, to)`, by agency and whole minutes waited.
+pub fn waits_by_agency(
+    conn: &mut AnyConnection,
+    agency_id: Option<i64>,
+    sector_code: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> StoreResult<BTreeMap<i64, BTreeMap<i64, i64>>> {
+    let mut q = queue_waits::table
+        .filter(queue_waits::day.ge(from))
+        .filter(queue_waits::day.lt(to))
+        .select((
+            queue_waits::agency_id,
+            queue_waits::minutes,
+            queue_waits::tickets,
+        ))
+        .into_boxed();
+    if let Some(agency) = agency_id {
+        q = q.filter(queue_waits::agency_id.eq(agency));
+    }
+    if let Some(sector) = sector_code {
+        q = q.filter(queue_waits::sector_code.eq(sector));
+    }
+    let mut out: BTreeMap<i64, BTreeMap<i64, i64>> = BTreeMap::new();
+    for (agency, minutes, tickets) in q.load::<(i64, i32, i64)>(conn)? {
+        *out.entry(agency)
+            .or_default()
+            .entry(i64::from(minutes))
+            .or_insert(0) += tickets;
+    }
+    Ok(out)
+}

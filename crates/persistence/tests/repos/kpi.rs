@@ -1,0 +1,344 @@
+//! KPI aggregates kept with every change agree with a rebuild from the
+//! stored dossiers, over paths that cross months, Tết, transfers,
+//! supplements, payments and cancellations.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use motcua_domain::agency::NewAgency;
+use motcua_domain::calendar::{WorkingCalendar, WorkingHours};
+use motcua_domain::dossier::{Action, DossierStatus};
+use motcua_domain::kpi;
+use motcua_domain::procedure::{AdminLevel, Fee, SupplementClock};
+use motcua_persistence::repo::kpi::{self as agg, KpiFilter};
+use motcua_persistence::repo::{agencies, calendar, payments, procedures};
+use motcua_persistence::workflow::{self, ActionInput, ApplicantInput, DocumentInput, Submission};
+use motcua_persistence::{AnyConnection, Pool};
+
+use crate::on_both_backends;
+use crate::workflow::{World, act, action, request_supplement, supplement, to_review, world};
+
+on_both_backends!(
+    kept_aggregates_agree_with_a_rebuild,
+    generated_data_leaves_the_database_usable
+);
+
+fn submit(conn: &mut AnyConnection, w: &World, procedure: &str, at: DateTime<Utc>) -> String {
+    let submission = Submission {
+        procedure_code: procedure.into(),
+        applicant: Some(ApplicantInput {
+            id_number: "079203001234".into(),
+            full_name: "Nguyễn Văn An".into(),
+            ..Default::default()
+        }),
+        documents: vec![DocumentInput {
+            requirement: Some("D1".into()),
+            document_id: None,
+            paper: true,
+        }],
+        ..Default::default()
+    };
+    workflow::submit(conn, w.officer, submission, at)
+        .unwrap()
+        .code
+}
+
+fn with_note(a: Action) -> ActionInput {
+    ActionInput {
+        note: Some("Lý do".into()),
+        ..action(a)
+    }
+}
+
+/// Proposes, approves and issues a paper result at `at`.
+fn decide(conn: &mut AnyConnection, w: &World, code: &str, at: DateTime<Utc>) {
+    act(conn, w.admin, code, action(Action::Propose), at);
+    act(conn, w.admin, code, action(Action::Approve), at);
+    act(
+        conn,
+        w.admin,
+        code,
+        ActionInput {
+            paper_result: true,
+            ..action(Action::IssueResult)
+        },
+        at,
+    );
+}
+
+fn kept_aggregates_agree_with_a_rebuild(pool: &Pool) {
+    let mut conn = pool.get().unwrap();
+    let w = world(&mut conn, SupplementClock::Pause);
+    let dept = w.officer.agency_id.unwrap();
+    let other = agencies::insert(
+        &mut conn,
+        &NewAgency {
+            code: "000.00.21.H56".into(),
+            name: "Sở Xây dựng".into(),
+            level: AdminLevel::Province,
+            parent_id: None,
+        },
+    )
+    .unwrap()
+    .id;
+    let mut paid = crate::catalog::spec("1.000002", "Thủ tục có phí", "Du lịch");
+    paid.fees = vec![Fee {
+        code: "F1".into(),
+        name: "Phí thẩm định".into(),
+        amount_vnd: 500_000,
+        payable_online: true,
+        applies_when: None,
+    }];
+    procedures::create(&mut conn, &paid, Some(dept)).unwrap();
+
+    let calendar = calendar::load(&mut conn, WorkingHours::default()).unwrap();
+    let mut states = Vec::new();
+    for i in 0..24_u32 {
+        // Spread from mid-December 2025 across Tết 2026 (16–20 Feb) into March.
+        let day = NaiveDate::from_ymd_opt(2025, 12, 15).unwrap() + Duration::days(i64::from(i) * 4);
+        let at = |offset: i64, hour: u32| {
+            WorkingCalendar::local_datetime(
+                day + Duration::days(offset),
+                NaiveTime::from_hms_opt(hour, 0, 0).unwrap(),
+            )
+        };
+        let procedure = if i % 8 == 7 { "1.000002" } else { "1.000001" };
+        let code = submit(&mut conn, &w, procedure, at(0, 9));
+        match i % 8 {
+            // Never received.
+            0 if i > 0 => {}
+            // Decided early and returned.
+            0 | 1 => {
+                to_review(&mut conn, &w, &code, at(0, 9));
+                decide(&mut conn, &w, &code, at(1, 10));
+                act(
+                    &mut conn,
+                    w.officer,
+                    &code,
+                    action(Action::Return),
+                    at(2, 10),
+                );
+            }
+            // Decided late: an apology, then returned.
+            2 => {
+                to_review(&mut conn, &w, &code, at(0, 9));
+                decide(&mut conn, &w, &code, at(20, 10));
+                let next = at(21, 10);
+                act(
+                    &mut conn,
+                    w.admin,
+                    &code,
+                    ActionInput {
+                        new_appointment_date: Some(
+                            calendar.next_working_day(WorkingCalendar::local_date(next)),
+                        ),
+                        ..with_note(Action::Apology)
+                    },
+                    next,
+                );
+                act(
+                    &mut conn,
+                    w.officer,
+                    &code,
+                    action(Action::Return),
+                    at(22, 10),
+                );
+            }
+            // Rejected after review.
+            3 => {
+                to_review(&mut conn, &w, &code, at(0, 9));
+                act(&mut conn, w.admin, &code, action(Action::Propose), at(1, 9));
+                act(
+                    &mut conn,
+                    w.admin,
+                    &code,
+                    with_note(Action::Reject),
+                    at(2, 9),
+                );
+            }
+            // Two supplement requests (late by rule), transferred, result waiting for collection.
+            4 => {
+                to_review(&mut conn, &w, &code, at(0, 9));
+                for k in 0..2 {
+                    act(
+                        &mut conn,
+                        w.admin,
+                        &code,
+                        request_supplement(),
+                        at(1 + k * 2, 9),
+                    );
+                    act(&mut conn, w.admin, &code, supplement(), at(2 + k * 2, 9));
+                }
+                act(
+                    &mut conn,
+                    w.admin,
+                    &code,
+                    ActionInput {
+                        target_agency_id: Some(other),
+                        ..action(Action::Transfer)
+                    },
+                    at(5, 9),
+                );
+                decide(&mut conn, &w, &code, at(6, 9));
+            }
+            // Cancelled, or withdrawn by the applicant.
+            5 => {
+                to_review(&mut conn, &w, &code, at(0, 9));
+                act(
+                    &mut conn,
+                    w.admin,
+                    &code,
+                    with_note(Action::Cancel),
+                    at(3, 9),
+                );
+            }
+            6 => {
+                to_review(&mut conn, &w, &code, at(0, 9));
+                act(
+                    &mut conn,
+                    w.admin,
+                    &code,
+                    action(Action::Withdraw),
+                    at(1, 9),
+                );
+            }
+            // Fees paid at the counter, then returned; the last one stays open.
+            _ => {
+                to_review(&mut conn, &w, &code, at(0, 9));
+                if i < 20 {
+                    decide(&mut conn, &w, &code, at(2, 9));
+                    let id = motcua_persistence::repo::dossiers::by_code(&mut conn, &code)
+                        .unwrap()
+                        .id;
+                    payments::record_counter(
+                        &mut conn,
+                        &payments::CounterPayment {
+                            id: &format!("PAY-{i}"),
+                            dossier_id: id,
+                            amount_vnd: 500_000,
+                            receipt_number: &format!("BL-{i}"),
+                            recorded_by: w.officer.user_id,
+                        },
+                    )
+                    .unwrap();
+                    act(
+                        &mut conn,
+                        w.officer,
+                        &code,
+                        action(Action::Return),
+                        at(3, 9),
+                    );
+                }
+            }
+        }
+        states.push(
+            motcua_persistence::repo::dossiers::by_code(&mut conn, &code)
+                .unwrap()
+                .status,
+        );
+    }
+    assert!(states.contains(&DossierStatus::ResultReady));
+    assert!(states.contains(&DossierStatus::Withdrawn));
+
+    let kept = agg::snapshot(&mut conn).unwrap();
+    assert!(!kept.is_empty());
+    let report = agg::rebuild(&mut conn).unwrap();
+    assert_eq!(report.dossiers, 24);
+    let rebuilt = agg::snapshot(&mut conn).unwrap();
+    assert_eq!(kept.len(), rebuilt.len());
+    for (k, r) in kept.iter().zip(&rebuilt) {
+        assert_eq!(k, r);
+    }
+
+    // The whole story, summed: what the paths above add up to.
+    let filter = KpiFilter::default();
+    let spans = kpi::cover(
+        NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+    );
+    let by_agency = agg::flows_by_agency(&mut conn, &filter, &spans).unwrap();
+    assert_eq!(
+        by_agency.keys().copied().collect::<Vec<_>>(),
+        [dept],
+        "the transferred dossier counts for the agency that received it"
+    );
+    let flows = agg::total(&by_agency);
+    let stock = agg::total(
+        &agg::stock_by_agency(
+            &mut conn,
+            &filter,
+            NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+        )
+        .unwrap(),
+    );
+    let (counts, rates) = kpi::summarize(&flows, &stock);
+    // 24 submitted, 2 never received (i = 8, 16).
+    assert_eq!(counts.received, 22);
+    // Decided: 0,1,9,17 early; 2,10,18 late; 3,11,19 rejected; 4,12,20 late (two supplements); 7,15 paid.
+    assert_eq!(counts.decided, 4 + 3 + 3 + 3 + 2);
+    assert_eq!(counts.late, 6);
+    assert_eq!((counts.cancelled, counts.withdrawn), (3, 3));
+    assert_eq!(counts.in_progress, 1, "23 stays open");
+    assert_eq!(rates.on_time.denominator, 15);
+    assert_eq!(rates.on_time.numerator, 9);
+    assert_eq!((flows.paid, flows.paid_online), (2, 0));
+}
+
+fn generated_data_leaves_the_database_usable(pool: &Pool) {
+    use motcua_persistence::synthetic::{self, Placeholder, Plan};
+    let mut conn = pool.get().unwrap();
+    let w = world(&mut conn, SupplementClock::Pause);
+    let plan = Plan {
+        dossiers: 3000,
+        procedures: 24,
+        years: 3,
+        until: chrono::Utc::now(),
+        seed: 7,
+        placeholder: Placeholder {
+            storage_key: "synthetic-placeholder-pdf".into(),
+            size_bytes: 1,
+            sha256: "0".repeat(64),
+        },
+    };
+    let mut batches = 0;
+    let report = synthetic::generate(&mut conn, &plan, |_| batches += 1).unwrap();
+    assert_eq!(report.dossiers, 3000);
+    assert_eq!((report.agencies, report.procedures), (3, 24));
+    assert!(batches >= 2);
+    assert!(report.payments > 0 && report.ratings > 0 && report.tickets > 0 && report.feedback > 0);
+    // Years of history, mostly finished, channels mixed.
+    let filter = KpiFilter::default();
+    let now = motcua_domain::calendar::WorkingCalendar::local_date(chrono::Utc::now());
+    let spans = kpi::cover(now - Duration::days(4 * 366), now + Duration::days(1));
+    let flows = agg::total(&agg::flows_by_agency(&mut conn, &filter, &spans).unwrap());
+    let stock =
+        agg::total(&agg::stock_by_agency(&mut conn, &filter, now + Duration::days(1)).unwrap());
+    let (counts, rates) = kpi::summarize(&flows, &stock);
+    assert!(counts.received > 2800, "{counts:?}");
+    assert!(
+        counts.decided > 2000 && counts.in_progress < 300,
+        "{counts:?}"
+    );
+    let online = rates.online_dossiers.value.unwrap();
+    assert!((0.2..0.8).contains(&online), "{online}");
+    // A second run adds to the first; real work carries on after both.
+    synthetic::generate(
+        &mut conn,
+        &Plan {
+            dossiers: 500,
+            seed: 8,
+            ..plan
+        },
+        |_| {},
+    )
+    .unwrap();
+    let kept = agg::snapshot(&mut conn).unwrap();
+    let code = submit(&mut conn, &w, "1.000001", chrono::Utc::now());
+    assert!(code.ends_with("-0001"), "{code}");
+    let dossier = motcua_persistence::repo::dossiers::by_code(&mut conn, &code).unwrap();
+    assert!(dossier.id > 3500, "ids continue after the generated ones");
+    agg::rebuild(&mut conn).unwrap();
+    assert_eq!(
+        agg::snapshot(&mut conn).unwrap(),
+        kept,
+        "submitted only: nothing counted yet"
+    );
+}
