@@ -222,18 +222,26 @@ pub struct Bucket {
     pub channel: Channel,
 }
 
-/// Adds `sign` × a dossier's contributions to the rows of every grain.
+/// The `procedure_id` of the rows that add up every procedure of an agency
+/// and channel: what queries without a procedure or sector filter read, so
+/// their cost follows the number of agencies, not the size of the catalog.
+pub const ALL_PROCEDURES: i64 = 0;
+
+/// Adds `sign` × a dossier's contributions to the rows of every grain, for
+/// its procedure and for all procedures.
 pub fn accumulate(into: &mut BTreeMap<Bucket, Counters>, facts: &DossierFacts, sign: i64) {
     for (day, field, value) in contributions(facts) {
         for grain in Grain::ALL {
-            let bucket = Bucket {
-                grain: *grain,
-                period: period_start(*grain, day),
-                agency_id: facts.agency_id,
-                procedure_id: facts.procedure_id,
-                channel: facts.channel,
-            };
-            into.entry(bucket).or_default().add(field, sign * value);
+            for procedure_id in [facts.procedure_id, ALL_PROCEDURES] {
+                let bucket = Bucket {
+                    grain: *grain,
+                    period: period_start(*grain, day),
+                    agency_id: facts.agency_id,
+                    procedure_id,
+                    channel: facts.channel,
+                };
+                into.entry(bucket).or_default().add(field, sign * value);
+            }
         }
     }
 }
@@ -1084,14 +1092,21 @@ mod tests {
             procedure_id: 1,
             channel: Channel::Counter,
         };
-        // Two days, one month, one year.
-        assert_eq!(rows.len(), 4, "{rows:?}");
+        // Two days, one month, one year; for the procedure and for all procedures.
+        assert_eq!(rows.len(), 8, "{rows:?}");
         let finished = rows[&day(d(2026, 3, 5))];
         assert_eq!(
             (finished.returned, finished.early, finished.decided),
             (1, 1, 1)
         );
         assert_eq!(rows[&day(d(2026, 3, 9))].due_finished, 1);
+        assert_eq!(
+            rows[&Bucket {
+                procedure_id: ALL_PROCEDURES,
+                ..day(d(2026, 3, 5))
+            }],
+            finished
+        );
         let year = rows.keys().find(|b| b.grain == Grain::Year).unwrap();
         assert_eq!(
             (year.period, rows[year].received, rows[year].returned),
@@ -1104,7 +1119,11 @@ mod tests {
         let rows = change(Some(&after), Some(&moved));
         let received: Vec<(i64, i64)> = rows
             .iter()
-            .filter(|(b, _)| b.grain == Grain::Day && b.period == d(2026, 3, 2))
+            .filter(|(b, _)| {
+                b.grain == Grain::Day
+                    && b.period == d(2026, 3, 2)
+                    && b.procedure_id != ALL_PROCEDURES
+            })
             .map(|(b, c)| (b.agency_id, c.received))
             .collect();
         assert_eq!(received, [(1, -1), (2, 1)]);

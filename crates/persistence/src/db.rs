@@ -289,6 +289,42 @@ pub fn sync_id_sequences(conn: &mut AnyConnection, tables: &[&str]) -> Result<()
     Ok(())
 }
 
+/// The URL of database `name` on the PostgreSQL server at `server`.
+pub fn with_database(server: &str, name: &str) -> String {
+    match url::Url::parse(server) {
+        Ok(mut url) => {
+            url.set_path(&format!("/{name}"));
+            url.to_string()
+        }
+        Err(_) => format!("{}/{name}", server.trim_end_matches('/')),
+    }
+}
+
+/// Database `name` on the PostgreSQL server at `server` (dropped first when
+/// `fresh`, created when missing), as a URL. For tools such as benchmarks.
+pub fn postgres_database(server: &str, name: &str, fresh: bool) -> Result<String, StoreError> {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(StoreError::Conflict(format!("not a database name: {name}")));
+    }
+    let mut admin = PgConnection::establish(server)
+        .map_err(|e| StoreError::Conflict(format!("connect to {server}: {e}")))?;
+    if fresh {
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+    }
+    let exists = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+        "EXISTS (SELECT 1 FROM pg_database WHERE datname = '{name}')"
+    )))
+    .get_result::<bool>(&mut admin)?;
+    if !exists {
+        admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
+    }
+    Ok(with_database(server, name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

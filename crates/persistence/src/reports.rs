@@ -56,9 +56,9 @@ impl Scope {
         WorkingCalendar::local_datetime(day, NaiveTime::MIN)
     }
 
-    /// The queue is per agency and sector: no figure for one procedure or for online filing.
+    /// The queue is counted per agency: no figure for a sector, a procedure or online filing.
     fn has_queue(&self) -> bool {
-        self.procedure.is_none() && self.channel.is_none_or(|c| c == Channel::Counter)
+        self.procedures.is_none() && self.channel.is_none_or(|c| c == Channel::Counter)
     }
 
     fn view(&self) -> ScopeView {
@@ -98,7 +98,7 @@ pub struct Summary {
     pub catalog: CatalogCounts,
     pub catalog_rates: CatalogRates,
     pub feedback: FeedbackCounts,
-    /// Counter waiting time; `null` when filtered by procedure or to online filing.
+    /// Counter waiting time; `null` when filtered by sector, procedure or to online filing.
     pub waiting_time: Option<WaitingTime>,
     /// Decision 766 groups, each scored from the rates beside it (docs/kpi.md).
     pub groups: Vec<Group>,
@@ -187,13 +187,7 @@ pub fn summary(conn: &mut AnyConnection, scope: &Scope, scoring: &Scoring) -> St
     );
     let waits = if scope.has_queue() {
         Some(merged(
-            &queue::waits_by_agency(
-                conn,
-                filter.agency_id,
-                scope.sector.as_deref(),
-                scope.from,
-                scope.to,
-            )?,
+            &queue::waits_by_agency(conn, filter.agency_id, &kpi::cover(scope.from, scope.to))?,
             BTreeMap::new(),
             add_histogram,
         ))
@@ -328,7 +322,7 @@ pub fn ranking(
         scope.as_of,
     )?;
     let waits = if scope.has_queue() {
-        queue::waits_by_agency(conn, None, scope.sector.as_deref(), scope.from, scope.to)?
+        queue::waits_by_agency(conn, None, &kpi::cover(scope.from, scope.to))?
     } else {
         BTreeMap::new()
     };

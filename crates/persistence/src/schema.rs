@@ -486,12 +486,12 @@ diesel::table! {
 }
 
 diesel::table! {
-    queue_waits (day, agency_id, sector_code, minutes) {
-        day -> Date,
+    queue_waits (grain, period, agency_id) {
+        grain -> Text,
+        period -> Date,
         agency_id -> BigInt,
-        sector_code -> Text,
-        minutes -> Integer,
         tickets -> BigInt,
+        histogram -> Text,
     }
 }
 

@@ -6,7 +6,7 @@
 //! KPI aggregates are then rebuilt from them, exactly as `rebuild-kpi` does.
 //! Deterministic for a given seed.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
@@ -16,6 +16,7 @@ use motcua_domain::agency::NewAgency;
 use motcua_domain::calendar::{WorkingCalendar, WorkingHours};
 use motcua_domain::dossier::{Channel, DossierStatus, RatingScore, dossier_code};
 use motcua_domain::feedback::{FeedbackAction, FeedbackStatus};
+use motcua_domain::kpi::{self as kpi_rules, Grain};
 use motcua_domain::payment::{PaymentMethod, PaymentStatus};
 use motcua_domain::procedure::{
     AdminLevel, ApplicantKind, Fee, OnlineLevel, ProcedureSpec, ProcedureStatus, RequiredDocument,
@@ -26,11 +27,12 @@ use motcua_domain::text::fold;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::repo::queue::{Histogram, MAX_WAIT_MINUTES};
 use crate::repo::{agencies, calendar, kpi, procedures, users};
 use crate::schema::{
     applicants, documents, dossier_agencies, dossier_documents, dossier_events, dossier_ratings,
     dossier_sequences, dossiers, feedback, feedback_messages, payment_events, payments,
-    queue_tickets, ticket_sequences,
+    queue_tickets, queue_waits, ticket_sequences,
 };
 use crate::time::to_db;
 use crate::{AnyConnection, StoreError, StoreResult, insert_many, write_tx};
@@ -375,7 +377,8 @@ fn at_local(day: NaiveDate, minutes: u32) -> DateTime<Utc> {
 struct State {
     dossier_seq: HashMap<(i64, NaiveDate), i64>,
     ticket_seq: HashMap<(i64, NaiveDate), i64>,
-    waits: HashMap<(NaiveDate, i64, String, i32), i64>,
+    /// (agency, day, minutes) → tickets
+    waits: HashMap<(i64, NaiveDate, i64), i64>,
     next_dossier: i64,
     next_applicant: i64,
     applicant_pool: Vec<(i64, String, String)>,
@@ -683,9 +686,7 @@ fn one_dossier(
             "1".into(),
             officer,
         ));
-        *st.waits
-            .entry((day, agency.id, p.sector.clone(), waited as i32))
-            .or_insert(0) += 1;
+        *st.waits.entry((agency.id, day, waited)).or_insert(0) += 1;
         st.report.tickets += 1;
     }
     let fees = if p.fee > 0 {
@@ -944,10 +945,10 @@ fn write(conn: &mut AnyConnection, rows: &Rows, placeholder: &Placeholder) -> St
     Ok(())
 }
 
-/// Upserts counters: `SET value = <merge>(value, excluded.value)` one row at a time
+/// Upserts `value` by key, one row at a time
 /// (few rows; SQLite takes no conflict clause on multi-row inserts through diesel).
 macro_rules! upsert_each {
-    ($conn:expr, $table:path, ($($key:ident),+), $value:ident, $rows:expr, $merge:ident) => {{
+    ($conn:expr, $table:path, ($($key:ident),+), $value:ident, $rows:expr) => {{
         use diesel::upsert::excluded;
         use $table as t;
         for (($($key),+), value) in $rows {
@@ -957,7 +958,7 @@ macro_rules! upsert_each {
                         .values(($(t::$key.eq($key),)+ t::$value.eq(value)))
                         .on_conflict(($(t::$key),+))
                         .do_update()
-                        .set(t::$value.eq($merge!(t::$value, excluded(t::$value))))
+                        .set(t::$value.eq(excluded(t::$value)))
                         .execute($c)
                 };
             }
@@ -967,18 +968,6 @@ macro_rules! upsert_each {
             };
         }
     }};
-}
-
-macro_rules! keep_excluded {
-    ($old:expr, $new:expr) => {
-        $new
-    };
-}
-
-macro_rules! add_excluded {
-    ($old:expr, $new:expr) => {
-        $old + $new
-    };
 }
 
 fn finish(conn: &mut AnyConnection, st: &State, feedback_rows: &[FeedbackRow]) -> StoreResult<()> {
@@ -991,8 +980,7 @@ fn finish(conn: &mut AnyConnection, st: &State, feedback_rows: &[FeedbackRow]) -
         crate::schema::dossier_sequences,
         (agency_id, day),
         last_value,
-        dossier_seq,
-        keep_excluded
+        dossier_seq
     );
     let ticket_seq = st
         .ticket_seq
@@ -1003,20 +991,60 @@ fn finish(conn: &mut AnyConnection, st: &State, feedback_rows: &[FeedbackRow]) -
         crate::schema::ticket_sequences,
         (agency_id, day),
         last_value,
-        ticket_seq,
-        keep_excluded
+        ticket_seq
     );
-    let waits = st.waits.iter().map(|((day, agency, sector, minutes), n)| {
-        ((*day, *agency, sector.as_str(), *minutes), *n)
-    });
-    upsert_each!(
-        conn,
-        crate::schema::queue_waits,
-        (day, agency_id, sector_code, minutes),
-        tickets,
-        waits,
-        add_excluded
-    );
+    // Waits by agency and day, added month by month and year by year.
+    let mut by_day: BTreeMap<(i64, NaiveDate), Histogram> = BTreeMap::new();
+    for ((agency, day, minutes), n) in &st.waits {
+        *by_day
+            .entry((*agency, *day))
+            .or_default()
+            .entry(*minutes)
+            .or_insert(0) += n;
+    }
+    let mut rows: BTreeMap<(Grain, NaiveDate, i64), Histogram> = BTreeMap::new();
+    for ((agency, day), histogram) in by_day {
+        for grain in Grain::ALL {
+            let merged = rows
+                .entry((*grain, kpi_rules::period_start(*grain, day), agency))
+                .or_default();
+            for (minutes, n) in &histogram {
+                *merged
+                    .entry((*minutes).clamp(0, MAX_WAIT_MINUTES))
+                    .or_insert(0) += n;
+            }
+        }
+    }
+    let existing: Vec<(String, NaiveDate, i64, String)> = queue_waits::table
+        .select((
+            queue_waits::grain,
+            queue_waits::period,
+            queue_waits::agency_id,
+            queue_waits::histogram,
+        ))
+        .load(conn)?;
+    for (grain, period, agency, text) in existing {
+        let grain: Grain = crate::parse_enum(&grain)?;
+        if let Some(merged) = rows.get_mut(&(grain, period, agency)) {
+            let before: Histogram = serde_json::from_str(&text).map_err(StoreError::corrupt)?;
+            for (minutes, n) in before {
+                *merged.entry(minutes).or_insert(0) += n;
+            }
+            diesel::delete(queue_waits::table.find((grain.as_str(), period, agency)))
+                .execute(conn)?;
+        }
+    }
+    let rows: Vec<((Grain, NaiveDate, i64), Histogram)> = rows.into_iter().collect();
+    insert_chunks!(conn, queue_waits::table, rows, |(
+        (grain, period, agency),
+        histogram,
+    )| (
+        queue_waits::grain.eq(grain.as_str()),
+        queue_waits::period.eq(*period),
+        queue_waits::agency_id.eq(*agency),
+        queue_waits::tickets.eq(histogram.values().sum::<i64>()),
+        queue_waits::histogram.eq(serde_json::to_string(histogram).unwrap_or_else(|_| "{}".into())),
+    ));
     for f in feedback_rows {
         let id: i64 = diesel::insert_into(feedback::table)
             .values((

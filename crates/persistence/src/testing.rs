@@ -15,7 +15,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use crate::db::{DatabaseUrl, Pool, PoolOptions, build_pool, run_migrations};
+use crate::db::{DatabaseUrl, Pool, PoolOptions, build_pool, run_migrations, with_database};
 
 pub const POSTGRES_ENV: &str = "MOTCUA_TEST_POSTGRES_URL";
 
@@ -150,16 +150,6 @@ impl Drop for TestDb {
                 }
             }
         }
-    }
-}
-
-fn with_database(server: &str, name: &str) -> String {
-    match url::Url::parse(server) {
-        Ok(mut url) => {
-            url.set_path(&format!("/{name}"));
-            url.to_string()
-        }
-        Err(_) => format!("{}/{name}", server.trim_end_matches('/')),
     }
 }
 

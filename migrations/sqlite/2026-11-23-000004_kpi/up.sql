@@ -71,15 +71,16 @@ CREATE TABLE queue_tickets (
 );
 CREATE INDEX queue_tickets_waiting_idx ON queue_tickets (agency_id, status, id);
 
--- Minutes from ticket to call, counted per agency and day, for averages and percentiles.
+-- Minutes from ticket to call, per agency and day, month and year (like
+-- kpi_agg): the number of tickets called and their histogram, JSON
+-- {"minutes": tickets}, so averages and percentiles never read every ticket.
 CREATE TABLE queue_waits (
-    day DATE NOT NULL,
+    grain TEXT NOT NULL CHECK (grain IN ('d', 'm', 'y')),
+    period DATE NOT NULL,
     agency_id BIGINT NOT NULL,
-    -- '' for tickets taken without a sector.
-    sector_code TEXT NOT NULL,
-    minutes INTEGER NOT NULL,
     tickets BIGINT NOT NULL,
-    PRIMARY KEY (day, agency_id, sector_code, minutes)
+    histogram TEXT NOT NULL,
+    PRIMARY KEY (grain, period, agency_id)
 );
 
 CREATE TABLE feedback (

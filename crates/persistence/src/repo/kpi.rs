@@ -550,27 +550,20 @@ pub struct KpiFilter {
 
 type Condition = Box<dyn BoxableExpression<kpi_agg::table, Db, SqlType = Bool>>;
 
-fn condition(filter: &KpiFilter, spans: &[Span]) -> Condition {
-    let mut within: Condition = Box::new(diesel::dsl::sql::<Bool>("1 = 0"));
-    for span in spans {
-        within = Box::new(
-            within.or(kpi_agg::grain
-                .eq(span.grain.as_str())
-                .and(kpi_agg::period.ge(span.from))
-                .and(kpi_agg::period.lt(span.to))),
-        );
-    }
-    let mut cond: Condition = within;
+/// The rows of `spans` that `filter` keeps; `None` without spans.
+fn condition(filter: &KpiFilter, spans: &[Span]) -> Option<Condition> {
+    let mut cond: Condition = crate::repo::within_spans!(kpi_agg, spans)?;
     if let Some(agency) = filter.agency_id {
         cond = Box::new(cond.and(kpi_agg::agency_id.eq(agency)));
     }
-    if let Some(ids) = &filter.procedure_ids {
-        cond = Box::new(cond.and(kpi_agg::procedure_id.eq_any(ids.clone())));
-    }
+    cond = match &filter.procedure_ids {
+        Some(ids) => Box::new(cond.and(kpi_agg::procedure_id.eq_any(ids.clone()))),
+        None => Box::new(cond.and(kpi_agg::procedure_id.eq(kpi::ALL_PROCEDURES))),
+    };
     if let Some(channel) = filter.channel {
         cond = Box::new(cond.and(kpi_agg::channel.eq(channel.as_str())));
     }
-    cond
+    Some(cond)
 }
 
 /// Flow counters summed over `spans`, per receiving agency.
@@ -579,15 +572,10 @@ pub fn flows_by_agency(
     filter: &KpiFilter,
     spans: &[Span],
 ) -> StoreResult<BTreeMap<i64, Counters>> {
-    if spans.is_empty() {
+    let Some(cond) = condition(filter, spans) else {
         return Ok(BTreeMap::new());
-    }
-    let rows = with_counters!(sums!(
-        conn,
-        condition(filter, spans),
-        kpi_agg::agency_id,
-        i64
-    ));
+    };
+    let rows = with_counters!(sums!(conn, cond, kpi_agg::agency_id, i64));
     Ok(rows.into_iter().collect())
 }
 
@@ -597,12 +585,12 @@ pub fn flows_by_period(
     filter: &KpiFilter,
     spans: &[Span],
 ) -> StoreResult<Vec<(Grain, NaiveDate, Counters)>> {
-    if spans.is_empty() {
+    let Some(cond) = condition(filter, spans) else {
         return Ok(Vec::new());
-    }
+    };
     let rows = with_counters!(sums!(
         conn,
-        condition(filter, spans),
+        cond,
         (kpi_agg::grain, kpi_agg::period),
         (String, NaiveDate)
     ));
@@ -618,11 +606,10 @@ pub fn stock_by_agency(
     filter: &KpiFilter,
     end: NaiveDate,
 ) -> StoreResult<BTreeMap<i64, Counters>> {
-    let spans = kpi::cover(kpi::epoch(), end);
-    if spans.is_empty() {
+    let Some(cond) = condition(filter, &kpi::cover(kpi::epoch(), end)) else {
         return Ok(BTreeMap::new());
-    }
-    let rows = sums!((conn, condition(filter, &spans), kpi_agg::agency_id, i64) received, ended, due, due_finished);
+    };
+    let rows = sums!((conn, cond, kpi_agg::agency_id, i64) received, ended, due, due_finished);
     Ok(rows.into_iter().collect())
 }
 
@@ -730,4 +717,9 @@ pub fn payment_status_counts(conn: &mut AnyConnection) -> StoreResult<Vec<(Strin
         .group_by(payments::status)
         .select((payments::status, diesel::dsl::count_star()))
         .load(conn)?)
+}
+
+/// How many aggregate rows are kept (for operators and benchmarks).
+pub fn row_count(conn: &mut AnyConnection) -> StoreResult<i64> {
+    Ok(kpi_agg::table.count().get_result(conn)?)
 }

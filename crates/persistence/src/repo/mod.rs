@@ -51,3 +51,33 @@ macro_rules! next_daily_number {
     }};
 }
 pub(crate) use next_daily_number;
+
+/// `(grain = ? AND period >= ? AND period < ?) OR …` over `$spans` for a table
+/// of day/month/year rows, or `None` without spans. No neutral first term
+/// (`1 = 0 OR …`): SQLite searches the primary key for each branch (its
+/// MULTI-INDEX OR plan) only when every branch is indexable, and scans the
+/// whole table otherwise.
+macro_rules! within_spans {
+    ($table:ident, $spans:expr) => {{
+        type Condition = Box<
+            dyn diesel::BoxableExpression<
+                    $crate::schema::$table::table,
+                    $crate::db::Db,
+                    SqlType = diesel::sql_types::Bool,
+                >,
+        >;
+        let mut cond: Option<Condition> = None;
+        for span in $spans {
+            let this = $crate::schema::$table::grain
+                .eq(span.grain.as_str())
+                .and($crate::schema::$table::period.ge(span.from))
+                .and($crate::schema::$table::period.lt(span.to));
+            cond = Some(match cond {
+                None => Box::new(this),
+                Some(c) => Box::new(c.or(this)),
+            });
+        }
+        cond
+    }};
+}
+pub(crate) use within_spans;

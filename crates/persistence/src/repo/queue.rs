@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use motcua_domain::calendar::WorkingCalendar;
+use motcua_domain::kpi::{self, Grain, Span};
 use motcua_domain::queue::{Ticket, TicketStatus, waited_minutes};
 
 use crate::schema::{queue_tickets, queue_waits};
@@ -180,24 +181,59 @@ pub fn call_next(
     })
 }
 
-fn count_wait(conn: &mut AnyConnection, ticket: &Ticket, called: DateTime<Utc>) -> StoreResult<()> {
-    let minutes = i32::try_from(waited_minutes(ticket.issued_at, called)).unwrap_or(i32::MAX);
-    let sector = ticket.sector_code.clone().unwrap_or_default();
-    insert_or_ignore!(
-        &mut *conn,
-        queue_waits::table,
-        (
-            queue_waits::day.eq(ticket.day),
-            queue_waits::agency_id.eq(ticket.agency_id),
-            queue_waits::sector_code.eq(&sector),
-            queue_waits::minutes.eq(minutes),
-            queue_waits::tickets.eq(0_i64),
-        )
-    )?;
-    diesel::update(queue_waits::table.find((ticket.day, ticket.agency_id, &sector, minutes)))
-        .set(queue_waits::tickets.eq(queue_waits::tickets + 1_i64))
-        .execute(conn)?;
+/// Waits are counted up to this many minutes ("this long or more").
+pub const MAX_WAIT_MINUTES: i64 = 600;
+
+/// A histogram of waits: whole minutes → tickets.
+pub type Histogram = BTreeMap<i64, i64>;
+
+/// Adds waits on `day` (minutes → tickets) to the agency's day, month and
+/// year rows: read, add, write, under the row's lock.
+pub fn add_waits(
+    conn: &mut AnyConnection,
+    agency_id: i64,
+    day: NaiveDate,
+    waits: &Histogram,
+) -> StoreResult<()> {
+    let added: i64 = waits.values().sum();
+    for grain in Grain::ALL {
+        let period = kpi::period_start(*grain, day);
+        insert_or_ignore!(
+            &mut *conn,
+            queue_waits::table,
+            (
+                queue_waits::grain.eq(grain.as_str()),
+                queue_waits::period.eq(period),
+                queue_waits::agency_id.eq(agency_id),
+                queue_waits::tickets.eq(0_i64),
+                queue_waits::histogram.eq("{}"),
+            )
+        )?;
+        let row = queue_waits::table.find((grain.as_str(), period, agency_id));
+        // Taking the row lock first (PostgreSQL) so two counters calling at
+        // once add up instead of overwriting each other; SQLite's write
+        // transaction already serializes them.
+        diesel::update(row)
+            .set(queue_waits::tickets.eq(queue_waits::tickets + added))
+            .execute(conn)?;
+        let text: String = row.select(queue_waits::histogram).first(conn)?;
+        let mut histogram: Histogram = serde_json::from_str(&text).map_err(StoreError::corrupt)?;
+        for (minutes, n) in waits {
+            *histogram
+                .entry((*minutes).clamp(0, MAX_WAIT_MINUTES))
+                .or_insert(0) += n;
+        }
+        let text = serde_json::to_string(&histogram).map_err(StoreError::corrupt)?;
+        diesel::update(row)
+            .set(queue_waits::histogram.eq(text))
+            .execute(conn)?;
+    }
     Ok(())
+}
+
+fn count_wait(conn: &mut AnyConnection, ticket: &Ticket, called: DateTime<Utc>) -> StoreResult<()> {
+    let waited = Histogram::from([(waited_minutes(ticket.issued_at, called), 1)]);
+    add_waits(conn, ticket.agency_id, ticket.day, &waited)
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -228,35 +264,29 @@ pub fn complete(conn: &mut AnyConnection, id: i64, at: DateTime<Utc>) -> StoreRe
     })
 }
 
-/// Tickets called on days `[from, to)`, by agency and whole minutes waited.
+/// Tickets called on the days of `spans`, by agency and whole minutes waited.
 pub fn waits_by_agency(
     conn: &mut AnyConnection,
     agency_id: Option<i64>,
-    sector_code: Option<&str>,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> StoreResult<BTreeMap<i64, BTreeMap<i64, i64>>> {
-    let mut q = queue_waits::table
-        .filter(queue_waits::day.ge(from))
-        .filter(queue_waits::day.lt(to))
-        .select((
-            queue_waits::agency_id,
-            queue_waits::minutes,
-            queue_waits::tickets,
-        ))
-        .into_boxed();
+    spans: &[Span],
+) -> StoreResult<BTreeMap<i64, Histogram>> {
+    let mut out: BTreeMap<i64, Histogram> = BTreeMap::new();
+    let Some(mut within) = crate::repo::within_spans!(queue_waits, spans) else {
+        return Ok(out);
+    };
     if let Some(agency) = agency_id {
-        q = q.filter(queue_waits::agency_id.eq(agency));
+        within = Box::new(within.and(queue_waits::agency_id.eq(agency)));
     }
-    if let Some(sector) = sector_code {
-        q = q.filter(queue_waits::sector_code.eq(sector));
-    }
-    let mut out: BTreeMap<i64, BTreeMap<i64, i64>> = BTreeMap::new();
-    for (agency, minutes, tickets) in q.load::<(i64, i32, i64)>(conn)? {
-        *out.entry(agency)
-            .or_default()
-            .entry(i64::from(minutes))
-            .or_insert(0) += tickets;
+    let rows: Vec<(i64, String)> = queue_waits::table
+        .filter(within)
+        .select((queue_waits::agency_id, queue_waits::histogram))
+        .load(conn)?;
+    for (agency, text) in rows {
+        let histogram: Histogram = serde_json::from_str(&text).map_err(StoreError::corrupt)?;
+        let merged = out.entry(agency).or_default();
+        for (minutes, n) in histogram {
+            *merged.entry(minutes).or_insert(0) += n;
+        }
     }
     Ok(out)
 }
