@@ -271,6 +271,18 @@ pub fn ping(conn: &mut AnyConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// After a bulk load, refreshes PostgreSQL's planner statistics, which
+/// autovacuum would only do later: without them it mis-estimates the KPI
+/// span conditions and reads every row of an agency instead of seeking each
+/// span (7.6 ms instead of 0.8 ms at 10k dossiers). SQLite's planner picks
+/// the span indexes without statistics.
+pub fn refresh_statistics(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        pg.batch_execute("ANALYZE")?;
+    }
+    Ok(())
+}
+
 /// After rows were inserted with explicit ids, moves PostgreSQL's id
 /// sequences past them (SQLite's AUTOINCREMENT follows by itself).
 pub fn sync_id_sequences(conn: &mut AnyConnection, tables: &[&str]) -> Result<(), StoreError> {

@@ -42,7 +42,10 @@ CREATE TABLE kpi_agg (
     due_finished BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (grain, period, agency_id, procedure_id, channel)
 );
-CREATE INDEX kpi_agg_agency_idx ON kpi_agg (agency_id, grain, period);
+-- Reads name a procedure (0 = all procedures) and day/month/year spans, with or
+-- without an agency: one index for each shape, so a read seeks its rows.
+CREATE INDEX kpi_agg_procedure_idx ON kpi_agg (procedure_id, grain, period);
+CREATE INDEX kpi_agg_agency_idx ON kpi_agg (agency_id, procedure_id, grain, period);
 
 -- Dossiers still being processed with the clock running, by due moment: the overdue gauge.
 CREATE INDEX dossiers_open_due_idx ON dossiers (due_at)
@@ -102,6 +105,8 @@ CREATE TABLE feedback (
 );
 CREATE INDEX feedback_agency_idx ON feedback (agency_id, created_at);
 CREATE INDEX feedback_status_idx ON feedback (status, created_at);
+-- The KPI counts read only this index: feedback received in a period, by agency.
+CREATE INDEX feedback_kpi_idx ON feedback (created_at, agency_id, procedure_code, handled_at, due_at);
 
 -- The exchange: staff replies and what the sender added, in order.
 CREATE TABLE feedback_messages (

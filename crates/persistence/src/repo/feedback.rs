@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Timestamp};
 use motcua_domain::feedback::{self, Feedback, FeedbackAction, FeedbackMessage, FeedbackStatus};
 use motcua_domain::kpi::FeedbackCounts;
 use motcua_domain::page::{Page, PageRequest};
@@ -218,10 +220,24 @@ pub fn counts_by_agency(
     to: DateTime<Utc>,
     as_of: DateTime<Utc>,
 ) -> StoreResult<BTreeMap<i64, FeedbackCounts>> {
+    // Counted in the database: the range can hold thousands of items.
     let mut q = fb::table
         .filter(fb::created_at.ge(to_db(from)))
         .filter(fb::created_at.lt(to_db(to)))
-        .select((fb::agency_id, fb::handled_at, fb::due_at))
+        .group_by(fb::agency_id)
+        .select((
+            fb::agency_id,
+            sql::<BigInt>("COUNT(*)"),
+            sql::<BigInt>(
+                "CAST(COALESCE(SUM(CASE WHEN handled_at <= due_at THEN 1 ELSE 0 END), 0) AS BIGINT)",
+            ),
+            sql::<BigInt>(
+                "CAST(COALESCE(SUM(CASE WHEN handled_at > due_at \
+                 OR (handled_at IS NULL AND due_at < ",
+            )
+            .bind::<Timestamp, _>(to_db(as_of))
+            .sql(") THEN 1 ELSE 0 END), 0) AS BIGINT)"),
+        ))
         .into_boxed::<Db>();
     if let Some(agency) = agency_id {
         q = q.filter(fb::agency_id.eq(agency));
@@ -229,17 +245,17 @@ pub fn counts_by_agency(
     if let Some(codes) = procedure_codes {
         q = q.filter(fb::procedure_code.eq_any(codes.to_vec()));
     }
-    let as_of = to_db(as_of);
-    let mut out: BTreeMap<i64, FeedbackCounts> = BTreeMap::new();
-    for (agency, handled, due) in q.load::<(i64, Option<NaiveDateTime>, NaiveDateTime)>(conn)? {
-        let counts = out.entry(agency).or_default();
-        counts.received += 1;
-        match handled {
-            Some(at) if at <= due => counts.handled_in_time += 1,
-            Some(_) => counts.overdue += 1,
-            None if due < as_of => counts.overdue += 1,
-            None => {}
-        }
-    }
+    let rows: Vec<(i64, i64, i64, i64)> = q.load(conn)?;
+    let out = rows
+        .into_iter()
+        .map(|(agency, received, handled_in_time, overdue)| {
+            let counts = FeedbackCounts {
+                received,
+                handled_in_time,
+                overdue,
+            };
+            (agency, counts)
+        })
+        .collect();
     Ok(out)
 }

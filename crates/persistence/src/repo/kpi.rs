@@ -518,6 +518,10 @@ pub fn rebuild(conn: &mut AnyConnection) -> StoreResult<RebuildReport> {
         report.rows = totals.len();
         Ok(report)
     })
+    .and_then(|report| {
+        crate::db::refresh_statistics(conn)?;
+        Ok(report)
+    })
 }
 
 /// Every aggregate row, ordered: to compare the kept counters with a rebuild.
@@ -552,18 +556,20 @@ type Condition = Box<dyn BoxableExpression<kpi_agg::table, Db, SqlType = Bool>>;
 
 /// The rows of `spans` that `filter` keeps; `None` without spans.
 fn condition(filter: &KpiFilter, spans: &[Span]) -> Option<Condition> {
-    let mut cond: Condition = crate::repo::within_spans!(kpi_agg, spans)?;
-    if let Some(agency) = filter.agency_id {
-        cond = Box::new(cond.and(kpi_agg::agency_id.eq(agency)));
-    }
-    cond = match &filter.procedure_ids {
-        Some(ids) => Box::new(cond.and(kpi_agg::procedure_id.eq_any(ids.clone()))),
-        None => Box::new(cond.and(kpi_agg::procedure_id.eq(kpi::ALL_PROCEDURES))),
-    };
-    if let Some(channel) = filter.channel {
-        cond = Box::new(cond.and(kpi_agg::channel.eq(channel.as_str())));
-    }
-    Some(cond)
+    crate::repo::within_spans!(kpi_agg, spans, |branch| {
+        let mut cond = branch;
+        if let Some(agency) = filter.agency_id {
+            cond = Box::new(cond.and(kpi_agg::agency_id.eq(agency)));
+        }
+        cond = match &filter.procedure_ids {
+            Some(ids) => Box::new(cond.and(kpi_agg::procedure_id.eq_any(ids.clone()))),
+            None => Box::new(cond.and(kpi_agg::procedure_id.eq(kpi::ALL_PROCEDURES))),
+        };
+        if let Some(channel) = filter.channel {
+            cond = Box::new(cond.and(kpi_agg::channel.eq(channel.as_str())));
+        }
+        cond
+    })
 }
 
 /// Flow counters summed over `spans`, per receiving agency.

@@ -53,12 +53,16 @@ macro_rules! next_daily_number {
 pub(crate) use next_daily_number;
 
 /// `(grain = ? AND period >= ? AND period < ?) OR …` over `$spans` for a table
-/// of day/month/year rows, or `None` without spans. No neutral first term
-/// (`1 = 0 OR …`): SQLite searches the primary key for each branch (its
-/// MULTI-INDEX OR plan) only when every branch is indexable, and scans the
-/// whole table otherwise.
+/// of day/month/year rows, or `None` without spans; `$refine` ANDs the other
+/// filters into every branch. No neutral first term (`1 = 0 OR …`) and no
+/// filter outside the ORs: SQLite seeks an index for each branch (its
+/// MULTI-INDEX OR plan) only when every branch carries the whole filter, and
+/// otherwise reads every row of the agency or the table.
 macro_rules! within_spans {
-    ($table:ident, $spans:expr) => {{
+    ($table:ident, $spans:expr) => {
+        $crate::repo::within_spans!($table, $spans, |branch| branch)
+    };
+    ($table:ident, $spans:expr, $refine:expr) => {{
         type Condition = Box<
             dyn diesel::BoxableExpression<
                     $crate::schema::$table::table,
@@ -66,14 +70,18 @@ macro_rules! within_spans {
                     SqlType = diesel::sql_types::Bool,
                 >,
         >;
+        let refine: &dyn Fn(Condition) -> Condition = &$refine;
         let mut cond: Option<Condition> = None;
         for span in $spans {
-            let this = $crate::schema::$table::grain
-                .eq(span.grain.as_str())
-                .and($crate::schema::$table::period.ge(span.from))
-                .and($crate::schema::$table::period.lt(span.to));
+            let branch: Condition = Box::new(
+                $crate::schema::$table::grain
+                    .eq(span.grain.as_str())
+                    .and($crate::schema::$table::period.ge(span.from))
+                    .and($crate::schema::$table::period.lt(span.to)),
+            );
+            let this: Condition = refine(branch);
             cond = Some(match cond {
-                None => Box::new(this),
+                None => this,
                 Some(c) => Box::new(c.or(this)),
             });
         }

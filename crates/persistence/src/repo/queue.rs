@@ -271,12 +271,13 @@ pub fn waits_by_agency(
     spans: &[Span],
 ) -> StoreResult<BTreeMap<i64, Histogram>> {
     let mut out: BTreeMap<i64, Histogram> = BTreeMap::new();
-    let Some(mut within) = crate::repo::within_spans!(queue_waits, spans) else {
+    let within = crate::repo::within_spans!(queue_waits, spans, |branch| match agency_id {
+        Some(agency) => Box::new(branch.and(queue_waits::agency_id.eq(agency))),
+        None => branch,
+    });
+    let Some(within) = within else {
         return Ok(out);
     };
-    if let Some(agency) = agency_id {
-        within = Box::new(within.and(queue_waits::agency_id.eq(agency)));
-    }
     let rows: Vec<(i64, String)> = queue_waits::table
         .filter(within)
         .select((queue_waits::agency_id, queue_waits::histogram))

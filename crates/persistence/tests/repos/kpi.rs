@@ -6,19 +6,25 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use motcua_domain::agency::NewAgency;
 use motcua_domain::calendar::{WorkingCalendar, WorkingHours};
 use motcua_domain::dossier::{Action, DossierStatus};
+use motcua_domain::feedback::FeedbackAction;
 use motcua_domain::kpi;
+use motcua_domain::kpi::FeedbackCounts;
 use motcua_domain::procedure::{AdminLevel, Fee, SupplementClock};
+use motcua_persistence::repo::feedback::{self, NewFeedback, Reply};
 use motcua_persistence::repo::kpi::{self as agg, KpiFilter};
 use motcua_persistence::repo::{agencies, calendar, payments, procedures};
 use motcua_persistence::workflow::{self, ActionInput, ApplicantInput, DocumentInput, Submission};
 use motcua_persistence::{AnyConnection, Pool};
 
 use crate::on_both_backends;
-use crate::workflow::{World, act, action, request_supplement, supplement, to_review, world};
+use crate::workflow::{
+    World, act, action, local, request_supplement, supplement, to_review, world,
+};
 
 on_both_backends!(
     kept_aggregates_agree_with_a_rebuild,
-    generated_data_leaves_the_database_usable
+    generated_data_leaves_the_database_usable,
+    feedback_is_counted_by_how_it_was_handled
 );
 
 fn submit(conn: &mut AnyConnection, w: &World, procedure: &str, at: DateTime<Utc>) -> String {
@@ -341,4 +347,90 @@ fn generated_data_leaves_the_database_usable(pool: &Pool) {
         kept,
         "submitted only: nothing counted yet"
     );
+}
+
+/// Answered in time, answered late, open past its due moment, open and not
+/// yet due, and one outside the period: each lands in the right count, per
+/// agency, as of the moment asked.
+fn feedback_is_counted_by_how_it_was_handled(pool: &Pool) {
+    let conn = &mut pool.get().unwrap();
+    let w = world(conn, SupplementClock::Pause);
+    let agency = w.officer.agency_id.unwrap();
+    let sent = |conn: &mut AnyConnection, code: &str, at: DateTime<Utc>, due: DateTime<Utc>| {
+        feedback::create(
+            conn,
+            &NewFeedback {
+                tracking_code: code,
+                agency_id: agency,
+                procedure_code: Some("1.000001"),
+                subject: "Góp ý",
+                content: "Nội dung",
+                sender_name: None,
+                contact: Some("0900000000"),
+                sender_user_id: None,
+                due_at: due,
+                at,
+            },
+        )
+        .unwrap()
+        .id
+    };
+    let answer = |conn: &mut AnyConnection, id: i64, at: DateTime<Utc>| {
+        let reply = feedback::reply(conn, id, FeedbackAction::Answer, "Trả lời", None, at);
+        assert!(matches!(reply.unwrap(), Reply::Done(_)));
+    };
+    let in_time = sent(
+        conn,
+        "PA-AAAA-AAAA-01",
+        local(2026, 3, 2, 9, 0),
+        local(2026, 3, 20, 17, 0),
+    );
+    answer(conn, in_time, local(2026, 3, 10, 9, 0));
+    let late = sent(
+        conn,
+        "PA-AAAA-AAAA-02",
+        local(2026, 3, 3, 9, 0),
+        local(2026, 3, 23, 17, 0),
+    );
+    answer(conn, late, local(2026, 3, 25, 9, 0));
+    sent(
+        conn,
+        "PA-AAAA-AAAA-03",
+        local(2026, 3, 4, 9, 0),
+        local(2026, 3, 24, 17, 0),
+    );
+    sent(
+        conn,
+        "PA-AAAA-AAAA-04",
+        local(2026, 3, 30, 9, 0),
+        local(2026, 4, 17, 17, 0),
+    );
+    sent(
+        conn,
+        "PA-AAAA-AAAA-05",
+        local(2026, 4, 2, 9, 0),
+        local(2026, 4, 22, 17, 0),
+    );
+
+    let march = |conn: &mut AnyConnection, as_of: DateTime<Utc>, codes: Option<&[String]>| {
+        let from = local(2026, 3, 1, 0, 0);
+        let to = local(2026, 4, 1, 0, 0);
+        feedback::counts_by_agency(conn, Some(agency), codes, from, to, as_of).unwrap()
+    };
+    let counts = |received, handled_in_time, overdue| FeedbackCounts {
+        received,
+        handled_in_time,
+        overdue,
+    };
+    let at_end = march(conn, local(2026, 4, 1, 0, 0), None);
+    assert_eq!(at_end.get(&agency), Some(&counts(4, 1, 2)));
+    // Before the third one fell due, only the late answer (still open then) was overdue.
+    let earlier = march(conn, local(2026, 3, 24, 12, 0), None);
+    assert_eq!(earlier.get(&agency), Some(&counts(4, 1, 1)));
+    let none = march(
+        conn,
+        local(2026, 4, 1, 0, 0),
+        Some(&["9.999999".to_owned()]),
+    );
+    assert!(none.is_empty());
 }
