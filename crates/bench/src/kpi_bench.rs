@@ -5,16 +5,20 @@
 //! Prints p50/p95/max per query and per endpoint. A program, not a test:
 //! run it with `--release` (docs/kpi.md has the figures and the commands).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use chrono::Datelike;
 use clap::Parser;
+use diesel::connection::{Instrumentation, InstrumentationEvent};
 use motcua_domain::Role;
 use motcua_http::Settings;
 use motcua_http::auth::{TokenService, random_token};
 use motcua_http::settings::Secret;
-use motcua_persistence::repo::{agencies, kpi, users};
+use motcua_persistence::repo::{kpi, procedures, users};
+
+const BENCH_SECTOR: &str = "du-lich";
 
 #[derive(Parser)]
 #[command(
@@ -45,6 +49,10 @@ struct Args {
     /// Keep the database of an earlier run (generating only what is missing).
     #[arg(long)]
     reuse: bool,
+    /// After the timings, send each query once more and print every SQL
+    /// statement it ran with its duration (to stderr).
+    #[arg(long)]
+    trace_queries: bool,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -63,6 +71,28 @@ fn line(endpoint: &str, query: &str, samples: &mut [Duration]) {
         percentile(samples, 0.95),
         percentile(samples, 1.0)
     );
+}
+
+/// Whether the query tracer prints: only around the traced requests.
+static TRACING: AtomicBool = AtomicBool::new(false);
+
+fn query_tracer() -> Option<Box<dyn Instrumentation>> {
+    let mut started: Option<Instant> = None;
+    Some(Box::new(move |event: InstrumentationEvent<'_>| {
+        if !TRACING.load(Ordering::SeqCst) {
+            return;
+        }
+        match event {
+            InstrumentationEvent::StartQuery { .. } => started = Some(Instant::now()),
+            InstrumentationEvent::FinishQuery { query, .. } => {
+                if let Some(at) = started.take() {
+                    let sql: String = query.to_string().chars().take(140).collect();
+                    eprintln!("{:>8.2} ms  {sql}", at.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            _ => {}
+        }
+    }))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -98,6 +128,9 @@ fn main() -> anyhow::Result<()> {
     settings.server.workers = Some(2);
     settings.payments.jobs_interval_secs = 0;
     settings.auth.jwt_secret = Some(Secret::new(secret.clone()));
+    if args.trace_queries {
+        diesel::connection::set_default_instrumentation(query_tracer)?;
+    }
     let (pool, db_url) = motcua::connect(&settings, Duration::from_secs(30))?;
     motcua::migrate(&pool)?;
 
@@ -142,7 +175,15 @@ fn main() -> anyhow::Result<()> {
                 },
             )?,
         };
-        let agency = agencies::by_code(&mut c, "000.00.10.H99")?.id;
+        // The agency filter names one that handles the sector, so the query has rows to sum.
+        let (procedure, _) = kpi::procedures_of_sector(&mut c, BENCH_SECTOR)?
+            .into_iter()
+            .next()
+            .context("the generated catalog has no tourism procedure")?;
+        let agency = match procedures::get_by_id(&mut c, procedure)?.agency {
+            Some(agency) => agency.id,
+            None => bail!("the generated tourism procedure has no handling agency"),
+        };
         (rows, admin, agency)
     };
     let token = TokenService::new(secret.as_bytes(), &settings.auth.issuer, 3600)
@@ -195,7 +236,7 @@ fn main() -> anyhow::Result<()> {
             (
                 "/kpi/summary",
                 "one agency and sector, this year".into(),
-                format!("/api/v1/kpi/summary?agency_id={agency}&sector=du-lich"),
+                format!("/api/v1/kpi/summary?agency_id={agency}&sector={BENCH_SECTOR}"),
                 false,
             ),
             (
@@ -251,6 +292,19 @@ fn main() -> anyhow::Result<()> {
         }
         for (endpoint, mut all) in by_endpoint {
             line(endpoint, "all of the above", &mut all);
+        }
+        if args.trace_queries {
+            for (_, label, path, csv) in &queries {
+                eprintln!("-- {label}: {path}");
+                let mut req = client.get(format!("{base}{path}")).bearer_auth(&token);
+                if *csv {
+                    req = req.header("accept", "text/csv");
+                }
+                TRACING.store(true, Ordering::SeqCst);
+                let sent = req.send().await;
+                TRACING.store(false, Ordering::SeqCst);
+                sent?.bytes().await?;
+            }
         }
         handle.stop(true).await;
         Ok(())
