@@ -177,6 +177,43 @@ async fn tickets_are_numbered_called_and_completed(app: TestApp) {
         kpi["waiting_time"],
         json!({"tickets_called": 3, "average_minutes": 0.0, "p90_minutes": 0})
     );
+    // Day by day: today's three calls, none the day before.
+    let local_today = (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive();
+    let days: Value = app
+        .get(&format!(
+            "/api/v1/kpi/timeseries?granularity=day&agency_id={dept}&from={}&to={local_today}",
+            local_today - chrono::Duration::days(1)
+        ))
+        .header("authorization", &admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let waits: Vec<&Value> = days["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["waiting_time"])
+        .collect();
+    assert_eq!(
+        waits,
+        [
+            &json!({"tickets_called": 0, "average_minutes": null, "p90_minutes": null}),
+            &json!({"tickets_called": 3, "average_minutes": 0.0, "p90_minutes": 0})
+        ]
+    );
+    let by_sector: Value = app
+        .get("/api/v1/kpi/timeseries?granularity=day&sector=du-lich")
+        .header("authorization", &admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_sector["points"][0]["waiting_time"], Value::Null);
     let online: Value = app
         .get("/api/v1/kpi/summary?channel=online")
         .header("authorization", &admin)

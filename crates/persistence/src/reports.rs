@@ -217,6 +217,9 @@ pub struct Point {
     /// Flows of the bucket; in progress and overdue at its end.
     pub dossiers: DossierCounts,
     pub rates: Rates,
+    /// Counter waiting time of the bucket; `null` when filtered by sector,
+    /// procedure or to online filing.
+    pub waiting_time: Option<WaitingTime>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -251,11 +254,23 @@ pub fn timeseries(
             bucket.merge(&counters);
         }
     }
+    let mut waits: Option<Vec<BTreeMap<i64, i64>>> = None;
+    if scope.has_queue() {
+        let mut per_bucket = vec![BTreeMap::new(); buckets.len()];
+        for (period, histogram) in queue::waits_by_period(conn, filter.agency_id, &spans)? {
+            let i = buckets.partition_point(|(from, _)| *from <= period);
+            if let Some(bucket) = i.checked_sub(1).and_then(|i| per_bucket.get_mut(i)) {
+                add_histogram(bucket, &histogram);
+            }
+        }
+        waits = Some(per_bucket);
+    }
     let mut stock = agg::total(&agg::stock_by_agency(conn, &filter, scope.from)?);
     let points = buckets
         .iter()
         .zip(&flows)
-        .map(|((from, to), f)| {
+        .enumerate()
+        .map(|(i, ((from, to), f))| {
             stock.merge(f);
             let (dossiers, rates) = kpi::summarize(f, &stock);
             Point {
@@ -263,6 +278,7 @@ pub fn timeseries(
                 to: to.pred_opt().unwrap_or(*to),
                 dossiers,
                 rates,
+                waiting_time: waits.as_ref().and_then(|w| w.get(i)).map(kpi::waiting_time),
             }
         })
         .collect();

@@ -264,6 +264,35 @@ pub fn complete(conn: &mut AnyConnection, id: i64, at: DateTime<Utc>) -> StoreRe
     })
 }
 
+/// Tickets called on the days of `spans`, per stored period (its first day)
+/// and whole minutes waited, all agencies of the filter together.
+pub fn waits_by_period(
+    conn: &mut AnyConnection,
+    agency_id: Option<i64>,
+    spans: &[Span],
+) -> StoreResult<BTreeMap<NaiveDate, Histogram>> {
+    let mut out: BTreeMap<NaiveDate, Histogram> = BTreeMap::new();
+    let within = crate::repo::within_spans!(queue_waits, spans, |branch| match agency_id {
+        Some(agency) => Box::new(branch.and(queue_waits::agency_id.eq(agency))),
+        None => branch,
+    });
+    let Some(within) = within else {
+        return Ok(out);
+    };
+    let rows: Vec<(NaiveDate, String)> = queue_waits::table
+        .filter(within)
+        .select((queue_waits::period, queue_waits::histogram))
+        .load(conn)?;
+    for (period, text) in rows {
+        let histogram: Histogram = serde_json::from_str(&text).map_err(StoreError::corrupt)?;
+        let merged = out.entry(period).or_default();
+        for (minutes, n) in histogram {
+            *merged.entry(minutes).or_insert(0) += n;
+        }
+    }
+    Ok(out)
+}
+
 /// Tickets called on the days of `spans`, by agency and whole minutes waited.
 pub fn waits_by_agency(
     conn: &mut AnyConnection,
