@@ -14,6 +14,7 @@ on_both_backends!(
     unpaid_fees_block_the_return,
     transfer_between_agencies_keeps_both_in_the_loop,
     counter_submission_for_a_new_applicant,
+    an_organization_files_by_tax_code,
 );
 
 /// 2.001584: reissue of a printing licence, full online, no fee, D2 reusable.
@@ -607,4 +608,79 @@ async fn counter_submission_for_a_new_applicant(app: TestApp) {
     let res = app.upload_to(&officer, &code, PDF, &[]).await;
     let body = problem(res, 422, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "requirement");
+}
+
+/// A business files at the counter under its tax code, typed any way; it is
+/// one applicant, found again by the canonical code, and tracks with it.
+async fn an_organization_files_by_tax_code(app: TestApp) {
+    let officer = app.token(Role::Officer).await;
+    let filing = |tax_code: &str| {
+        json!({
+            "procedure_code": "2.001584",
+            "applicant": {"tax_code": tax_code, "full_name": "Công ty TNHH In Một Cửa", "phone": "0243 123 4567"},
+            "documents": [{"requirement": "D1", "paper": true}, {"requirement": "D2", "paper": true}],
+        })
+    };
+    let first = app.submit_ok(&officer, &filing("0100233488")).await;
+    let applicant = &first.body["applicant"];
+    assert_eq!(applicant["kind"], "organization");
+    assert_eq!(applicant["tax_code"], "0100233488");
+    assert_eq!(applicant["id_number"], Value::Null);
+    let second = app.submit_ok(&officer, &filing("01.00.233.488")).await;
+    assert_eq!(second.body["applicant"]["id"], applicant["id"]);
+
+    let code = first.code().to_owned();
+    app.act_ok(&officer, &code, &json!({"action": "receive"}))
+        .await;
+    let receipt: Value = app
+        .get(&format!("/api/v1/dossiers/{code}/receipt"))
+        .header("authorization", bearer(&officer))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(receipt["applicant_tax_code"], "0100233488");
+    assert_eq!(receipt["applicant_id_number"], Value::Null);
+    let track = |id: &str| {
+        app.get(&format!("/api/v1/tracking/{code}?id_number={id}"))
+            .send()
+    };
+    assert_eq!(track("0100233488").await.unwrap().status(), 200);
+    assert_eq!(track("0100-233-488").await.unwrap().status(), 200);
+    problem(track("0100233480").await.unwrap(), 404, "not_found").await;
+
+    // A wrong check digit, both identities, or neither: refused, nothing filed.
+    let cases = [
+        (
+            json!({"tax_code": "0100233480", "full_name": "X"}),
+            "applicant.tax_code",
+            "invalid_tax_code",
+        ),
+        (
+            json!({"tax_code": "0100233488", "id_number": "038190001234", "full_name": "X"}),
+            "applicant.tax_code",
+            "person_or_organization",
+        ),
+        (json!({"full_name": "X"}), "applicant.id_number", "required"),
+    ];
+    for (applicant, field, rule) in cases {
+        let mut body = filing("");
+        body["applicant"] = applicant;
+        let res = app.submit(&officer, &body).await;
+        let problem_body = problem(res, 422, "validation_failed").await;
+        assert_eq!(problem_body["errors"][0]["field"], field, "{problem_body}");
+        assert_eq!(problem_body["errors"][0]["code"], rule, "{problem_body}");
+    }
+    let listed: Value = app
+        .get("/api/v1/dossiers?q=0100233488")
+        .header("authorization", bearer(&officer))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["total"], 2, "{listed}");
 }

@@ -69,8 +69,10 @@ impl fmt::Display for CitizenId {
     }
 }
 
-/// Normalises a Vietnamese phone number to the national form `0xxxxxxxxx`.
-/// Accepts `+84`/`84` prefixes, spaces, dots and dashes.
+/// Normalises a Vietnamese phone number to its national form: a mobile
+/// `0[35789]xxxxxxxx` (10 digits) or, since the 2017 area-code change, a
+/// landline `02xxxxxxxxx` (11 digits: area code and subscriber number).
+/// Accepts `+84`/`84` prefixes, spaces, dots, dashes and parentheses.
 pub fn normalize_phone(raw: &str) -> Option<String> {
     let digits: String = raw
         .chars()
@@ -78,29 +80,87 @@ pub fn normalize_phone(raw: &str) -> Option<String> {
         .collect();
     let national = if let Some(rest) = digits.strip_prefix("+84") {
         format!("0{rest}")
-    } else if digits.len() == 11 && digits.starts_with("84") {
+    } else if (digits.len() == 11 || digits.len() == 12) && digits.starts_with("84") {
         format!("0{}", &digits[2..])
     } else {
         digits
     };
-    let valid = national.len() == 10
-        && national.bytes().all(|b| b.is_ascii_digit())
-        && national.starts_with('0')
-        && matches!(
-            national.as_bytes()[1],
-            b'2' | b'3' | b'5' | b'7' | b'8' | b'9'
-        );
+    if !national.bytes().all(|b| b.is_ascii_digit()) || !national.starts_with('0') {
+        return None;
+    }
+    let valid = matches!(
+        (national.len(), national.as_bytes().get(1)),
+        (10, Some(b'3' | b'5' | b'7' | b'8' | b'9')) | (11, Some(b'2'))
+    );
     valid.then_some(national)
 }
 
-/// Enterprise tax code: 10 digits, or 10 digits, a dash and 3 digits for a branch.
-pub fn is_valid_tax_code(raw: &str) -> bool {
-    let (main, branch) = match raw.split_once('-') {
-        Some((main, branch)) => (main, Some(branch)),
-        None => (raw, None),
-    };
-    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    digits(main, 10) && branch.is_none_or(|b| digits(b, 3))
+/// An enterprise or organisation tax code (mã số thuế / mã số doanh
+/// nghiệp): 10 digits whose last is a check digit, plus `-` and 3 digits for
+/// a branch. Kept canonical: `0100233488` or `0314409058-002`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TaxCode(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TaxCodeError {
+    #[error("a tax code has 10 digits, or 13 for a branch")]
+    Format,
+    #[error("the check digit does not match")]
+    CheckDigit,
+}
+
+/// Weights of the first nine digits for the tenth, the check digit.
+const TAX_CODE_WEIGHTS: [u32; 9] = [31, 29, 23, 19, 17, 13, 7, 5, 3];
+
+impl TaxCode {
+    /// Accepts the spaces, dots and dash people type between groups.
+    pub fn parse(raw: &str) -> Result<Self, TaxCodeError> {
+        let digits: Vec<u32> = raw
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '.' | '-'))
+            .map(|c| c.to_digit(10).ok_or(TaxCodeError::Format))
+            .collect::<Result<_, _>>()?;
+        if digits.len() != 10 && digits.len() != 13 {
+            return Err(TaxCodeError::Format);
+        }
+        let sequence_is_zero = digits[2..9].iter().all(|d| *d == 0);
+        let branch_is_zero = digits.len() == 13 && digits[10..].iter().all(|d| *d == 0);
+        if sequence_is_zero || branch_is_zero {
+            return Err(TaxCodeError::Format);
+        }
+        let weighted: u32 = digits
+            .iter()
+            .zip(TAX_CODE_WEIGHTS)
+            .map(|(d, w)| d * w)
+            .sum();
+        // 10 − (sum mod 11); a remainder of 0 would need "10", which no code has.
+        if 10 - weighted % 11 != digits[9] {
+            return Err(TaxCodeError::CheckDigit);
+        }
+        let text: String = digits.iter().map(|d| char::from(b'0' + *d as u8)).collect();
+        Ok(Self(match text.split_at_checked(10) {
+            Some((main, branch)) if !branch.is_empty() => format!("{main}-{branch}"),
+            _ => text,
+        }))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for TaxCode {
+    type Error = TaxCodeError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<TaxCode> for String {
+    fn from(value: TaxCode) -> Self {
+        value.0
+    }
 }
 
 /// Agency electronic identifier per QCVN 102:2016/BTTTT, e.g. `000.00.20.H12`:
@@ -149,7 +209,12 @@ mod tests {
             ("+84 912 345 678", Some("0912345678")),
             ("84912345678", Some("0912345678")),
             ("091-234-5678", Some("0912345678")),
-            ("0287654321", Some("0287654321")),
+            ("028 3829 5000", Some("02838295000")),
+            ("(0236) 382 1234", Some("02363821234")),
+            ("+84 24 3123 4567", Some("02431234567")),
+            ("842431234567", Some("02431234567")),
+            ("0287654321", None),
+            ("09123456789", None),
             ("0112345678", None),
             ("091234567", None),
             ("abc", None),
@@ -161,10 +226,30 @@ mod tests {
 
     #[test]
     fn tax_codes() {
-        assert!(is_valid_tax_code("0301234567"));
-        assert!(is_valid_tax_code("0301234567-001"));
-        assert!(!is_valid_tax_code("030123456"));
-        assert!(!is_valid_tax_code("0301234567-01"));
+        let cases = [
+            ("0100233488", Ok("0100233488")),
+            ("0100112437", Ok("0100112437")),
+            ("01.00.112.437", Ok("0100112437")),
+            ("0314409058-002", Ok("0314409058-002")),
+            ("0312 68 78 78 - 001", Ok("0312687878-001")),
+            ("0314409058002", Ok("0314409058-002")),
+            ("0100233480", Err(TaxCodeError::CheckDigit)),
+            ("0301234567", Err(TaxCodeError::CheckDigit)),
+            ("030123456", Err(TaxCodeError::Format)),
+            ("0314409058-02", Err(TaxCodeError::Format)),
+            ("0314409058-000", Err(TaxCodeError::Format)),
+            ("0100000000", Err(TaxCodeError::Format)),
+            ("01002334８8", Err(TaxCodeError::Format)),
+            ("", Err(TaxCodeError::Format)),
+        ];
+        for (raw, expected) in cases {
+            let parsed = TaxCode::parse(raw);
+            assert_eq!(
+                parsed.as_ref().map(TaxCode::as_str).map_err(|e| *e),
+                expected,
+                "{raw}"
+            );
+        }
     }
 
     #[test]

@@ -120,6 +120,14 @@ fn rule_message(rule: &str, lang: Lang) -> &'static str {
             "Số định danh cá nhân phải gồm đúng 12 chữ số, bắt đầu bằng mã tỉnh hợp lệ.",
             "A citizen ID number has exactly 12 digits starting with a valid province code.",
         ),
+        "invalid_tax_code" => (
+            "Mã số thuế gồm 10 chữ số (hoặc 10 chữ số, dấu gạch ngang và 3 chữ số đối với chi nhánh) với chữ số kiểm tra hợp lệ.",
+            "A tax code has 10 digits (or 10 digits, a dash and 3 digits for a branch) with a valid check digit.",
+        ),
+        "person_or_organization" => (
+            "Người nộp là cá nhân (số định danh) hoặc tổ chức (mã số thuế), không phải cả hai.",
+            "An applicant is a person (citizen ID number) or an organisation (tax code), not both.",
+        ),
         "committed_exceeds_regulated" => (
             "Thời hạn cam kết không được dài hơn thời hạn theo quy định.",
             "The committed time cannot exceed the regulated time.",

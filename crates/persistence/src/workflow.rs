@@ -9,7 +9,7 @@ use motcua_domain::dossier::{
     Action, Actor, Channel, Dossier, DossierStatus, Refusal, ReturnBlocked, check_return, decide,
     dossier_code,
 };
-use motcua_domain::identity::{CitizenId, normalize_phone};
+use motcua_domain::identity::{CitizenId, TaxCode, normalize_phone};
 use motcua_domain::procedure::{OnlineLevel, ProcedureStatus, SupplementClock, TimeUnit};
 use motcua_domain::text::{fold, nfc};
 use motcua_domain::user::is_plausible_email;
@@ -74,7 +74,10 @@ pub struct Caller {
 
 #[derive(Debug, Clone, Default)]
 pub struct ApplicantInput {
-    pub id_number: String,
+    /// A person's 12-digit citizen ID number; or, for an organisation,
+    pub id_number: Option<String>,
+    /// its tax code. Exactly one of the two.
+    pub tax_code: Option<String>,
     pub full_name: String,
     pub phone: Option<String>,
     pub email: Option<String>,
@@ -149,10 +152,50 @@ pub fn visible(
     Ok((dossier, actor))
 }
 
-fn check_applicant(input: &ApplicantInput, errors: &mut FieldErrors) -> Option<CitizenId> {
-    let id = CitizenId::parse(&input.id_number);
-    if id.is_err() {
-        errors.add("applicant.id_number", Problem::rule("invalid_citizen_id"));
+/// A value that was sent and is not blank.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Who an applicant is: a person by citizen ID number, an organisation by tax code.
+enum Identity {
+    Person(CitizenId),
+    Organization(TaxCode),
+}
+
+fn check_applicant(input: &ApplicantInput, errors: &mut FieldErrors) -> Option<Identity> {
+    let identity = match (given(&input.id_number), given(&input.tax_code)) {
+        (Some(id), None) => match CitizenId::parse(id) {
+            Ok(id) => Some(Identity::Person(id)),
+            Err(_) => {
+                errors.add("applicant.id_number", Problem::rule("invalid_citizen_id"));
+                None
+            }
+        },
+        (None, Some(code)) => match TaxCode::parse(code) {
+            Ok(code) => Some(Identity::Organization(code)),
+            Err(_) => {
+                errors.add("applicant.tax_code", Problem::rule("invalid_tax_code"));
+                None
+            }
+        },
+        (Some(_), Some(_)) => {
+            errors.add(
+                "applicant.tax_code",
+                Problem::rule("person_or_organization"),
+            );
+            None
+        }
+        (None, None) => {
+            errors.add("applicant.id_number", Problem::Required);
+            None
+        }
+    };
+    if matches!(identity, Some(Identity::Organization(_))) && input.date_of_birth.is_some() {
+        errors.add(
+            "applicant.date_of_birth",
+            Problem::rule("person_or_organization"),
+        );
     }
     if let Some(phone) = input.phone.as_deref().filter(|p| !p.trim().is_empty())
         && normalize_phone(phone).is_none()
@@ -167,7 +210,7 @@ fn check_applicant(input: &ApplicantInput, errors: &mut FieldErrors) -> Option<C
     if input.full_name.trim().chars().count() > 200 {
         errors.add("applicant.full_name", Problem::TooLong { max: 200 });
     }
-    id.ok()
+    identity
 }
 
 /// Files a dossier. Citizens file online for themselves; officers at the
@@ -252,27 +295,32 @@ pub fn submit(
                 let Some(given) = input.applicant.as_ref() else {
                     return Err(invalid("applicant", Problem::Required));
                 };
-                let id = check_applicant(given, &mut errors);
-                match id {
-                    Some(id) => match applicants::by_id_number(conn, id.as_str())? {
-                        Some(existing) => existing,
-                        None => {
-                            if given.full_name.trim().is_empty() {
-                                errors.add("applicant.full_name", Problem::Required);
-                            }
-                            if !errors.is_empty() {
-                                return Err(WorkflowError::Invalid(errors.into_vec()));
-                            }
-                            let name = nfc(&given.full_name);
-                            let phone = given.phone.as_deref().and_then(normalize_phone);
-                            let email = given
-                                .email
-                                .as_deref()
-                                .map(|e| e.trim().to_lowercase())
-                                .filter(|e| !e.is_empty());
-                            let address =
-                                given.address.as_deref().map(nfc).filter(|a| !a.is_empty());
-                            applicants::insert_person(
+                let Some(identity) = check_applicant(given, &mut errors) else {
+                    return Err(WorkflowError::Invalid(errors.into_vec()));
+                };
+                let known = match &identity {
+                    Identity::Person(id) => applicants::by_id_number(conn, id.as_str())?,
+                    Identity::Organization(code) => applicants::by_tax_code(conn, code.as_str())?,
+                };
+                match known {
+                    Some(existing) => existing,
+                    None => {
+                        if given.full_name.trim().is_empty() {
+                            errors.add("applicant.full_name", Problem::Required);
+                        }
+                        if !errors.is_empty() {
+                            return Err(WorkflowError::Invalid(errors.into_vec()));
+                        }
+                        let name = nfc(&given.full_name);
+                        let phone = given.phone.as_deref().and_then(normalize_phone);
+                        let email = given
+                            .email
+                            .as_deref()
+                            .map(|e| e.trim().to_lowercase())
+                            .filter(|e| !e.is_empty());
+                        let address = given.address.as_deref().map(nfc).filter(|a| !a.is_empty());
+                        match &identity {
+                            Identity::Person(id) => applicants::insert_person(
                                 conn,
                                 &applicants::NewPerson {
                                     id_number: id.as_str(),
@@ -282,10 +330,19 @@ pub fn submit(
                                     email: email.as_deref(),
                                     address: address.as_deref(),
                                 },
-                            )?
+                            )?,
+                            Identity::Organization(code) => applicants::insert_organization(
+                                conn,
+                                &applicants::NewOrganization {
+                                    tax_code: code.as_str(),
+                                    full_name: &name,
+                                    phone: phone.as_deref(),
+                                    email: email.as_deref(),
+                                    address: address.as_deref(),
+                                },
+                            )?,
                         }
-                    },
-                    None => return Err(WorkflowError::Invalid(errors.into_vec())),
+                    }
                 }
             }
         };
@@ -378,7 +435,11 @@ pub fn submit(
             " {} {} {} ",
             fold(&code),
             fold(&applicant.full_name),
-            applicant.id_number.as_deref().unwrap_or("")
+            applicant
+                .id_number
+                .as_deref()
+                .or(applicant.tax_code.as_deref())
+                .unwrap_or("")
         );
         let fees_due: i64 = fees.iter().map(|f| f.amount_vnd).sum();
         let id = dossiers::insert(

@@ -41,8 +41,15 @@ pub fn who(caller: &Caller) -> workflow::Caller {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicantBody {
+    /// A person's 12-digit citizen ID number. Give this or `tax_code`.
+    #[serde(default)]
     #[schema(example = "079203001234")]
-    pub id_number: String,
+    pub id_number: Option<String>,
+    /// An organisation's tax code (10 digits, or 10-3 for a branch), when a
+    /// business or association files.
+    #[serde(default)]
+    #[schema(example = "0100233488")]
+    pub tax_code: Option<String>,
     /// Required when the applicant is new to the system.
     #[serde(default)]
     pub full_name: Option<String>,
@@ -256,6 +263,7 @@ pub async fn submit(
         result_channel: request.result_channel,
         applicant: request.applicant.map(|a| ApplicantInput {
             id_number: a.id_number,
+            tax_code: a.tax_code,
             full_name: a.full_name.unwrap_or_default(),
             phone: a.phone,
             email: a.email,
@@ -700,6 +708,8 @@ pub struct Receipt {
     pub applicant_name: String,
     /// Only the last four digits.
     pub applicant_id_number: Option<String>,
+    /// An organisation's tax code, in full (it is public).
+    pub applicant_tax_code: Option<String>,
     pub channel: Channel,
     pub received_at: DateTime<Utc>,
     /// The appointment to collect the result (after any apology letter).
@@ -759,6 +769,7 @@ fn receipt_of(conn: &mut AnyConnection, d: &Dossier) -> ApiResult<Receipt> {
             .id_number
             .as_deref()
             .map(|n| format!("********{}", &n[n.len().saturating_sub(4)..])),
+        applicant_tax_code: d.applicant.tax_code.clone(),
         channel: d.channel,
         received_at,
         appointment_at: d.appointment_at,
@@ -819,18 +830,18 @@ td,th{{border:1px solid #000;padding:4px 6px;text-align:left}}.muted{{color:#444
 <p>Thời gian trả kết quả giải quyết hồ sơ: <strong>{appointment}</strong></p>
 <p>Phí, lệ phí: {fees}</p>
 <p>Người tiếp nhận: {officer}</p>
-<p class="muted">Tra cứu tình trạng hồ sơ với mã hồ sơ và số định danh cá nhân tại /api/v1/tracking/{code}.</p>
+<p class="muted">Tra cứu tình trạng hồ sơ với mã hồ sơ và số định danh cá nhân (hoặc mã số thuế của tổ chức) tại /api/v1/tracking/{code}.</p>
 </body></html>
 "#,
         code = e(&r.code),
         agency = e(&r.agency.name),
         agency_code = e(&r.agency.code),
         applicant = e(&r.applicant_name),
-        id = r
-            .applicant_id_number
-            .as_deref()
-            .map(|n| format!(" (số định danh {})", e(n)))
-            .unwrap_or_default(),
+        id = match (&r.applicant_id_number, &r.applicant_tax_code) {
+            (Some(n), _) => format!(" (số định danh {})", e(n)),
+            (None, Some(code)) => format!(" (mã số thuế {})", e(code)),
+            (None, None) => String::new(),
+        },
         procedure = e(&r.procedure.name),
         procedure_code = e(&r.procedure.code),
         rows = rows,

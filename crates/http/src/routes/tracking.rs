@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, Duration, Utc};
 use motcua_domain::dossier::DossierStatus;
+use motcua_domain::identity::TaxCode;
 use motcua_persistence::repo::{dossiers, rate_limits};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,7 +17,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TrackingQuery {
-    /// The applicant's 12-digit citizen ID number.
+    /// The applicant's 12-digit citizen ID number, or an organisation's tax code.
     pub id_number: String,
 }
 
@@ -71,7 +72,11 @@ pub async fn track(
                 Err(motcua_persistence::StoreError::NotFound) => return Err(ApiError::not_found()),
                 Err(e) => return Err(e.into()),
             };
-            if dossier.applicant.id_number.as_deref() != Some(id_number.as_str()) {
+            let matches = match TaxCode::parse(&id_number) {
+                Ok(code) => dossier.applicant.tax_code.as_deref() == Some(code.as_str()),
+                Err(_) => dossier.applicant.id_number.as_deref() == Some(id_number.as_str()),
+            };
+            if !matches {
                 return Err(ApiError::not_found());
             }
             let current_stage = match dossier.status {

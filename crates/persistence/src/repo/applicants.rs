@@ -82,6 +82,45 @@ pub fn insert_person(conn: &mut AnyConnection, person: &NewPerson<'_>) -> StoreR
     by_id(conn, id)
 }
 
+#[derive(Debug, Clone, Default)]
+pub struct NewOrganization<'a> {
+    pub tax_code: &'a str,
+    pub full_name: &'a str,
+    pub phone: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub address: Option<&'a str>,
+}
+
+pub fn insert_organization(
+    conn: &mut AnyConnection,
+    org: &NewOrganization<'_>,
+) -> StoreResult<Applicant> {
+    let at = to_db(now());
+    let id: i64 = diesel::insert_into(applicants::table)
+        .values((
+            applicants::kind.eq("organization"),
+            applicants::tax_code.eq(org.tax_code),
+            applicants::full_name.eq(org.full_name),
+            applicants::phone.eq(org.phone),
+            applicants::email.eq(org.email),
+            applicants::address.eq(org.address),
+            applicants::created_at.eq(at),
+            applicants::updated_at.eq(at),
+        ))
+        .returning(applicants::id)
+        .get_result(conn)?;
+    by_id(conn, id)
+}
+
+pub fn by_tax_code(conn: &mut AnyConnection, tax_code: &str) -> StoreResult<Option<Applicant>> {
+    Ok(applicants::table
+        .filter(applicants::tax_code.eq(tax_code))
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .map(Into::into))
+}
+
 pub fn by_id(conn: &mut AnyConnection, id: i64) -> StoreResult<Applicant> {
     Ok(applicants::table
         .find(id)

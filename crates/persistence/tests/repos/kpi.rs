@@ -31,7 +31,7 @@ fn submit(conn: &mut AnyConnection, w: &World, procedure: &str, at: DateTime<Utc
     let submission = Submission {
         procedure_code: procedure.into(),
         applicant: Some(ApplicantInput {
-            id_number: "079203001234".into(),
+            id_number: Some("079203001234".into()),
             full_name: "Nguyễn Văn An".into(),
             ..Default::default()
         }),

@@ -108,7 +108,7 @@ pub(crate) fn submit(conn: &mut AnyConnection, w: &World, at: DateTime<Utc>) -> 
     let submission = Submission {
         procedure_code: "1.000001".into(),
         applicant: Some(ApplicantInput {
-            id_number: "079203001234".into(),
+            id_number: Some("079203001234".into()),
             full_name: "Nguyễn Văn An".into(),
             ..Default::default()
         }),
