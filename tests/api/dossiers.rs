@@ -632,15 +632,9 @@ async fn an_organization_files_by_tax_code(app: TestApp) {
     let code = first.code().to_owned();
     app.act_ok(&officer, &code, &json!({"action": "receive"}))
         .await;
-    let receipt: Value = app
-        .get(&format!("/api/v1/dossiers/{code}/receipt"))
-        .header("authorization", bearer(&officer))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let receipt = app
+        .get_json(&officer, &format!("/api/v1/dossiers/{code}/receipt"))
+        .await;
     assert_eq!(receipt["applicant_tax_code"], "0100233488");
     assert_eq!(receipt["applicant_id_number"], Value::Null);
     let track = |id: &str| {
@@ -673,14 +667,8 @@ async fn an_organization_files_by_tax_code(app: TestApp) {
         assert_eq!(problem_body["errors"][0]["field"], field, "{problem_body}");
         assert_eq!(problem_body["errors"][0]["code"], rule, "{problem_body}");
     }
-    let listed: Value = app
-        .get("/api/v1/dossiers?q=0100233488")
-        .header("authorization", bearer(&officer))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = app
+        .get_json(&officer, "/api/v1/dossiers?q=0100233488")
+        .await;
     assert_eq!(listed["total"], 2, "{listed}");
 }

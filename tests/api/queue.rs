@@ -136,7 +136,8 @@ async fn tickets_are_numbered_called_and_completed(app: TestApp) {
     problem(res, 422, "validation_failed").await;
 
     // An officer of another agency cannot complete the department's tickets.
-    let admin = bearer(&app.token(Role::Admin).await);
+    let admin_token = app.token(Role::Admin).await;
+    let admin = bearer(&admin_token);
     let commune = app.agency_id("000.00.31.H56").await;
     let res = app
         .post("/api/v1/users")
@@ -179,18 +180,15 @@ async fn tickets_are_numbered_called_and_completed(app: TestApp) {
     );
     // Day by day: today's three calls, none the day before.
     let local_today = (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive();
-    let days: Value = app
-        .get(&format!(
-            "/api/v1/kpi/timeseries?granularity=day&agency_id={dept}&from={}&to={local_today}",
-            local_today - chrono::Duration::days(1)
-        ))
-        .header("authorization", &admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let days = app
+        .get_json(
+            &admin_token,
+            &format!(
+                "/api/v1/kpi/timeseries?granularity=day&agency_id={dept}&from={}&to={local_today}",
+                local_today - chrono::Duration::days(1)
+            ),
+        )
+        .await;
     let waits: Vec<&Value> = days["points"]
         .as_array()
         .unwrap()
@@ -204,15 +202,12 @@ async fn tickets_are_numbered_called_and_completed(app: TestApp) {
             &json!({"tickets_called": 3, "average_minutes": 0.0, "p90_minutes": 0})
         ]
     );
-    let by_sector: Value = app
-        .get("/api/v1/kpi/timeseries?granularity=day&sector=du-lich")
-        .header("authorization", &admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let by_sector = app
+        .get_json(
+            &admin_token,
+            "/api/v1/kpi/timeseries?granularity=day&sector=du-lich",
+        )
+        .await;
     assert_eq!(by_sector["points"][0]["waiting_time"], Value::Null);
     let online: Value = app
         .get("/api/v1/kpi/summary?channel=online")

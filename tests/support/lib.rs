@@ -195,6 +195,20 @@ impl TestApp {
     pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
         self.client.delete(self.url(path))
     }
+
+    /// GET with a bearer token; expects 200 and returns the JSON body.
+    pub async fn get_json(&self, token: &str, path: &str) -> Value {
+        let res = self
+            .get(path)
+            .header("authorization", bearer(token))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
 }
 
 /// The smallest files the server's content sniffing accepts.

@@ -264,6 +264,50 @@ pub fn complete(conn: &mut AnyConnection, id: i64, at: DateTime<Utc>) -> StoreRe
     })
 }
 
+/// The stored histograms of `spans`: (agency, period's first day, histogram).
+fn stored_waits(
+    conn: &mut AnyConnection,
+    agency_id: Option<i64>,
+    spans: &[Span],
+) -> StoreResult<Vec<(i64, NaiveDate, Histogram)>> {
+    let within = crate::repo::within_spans!(queue_waits, spans, |branch| match agency_id {
+        Some(agency) => Box::new(branch.and(queue_waits::agency_id.eq(agency))),
+        None => branch,
+    });
+    let Some(within) = within else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<(i64, NaiveDate, String)> = queue_waits::table
+        .filter(within)
+        .select((
+            queue_waits::agency_id,
+            queue_waits::period,
+            queue_waits::histogram,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(agency, period, text)| {
+            let histogram = serde_json::from_str(&text).map_err(StoreError::corrupt)?;
+            Ok((agency, period, histogram))
+        })
+        .collect()
+}
+
+/// Sums histograms under the key `key` picks from each stored row.
+fn merge_waits<K: Ord>(
+    rows: Vec<(i64, NaiveDate, Histogram)>,
+    key: impl Fn(i64, NaiveDate) -> K,
+) -> BTreeMap<K, Histogram> {
+    let mut out: BTreeMap<K, Histogram> = BTreeMap::new();
+    for (agency, period, histogram) in rows {
+        let merged = out.entry(key(agency, period)).or_default();
+        for (minutes, n) in histogram {
+            *merged.entry(minutes).or_insert(0) += n;
+        }
+    }
+    out
+}
+
 /// Tickets called on the days of `spans`, per stored period (its first day)
 /// and whole minutes waited, all agencies of the filter together.
 pub fn waits_by_period(
@@ -271,26 +315,10 @@ pub fn waits_by_period(
     agency_id: Option<i64>,
     spans: &[Span],
 ) -> StoreResult<BTreeMap<NaiveDate, Histogram>> {
-    let mut out: BTreeMap<NaiveDate, Histogram> = BTreeMap::new();
-    let within = crate::repo::within_spans!(queue_waits, spans, |branch| match agency_id {
-        Some(agency) => Box::new(branch.and(queue_waits::agency_id.eq(agency))),
-        None => branch,
-    });
-    let Some(within) = within else {
-        return Ok(out);
-    };
-    let rows: Vec<(NaiveDate, String)> = queue_waits::table
-        .filter(within)
-        .select((queue_waits::period, queue_waits::histogram))
-        .load(conn)?;
-    for (period, text) in rows {
-        let histogram: Histogram = serde_json::from_str(&text).map_err(StoreError::corrupt)?;
-        let merged = out.entry(period).or_default();
-        for (minutes, n) in histogram {
-            *merged.entry(minutes).or_insert(0) += n;
-        }
-    }
-    Ok(out)
+    Ok(merge_waits(
+        stored_waits(conn, agency_id, spans)?,
+        |_, period| period,
+    ))
 }
 
 /// Tickets called on the days of `spans`, by agency and whole minutes waited.
@@ -299,24 +327,8 @@ pub fn waits_by_agency(
     agency_id: Option<i64>,
     spans: &[Span],
 ) -> StoreResult<BTreeMap<i64, Histogram>> {
-    let mut out: BTreeMap<i64, Histogram> = BTreeMap::new();
-    let within = crate::repo::within_spans!(queue_waits, spans, |branch| match agency_id {
-        Some(agency) => Box::new(branch.and(queue_waits::agency_id.eq(agency))),
-        None => branch,
-    });
-    let Some(within) = within else {
-        return Ok(out);
-    };
-    let rows: Vec<(i64, String)> = queue_waits::table
-        .filter(within)
-        .select((queue_waits::agency_id, queue_waits::histogram))
-        .load(conn)?;
-    for (agency, text) in rows {
-        let histogram: Histogram = serde_json::from_str(&text).map_err(StoreError::corrupt)?;
-        let merged = out.entry(agency).or_default();
-        for (minutes, n) in histogram {
-            *merged.entry(minutes).or_insert(0) += n;
-        }
-    }
-    Ok(out)
+    Ok(merge_waits(
+        stored_waits(conn, agency_id, spans)?,
+        |agency, _| agency,
+    ))
 }

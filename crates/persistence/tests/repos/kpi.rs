@@ -375,42 +375,35 @@ fn feedback_is_counted_by_how_it_was_handled(pool: &Pool) {
         .unwrap()
         .id
     };
-    let answer = |conn: &mut AnyConnection, id: i64, at: DateTime<Utc>| {
-        let reply = feedback::reply(conn, id, FeedbackAction::Answer, "Trả lời", None, at);
-        assert!(matches!(reply.unwrap(), Reply::Done(_)));
-    };
-    let in_time = sent(
-        conn,
-        "PA-AAAA-AAAA-01",
-        local(2026, 3, 2, 9, 0),
-        local(2026, 3, 20, 17, 0),
-    );
-    answer(conn, in_time, local(2026, 3, 10, 9, 0));
-    let late = sent(
-        conn,
-        "PA-AAAA-AAAA-02",
-        local(2026, 3, 3, 9, 0),
-        local(2026, 3, 23, 17, 0),
-    );
-    answer(conn, late, local(2026, 3, 25, 9, 0));
-    sent(
-        conn,
-        "PA-AAAA-AAAA-03",
-        local(2026, 3, 4, 9, 0),
-        local(2026, 3, 24, 17, 0),
-    );
-    sent(
-        conn,
-        "PA-AAAA-AAAA-04",
-        local(2026, 3, 30, 9, 0),
-        local(2026, 4, 17, 17, 0),
-    );
-    sent(
-        conn,
-        "PA-AAAA-AAAA-05",
-        local(2026, 4, 2, 9, 0),
-        local(2026, 4, 22, 17, 0),
-    );
+    // (sent, due, answered): in time, late, open past due, open not yet due,
+    // and one sent in April, outside the period.
+    let items = [
+        ((3, 2), (3, 20), Some((3, 10))),
+        ((3, 3), (3, 23), Some((3, 25))),
+        ((3, 4), (3, 24), None),
+        ((3, 30), (4, 17), None),
+        ((4, 2), (4, 22), None),
+    ];
+    for (i, (sent_on, due_on, answered_on)) in items.into_iter().enumerate() {
+        let at = |(m, d): (u32, u32), h| local(2026, m, d, h, 0);
+        let id = sent(
+            conn,
+            &format!("PA-AAAA-AAAA-0{i}"),
+            at(sent_on, 9),
+            at(due_on, 17),
+        );
+        if let Some(day) = answered_on {
+            let reply = feedback::reply(
+                conn,
+                id,
+                FeedbackAction::Answer,
+                "Trả lời",
+                None,
+                at(day, 9),
+            );
+            assert!(matches!(reply.unwrap(), Reply::Done(_)));
+        }
+    }
 
     let march = |conn: &mut AnyConnection, as_of: DateTime<Utc>, codes: Option<&[String]>| {
         let from = local(2026, 3, 1, 0, 0);
