@@ -637,13 +637,41 @@ async fn an_organization_files_by_tax_code(app: TestApp) {
         .await;
     assert_eq!(receipt["applicant_tax_code"], "0100233488");
     assert_eq!(receipt["applicant_id_number"], Value::Null);
-    let track = |id: &str| {
-        app.get(&format!("/api/v1/tracking/{code}?id_number={id}"))
-            .send()
-    };
-    assert_eq!(track("0100233488").await.unwrap().status(), 200);
-    assert_eq!(track("0100-233-488").await.unwrap().status(), 200);
-    problem(track("0100233480").await.unwrap(), 404, "not_found").await;
+    // A tax code is public: tracking also wants the PIN printed on the receipt.
+    let pin = receipt["tracking_pin"].as_str().unwrap().to_owned();
+    assert_eq!(pin.len(), 6);
+    let track = |query: String| app.get(&format!("/api/v1/tracking/{code}?{query}")).send();
+    let res = track(format!("id_number=0100233488&pin={pin}"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = track(format!("id_number=0100-233-488&pin={pin}"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let wrong_pin = format!("{:06}", (pin.parse::<u32>().unwrap() + 1) % 1_000_000);
+    for query in [
+        "id_number=0100233488".to_owned(),
+        format!("id_number=0100233488&pin={wrong_pin}"),
+        format!("id_number=0100233480&pin={pin}"),
+    ] {
+        problem(track(query).await.unwrap(), 404, "not_found").await;
+    }
+    let html = app
+        .get(&format!("/api/v1/dossiers/{code}/receipt"))
+        .header("authorization", bearer(&officer))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("mã số thuế 0100233488"), "{html}");
+    assert!(
+        html.contains(&format!("mã tra cứu <strong>{pin}</strong>")),
+        "{html}"
+    );
 
     // A wrong check digit, both identities, or neither: refused, nothing filed.
     let cases = [

@@ -124,6 +124,10 @@ fn rule_message(rule: &str, lang: Lang) -> &'static str {
             "Mã số thuế gồm 10 chữ số (hoặc 10 chữ số, dấu gạch ngang và 3 chữ số đối với chi nhánh) với chữ số kiểm tra hợp lệ.",
             "A tax code has 10 digits (or 10 digits, a dash and 3 digits for a branch) with a valid check digit.",
         ),
+        "not_for_organizations" => (
+            "Tổ chức không có thông tin này; chỉ cá nhân mới khai.",
+            "Organisations have no such detail; only people give it.",
+        ),
         "person_or_organization" => (
             "Người nộp là cá nhân (số định danh) hoặc tổ chức (mã số thuế), không phải cả hai.",
             "An applicant is a person (citizen ID number) or an organisation (tax code), not both.",

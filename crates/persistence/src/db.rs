@@ -199,7 +199,8 @@ pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
-fn migrations_for(backend: Backend) -> EmbeddedMigrations {
+/// The embedded migrations of a backend.
+pub fn migrations_for(backend: Backend) -> EmbeddedMigrations {
     match backend {
         Backend::Sqlite => SQLITE_MIGRATIONS,
         Backend::Postgres => POSTGRES_MIGRATIONS,

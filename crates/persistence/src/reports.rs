@@ -56,7 +56,8 @@ impl Scope {
         WorkingCalendar::local_datetime(day, NaiveTime::MIN)
     }
 
-    /// The queue is counted per agency: no figure for a sector, a procedure or online filing.
+    /// The queue is counted per agency: no figure for a sector, a procedure
+    /// or a channel other than the counter.
     fn has_queue(&self) -> bool {
         self.procedures.is_none() && self.channel.is_none_or(|c| c == Channel::Counter)
     }
@@ -98,7 +99,8 @@ pub struct Summary {
     pub catalog: CatalogCounts,
     pub catalog_rates: CatalogRates,
     pub feedback: FeedbackCounts,
-    /// Counter waiting time; `null` when filtered by sector, procedure or to online filing.
+    /// Counter waiting time; `null` when filtered by sector, procedure or a
+    /// channel other than `counter`.
     pub waiting_time: Option<WaitingTime>,
     /// Decision 766 groups, each scored from the rates beside it (docs/kpi.md).
     pub groups: Vec<Group>,
@@ -218,7 +220,7 @@ pub struct Point {
     pub dossiers: DossierCounts,
     pub rates: Rates,
     /// Counter waiting time of the bucket; `null` when filtered by sector,
-    /// procedure or to online filing.
+    /// procedure or a channel other than `counter`.
     pub waiting_time: Option<WaitingTime>,
 }
 

@@ -274,6 +274,13 @@ diesel::joinable!(dossier_documents -> documents (document_id));
 diesel::joinable!(dossier_events -> dossiers (dossier_id));
 diesel::joinable!(documents -> applicants (applicant_id));
 
+diesel::table! {
+    dossier_tracking_pins (dossier_id) {
+        dossier_id -> BigInt,
+        pin -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     agencies,
     applicants,

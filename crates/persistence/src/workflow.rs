@@ -14,6 +14,7 @@ use motcua_domain::procedure::{OnlineLevel, ProcedureStatus, SupplementClock, Ti
 use motcua_domain::text::{fold, nfc};
 use motcua_domain::user::is_plausible_email;
 use motcua_domain::validation::{FieldError, FieldErrors, Problem};
+use rand::Rng;
 
 use crate::repo::dossiers::{self, Change, NewDossierDocument, NewEvent};
 use crate::repo::{agencies, applicants, calendar, documents, procedures, users};
@@ -194,7 +195,7 @@ fn check_applicant(input: &ApplicantInput, errors: &mut FieldErrors) -> Option<I
     if matches!(identity, Some(Identity::Organization(_))) && input.date_of_birth.is_some() {
         errors.add(
             "applicant.date_of_birth",
-            Problem::rule("person_or_organization"),
+            Problem::rule("not_for_organizations"),
         );
     }
     if let Some(phone) = input.phone.as_deref().filter(|p| !p.trim().is_empty())
@@ -462,6 +463,10 @@ pub fn submit(
                 note: note.as_deref(),
             },
         )?;
+        if applicant.tax_code.is_some() {
+            let pin = format!("{:06}", rand::rng().random_range(0..1_000_000));
+            dossiers::set_tracking_pin(conn, id, &pin)?;
+        }
         for (requirement, document_id, paper, reused) in &lines {
             if let Some(doc) = document_id
                 && !reused

@@ -42,10 +42,7 @@ CREATE TABLE kpi_agg (
     due_finished BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (grain, period, agency_id, procedure_id, channel)
 );
--- Reads name a procedure (0 = all procedures) and day/month/year spans, with or
--- without an agency: one index for each shape, so a read seeks its rows.
-CREATE INDEX kpi_agg_procedure_idx ON kpi_agg (procedure_id, grain, period);
-CREATE INDEX kpi_agg_agency_idx ON kpi_agg (agency_id, procedure_id, grain, period);
+CREATE INDEX kpi_agg_agency_idx ON kpi_agg (agency_id, grain, period);
 
 -- Dossiers still being processed with the clock running, by due moment: the overdue gauge.
 CREATE INDEX dossiers_open_due_idx ON dossiers (due_at)
@@ -74,16 +71,15 @@ CREATE TABLE queue_tickets (
 );
 CREATE INDEX queue_tickets_waiting_idx ON queue_tickets (agency_id, status, id);
 
--- Minutes from ticket to call, per agency and day, month and year (like
--- kpi_agg): the number of tickets called and their histogram, JSON
--- {"minutes": tickets}, so averages and percentiles never read every ticket.
+-- Minutes from ticket to call, counted per agency and day, for averages and percentiles.
 CREATE TABLE queue_waits (
-    grain TEXT NOT NULL CHECK (grain IN ('d', 'm', 'y')),
-    period DATE NOT NULL,
+    day DATE NOT NULL,
     agency_id BIGINT NOT NULL,
+    -- '' for tickets taken without a sector.
+    sector_code TEXT NOT NULL,
+    minutes INTEGER NOT NULL,
     tickets BIGINT NOT NULL,
-    histogram TEXT NOT NULL,
-    PRIMARY KEY (grain, period, agency_id)
+    PRIMARY KEY (day, agency_id, sector_code, minutes)
 );
 
 CREATE TABLE feedback (
@@ -105,8 +101,6 @@ CREATE TABLE feedback (
 );
 CREATE INDEX feedback_agency_idx ON feedback (agency_id, created_at);
 CREATE INDEX feedback_status_idx ON feedback (status, created_at);
--- The KPI counts read only this index: feedback received in a period, by agency.
-CREATE INDEX feedback_kpi_idx ON feedback (created_at, agency_id, procedure_code, handled_at, due_at);
 
 -- The exchange: staff replies and what the sender added, in order.
 CREATE TABLE feedback_messages (

@@ -717,6 +717,9 @@ pub struct Receipt {
     pub documents: Vec<ReceiptLine>,
     pub fees_due_vnd: i64,
     pub received_by: Option<String>,
+    /// For an organisation's dossier: the PIN that tracking asks for with the
+    /// tax code (a tax code is public, so it cannot be the secret alone).
+    pub tracking_pin: Option<String>,
 }
 
 fn receipt_of(conn: &mut AnyConnection, d: &Dossier) -> ApiResult<Receipt> {
@@ -776,6 +779,7 @@ fn receipt_of(conn: &mut AnyConnection, d: &Dossier) -> ApiResult<Receipt> {
         documents,
         fees_due_vnd: d.fees_due_vnd,
         received_by,
+        tracking_pin: dossiers::tracking_pin(conn, d.id)?,
     })
 }
 
@@ -830,9 +834,13 @@ td,th{{border:1px solid #000;padding:4px 6px;text-align:left}}.muted{{color:#444
 <p>Thời gian trả kết quả giải quyết hồ sơ: <strong>{appointment}</strong></p>
 <p>Phí, lệ phí: {fees}</p>
 <p>Người tiếp nhận: {officer}</p>
-<p class="muted">Tra cứu tình trạng hồ sơ với mã hồ sơ và số định danh cá nhân (hoặc mã số thuế của tổ chức) tại /api/v1/tracking/{code}.</p>
+<p class="muted">Tra cứu tình trạng hồ sơ với mã hồ sơ và {tracking} tại /api/v1/tracking/{code}.</p>
 </body></html>
 "#,
+        tracking = match &r.tracking_pin {
+            Some(pin) => format!("mã số thuế kèm mã tra cứu <strong>{}</strong>", e(pin)),
+            None => "số định danh cá nhân".to_owned(),
+        },
         code = e(&r.code),
         agency = e(&r.agency.name),
         agency_code = e(&r.agency.code),

@@ -19,6 +19,8 @@ use crate::state::AppState;
 pub struct TrackingQuery {
     /// The applicant's 12-digit citizen ID number, or an organisation's tax code.
     pub id_number: String,
+    /// With a tax code: the tracking PIN printed on the receipt.
+    pub pin: Option<String>,
 }
 
 /// What anyone holding the code and the ID number may know: nothing more.
@@ -53,6 +55,7 @@ pub async fn track(
 ) -> ApiResult<HttpResponse> {
     let address = client_address(&req, state.settings.server.trust_forwarded_for);
     let (code, id_number) = (code.into_inner(), query.0.id_number.trim().to_owned());
+    let pin = query.0.pin.map(|p| p.trim().to_owned());
     let found = state
         .db(move |conn| {
             let window = rate_limits::hit(
@@ -73,7 +76,11 @@ pub async fn track(
                 Err(e) => return Err(e.into()),
             };
             let matches = match TaxCode::parse(&id_number) {
-                Ok(code) => dossier.applicant.tax_code.as_deref() == Some(code.as_str()),
+                Ok(tax_code) => {
+                    dossier.applicant.tax_code.as_deref() == Some(tax_code.as_str())
+                        && pin.is_some()
+                        && dossiers::tracking_pin(conn, dossier.id)? == pin
+                }
                 Err(_) => dossier.applicant.id_number.as_deref() == Some(id_number.as_str()),
             };
             if !matches {

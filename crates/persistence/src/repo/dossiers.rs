@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::schema::{
     agencies, apology_letters, applicants, dossier_agencies, dossier_documents, dossier_events,
-    dossier_ratings, dossiers, procedures, supplement_requests, users,
+    dossier_ratings, dossier_tracking_pins, dossiers, procedures, supplement_requests, users,
 };
 use crate::time::{from_db, now, to_db};
 use crate::{AnyConnection, StoreError, StoreResult, parse_enum};
@@ -435,6 +435,26 @@ pub struct DossierDocument {
     pub reused: bool,
     pub stage: String,
     pub added_at: DateTime<Utc>,
+}
+
+/// Stores the PIN an organisation's dossier is tracked with.
+pub fn set_tracking_pin(conn: &mut AnyConnection, dossier_id: i64, pin: &str) -> StoreResult<()> {
+    diesel::insert_into(dossier_tracking_pins::table)
+        .values((
+            dossier_tracking_pins::dossier_id.eq(dossier_id),
+            dossier_tracking_pins::pin.eq(pin),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The tracking PIN of an organisation's dossier; `None` for a person's.
+pub fn tracking_pin(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Option<String>> {
+    Ok(dossier_tracking_pins::table
+        .find(dossier_id)
+        .select(dossier_tracking_pins::pin)
+        .first(conn)
+        .optional()?)
 }
 
 pub struct NewDossierDocument<'a> {

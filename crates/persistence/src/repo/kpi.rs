@@ -556,19 +556,32 @@ type Condition = Box<dyn BoxableExpression<kpi_agg::table, Db, SqlType = Bool>>;
 
 /// The rows of `spans` that `filter` keeps; `None` without spans.
 fn condition(filter: &KpiFilter, spans: &[Span]) -> Option<Condition> {
-    crate::repo::within_spans!(kpi_agg, spans, |branch| {
+    // SQLite binds at most 32,766 values: a sector's procedure list repeated
+    // in each of a long time series' branches could pass that, so such a list
+    // goes once outside the ORs (a slower plan, but a correct one).
+    const MAX_REPEATED_IDS: usize = 8_000;
+    let ids_per_branch = filter
+        .procedure_ids
+        .as_ref()
+        .filter(|ids| ids.len() * spans.len() <= MAX_REPEATED_IDS);
+    let within = crate::repo::within_spans!(kpi_agg, spans, |branch| {
         let mut cond = branch;
         if let Some(agency) = filter.agency_id {
             cond = Box::new(cond.and(kpi_agg::agency_id.eq(agency)));
         }
-        cond = match &filter.procedure_ids {
-            Some(ids) => Box::new(cond.and(kpi_agg::procedure_id.eq_any(ids.clone()))),
-            None => Box::new(cond.and(kpi_agg::procedure_id.eq(kpi::ALL_PROCEDURES))),
+        cond = match (&filter.procedure_ids, ids_per_branch) {
+            (Some(_), Some(ids)) => Box::new(cond.and(kpi_agg::procedure_id.eq_any(ids.clone()))),
+            (Some(_), None) => cond,
+            (None, _) => Box::new(cond.and(kpi_agg::procedure_id.eq(kpi::ALL_PROCEDURES))),
         };
         if let Some(channel) = filter.channel {
             cond = Box::new(cond.and(kpi_agg::channel.eq(channel.as_str())));
         }
         cond
+    })?;
+    Some(match (&filter.procedure_ids, ids_per_branch) {
+        (Some(ids), None) => Box::new(within.and(kpi_agg::procedure_id.eq_any(ids.clone()))),
+        _ => within,
     })
 }
 

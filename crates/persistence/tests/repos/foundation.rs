@@ -23,12 +23,9 @@ on_both_backends!(
 fn migrations_are_current_and_reversible(pool: &Pool) {
     let mut conn = pool.get().unwrap();
     assert!(db::migrations_current(&mut conn).unwrap());
-    let source = match conn.backend() {
-        motcua_persistence::Backend::Sqlite => db::SQLITE_MIGRATIONS,
-        motcua_persistence::Backend::Postgres => db::POSTGRES_MIGRATIONS,
-    };
     // The `diesel migration redo` of every migration: all down, then all up.
-    conn.revert_all_migrations(source).unwrap();
+    conn.revert_all_migrations(db::migrations_for(conn.backend()))
+        .unwrap();
     assert!(!db::migrations_current(&mut conn).unwrap());
     let applied = db::run_migrations(&mut conn).unwrap();
     assert!(!applied.is_empty());

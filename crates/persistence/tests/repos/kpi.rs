@@ -24,7 +24,9 @@ use crate::workflow::{
 on_both_backends!(
     kept_aggregates_agree_with_a_rebuild,
     generated_data_leaves_the_database_usable,
-    feedback_is_counted_by_how_it_was_handled
+    feedback_is_counted_by_how_it_was_handled,
+    upgrading_from_per_minute_waits_keeps_the_figures,
+    a_long_series_over_many_procedures_stays_within_bind_limits
 );
 
 fn submit(conn: &mut AnyConnection, w: &World, procedure: &str, at: DateTime<Utc>) -> String {
@@ -426,4 +428,102 @@ fn feedback_is_counted_by_how_it_was_handled(pool: &Pool) {
         Some(&["9.999999".to_owned()]),
     );
     assert!(none.is_empty());
+}
+
+/// Migration 000005 turns the aggregates kept by 000004 (per-procedure rows
+/// only, one queue row per day, sector and minute) into the current shape
+/// with the same figures, and its down migration turns them back.
+fn upgrading_from_per_minute_waits_keeps_the_figures(pool: &Pool) {
+    use diesel::RunQueryDsl;
+    use diesel_migrations::MigrationHarness;
+    use motcua_domain::kpi::{Grain, Span};
+    use motcua_persistence::db;
+    use motcua_persistence::repo::queue;
+
+    let conn = &mut pool.get().unwrap();
+    let backend = conn.backend();
+    conn.revert_last_migration(db::migrations_for(backend))
+        .unwrap();
+    for statement in [
+        "INSERT INTO kpi_agg (grain, period, agency_id, procedure_id, channel, received, decided) \
+         VALUES ('d', '2026-03-02', 1, 11, 'online', 2, 1), ('d', '2026-03-02', 1, 12, 'online', 3, 0), \
+                ('m', '2026-03-01', 1, 11, 'counter', 5, 0), ('d', '2026-03-02', 2, 13, 'online', 7, 0)",
+        "INSERT INTO queue_waits (day, agency_id, sector_code, minutes, tickets) \
+         VALUES ('2026-03-02', 1, '', 0, 2), ('2026-03-02', 1, 'du-lich', 0, 1), \
+                ('2026-03-02', 1, '', 5, 1), ('2026-03-03', 1, '', 10, 4), ('2026-04-01', 1, '', 3, 9)",
+    ] {
+        diesel::sql_query(statement).execute(conn).unwrap();
+    }
+    db::run_migrations(conn).unwrap();
+
+    let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+    let span = |grain, from, to| Span { grain, from, to };
+    let agency_one = KpiFilter {
+        agency_id: Some(1),
+        ..Default::default()
+    };
+    let flows = agg::total(
+        &agg::flows_by_agency(
+            conn,
+            &agency_one,
+            &[
+                span(Grain::Day, day(3, 2), day(3, 3)),
+                span(Grain::Month, day(3, 1), day(4, 1)),
+            ],
+        )
+        .unwrap(),
+    );
+    assert_eq!((flows.received, flows.decided), (10, 1));
+    let march_days = [span(Grain::Day, day(3, 1), day(4, 1))];
+    let march = [span(Grain::Month, day(3, 1), day(4, 1))];
+    let expected = std::collections::BTreeMap::from([(0, 3), (5, 1), (10, 4)]);
+    let check = |conn: &mut AnyConnection| {
+        for spans in [&march_days[..], &march[..]] {
+            let waits = queue::waits_by_agency(conn, Some(1), spans).unwrap();
+            assert_eq!(waits.get(&1), Some(&expected), "{spans:?}");
+        }
+    };
+    check(conn);
+
+    // Down and up again: the same figures.
+    conn.revert_last_migration(db::migrations_for(backend))
+        .unwrap();
+    db::run_migrations(conn).unwrap();
+    check(conn);
+}
+
+/// 400 daily points for a sector of 120 procedures would bind about 50,000
+/// values if every branch repeated the list; SQLite allows 32,766.
+fn a_long_series_over_many_procedures_stays_within_bind_limits(pool: &Pool) {
+    use motcua_domain::kpi::{Grain, Span};
+
+    let conn = &mut pool.get().unwrap();
+    let w = world(conn, SupplementClock::Pause);
+    let code = submit(conn, &w, "1.000001", local(2026, 3, 2, 9, 0));
+    act(
+        conn,
+        w.officer,
+        &code,
+        action(Action::Receive),
+        local(2026, 3, 2, 9, 5),
+    );
+    let procedure = procedures::get(conn, "1.000001").unwrap().id;
+    let start = NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
+    let spans: Vec<Span> = (0..400)
+        .map(|i| {
+            let from = start + Duration::days(i);
+            Span {
+                grain: Grain::Day,
+                from,
+                to: from + Duration::days(1),
+            }
+        })
+        .collect();
+    let filter = KpiFilter {
+        procedure_ids: Some((procedure..procedure + 120).collect()),
+        ..Default::default()
+    };
+    let points = agg::flows_by_period(conn, &filter, &spans).unwrap();
+    let received: i64 = points.iter().map(|(_, _, c)| c.received).sum();
+    assert_eq!(received, 1);
 }
