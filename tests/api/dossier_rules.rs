@@ -128,14 +128,8 @@ async fn idempotency_key_returns_the_same_dossier(app: TestApp) {
         "{statuses:?}"
     );
     let listed: Value = app
-        .get("/api/v1/dossiers?q=001199012347")
-        .header("authorization", bearer(&officer))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&officer, "/api/v1/dossiers?q=001199012347")
+        .await;
     assert_eq!(listed["total"], 1);
 }
 
@@ -221,15 +215,7 @@ async fn visibility_and_roles(app: TestApp) {
         "not_found",
     )
     .await;
-    let mine: Value = app
-        .get("/api/v1/dossiers")
-        .header("authorization", bearer(&other))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine: Value = app.get_json(&other, "/api/v1/dossiers").await;
     assert_eq!(mine["total"], 0);
     let leader = app.token(Role::Leader).await;
     problem(
@@ -431,15 +417,7 @@ async fn stored_documents_are_reused(app: TestApp) {
     let officer = app.token(Role::Officer).await;
     app.act_ok(&officer, first.code(), &json!({"action": "receive"}))
         .await;
-    let store: Value = app
-        .get("/api/v1/me/documents")
-        .header("authorization", bearer(&citizen))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let store: Value = app.get_json(&citizen, "/api/v1/me/documents").await;
     let stored: Vec<String> = store["items"]
         .as_array()
         .unwrap()
@@ -537,15 +515,7 @@ async fn receipt_json_and_printable_html(app: TestApp) {
     let received = app
         .act_ok(&officer, &code, &json!({"action": "receive"}))
         .await;
-    let receipt: Value = app
-        .get(&path)
-        .header("authorization", bearer(&citizen))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let receipt: Value = app.get_json(&citizen, &path).await;
     assert_eq!(receipt["code"], code.as_str());
     assert_eq!(receipt["agency"]["code"], "000.00.20.H56");
     assert_eq!(receipt["applicant_id_number"], "********2345");
@@ -741,15 +711,7 @@ async fn officer_lists_filter_and_sort_by_due(app: TestApp) {
     assert_eq!(list(&format!("from={today}&to={today}")).await.len(), 3);
     assert!(list("from=2020-01-01&to=2020-01-31").await.is_empty());
     let handler = app.token_of("demo.handler").await;
-    let mine: Value = app
-        .get("/api/v1/dossiers?assignee=me")
-        .header("authorization", bearer(&handler))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine: Value = app.get_json(&handler, "/api/v1/dossiers?assignee=me").await;
     assert_eq!(mine["items"][0]["code"], a.as_str());
     for bad in [
         "status=nope",
@@ -767,15 +729,7 @@ async fn officer_lists_filter_and_sort_by_due(app: TestApp) {
             .unwrap();
         problem(res, 400, "invalid_query").await;
     }
-    let own: Value = app
-        .get("/api/v1/dossiers")
-        .header("authorization", bearer(&citizen))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let own: Value = app.get_json(&citizen, "/api/v1/dossiers").await;
     assert_eq!(own["total"], 2);
 }
 

@@ -72,15 +72,7 @@ async fn citizen_online_to_returned_result(app: TestApp) {
     assert_eq!(received.body["due_at"], received.body["appointment_at"]);
     assert_eq!(received.body["progress"], "within_time");
     // Received documents are now in the citizen's store.
-    let store: Value = app
-        .get("/api/v1/me/documents")
-        .header("authorization", bearer(&citizen))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let store: Value = app.get_json(&citizen, "/api/v1/me/documents").await;
     assert_eq!(store["total"], 2);
 
     let unit = app.agency_id("000.01.20.H56").await;
@@ -156,15 +148,7 @@ async fn citizen_online_to_returned_result(app: TestApp) {
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "application/pdf");
     assert_eq!(res.bytes().await.unwrap().as_ref(), PDF);
-    let store: Value = app
-        .get("/api/v1/me/documents")
-        .header("authorization", bearer(&citizen))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let store: Value = app.get_json(&citizen, "/api/v1/me/documents").await;
     assert_eq!(store["total"], 3);
 
     let res = app
@@ -281,14 +265,8 @@ async fn supplement_stops_and_restarts_the_clock(app: TestApp) {
         resumed.body["due_at"].as_str().unwrap().parse().unwrap();
     assert!(due_after >= due_before, "{due_after} < {due_before}");
     let history: Value = app
-        .get(&format!("/api/v1/dossiers/{code}/history"))
-        .header("authorization", bearer(&citizen))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&citizen, &format!("/api/v1/dossiers/{code}/history"))
+        .await;
     let supplement = history["items"]
         .as_array()
         .unwrap()
@@ -355,14 +333,8 @@ async fn late_return_needs_an_apology_first(app: TestApp) {
     let handler = app.token_of("demo.handler").await;
     make_overdue(&app, &code);
     let overdue: Value = app
-        .get("/api/v1/dossiers?overdue=true")
-        .header("authorization", bearer(&handler))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&handler, "/api/v1/dossiers?overdue=true")
+        .await;
     assert_eq!(overdue["items"][0]["code"], code.as_str());
     assert_eq!(overdue["items"][0]["progress"], "overdue");
     app.act_ok(&handler, &code, &json!({"action": "propose"}))
@@ -524,14 +496,11 @@ async fn transfer_between_agencies_keeps_both_in_the_loop(app: TestApp) {
     app.act_ok(&commune_officer, &code, &json!({"action": "propose"}))
         .await;
     let history: Value = app
-        .get(&format!("/api/v1/dossiers/{code}/history"))
-        .header("authorization", bearer(&commune_officer))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(
+            &commune_officer,
+            &format!("/api/v1/dossiers/{code}/history"),
+        )
+        .await;
     let transfer = history["items"]
         .as_array()
         .unwrap()
@@ -539,15 +508,7 @@ async fn transfer_between_agencies_keeps_both_in_the_loop(app: TestApp) {
         .find(|e| e["action"] == "transfer")
         .unwrap();
     assert_eq!(transfer["data"]["to_agency_id"], commune);
-    let listed: Value = app
-        .get("/api/v1/dossiers")
-        .header("authorization", bearer(&commune_officer))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = app.get_json(&commune_officer, "/api/v1/dossiers").await;
     assert_eq!(listed["total"], 1);
 }
 
@@ -576,15 +537,7 @@ async fn counter_submission_for_a_new_applicant(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
-    let mine: Value = app
-        .get("/api/v1/dossiers")
-        .header("authorization", bearer(&binh))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine: Value = app.get_json(&binh, "/api/v1/dossiers").await;
     assert_eq!(mine["total"], 1);
     assert_eq!(mine["items"][0]["code"], code.as_str());
     // Paper documents are on the dossier but not digitized; a scan digitizes one.

@@ -61,14 +61,8 @@ async fn anonymous_feedback_to_published_answer(app: TestApp) {
     assert_eq!(public["total"], 0);
     let officer = app.token(Role::Officer).await;
     let staff: Value = app
-        .get("/api/v1/feedback?status=received")
-        .header("authorization", bearer(&officer))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&officer, "/api/v1/feedback?status=received")
+        .await;
     assert_eq!(staff["total"], 1);
     assert_eq!(staff["items"][0]["contact"], "0912345678");
     let id = staff["items"][0]["id"].as_i64().unwrap();

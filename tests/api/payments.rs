@@ -209,14 +209,8 @@ async fn a_citizen_pays_in_the_sandbox(app: TestApp) {
         .unwrap();
     problem(res, 409, "nothing_to_pay").await;
     let history: Value = app
-        .get(&format!("/api/v1/dossiers/{code}/history"))
-        .header("authorization", bearer(&citizen))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&citizen, &format!("/api/v1/dossiers/{code}/history"))
+        .await;
     assert!(
         history["items"]
             .as_array()
@@ -225,14 +219,8 @@ async fn a_citizen_pays_in_the_sandbox(app: TestApp) {
             .any(|e| e["action"] == "payment" && e["data"]["amount_vnd"] == 1_500_000)
     );
     let list: Value = app
-        .get("/api/v1/payments?status=success")
-        .header("authorization", bearer(&citizen))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&citizen, "/api/v1/payments?status=success")
+        .await;
     assert_eq!(list["total"], 1);
 }
 
@@ -261,14 +249,8 @@ async fn creation_is_idempotent_and_validated(app: TestApp) {
         );
     }
     let listed: Value = app
-        .get(&format!("/api/v1/payments?dossier_code={code}"))
-        .header("authorization", bearer(&citizen))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&citizen, &format!("/api/v1/payments?dossier_code={code}"))
+        .await;
     assert_eq!(listed["total"], 0, "nothing written by refused requests");
     // Ten at once with one key and one body: one payment.
     let send = |key: &'static str, body: Value| {
@@ -292,14 +274,8 @@ async fn creation_is_idempotent_and_validated(app: TestApp) {
         "{statuses:?}"
     );
     let listed: Value = app
-        .get(&format!("/api/v1/payments?dossier_code={code}"))
-        .header("authorization", bearer(&citizen))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&citizen, &format!("/api/v1/payments?dossier_code={code}"))
+        .await;
     assert_eq!(listed["total"], 1);
     let replay = send("thanh-toan-1", json!({"amount_vnd": 1500000})).await;
     assert_eq!(replay.status(), 200);
