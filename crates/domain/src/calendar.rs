@@ -11,7 +11,7 @@
 //! up and returns the point it reached, so a calendar made only of holidays
 //! cannot hang the caller.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound::{Excluded, Included};
 
 use chrono::{
@@ -181,12 +181,18 @@ pub struct DayInfo {
     pub date: NaiveDate,
     pub working: bool,
     pub day_type: DayType,
+    /// The day's year has no confirmed official notice yet: its holidays are
+    /// the Labour Code's, generated, and may still move.
+    pub provisional: bool,
 }
 
 /// The default week plus the official overrides, and the daily hours.
 #[derive(Debug, Clone)]
 pub struct WorkingCalendar {
     overrides: BTreeMap<NaiveDate, DayKind>,
+    /// Years whose official notice is entered; `None` means the overrides are
+    /// the whole calendar (no generated days).
+    official_years: Option<BTreeSet<i32>>,
     hours: WorkingHours,
 }
 
@@ -202,8 +208,60 @@ impl WorkingCalendar {
     ) -> Self {
         WorkingCalendar {
             overrides: overrides.into_iter().collect(),
+            official_years: None,
             hours,
         }
+    }
+
+    /// The official overrides for `official_years`, and for every other year
+    /// the Labour Code's holidays ([`crate::holidays`]), provisional. An
+    /// override entered for a day of a provisional year still wins.
+    pub fn with_official_years(
+        overrides: impl IntoIterator<Item = (NaiveDate, DayKind)>,
+        official_years: impl IntoIterator<Item = i32>,
+        hours: WorkingHours,
+    ) -> Self {
+        WorkingCalendar {
+            overrides: overrides.into_iter().collect(),
+            official_years: Some(official_years.into_iter().collect()),
+            hours,
+        }
+    }
+
+    /// Whether `date`'s holidays are generated rather than confirmed.
+    pub fn is_provisional(&self, date: NaiveDate) -> bool {
+        self.official_years
+            .as_ref()
+            .is_some_and(|years| !years.contains(&date.year()))
+    }
+
+    /// Whether any day from `from` to `to` (inclusive) is provisional, so a
+    /// due date computed across them may still move.
+    pub fn rests_on_provisional(&self, from: NaiveDate, to: NaiveDate) -> bool {
+        let Some(years) = &self.official_years else {
+            return false;
+        };
+        (from.year()..=to.year()).any(|year| !years.contains(&year))
+    }
+
+    /// The exception for `date`: an entered override, else a generated
+    /// holiday when the year is provisional.
+    fn exception(&self, date: NaiveDate) -> Option<DayKind> {
+        self.overrides.get(&date).copied().or_else(|| {
+            (self.is_provisional(date) && crate::holidays::all_statutory_days().contains_key(&date))
+                .then_some(DayKind::Holiday)
+        })
+    }
+
+    /// The name of `date`'s generated holiday, when it has one and its year
+    /// is provisional.
+    pub fn provisional_name(&self, date: NaiveDate) -> Option<&'static str> {
+        if !self.is_provisional(date) || self.overrides.contains_key(&date) {
+            return None;
+        }
+        crate::holidays::all_statutory_days()
+            .get(&date)
+            .map(String::as_str)
     }
 
     pub fn hours(&self) -> &WorkingHours {
@@ -228,7 +286,7 @@ impl WorkingCalendar {
     }
 
     pub fn is_working_day(&self, date: NaiveDate) -> bool {
-        match self.overrides.get(&date) {
+        match self.exception(date) {
             Some(DayKind::Holiday) => false,
             Some(DayKind::Working) => true,
             None => !is_weekend(date),
@@ -238,7 +296,7 @@ impl WorkingCalendar {
     /// Whether `date` is worked, and why. A `working` override on a weekday
     /// is just a weekday; a `holiday` override is a holiday even on a weekend.
     pub fn describe(&self, date: NaiveDate) -> DayInfo {
-        let day_type = match (self.overrides.get(&date), is_weekend(date)) {
+        let day_type = match (self.exception(date), is_weekend(date)) {
             (Some(DayKind::Holiday), _) => DayType::Holiday,
             (Some(DayKind::Working), true) => DayType::MakeUpWorking,
             (Some(DayKind::Working), false) | (None, false) => DayType::Weekday,
@@ -248,6 +306,7 @@ impl WorkingCalendar {
             date,
             working: self.is_working_day(date),
             day_type,
+            provisional: self.is_provisional(date),
         }
     }
 
@@ -302,6 +361,17 @@ impl WorkingCalendar {
                 (DayKind::Holiday, false) => count -= 1,
                 (DayKind::Working, true) => count += 1,
                 _ => {}
+            }
+        }
+        if self.rests_on_provisional(from, to) {
+            let generated = crate::holidays::all_statutory_days()
+                .range((Excluded(from), Included(to)))
+                .map(|(day, _)| *day)
+                .filter(|day| self.is_provisional(*day) && !self.overrides.contains_key(day));
+            for day in generated {
+                if !is_weekend(day) {
+                    count -= 1;
+                }
             }
         }
         u32::try_from(count.max(0)).unwrap_or(u32::MAX)
@@ -1583,7 +1653,8 @@ mod tests {
                 DayInfo {
                     date: date(day),
                     working: *working,
-                    day_type: *day_type
+                    day_type: *day_type,
+                    provisional: false,
                 },
                 "{day}"
             );
@@ -1606,7 +1677,7 @@ mod tests {
         let json = serde_json::to_value(calendar.describe(date("2025-04-26"))).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"date": "2025-04-26", "working": true, "day_type": "make_up_working"})
+            serde_json::json!({"date": "2025-04-26", "working": true, "day_type": "make_up_working", "provisional": false})
         );
     }
 
@@ -1778,5 +1849,113 @@ mod tests {
         assert_eq!(Outcome::OnTime.as_str(), "on_time");
         assert_eq!(Progress::WithinTime.as_str(), "within_time");
         assert_eq!(DayType::MakeUpWorking.as_str(), "make_up_working");
+    }
+
+    /// The shipped notices (2025, 2026) confirmed; every later year provisional.
+    fn official_then_provisional() -> WorkingCalendar {
+        let shipped = official();
+        WorkingCalendar::with_official_years(shipped.overrides.clone(), [2025, 2026], shipped.hours)
+    }
+
+    #[test]
+    fn due_dates_run_past_the_last_official_year() {
+        let calendar = official_then_provisional();
+        let cases = [
+            // (received local, amount, unit, due local, why)
+            (
+                "2026-12-14 09:00",
+                20,
+                D,
+                "2027-01-12 17:00",
+                "1 Jan 2027 (Fri) is a holiday though no notice for 2027 exists",
+            ),
+            (
+                "2027-02-04 09:00",
+                3,
+                D,
+                "2027-02-16 17:00",
+                "provisional Tết 2027: Fri 5 and Mon 8 – Thu 11 Feb off; Fri 12, Mon 15, Tue 16",
+            ),
+            (
+                "2027-04-29 10:00",
+                2,
+                D,
+                "2027-05-05 17:00",
+                "30 Apr (Fri), 1 May on Saturday compensated on Mon 3 May",
+            ),
+            (
+                "2026-12-31 16:00",
+                1,
+                D,
+                "2027-01-05 17:00",
+                "after the cut-off on 31 Dec: counts from Mon 4 Jan",
+            ),
+        ];
+        for (received, amount, unit, expected, why) in cases {
+            let due = calendar.due(at(received), amount, unit);
+            assert_eq!(show(due), expected, "{why}");
+        }
+        // The same request on the overrides alone walks over New Year's Day.
+        let overrides_only = official();
+        assert_eq!(
+            show(overrides_only.due(at("2026-12-14 09:00"), 20, D)),
+            "2027-01-11 17:00"
+        );
+    }
+
+    #[test]
+    fn provisional_days_are_marked_and_overridable() {
+        let calendar = official_then_provisional();
+        let new_year = calendar.describe(date("2027-01-01"));
+        assert_eq!(new_year.day_type, DayType::Holiday);
+        assert!(new_year.provisional && !new_year.working);
+        assert!(!calendar.describe(date("2026-01-01")).provisional);
+        assert!(calendar.rests_on_provisional(date("2026-12-14"), date("2027-01-12")));
+        assert!(!calendar.rests_on_provisional(date("2026-03-02"), date("2026-03-30")));
+        assert_eq!(
+            calendar.provisional_name(date("2027-04-16")),
+            Some("Giỗ Tổ Hùng Vương (10/3 âm lịch)")
+        );
+
+        // An override entered for a provisional year wins over the generated day.
+        let mut overrides = official().overrides;
+        overrides.insert(date("2027-09-03"), DayKind::Working);
+        overrides.insert(date("2027-01-04"), DayKind::Holiday);
+        let edited =
+            WorkingCalendar::with_official_years(overrides, [2025, 2026], WorkingHours::default());
+        assert!(edited.is_working_day(date("2027-09-03")));
+        assert!(!edited.is_working_day(date("2027-01-04")));
+        assert_eq!(edited.provisional_name(date("2027-09-03")), None);
+
+        // Confirming the year drops the generated days: only entered ones count.
+        let confirmed = WorkingCalendar::with_official_years(
+            official().overrides,
+            [2025, 2026, 2027],
+            WorkingHours::default(),
+        );
+        assert!(confirmed.is_working_day(date("2027-01-01")));
+    }
+
+    #[test]
+    fn counting_working_days_sees_generated_holidays() {
+        let calendar = official_then_provisional();
+        // Dec 2026 – Jan 2027: 1 Jan 2027 is off.
+        let cases = [
+            ("2026-12-31", "2027-01-04", 1),
+            ("2026-12-30", "2027-01-08", 6),
+            ("2027-02-04", "2027-02-12", 1),
+            // 261 weekdays (2027 starts on a Friday) less 11 days off.
+            ("2027-01-01", "2027-12-31", 261 - 11),
+        ];
+        for (from, to, expected) in cases {
+            let counted = calendar.working_days_between(date(from), date(to));
+            let walked = (1..=400)
+                .map(|n| date(from) + chrono::Days::new(n))
+                .take_while(|day| *day <= date(to))
+                .filter(|day| calendar.is_working_day(*day))
+                .count();
+            assert_eq!(counted as usize, walked, "{from}..{to} walked");
+            assert_eq!(counted, expected, "{from}..{to}");
+        }
     }
 }
