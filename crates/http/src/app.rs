@@ -64,6 +64,8 @@ where
                 .service(calendar::day)
                 .service(calendar::set)
                 .service(calendar::remove)
+                .service(calendar::confirm_year)
+                .service(calendar::appointment)
                 .service(documents::upload_document)
                 .service(documents::download)
                 .service(documents::mine)

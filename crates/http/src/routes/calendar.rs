@@ -1,16 +1,18 @@
 //! The working calendar: public holidays and make-up working days.
 
-use actix_web::{HttpResponse, delete, get, put, web};
-use chrono::{Datelike, NaiveDate, Weekday};
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use motcua_domain::Role;
-use motcua_domain::calendar::{DayInfo, DayKind};
+use motcua_domain::calendar::{DayInfo, DayKind, WorkingCalendar};
+use motcua_domain::procedure::TimeUnit;
 use motcua_domain::validation::Problem;
 use motcua_persistence::repo::calendar::{self, DayOverride};
+use motcua_persistence::repo::procedures;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Json, Query};
 use crate::state::AppState;
 
@@ -25,10 +27,39 @@ pub struct YearQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CalendarYear {
     pub year: i32,
+    /// No official notice is confirmed for the year: besides any entered day,
+    /// the Labour Code's holidays are generated and may still move.
+    pub provisional: bool,
     /// Weekday holidays and weekend make-up working days; every other day follows Mon–Fri.
-    pub days: Vec<DayOverride>,
+    pub days: Vec<CalendarDay>,
     /// Working days in the year.
     pub working_days: u32,
+}
+
+/// A day off or a make-up working day of a year.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalendarDay {
+    pub date: NaiveDate,
+    pub kind: DayKind,
+    pub name: String,
+    /// Generated from the Labour Code for a provisional year, not entered.
+    pub generated: bool,
+}
+
+/// The Labour Code's days of a provisional `year` that no entered day
+/// overrides, as they would be entered.
+fn generated_days(cal: &WorkingCalendar, of_year: i32) -> Vec<DayOverride> {
+    motcua_domain::holidays::statutory_days(of_year)
+        .into_iter()
+        .filter_map(|statutory| {
+            cal.provisional_name(statutory.date)
+                .map(|name| DayOverride {
+                    date: statutory.date,
+                    kind: DayKind::Holiday,
+                    name: name.to_owned(),
+                })
+        })
+        .collect()
 }
 
 fn parse_date(raw: &str) -> ApiResult<NaiveDate> {
@@ -50,14 +81,27 @@ pub async fn year(state: web::Data<AppState>, query: Query<YearQuery>) -> ApiRes
         ));
     }
     let hours = state.hours;
+    let (first, last) = (
+        NaiveDate::from_ymd_opt(year, 1, 1),
+        NaiveDate::from_ymd_opt(year, 12, 31),
+    );
     let body = state
         .db(move |conn| {
-            let days = calendar::year(conn, year)?;
             let cal = calendar::load(conn, hours)?;
-            let (first, last) = (
-                NaiveDate::from_ymd_opt(year, 1, 1),
-                NaiveDate::from_ymd_opt(year, 12, 31),
-            );
+            let generated = generated_days(&cal, year);
+            let mut days: Vec<CalendarDay> = calendar::year(conn, year)?
+                .into_iter()
+                .map(|d| (d, false))
+                .chain(generated.into_iter().map(|d| (d, true)))
+                .map(|(d, generated)| CalendarDay {
+                    date: d.date,
+                    kind: d.kind,
+                    name: d.name,
+                    generated,
+                })
+                .collect();
+            days.sort_by_key(|d| d.date);
+            let provisional = first.is_some_and(|jan_first| cal.is_provisional(jan_first));
             let working_days = match (first, last) {
                 (Some(first), Some(last)) => {
                     cal.working_days_between(first, last) + u32::from(cal.is_working_day(first))
@@ -66,6 +110,7 @@ pub async fn year(state: web::Data<AppState>, query: Query<YearQuery>) -> ApiRes
             };
             Ok(CalendarYear {
                 year,
+                provisional,
                 days,
                 working_days,
             })
@@ -91,7 +136,10 @@ pub async fn day(state: web::Data<AppState>, date: web::Path<String>) -> ApiResu
     let view = state
         .db(move |conn| {
             let cal = calendar::load(conn, hours)?;
-            let name = calendar::get(conn, date)?.map(|d| d.name);
+            let name = match calendar::get(conn, date)? {
+                Some(entered) => Some(entered.name),
+                None => cal.provisional_name(date).map(str::to_owned),
+            };
             Ok(DayView {
                 info: cal.describe(date),
                 name,
@@ -180,4 +228,177 @@ pub async fn remove(
     }
     tracing::info!(%date, by = caller.user_id, "calendar day removed");
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmYearRequest {
+    /// Also enter the generated Labour Code days not yet entered (for a notice
+    /// that only repeats them). Without it, only the entered days count.
+    #[serde(default)]
+    pub adopt_generated: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConfirmedYear {
+    pub year: i32,
+    /// Days written from the generated ones (with `adopt_generated`).
+    pub adopted: Vec<DayOverride>,
+    pub working_days: u32,
+}
+
+/// Confirms a year's official notice (admin): from now on the year's entered
+/// days are its calendar and no day is generated for it. Enter the notice's
+/// days first (`PUT /calendar/days/{date}`), or adopt the generated ones.
+/// A year without any entered holiday cannot be confirmed without adopting.
+#[utoipa::path(
+    tag = "calendar",
+    security(("bearer" = [])),
+    params(("year" = i32, Path, example = 2027)),
+    request_body(content = Option<ConfirmYearRequest>),
+    responses(
+        (status = 200, body = ConfirmedYear),
+        (status = 409, description = "Already confirmed, or nothing entered", body = crate::error::ProblemBody)
+    )
+)]
+#[post("/calendar/years/{year}/confirm")]
+pub async fn confirm_year(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i32>,
+    body: Option<Json<ConfirmYearRequest>>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&[Role::Admin])?;
+    let target_year = path.into_inner();
+    let (Some(first), Some(last)) = (
+        NaiveDate::from_ymd_opt(target_year, 1, 1),
+        NaiveDate::from_ymd_opt(target_year, 12, 31),
+    ) else {
+        return Err(ApiError::not_found());
+    };
+    if !motcua_domain::holidays::YEARS.contains(&target_year) {
+        return Err(ApiError::not_found());
+    }
+    let adopt = body.map(|b| b.0).unwrap_or_default().adopt_generated;
+    let (hours, by) = (state.hours, caller.user_id);
+    let confirmed = state
+        .db(move |conn| {
+            let cal = calendar::load(conn, hours)?;
+            if !cal.is_provisional(first) {
+                return Err(ApiError::new(ErrorCode::Conflict).detail(
+                    "Lịch của năm này đã được xác nhận.",
+                    "This year's calendar is already confirmed.",
+                ));
+            }
+            let adopted = if adopt { generated_days(&cal, target_year) } else { Vec::new() };
+            let entered_holiday = calendar::year(conn, target_year)?
+                .iter()
+                .any(|d| d.kind == DayKind::Holiday);
+            if !entered_holiday && adopted.is_empty() {
+                return Err(ApiError::new(ErrorCode::Conflict).detail(
+                    "Chưa nhập ngày nghỉ nào của năm này: nhập theo thông báo chính thức, hoặc xác nhận với adopt_generated.",
+                    "No holiday of this year is entered: enter the official notice's days, or confirm with adopt_generated.",
+                ));
+            }
+            calendar::confirm(conn, target_year, &adopted, Some(by))?;
+            let cal = calendar::load(conn, hours)?;
+            let working_days =
+                cal.working_days_between(first, last) + u32::from(cal.is_working_day(first));
+            Ok(ConfirmedYear {
+                year: target_year,
+                adopted,
+                working_days,
+            })
+        })
+        .await?;
+    tracing::info!(
+        year = target_year,
+        adopt,
+        by = caller.user_id,
+        "calendar year confirmed"
+    );
+    Ok(HttpResponse::Ok().json(confirmed))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AppointmentQuery {
+    /// The moment of receipt to compute from (RFC 3339); now by default.
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-12-14T09:00:00+07:00")]
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// The appointment the rules would give a dossier of this procedure received
+/// at `at`: the same computation as receipt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppointmentPreview {
+    pub procedure_code: String,
+    pub received_at: DateTime<Utc>,
+    /// The day the processing time counts from (after the cut-off or on a
+    /// day off, the next working day).
+    pub counts_from: NaiveDate,
+    pub allowed_time: u32,
+    pub time_unit: TimeUnit,
+    pub due_at: DateTime<Utc>,
+    /// Counted across a year whose holidays are not confirmed yet.
+    pub provisional: bool,
+    /// The days off crossed between the start and the due day.
+    pub days_off: Vec<DayView>,
+}
+
+/// Appointment preview for a procedure (public): when a dossier received at
+/// `at` (default now) would be due, with the days off it crosses.
+#[utoipa::path(
+    tag = "calendar",
+    params(("code" = String, Path, example = "1.001029"), AppointmentQuery),
+    responses(
+        (status = 200, body = AppointmentPreview),
+        (status = 404, body = crate::error::ProblemBody)
+    )
+)]
+#[get("/procedures/{code}/appointment")]
+pub async fn appointment(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+    query: Query<AppointmentQuery>,
+) -> ApiResult<HttpResponse> {
+    let (code, hours) = (code.into_inner(), state.hours);
+    let received_at = query.0.at.unwrap_or_else(Utc::now);
+    let preview = state
+        .db(move |conn| {
+            let procedure = procedures::get(conn, &code)?;
+            let spec = &procedure.spec;
+            let cal = calendar::load(conn, hours)?;
+            let due_at = cal.due(received_at, spec.committed_days, spec.time_unit);
+            let counts_from = cal.effective_start_day(received_at);
+            let due_day = WorkingCalendar::local_date(due_at);
+            let days_off = counts_from
+                .iter_days()
+                .take_while(|d| *d <= due_day)
+                .filter(|d| !cal.is_working_day(*d))
+                .map(|d| {
+                    Ok(DayView {
+                        info: cal.describe(d),
+                        name: match calendar::get(conn, d)? {
+                            Some(entered) => Some(entered.name),
+                            None => cal.provisional_name(d).map(str::to_owned),
+                        },
+                    })
+                })
+                .collect::<ApiResult<Vec<_>>>()?;
+            Ok(AppointmentPreview {
+                procedure_code: spec.code.clone(),
+                received_at,
+                counts_from,
+                allowed_time: spec.committed_days,
+                time_unit: spec.time_unit,
+                due_at,
+                provisional: cal
+                    .rests_on_provisional(WorkingCalendar::local_date(received_at), due_day),
+                days_off,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(preview))
 }

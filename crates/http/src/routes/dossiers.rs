@@ -714,6 +714,10 @@ pub struct Receipt {
     pub received_at: DateTime<Utc>,
     /// The appointment to collect the result (after any apology letter).
     pub appointment_at: Option<DateTime<Utc>>,
+    /// The appointment was counted across days of a year whose official
+    /// holiday notice is not confirmed yet (Labour Code days assumed), so it
+    /// may still move.
+    pub appointment_provisional: bool,
     pub documents: Vec<ReceiptLine>,
     pub fees_due_vnd: i64,
     pub received_by: Option<String>,
@@ -722,7 +726,11 @@ pub struct Receipt {
     pub tracking_pin: Option<String>,
 }
 
-fn receipt_of(conn: &mut AnyConnection, d: &Dossier) -> ApiResult<Receipt> {
+fn receipt_of(
+    conn: &mut AnyConnection,
+    d: &Dossier,
+    hours: motcua_domain::calendar::WorkingHours,
+) -> ApiResult<Receipt> {
     let Some(received_at) = d.received_at else {
         return Err(ApiError::new(ErrorCode::InvalidTransition).detail(
             "Hồ sơ chưa được tiếp nhận nên chưa có giấy tiếp nhận.",
@@ -776,6 +784,13 @@ fn receipt_of(conn: &mut AnyConnection, d: &Dossier) -> ApiResult<Receipt> {
         channel: d.channel,
         received_at,
         appointment_at: d.appointment_at,
+        appointment_provisional: match d.appointment_at {
+            Some(appointment) => calendar::load(conn, hours)?.rests_on_provisional(
+                WorkingCalendar::local_date(received_at),
+                WorkingCalendar::local_date(appointment),
+            ),
+            None => false,
+        },
         documents,
         fees_due_vnd: d.fees_due_vnd,
         received_by,
@@ -808,10 +823,15 @@ fn receipt_html(r: &Receipt) -> String {
             form
         ));
     }
-    let appointment = r
+    let mut appointment = r
         .appointment_at
         .map(local)
         .unwrap_or_else(|| "—".to_owned());
+    if r.appointment_provisional {
+        appointment.push_str(
+            " (dự kiến: lịch nghỉ lễ của năm chưa có thông báo chính thức, ngày hẹn có thể thay đổi)",
+        );
+    }
     format!(
         r#"<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><title>Giấy tiếp nhận hồ sơ {code}</title>
@@ -902,11 +922,11 @@ pub async fn receipt(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("text/html") && !a.contains("application/json")),
     };
-    let (me, code) = (who(&caller), code.into_inner());
+    let (me, code, hours) = (who(&caller), code.into_inner(), state.hours);
     let receipt = state
         .db(move |conn| {
             let (dossier, _) = workflow::visible(conn, me, &code)?;
-            receipt_of(conn, &dossier)
+            receipt_of(conn, &dossier, hours)
         })
         .await?;
     if html {

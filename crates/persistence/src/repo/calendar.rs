@@ -18,6 +18,9 @@ pub struct DayOverride {
     pub name: String,
 }
 
+/// The entered days, with the Labour Code's holidays generated for every
+/// year whose official notice is not confirmed (not seeded from the shipped
+/// notices, nor confirmed by an admin).
 pub fn load(conn: &mut AnyConnection, hours: WorkingHours) -> StoreResult<WorkingCalendar> {
     let rows: Vec<(NaiveDate, String)> = calendar_days::table
         .select((calendar_days::day, calendar_days::kind))
@@ -26,7 +29,58 @@ pub fn load(conn: &mut AnyConnection, hours: WorkingHours) -> StoreResult<Workin
         .into_iter()
         .map(|(day, kind)| Ok((day, parse_enum::<DayKind>(&kind)?)))
         .collect::<StoreResult<Vec<_>>>()?;
-    Ok(WorkingCalendar::new(overrides, hours))
+    Ok(WorkingCalendar::with_official_years(
+        overrides,
+        official_years(conn)?,
+        hours,
+    ))
+}
+
+/// The years whose official notice is in the table.
+pub fn official_years(conn: &mut AnyConnection) -> StoreResult<Vec<i32>> {
+    Ok(calendar_seeded_years::table
+        .select(calendar_seeded_years::year)
+        .order(calendar_seeded_years::year.asc())
+        .load(conn)?)
+}
+
+/// Marks `year`'s entered days as its official notice: generated days stop
+/// applying. With `adopt_generated`, the generated days not already entered
+/// are first written as entered days (for a notice that only confirms the
+/// Labour Code's days). Returns false when the year was already official.
+pub fn confirm(
+    conn: &mut AnyConnection,
+    year: i32,
+    adopt_generated: &[DayOverride],
+    by: Option<i64>,
+) -> StoreResult<bool> {
+    write_tx(conn, |conn| {
+        let inserted = insert_or_ignore!(
+            &mut *conn,
+            calendar_seeded_years::table,
+            (
+                calendar_seeded_years::year.eq(year),
+                calendar_seeded_years::seeded_at.eq(to_db(now()))
+            )
+        )?;
+        if inserted == 0 {
+            return Ok(false);
+        }
+        for day in adopt_generated.iter().filter(|d| d.date.year() == year) {
+            insert_or_ignore!(
+                &mut *conn,
+                calendar_days::table,
+                (
+                    calendar_days::day.eq(day.date),
+                    calendar_days::kind.eq(day.kind.as_str()),
+                    calendar_days::name.eq(&day.name),
+                    calendar_days::updated_at.eq(to_db(now())),
+                    calendar_days::updated_by.eq(by),
+                )
+            )?;
+        }
+        Ok(true)
+    })
 }
 
 pub fn year(conn: &mut AnyConnection, year: i32) -> StoreResult<Vec<DayOverride>> {
