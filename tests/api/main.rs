@@ -16,3 +16,4 @@ mod ops;
 mod payments;
 mod people;
 mod queue;
+mod timing;

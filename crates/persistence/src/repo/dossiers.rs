@@ -813,14 +813,20 @@ pub fn list(
         for term in &filter.terms {
             q = q.filter(dossiers::search_text.like(format!("% {term}%")));
         }
+        // Only a running clock can run out: not while a supplement is
+        // awaited, not once the result is issued (DOMAIN.md, Time rules).
         if let Some(at) = filter.overdue_at {
             q = q
                 .filter(dossiers::status.eq_any(unfinished()))
+                .filter(dossiers::processed_at.is_null())
+                .filter(dossiers::paused_at.is_null())
                 .filter(dossiers::due_at.lt(to_db(at)));
         }
         if let Some((now, by)) = filter.due_by {
             q = q
                 .filter(dossiers::status.eq_any(unfinished()))
+                .filter(dossiers::processed_at.is_null())
+                .filter(dossiers::paused_at.is_null())
                 .filter(dossiers::due_at.ge(to_db(now)))
                 .filter(dossiers::due_at.le(to_db(by)));
         }
