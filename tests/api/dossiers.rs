@@ -282,6 +282,9 @@ async fn supplement_stops_and_restarts_the_clock(app: TestApp) {
         docs.iter()
             .any(|d| d["stage"] == "supplement" && d["requirement"] == "D2")
     );
+    // The supplied copy joins the citizen's store like the received ones.
+    let store: Value = app.get_json(&citizen, "/api/v1/me/documents").await;
+    assert_eq!(store["total"], 3, "{store}");
 }
 
 async fn supplement_at_reception_returns_to_submitted(app: TestApp) {

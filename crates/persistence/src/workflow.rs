@@ -765,6 +765,17 @@ pub fn act(
                 if let Some(request) = open {
                     dossiers::close_supplement_request(conn, request.id, now)?;
                 }
+                // Accepted with the dossier, supplement documents join the
+                // applicant's store like those checked at reception (a dossier
+                // not yet received stores them when it is).
+                if dossier.received_at.is_some() {
+                    let supplied: Vec<String> = dossiers::documents_of(conn, dossier.id)?
+                        .into_iter()
+                        .filter(|d| d.stage == DocumentStage::Supplement.as_str() && !d.reused)
+                        .filter_map(|d| d.document_id)
+                        .collect();
+                    documents::store(conn, &supplied)?;
+                }
                 if dossier.supplement_from == Some(DossierStatus::InReview) {
                     let clock = procedures::get_by_id(conn, dossier.procedure.id)?
                         .spec
