@@ -377,6 +377,36 @@ impl WorkingCalendar {
         u32::try_from(count.max(0)).unwrap_or(u32::MAX)
     }
 
+    /// Working days `d` with `from < d <= to`, less those inside any pause
+    /// `(stopped, resumed)` (working days `d` with `stopped < d <= resumed`,
+    /// clipped to the span): the days a dossier's clock actually ran.
+    /// Overlapping pauses are counted once.
+    pub fn working_days_running(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        pauses: &[(NaiveDate, NaiveDate)],
+    ) -> u32 {
+        let mut clipped: Vec<(NaiveDate, NaiveDate)> = pauses
+            .iter()
+            .map(|(stopped, resumed)| ((*stopped).max(from), (*resumed).min(to)))
+            .filter(|(stopped, resumed)| stopped < resumed)
+            .collect();
+        clipped.sort_unstable();
+        let mut merged: Vec<(NaiveDate, NaiveDate)> = Vec::with_capacity(clipped.len());
+        for (stopped, resumed) in clipped {
+            match merged.last_mut() {
+                Some(last) if stopped <= last.1 => last.1 = last.1.max(resumed),
+                _ => merged.push((stopped, resumed)),
+            }
+        }
+        let paused: u32 = merged
+            .iter()
+            .map(|(stopped, resumed)| self.working_days_between(*stopped, *resumed))
+            .sum();
+        self.working_days_between(from, to).saturating_sub(paused)
+    }
+
     /// The day the processing time counts from: the local date of `received`
     /// if it is a working day and the local time is before the cut-off,
     /// otherwise the next working day after that date.
@@ -1956,6 +1986,58 @@ mod tests {
                 .count();
             assert_eq!(counted as usize, walked, "{from}..{to} walked");
             assert_eq!(counted, expected, "{from}..{to}");
+        }
+    }
+
+    #[test]
+    fn running_days_leave_out_supplement_pauses() {
+        let calendar = official();
+        let d = |raw: &str| date(raw);
+        let cases: &[(&str, &str, &[(&str, &str)], u32, &str)] = &[
+            ("2026-03-02", "2026-03-30", &[], 20, "no pause"),
+            (
+                "2026-03-02",
+                "2026-03-30",
+                &[("2026-03-09", "2026-03-16")],
+                15,
+                "a week waiting for the applicant",
+            ),
+            (
+                "2026-03-02",
+                "2026-03-30",
+                &[("2026-03-09", "2026-03-16"), ("2026-03-12", "2026-03-18")],
+                13,
+                "overlapping pauses count once",
+            ),
+            (
+                "2026-03-02",
+                "2026-03-30",
+                &[("2026-02-20", "2026-03-04")],
+                18,
+                "a pause before reception is clipped",
+            ),
+            (
+                "2026-02-13",
+                "2026-02-27",
+                &[("2026-02-13", "2026-02-24")],
+                3,
+                "Tết inside the pause: only 23, 24 paused; 25, 26, 27 ran",
+            ),
+            (
+                "2026-03-02",
+                "2026-03-30",
+                &[("2026-03-16", "2026-03-09")],
+                20,
+                "reversed pause ignored",
+            ),
+        ];
+        for (from, to, pauses, expected, why) in cases {
+            let pauses: Vec<_> = pauses.iter().map(|(a, b)| (d(a), d(b))).collect();
+            assert_eq!(
+                calendar.working_days_running(d(from), d(to), &pauses),
+                *expected,
+                "{why}"
+            );
         }
     }
 }

@@ -18,6 +18,7 @@ use motcua_domain::procedure::{AdminLevel, OnlineLevel, ProcedureStatus, TimeUni
 use crate::db::Db;
 use crate::schema::{
     dossier_documents, dossier_facts, dossier_ratings, dossiers, kpi_agg, payments, procedures,
+    supplement_requests,
 };
 use crate::time::from_db;
 use crate::{AnyConnection, StoreError, StoreResult, insert_or_ignore, parse_enum};
@@ -226,6 +227,8 @@ fn split(raw: RawDossier) -> (i64, DossierRow) {
 type DocLine = (Option<String>, Option<String>, bool, bool, String);
 /// (method, status, amount, paid or finished at)
 type PayLine = (String, String, i64, Option<NaiveDateTime>);
+/// A supplement request: (requested at, supplemented at).
+type PauseLine = (NaiveDateTime, Option<NaiveDateTime>);
 
 fn local_day(at: NaiveDateTime) -> NaiveDate {
     WorkingCalendar::local_date(from_db(at))
@@ -236,6 +239,7 @@ fn facts_from(
     d: &DossierRow,
     docs: &[DocLine],
     pays: &[PayLine],
+    pauses: &[PauseLine],
     rating: Option<&(String, NaiveDateTime)>,
     calendar: &WorkingCalendar,
 ) -> StoreResult<DossierFacts> {
@@ -279,7 +283,12 @@ fn facts_from(
             } else {
                 calendar.classify_finished(from_db(due), from_db(done), unit)
             };
-            let used = calendar.working_days_between(local_day(received), local_day(done));
+            // The days waiting for a supplement are not the agency's (DOMAIN.md, KPIs).
+            let pauses: Vec<(NaiveDate, NaiveDate)> = pauses
+                .iter()
+                .map(|(stopped, resumed)| (local_day(*stopped), local_day(resumed.unwrap_or(done))))
+                .collect();
+            let used = calendar.working_days_running(local_day(received), local_day(done), &pauses);
             (Some(outcome), Some(i64::from(used)))
         }
         _ => (None, None),
@@ -395,8 +404,15 @@ pub fn refresh(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<()> {
         .select((dossier_ratings::score, dossier_ratings::rated_at))
         .first(conn)
         .optional()?;
+    let pauses: Vec<PauseLine> = supplement_requests::table
+        .filter(supplement_requests::dossier_id.eq(dossier_id))
+        .select((
+            supplement_requests::requested_at,
+            supplement_requests::supplemented_at,
+        ))
+        .load(conn)?;
     let cal = calendar(conn)?;
-    let new = facts_from(&row, &docs, &pays, rating.as_ref(), &cal)?;
+    let new = facts_from(&row, &docs, &pays, &pauses, rating.as_ref(), &cal)?;
     let old = load_facts(conn, dossier_id)?;
     if old.as_ref() == Some(&new) {
         return Ok(());
@@ -465,6 +481,21 @@ pub fn rebuild(conn: &mut AnyConnection) -> StoreResult<RebuildReport> {
             for (id, a, b, c, d) in rows {
                 pays.entry(id).or_default().push((a, b, c, d));
             }
+            let mut pauses: HashMap<i64, Vec<PauseLine>> = HashMap::new();
+            let rows: Vec<(i64, NaiveDateTime, Option<NaiveDateTime>)> = supplement_requests::table
+                .filter(supplement_requests::dossier_id.between(first_id, last_id))
+                .select((
+                    supplement_requests::dossier_id,
+                    supplement_requests::requested_at,
+                    supplement_requests::supplemented_at,
+                ))
+                .load(conn)?;
+            for (id, requested, supplemented) in rows {
+                pauses
+                    .entry(id)
+                    .or_default()
+                    .push((requested, supplemented));
+            }
             let ratings: HashMap<i64, (String, NaiveDateTime)> = dossier_ratings::table
                 .filter(dossier_ratings::dossier_id.between(first_id, last_id))
                 .select((
@@ -483,6 +514,7 @@ pub fn rebuild(conn: &mut AnyConnection) -> StoreResult<RebuildReport> {
                     &row,
                     docs.get(&id).map_or(&[][..], Vec::as_slice),
                     pays.get(&id).map_or(&[][..], Vec::as_slice),
+                    pauses.get(&id).map_or(&[][..], Vec::as_slice),
                     ratings.get(&id),
                     &cal,
                 )?;

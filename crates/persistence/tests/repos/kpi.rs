@@ -26,7 +26,8 @@ on_both_backends!(
     generated_data_leaves_the_database_usable,
     feedback_is_counted_by_how_it_was_handled,
     upgrading_from_per_minute_waits_keeps_the_figures,
-    a_long_series_over_many_procedures_stays_within_bind_limits
+    a_long_series_over_many_procedures_stays_within_bind_limits,
+    days_waiting_for_a_supplement_are_not_used_days
 );
 
 fn submit(conn: &mut AnyConnection, w: &World, procedure: &str, at: DateTime<Utc>) -> String {
@@ -526,4 +527,42 @@ fn a_long_series_over_many_procedures_stays_within_bind_limits(pool: &Pool) {
     let points = agg::flows_by_period(conn, &filter, &spans).unwrap();
     let received: i64 = points.iter().map(|(_, _, c)| c.received).sum();
     assert_eq!(received, 1);
+}
+
+/// Decision 766's time saving reads working days used; the week the applicant
+/// took to supplement is not the agency's.
+fn days_waiting_for_a_supplement_are_not_used_days(pool: &Pool) {
+    let mut conn = pool.get().unwrap();
+    let w = world(&mut conn, SupplementClock::Pause);
+    // Received Mon 2 Mar 2026, supplement asked Mon 9, given Mon 16, decided Mon 30:
+    // 20 working days elapsed, 5 of them (10–13 and 16 Mar) waiting.
+    let code = submit(&mut conn, &w, "1.000001", local(2026, 3, 2, 9, 0));
+    to_review(&mut conn, &w, &code, local(2026, 3, 2, 9, 30));
+    act(
+        &mut conn,
+        w.admin,
+        &code,
+        request_supplement(),
+        local(2026, 3, 9, 9, 0),
+    );
+    act(
+        &mut conn,
+        w.admin,
+        &code,
+        supplement(),
+        local(2026, 3, 16, 9, 0),
+    );
+    decide(&mut conn, &w, &code, local(2026, 3, 30, 9, 0));
+
+    let spans = kpi::cover(
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+    );
+    let used = |conn: &mut AnyConnection| {
+        let flows = agg::total(&agg::flows_by_agency(conn, &KpiFilter::default(), &spans).unwrap());
+        (flows.decided, flows.used_days)
+    };
+    assert_eq!(used(&mut conn), (1, 15));
+    agg::rebuild(&mut conn).unwrap();
+    assert_eq!(used(&mut conn), (1, 15), "a rebuild agrees");
 }
