@@ -42,6 +42,8 @@ pub fn test_settings(db: &TestDb) -> Settings {
     settings.server.workers = Some(1);
     settings.server.shutdown_timeout_secs = 1;
     settings.auth.jwt_secret = Some(Secret::new(JWT_SECRET));
+    // Every request reads the account: a change is seen on the next one.
+    settings.auth.account_cache_ms = 0;
     settings.data_dir = std::env::temp_dir()
         .join(format!("motcua-files-{}", uuid::Uuid::new_v4().simple()))
         .display()
@@ -71,6 +73,7 @@ impl TestApp {
             &db.url,
             &motcua_persistence::PoolOptions {
                 max_size: settings.database.pool_size,
+                busy_timeout: std::time::Duration::from_millis(settings.database.busy_timeout_ms),
                 ..Default::default()
             },
         );
