@@ -3,12 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod auth;
 mod catalog;
 mod dossier_rules;
 mod dossiers;
 mod errors;
 mod feedback;
+mod guards;
 mod kpi;
 mod matrix;
 mod ops;

@@ -277,9 +277,8 @@ pub fn state(
         &settings.auth.issuer,
         settings.auth.access_ttl_secs,
     );
-    let accounts = crate::auth::AccountCache::new(Duration::from_millis(
-        settings.auth.account_cache_ms,
-    ));
+    let accounts =
+        crate::auth::AccountCache::new(Duration::from_millis(settings.auth.account_cache_ms));
     let files = Arc::new(motcua_persistence::storage::LocalFileStore::new(
         std::path::Path::new(&settings.data_dir).join("files"),
     ));

@@ -98,7 +98,9 @@ pub fn json_has_nul(bytes: &[u8]) -> bool {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'\\' {
-            if bytes.get(i + 1) == Some(&b'u') && bytes.get(i + 2..i + 6) == Some(b"0000".as_slice()) {
+            if bytes.get(i + 1) == Some(&b'u')
+                && bytes.get(i + 2..i + 6) == Some(b"0000".as_slice())
+            {
                 return true;
             }
             i += 2;
@@ -367,7 +369,8 @@ mod tests {
         ] {
             assert_eq!(json_has_nul(json.as_bytes()), nul, "{json}");
         }
-        let e = parse_json::<Body>(br#"{"name":"\u0000","level":"province","days":1}"#).unwrap_err();
+        let e =
+            parse_json::<Body>(br#"{"name":"\u0000","level":"province","days":1}"#).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidCharacter);
         let e = parse_query::<Params>("page=1&online=%00").unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidCharacter);

@@ -97,23 +97,27 @@ pub struct BodyLimit(pub u64);
 pub async fn request_guards(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    if let Some(BodyLimit(limit)) = req.app_data::<BodyLimit>().copied()
+) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, Error> {
+    let refused = if let Some(BodyLimit(limit)) = req.app_data::<BodyLimit>().copied()
         && let Some(declared) = declared_length(req.headers())
         && declared > limit
     {
-        return Err(ApiError::new(ErrorCode::PayloadTooLarge)
-            .detail(
-                format!("Tối đa {limit} byte."),
-                format!("At most {limit} bytes."),
-            )
-            .into());
+        Some(ApiError::new(ErrorCode::PayloadTooLarge).detail(
+            format!("Tối đa {limit} byte."),
+            format!("At most {limit} bytes."),
+        ))
+    } else if has_encoded_nul(req.uri().path()) || req.uri().query().is_some_and(has_encoded_nul) {
+        Some(crate::extract::nul_error())
+    } else {
+        None
+    };
+    match refused {
+        // As a response carrying the error, so the problem middleware renders it.
+        Some(error) => Ok(req
+            .into_response(HttpResponse::from_error(error))
+            .map_into_right_body()),
+        None => Ok(next.call(req).await?.map_into_left_body()),
     }
-    let uri = req.uri();
-    if has_encoded_nul(uri.path()) || uri.query().is_some_and(has_encoded_nul) {
-        return Err(crate::extract::nul_error().into());
-    }
-    next.call(req).await
 }
 
 /// The `Content-Length` a request declares, if it declares a number.

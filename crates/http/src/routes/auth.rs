@@ -386,9 +386,7 @@ pub async fn token(
         return Err(ApiError::new(ErrorCode::InvalidCredentials));
     }
     let user_id = user.id;
-    let version = state
-        .db(move |conn| token_version(conn, user_id))
-        .await?;
+    let version = state.db(move |conn| token_version(conn, user_id)).await?;
     let access_token = state.tokens.issue(&user, version)?;
     Ok(HttpResponse::Ok().json(TokenResponse {
         access_token,
