@@ -314,8 +314,10 @@ async fn a_sqlite_write_lock_held_too_long_is_503_database_busy() {
 }
 
 fn production() -> motcua_http::Settings {
-    let mut s = motcua_http::Settings::default();
-    s.environment = Environment::Production;
+    let mut s = motcua_http::Settings {
+        environment: Environment::Production,
+        ..Default::default()
+    };
     s.server.public_base_url = "https://motcua.example.gov.vn".into();
     s.payments.gateway = GatewayKind::Vnpay;
     s.payments.tmn_code = "MERCHANT".into();
@@ -330,6 +332,10 @@ fn production_refuses_a_predictable_jwt_secret() {
         (" ".repeat(32), "distinct"),
         ("ab".repeat(20), "distinct"),
         ("0123456789".into(), "32 bytes"),
+        (
+            "dev-only-secret-change-me-0123456789abcdef".into(),
+            "placeholder",
+        ),
     ] {
         let mut s = production();
         s.auth.jwt_secret = Some(Secret::new(secret.clone()));

@@ -192,7 +192,8 @@ pub struct ServerSettings {
     pub shutdown_timeout_secs: u64,
     /// Largest JSON body accepted.
     pub max_json_bytes: usize,
-    /// Use the first `X-Forwarded-For` address as the client's (only behind a trusted proxy).
+    /// Take the client address from the last `X-Forwarded-For` entry (only
+    /// when a proxy of ours, which appends the peer it saw, is the only client).
     pub trust_forwarded_for: bool,
     /// The address citizens and gateways reach this server at, for links we
     /// hand out (payment return, sandbox pages). Empty: `http://` + the bound address.
@@ -394,6 +395,14 @@ impl Settings {
             if secret.expose().len() < 32 {
                 return Err(SettingsError::Invalid(
                     "auth.jwt_secret must be at least 32 bytes".into(),
+                ));
+            }
+            let lower = secret.expose().to_ascii_lowercase();
+            if self.is_production() && (lower.contains("change-me") || lower.contains("dev-only")) {
+                return Err(SettingsError::Invalid(
+                    "auth.jwt_secret is a published development placeholder; \
+                     generate one with `openssl rand -base64 48`"
+                        .into(),
                 ));
             }
             let distinct = distinct_bytes(secret.expose());

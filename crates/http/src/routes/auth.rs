@@ -79,16 +79,20 @@ pub struct TokenResponse {
     pub refresh_expires_in: Option<i64>,
 }
 
-/// The address a request came from, for throttling.
+/// The address a request came from, for throttling: the peer, or, only when
+/// `server.trust_forwarded_for` says a proxy of ours is the peer, the address
+/// that proxy appended to `X-Forwarded-For` (the last one: the ones before it
+/// are whatever the client chose to send).
 pub fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
     let forwarded = trust_forwarded_for
         .then(|| {
             req.headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
+                .get_all("x-forwarded-for")
+                .filter_map(|v| v.to_str().ok())
+                .last()
         })
         .flatten()
-        .and_then(|v| v.split(',').next())
+        .and_then(|v| v.rsplit(',').next())
         .map(str::trim)
         .filter(|s| !s.is_empty());
     match forwarded {
