@@ -5,12 +5,16 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && rm
 COPY . .
 RUN cargo build --release --locked -p motcua
 
-# Run: a small Debian with libpq, as an unprivileged user.
+# Run: a small Debian with libpq, as an unprivileged user. The data directory
+# exists in the image owned by that user, so a named volume mounted there starts
+# out writable by it (Docker copies the ownership into a new volume).
 FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libpq5 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --home /var/lib/motcua --create-home motcua
+    && useradd --system --uid 10001 --home /var/lib/motcua --create-home motcua \
+    && mkdir -p /var/lib/motcua/data/files \
+    && chown -R motcua:motcua /var/lib/motcua/data
 COPY --from=build /src/target/release/motcua /usr/local/bin/motcua
 WORKDIR /var/lib/motcua
 USER motcua

@@ -267,7 +267,7 @@ async fn tokens_are_checked(app: TestApp) {
         created_at: chrono::Utc::now(),
         last_login_at: None,
     };
-    let forged = other.issue(&admin_user).unwrap();
+    let forged = other.issue(&admin_user, 0).unwrap();
     let res = app
         .get("/api/v1/users")
         .header("authorization", bearer(&forged))
@@ -280,7 +280,7 @@ async fn tokens_are_checked(app: TestApp) {
         motcua_http::auth::TokenService::new(motcua_tests::JWT_SECRET.as_bytes(), "motcua", 0);
     let mut token_svc = expired.clone();
     token_svc.access_ttl_secs = -120;
-    let old = token_svc.issue(&admin_user).unwrap();
+    let old = token_svc.issue(&admin_user, 0).unwrap();
     let res = app
         .get("/api/v1/users")
         .header("authorization", bearer(&old))

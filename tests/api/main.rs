@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod auth;
 mod calendar_years;
 mod catalog;
@@ -10,6 +11,7 @@ mod dossier_rules;
 mod dossiers;
 mod errors;
 mod feedback;
+mod guards;
 mod kpi;
 mod matrix;
 mod ops;

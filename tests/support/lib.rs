@@ -42,6 +42,8 @@ pub fn test_settings(db: &TestDb) -> Settings {
     settings.server.workers = Some(1);
     settings.server.shutdown_timeout_secs = 1;
     settings.auth.jwt_secret = Some(Secret::new(JWT_SECRET));
+    // Every request reads the account: a change is seen on the next one.
+    settings.auth.account_cache_ms = 0;
     settings.data_dir = std::env::temp_dir()
         .join(format!("motcua-files-{}", uuid::Uuid::new_v4().simple()))
         .display()
@@ -71,6 +73,7 @@ impl TestApp {
             &db.url,
             &motcua_persistence::PoolOptions {
                 max_size: settings.database.pool_size,
+                busy_timeout: std::time::Duration::from_millis(settings.database.busy_timeout_ms),
                 ..Default::default()
             },
         );
@@ -208,6 +211,55 @@ impl TestApp {
         let body: Value = res.json().await.unwrap();
         assert_eq!(status, 200, "GET {path}: {body}");
         body
+    }
+}
+
+/// A second server on the same database as a [`TestApp`], as another process
+/// behind a load balancer would be: its own pool, caches and settings.
+pub struct Peer {
+    pub base: String,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+impl Peer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl TestApp {
+    /// Starts another server on this app's database; `customize` may change its settings.
+    pub async fn peer(&self, customize: impl FnOnce(&mut Settings)) -> Peer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let port = listener.local_addr().unwrap().port();
+        let mut settings = test_settings(&self.db);
+        settings.server.public_base_url = format!("http://127.0.0.1:{port}");
+        settings.payments.jobs_interval_secs = 0;
+        customize(&mut settings);
+        let pool = motcua_persistence::build_pool(
+            &self.db.url,
+            &motcua_persistence::PoolOptions {
+                max_size: settings.database.pool_size,
+                busy_timeout: std::time::Duration::from_millis(settings.database.busy_timeout_ms),
+                ..Default::default()
+            },
+        );
+        let state =
+            motcua_http::state(settings, pool, self.backend, JWT_SECRET.as_bytes().to_vec());
+        let shared = motcua_http::Shared::new(state).expect("shared state");
+        let server = motcua_http::serve(shared, listener).expect("server");
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Peer {
+            base: format!("http://127.0.0.1:{port}"),
+            handle,
+        }
     }
 }
 

@@ -184,10 +184,12 @@ fn main() -> anyhow::Result<()> {
             Some(agency) => agency.id,
             None => bail!("the generated tourism procedure has no handling agency"),
         };
-        (rows, admin, agency)
+        let version = users::access(&mut c, admin.id)?.map_or(0, |a| a.token_version);
+        (rows, (admin, version), agency)
     };
+    let (admin, version) = admin;
     let token = TokenService::new(secret.as_bytes(), &settings.auth.issuer, 3600)
-        .issue(&admin)
+        .issue(&admin, version)
         .map_err(|e| anyhow::anyhow!("issuing a token: {:?}", e.code))?;
     let backend = db_url.backend();
 

@@ -20,7 +20,8 @@ use crate::auth::TokenService;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::JsonLimit;
 use crate::middleware::{
-    MotcuaRootSpan, catch_panics, problems, request_id_header, security_headers,
+    BodyLimit, MotcuaRootSpan, catch_panics, problems, request_guards, request_id_header,
+    security_headers,
 };
 use crate::routes::{
     agencies, auth, calendar, catalog, documents, dossiers, feedback, kpi, ops, payments, queue,
@@ -45,6 +46,7 @@ where
                 .service(auth::token)
                 .service(auth::refresh)
                 .service(auth::logout)
+                .service(auth::logout_all)
                 .service(auth::me)
                 .service(users::list)
                 .service(users::create)
@@ -224,6 +226,16 @@ pub fn build_app(
 > {
     let settings = shared.state.settings.clone();
     let json_limit = settings.server.max_json_bytes;
+    // The largest body of any route: an upload (file plus multipart framing),
+    // a catalog import, or JSON. A request declaring more is refused at once.
+    let body_limit = [
+        settings.uploads.max_file_bytes.saturating_add(1024 * 1024),
+        catalog::IMPORT_LIMIT,
+        json_limit,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(json_limit);
     let app = App::new()
         .app_data(shared.state.clone())
         .app_data(shared.registry.clone())
@@ -231,8 +243,10 @@ pub fn build_app(
         .app_data(shared.openapi.clone())
         .app_data(shared.docs.clone())
         .app_data(JsonLimit(json_limit))
+        .app_data(BodyLimit(body_limit as u64))
         .app_data(web::PayloadConfig::new(json_limit))
         .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
+        .wrap(from_fn(request_guards))
         .wrap(from_fn(catch_panics))
         .wrap(from_fn(problems))
         // CORS and security headers go on problem responses too; a CORS
@@ -265,6 +279,8 @@ pub fn state(
         &settings.auth.issuer,
         settings.auth.access_ttl_secs,
     );
+    let accounts =
+        crate::auth::AccountCache::new(Duration::from_millis(settings.auth.account_cache_ms));
     let files = Arc::new(motcua_persistence::storage::LocalFileStore::new(
         std::path::Path::new(&settings.data_dir).join("files"),
     ));
@@ -283,6 +299,7 @@ pub fn state(
         files,
         hours,
         gateway,
+        accounts,
     }
 }
 

@@ -1,7 +1,11 @@
 //! Access tokens (JWT, HS256 pinned), password hashing (argon2id) and the
 //! `Caller` extractor every protected handler takes.
 
-use std::future::{Ready, ready};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
@@ -13,6 +17,7 @@ use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use motcua_domain::Role;
 use motcua_domain::user::User;
+use motcua_persistence::repo::users;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -30,6 +35,11 @@ pub struct Claims {
     pub iat: i64,
     pub jti: String,
     pub iss: String,
+    /// The account's token version when issued; a token whose version is
+    /// behind the account's stops working (lock, role or agency change,
+    /// new password, logout everywhere).
+    #[serde(default)]
+    pub ver: i64,
 }
 
 /// Issues and verifies access tokens with one server-side key and algorithm.
@@ -59,7 +69,8 @@ impl TokenService {
         }
     }
 
-    pub fn issue(&self, user: &User) -> Result<String, ApiError> {
+    /// An access token for `user` at the account's current `token_version`.
+    pub fn issue(&self, user: &User, token_version: i64) -> Result<String, ApiError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: user.id.to_string(),
@@ -69,6 +80,7 @@ impl TokenService {
             iat: now,
             jti: uuid::Uuid::new_v4().to_string(),
             iss: self.issuer.clone(),
+            ver: token_version,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| ApiError::internal("sign access token", e))
@@ -157,34 +169,109 @@ fn bearer(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
     }
 }
 
-fn caller_from(req: &HttpRequest) -> Result<Option<Caller>, ApiError> {
+/// The accounts' role, agency, lock state and token version as this process
+/// last read them, kept `auth.account_cache_ms` at most. A change made by
+/// another process is seen through the database once an entry expires; this
+/// process forgets an account at once when it changes it.
+pub struct AccountCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<i64, (Instant, users::Access)>>,
+}
+
+/// More entries than this and the cache starts over rather than grow.
+const ACCOUNT_CACHE_MAX: usize = 10_000;
+
+impl AccountCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, user_id: i64) -> Option<users::Access> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(&user_id)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, access)| access.clone())
+    }
+
+    fn put(&self, user_id: i64, access: users::Access) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= ACCOUNT_CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(user_id, (Instant::now(), access));
+        }
+    }
+
+    /// Forgets an account this process just changed.
+    pub fn forget(&self, user_id: i64) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(&user_id);
+        }
+    }
+}
+
+async fn caller_from(req: &HttpRequest) -> Result<Option<Caller>, ApiError> {
     let Some(token) = bearer(req)? else {
         return Ok(None);
     };
     let state = req
         .app_data::<web::Data<crate::state::AppState>>()
-        .ok_or_else(|| ApiError::internal("auth", "application state missing"))?;
+        .ok_or_else(|| ApiError::internal("auth", "application state missing"))?
+        .clone();
     let claims = state.tokens.verify(token)?;
-    let user_id = claims
+    let user_id: i64 = claims
         .sub
         .parse()
         .map_err(|_| ApiError::new(ErrorCode::InvalidToken))?;
+    let access = match state.accounts.get(user_id) {
+        Some(access) => access,
+        None => {
+            let found = state
+                .db(move |conn| Ok(users::access(conn, user_id)?))
+                .await?;
+            let access = found.ok_or_else(|| ApiError::new(ErrorCode::InvalidToken))?;
+            state.accounts.put(user_id, access.clone());
+            access
+        }
+    };
+    if !access.active {
+        return Err(ApiError::new(ErrorCode::AccountDisabled));
+    }
+    if claims.ver != access.token_version {
+        return Err(ApiError::new(ErrorCode::InvalidToken).detail(
+            "Phiên đăng nhập đã kết thúc; vui lòng đăng nhập lại.",
+            "This session has ended; sign in again.",
+        ));
+    }
+    // The account row, not the token, says what the caller may do now.
     Ok(Some(Caller {
         user_id,
-        role: claims.role,
-        agency_id: claims.agency_id,
+        role: access.role,
+        agency_id: access.agency_id,
     }))
 }
 
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            caller_from(req)
-                .and_then(|c| c.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated))),
-        )
+        let req = req.clone();
+        Box::pin(async move {
+            caller_from(&req)
+                .await
+                .and_then(|c| c.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated)))
+        })
     }
 }
 
@@ -195,10 +282,11 @@ pub struct MaybeCaller(pub Option<Caller>);
 
 impl FromRequest for MaybeCaller {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(caller_from(req).map(MaybeCaller))
+        let req = req.clone();
+        Box::pin(async move { caller_from(&req).await.map(MaybeCaller) })
     }
 }
 
@@ -228,19 +316,20 @@ mod tests {
     #[test]
     fn issue_and_verify() {
         let tokens = TokenService::new(SECRET, "motcua", 900);
-        let token = tokens.issue(&user(Role::Officer)).unwrap();
+        let token = tokens.issue(&user(Role::Officer), 4).unwrap();
         let claims = tokens.verify(&token).unwrap();
         assert_eq!(claims.sub, "7");
         assert_eq!(claims.role, Role::Officer);
         assert_eq!(claims.agency_id, Some(3));
         assert_eq!(claims.exp - claims.iat, 900);
         assert!(!claims.jti.is_empty());
+        assert_eq!(claims.ver, 4);
     }
 
     #[test]
     fn rejects_tampering_other_keys_algorithms_and_expiry() {
         let tokens = TokenService::new(SECRET, "motcua", 900);
-        let token = tokens.issue(&user(Role::Citizen)).unwrap();
+        let token = tokens.issue(&user(Role::Citizen), 0).unwrap();
         let other = TokenService::new(b"another-secret-another-secret-xx", "motcua", 900);
         assert!(other.verify(&token).is_err());
         let wrong_issuer = TokenService::new(SECRET, "someone-else", 900);
@@ -256,6 +345,7 @@ mod tests {
             iat: Utc::now().timestamp(),
             jti: "x".into(),
             iss: "motcua".into(),
+            ver: 0,
         };
         let b64 =
             |v: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v);

@@ -10,6 +10,9 @@ use crate::error::{ApiError, ErrorCode};
 
 /// A JSON array; one entry's mistakes do not hide another's.
 pub fn parse_json(bytes: &[u8]) -> Result<Vec<ImportInput>, ApiError> {
+    if crate::extract::json_has_nul(bytes) {
+        return Err(crate::extract::nul_error());
+    }
     let rows: Vec<serde_json::Value> = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::new(ErrorCode::MalformedJson).detail(
             format!("Tệp phải là một mảng JSON các thủ tục: {e}"),
@@ -52,6 +55,9 @@ pub const CSV_COLUMNS: [&str; 17] = [
 ];
 
 pub fn parse_csv(bytes: &[u8]) -> Result<Vec<ImportInput>, ApiError> {
+    if bytes.contains(&0) {
+        return Err(crate::extract::nul_error());
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)

@@ -39,6 +39,7 @@ error_codes! {
     BadRequest => ("bad_request", 400, "Yêu cầu không hợp lệ", "Bad request"),
     MalformedJson => ("malformed_json", 400, "Nội dung JSON không đọc được", "Malformed JSON body"),
     InvalidQuery => ("invalid_query", 400, "Tham số truy vấn không hợp lệ", "Invalid query parameters"),
+    InvalidCharacter => ("invalid_character", 400, "Dữ liệu chứa ký tự không được phép (NUL)", "The request contains a character that is not allowed (NUL)"),
     InvalidHeader => ("invalid_header", 400, "Tiêu đề yêu cầu không hợp lệ", "Invalid request header"),
     ValidationFailed => ("validation_failed", 422, "Dữ liệu không hợp lệ", "Validation failed"),
     Unauthenticated => ("unauthenticated", 401, "Cần đăng nhập", "Authentication required"),
@@ -75,6 +76,7 @@ error_codes! {
     GatewayUnavailable => ("gateway_unavailable", 502, "Cổng thanh toán không phản hồi", "The payment gateway did not answer"),
     InternalError => ("internal_error", 500, "Lỗi hệ thống", "Internal server error"),
     DatabaseUnavailable => ("database_unavailable", 503, "Cơ sở dữ liệu tạm thời không truy cập được", "Database temporarily unavailable"),
+    DatabaseBusy => ("database_busy", 503, "Cơ sở dữ liệu đang bận, vui lòng thử lại sau giây lát", "The database is busy, try again shortly"),
 }
 
 /// A field error as sent to clients.
@@ -326,6 +328,10 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => {
                 tracing::info!(constraint = %what, "write refused by a constraint");
                 ApiError::new(ErrorCode::Conflict)
+            }
+            StoreError::Busy(reason) => {
+                tracing::warn!(%reason, "database busy past its timeout");
+                ApiError::new(ErrorCode::DatabaseBusy).header(header::RETRY_AFTER, "2")
             }
             StoreError::Unavailable(reason) => {
                 tracing::warn!(%reason, "database unavailable");

@@ -40,6 +40,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             })
             .is_some_and(|mime| mime == "application/json" || mime.ends_with("+json"));
         let limit = req.app_data::<JsonLimit>().map_or(1024 * 1024, |l| l.0);
+        let declared = crate::middleware::declared_length(req.headers());
         let mut payload = payload.take();
         Box::pin(async move {
             if !is_json {
@@ -47,6 +48,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                     "Cần gửi Content-Type: application/json.",
                     "Send Content-Type: application/json.",
                 ));
+            }
+            if declared.is_some_and(|n| n > limit as u64) {
+                return Err(too_large(limit));
             }
             let bytes = read_limited(&mut payload, limit).await?;
             parse_json(&bytes).map(Json)
@@ -65,17 +69,52 @@ where
         let chunk =
             chunk.map_err(|e| ApiError::new(ErrorCode::BadRequest).detail_same(e.to_string()))?;
         if body.len() + chunk.len() > limit {
-            return Err(ApiError::new(ErrorCode::PayloadTooLarge).detail(
-                format!("Tối đa {limit} byte."),
-                format!("At most {limit} bytes."),
-            ));
+            return Err(too_large(limit));
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
 }
 
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(ErrorCode::PayloadTooLarge).detail(
+        format!("Tối đa {limit} byte."),
+        format!("At most {limit} bytes."),
+    )
+}
+
+/// 400 `invalid_character`: a NUL in a JSON string, path or query parameter.
+pub fn nul_error() -> ApiError {
+    ApiError::new(ErrorCode::InvalidCharacter).detail(
+        "Không được gửi ký tự NUL (\\u0000).",
+        "The NUL character (\\u0000) is not accepted.",
+    )
+}
+
+/// Whether a JSON text has an escaped NUL (`\u0000`) inside a string. Raw
+/// control characters are already invalid JSON; an escaped backslash
+/// (`\\u0000`) is not a NUL.
+pub fn json_has_nul(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes.get(i + 1) == Some(&b'u')
+                && bytes.get(i + 2..i + 6) == Some(b"0000".as_slice())
+            {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if json_has_nul(bytes) {
+        return Err(nul_error());
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(value) => {
@@ -173,6 +212,9 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
 }
 
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    if form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        return Err(nul_error());
+    }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize::<_, T>(de).map_err(|err| {
         let path = err.path().to_string();
@@ -312,6 +354,26 @@ mod tests {
     struct Params {
         page: Option<u32>,
         online: Option<motcua_domain::procedure::OnlineFilter>,
+    }
+
+    #[test]
+    fn nul_is_refused_in_json_strings_and_queries() {
+        for (json, nul) in [
+            (r#"{"name":"a\u0000b"}"#, true),
+            (r#"{"a\u0000":1}"#, true),
+            (r#"{"name":"a\\u0000b"}"#, false),
+            (r#"{"name":"a\\\u0000b"}"#, true),
+            (r#"{"name":"a\u00001"}"#, true),
+            (r#"{"name":"a\u0001"}"#, false),
+            (r#"{"name":"\\"}"#, false),
+        ] {
+            assert_eq!(json_has_nul(json.as_bytes()), nul, "{json}");
+        }
+        let e =
+            parse_json::<Body>(br#"{"name":"\u0000","level":"province","days":1}"#).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidCharacter);
+        let e = parse_query::<Params>("page=1&online=%00").unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidCharacter);
     }
 
     #[test]

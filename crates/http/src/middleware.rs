@@ -86,6 +86,53 @@ impl RootSpanBuilder for MotcuaRootSpan {
     }
 }
 
+/// The largest body any route accepts, in bytes; set as app data.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub u64);
+
+/// Refuses, before any handler runs or any body is read: a declared
+/// `Content-Length` above [`BodyLimit`] (413 at once instead of waiting for
+/// the bytes), and a NUL character (`%00`) in the path or query string
+/// (400 `invalid_character`; PostgreSQL cannot store it in text).
+pub async fn request_guards(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, Error> {
+    let refused = if let Some(BodyLimit(limit)) = req.app_data::<BodyLimit>().copied()
+        && let Some(declared) = declared_length(req.headers())
+        && declared > limit
+    {
+        Some(ApiError::new(ErrorCode::PayloadTooLarge).detail(
+            format!("Tối đa {limit} byte."),
+            format!("At most {limit} bytes."),
+        ))
+    } else if has_encoded_nul(req.uri().path()) || req.uri().query().is_some_and(has_encoded_nul) {
+        Some(crate::extract::nul_error())
+    } else {
+        None
+    };
+    match refused {
+        // As a response carrying the error, so the problem middleware renders it.
+        Some(error) => Ok(req
+            .into_response(HttpResponse::from_error(error))
+            .map_into_right_body()),
+        None => Ok(next.call(req).await?.map_into_left_body()),
+    }
+}
+
+/// The `Content-Length` a request declares, if it declares a number.
+pub fn declared_length(headers: &actix_web::http::header::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// `%00` anywhere in a still-encoded path or query string.
+fn has_encoded_nul(raw: &str) -> bool {
+    raw.contains("%00") || raw.contains('\0')
+}
+
 /// Echoes the request id on every response.
 pub async fn request_id_header(
     req: ServiceRequest,

@@ -192,7 +192,8 @@ pub struct ServerSettings {
     pub shutdown_timeout_secs: u64,
     /// Largest JSON body accepted.
     pub max_json_bytes: usize,
-    /// Use the first `X-Forwarded-For` address as the client's (only behind a trusted proxy).
+    /// Take the client address from the last `X-Forwarded-For` entry (only
+    /// when a proxy of ours, which appends the peer it saw, is the only client).
     pub trust_forwarded_for: bool,
     /// The address citizens and gateways reach this server at, for links we
     /// hand out (payment return, sandbox pages). Empty: `http://` + the bound address.
@@ -205,6 +206,9 @@ pub struct DatabaseSettings {
     pub url: Secret,
     pub pool_size: u32,
     pub connect_timeout_secs: u64,
+    /// SQLite: how long a write waits for another connection's lock before
+    /// the request answers 503 `database_busy` with `Retry-After`.
+    pub busy_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -216,11 +220,20 @@ pub struct AuthSettings {
     pub issuer: String,
     pub access_ttl_secs: u64,
     pub refresh_ttl_secs: u64,
-    /// Failed logins allowed per account within the window before 429.
+    /// Failed logins allowed per account from one client address within the
+    /// window before that address gets 429. Failures of an account from all
+    /// addresses past this number only space its attempts out (see
+    /// `attack_spacing_secs`); the owner is never locked out.
     pub max_failures_per_account: i32,
     /// Failed logins allowed per client address within the window before 429.
     pub max_failures_per_address: i32,
     pub failure_window_secs: u64,
+    /// An account under attack from many addresses gets one login attempt per this many seconds.
+    pub attack_spacing_secs: u64,
+    /// How long a process trusts what it last read of an account (role,
+    /// agency, lock, token version) before reading it again. Another
+    /// process's lock or role change takes effect within this long.
+    pub account_cache_ms: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -285,6 +298,7 @@ impl Default for DatabaseSettings {
             url: Secret::new("sqlite://data/motcua.db"),
             pool_size: 10,
             connect_timeout_secs: 5,
+            busy_timeout_ms: 10_000,
         }
     }
 }
@@ -299,6 +313,8 @@ impl Default for AuthSettings {
             max_failures_per_account: 5,
             max_failures_per_address: 30,
             failure_window_secs: 15 * 60,
+            attack_spacing_secs: 2,
+            account_cache_ms: 1000,
         }
     }
 }
@@ -328,6 +344,19 @@ pub const DEV_ORIGINS: [&str; 6] = [
     "http://localhost:8080",
     "http://127.0.0.1:8080",
 ];
+
+/// A production JWT key must use at least this many different byte values:
+/// 32 spaces, or `abab…`, are not keys. Random base64 of 32 characters has
+/// 17 or more, random hex of 32 characters 10 or more in all but 1 in 10,000.
+pub const MIN_SECRET_DISTINCT_BYTES: usize = 10;
+
+fn distinct_bytes(text: &str) -> usize {
+    let mut seen = [false; 256];
+    for b in text.bytes() {
+        seen[usize::from(b)] = true;
+    }
+    seen.iter().filter(|s| **s).count()
+}
 
 impl Settings {
     /// Loads from `file` (must exist when given; `motcua.toml` is read if present
@@ -367,6 +396,22 @@ impl Settings {
                 return Err(SettingsError::Invalid(
                     "auth.jwt_secret must be at least 32 bytes".into(),
                 ));
+            }
+            let lower = secret.expose().to_ascii_lowercase();
+            if self.is_production() && (lower.contains("change-me") || lower.contains("dev-only")) {
+                return Err(SettingsError::Invalid(
+                    "auth.jwt_secret is a published development placeholder; \
+                     generate one with `openssl rand -base64 48`"
+                        .into(),
+                ));
+            }
+            let distinct = distinct_bytes(secret.expose());
+            if self.is_production() && distinct < MIN_SECRET_DISTINCT_BYTES {
+                return Err(SettingsError::Invalid(format!(
+                    "auth.jwt_secret is too predictable: it has {distinct} distinct characters, \
+                     at least {MIN_SECRET_DISTINCT_BYTES} are required in production; \
+                     generate one with `openssl rand -base64 48`"
+                )));
             }
         } else if self.environment == Environment::Production {
             return Err(SettingsError::Invalid(

@@ -24,6 +24,8 @@ pub struct AppState {
     pub hours: WorkingHours,
     /// The payment gateway (VNPay, or the built-in sandbox).
     pub gateway: Arc<dyn crate::payments::gateway::Gateway>,
+    /// Accounts' access state, read from the database at most every `auth.account_cache_ms`.
+    pub accounts: crate::auth::AccountCache,
 }
 
 impl AppState {

@@ -111,6 +111,15 @@ impl DatabaseUrl {
     }
 
     pub fn establish(&self) -> Result<AnyConnection, diesel::ConnectionError> {
+        self.establish_with(DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// Connects; a SQLite connection waits up to `busy_timeout` for another's
+    /// write lock before its statement fails as busy.
+    pub fn establish_with(
+        &self,
+        busy_timeout: Duration,
+    ) -> Result<AnyConnection, diesel::ConnectionError> {
         match self.backend {
             Backend::Postgres => {
                 PgConnection::establish(&self.target).map(AnyConnection::Postgresql)
@@ -119,10 +128,11 @@ impl DatabaseUrl {
                 let mut conn = SqliteConnection::establish(&self.target)?;
                 // Per connection: foreign keys are off by default in SQLite, and
                 // WAL plus a busy timeout let readers and one writer coexist.
-                conn.batch_execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                conn.batch_execute(&format!(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {}; \
                      PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-                )
+                    busy_timeout.as_millis()
+                ))
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(AnyConnection::Sqlite(conn))
             }
@@ -148,6 +158,7 @@ fn scheme_of(raw: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Manager {
     url: DatabaseUrl,
+    busy_timeout: Duration,
 }
 
 impl ManageConnection for Manager {
@@ -155,7 +166,9 @@ impl ManageConnection for Manager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
-        self.url.establish().map_err(r2d2::Error::ConnectionError)
+        self.url
+            .establish_with(self.busy_timeout)
+            .map_err(r2d2::Error::ConnectionError)
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
@@ -174,13 +187,19 @@ pub type PooledConnection = r2d2::PooledConnection<Manager>;
 pub struct PoolOptions {
     pub max_size: u32,
     pub connect_timeout: Duration,
+    /// SQLite only: how long a statement waits for another connection's write lock.
+    pub busy_timeout: Duration,
 }
+
+/// SQLite's wait for a write lock when none is configured.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Default for PoolOptions {
     fn default() -> Self {
         Self {
             max_size: 10,
             connect_timeout: Duration::from_secs(5),
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
         }
     }
 }
@@ -193,7 +212,10 @@ pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
         .min_idle(Some(0))
         .connection_timeout(options.connect_timeout)
         .test_on_check_out(true)
-        .build_unchecked(Manager { url: url.clone() })
+        .build_unchecked(Manager {
+            url: url.clone(),
+            busy_timeout: options.busy_timeout,
+        })
 }
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");

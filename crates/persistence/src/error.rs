@@ -12,6 +12,9 @@ pub enum StoreError {
     /// The database could not be reached or the pool gave no connection in time.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// SQLite: another connection held the write lock past the busy timeout.
+    #[error("database busy: {0}")]
+    Busy(String),
     #[error("migration failed: {0}")]
     Migration(String),
     /// Stored data that does not parse back into domain types.
@@ -37,11 +40,19 @@ impl From<DieselError> for StoreError {
                 DatabaseErrorKind::ClosedConnection => {
                     StoreError::Unavailable(info.message().to_owned())
                 }
+                // SQLITE_BUSY / SQLITE_LOCKED come through as "unknown" with these texts.
+                _ if is_busy_message(info.message()) => StoreError::Busy(info.message().to_owned()),
                 _ => StoreError::Database(DieselError::DatabaseError(kind, info)),
             },
             other => StoreError::Database(other),
         }
     }
+}
+
+fn is_busy_message(message: &str) -> bool {
+    message.starts_with("database is locked")
+        || message.starts_with("database table is locked")
+        || message.starts_with("database is busy")
 }
 
 /// SQLite reports `UNIQUE constraint failed: users.username` without a

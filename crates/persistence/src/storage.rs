@@ -8,6 +8,10 @@ pub trait FileStore: Send + Sync {
     fn put(&self, key: &str, bytes: &[u8]) -> io::Result<()>;
     fn get(&self, key: &str) -> io::Result<Vec<u8>>;
     fn delete(&self, key: &str) -> io::Result<()>;
+    /// Whether a file could be stored now (readiness checks).
+    fn check_writable(&self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Files under a directory (by default `<data_dir>/files`), spread over
@@ -56,6 +60,16 @@ impl FileStore for LocalFileStore {
             other => other,
         }
     }
+
+    /// Creates the directory if needed, then writes and removes a probe file in it.
+    fn check_writable(&self) -> io::Result<()> {
+        std::fs::create_dir_all(&self.root)?;
+        let probe = self
+            .root
+            .join(format!(".ready-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&probe, b"ok")?;
+        std::fs::remove_file(probe)
+    }
 }
 
 #[cfg(test)]
@@ -73,6 +87,11 @@ mod tests {
         assert!(store.get(&key).is_err());
         store.delete(&key).unwrap();
         assert!(store.put("../escape", b"x").is_err());
-        let _ = std::fs::remove_dir_all(root);
+        store.check_writable().unwrap();
+        let _ = std::fs::remove_dir_all(&root);
+        // A file where the directory should be: nothing can be stored.
+        std::fs::write(&root, b"not a directory").unwrap();
+        assert!(store.check_writable().is_err());
+        let _ = std::fs::remove_file(root);
     }
 }

@@ -79,16 +79,20 @@ pub struct TokenResponse {
     pub refresh_expires_in: Option<i64>,
 }
 
-/// The address a request came from, for throttling.
+/// The address a request came from, for throttling: the peer, or, only when
+/// `server.trust_forwarded_for` says a proxy of ours is the peer, the address
+/// that proxy appended to `X-Forwarded-For` (the last one: the ones before it
+/// are whatever the client chose to send).
 pub fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
     let forwarded = trust_forwarded_for
         .then(|| {
             req.headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
+                .get_all("x-forwarded-for")
+                .filter_map(|v| v.to_str().ok())
+                .last()
         })
         .flatten()
-        .and_then(|v| v.split(',').next())
+        .and_then(|v| v.rsplit(',').next())
         .map(str::trim)
         .filter(|s| !s.is_empty());
     match forwarded {
@@ -99,7 +103,12 @@ pub fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
     }
 }
 
+/// Failures of an account from anywhere: only slows it down, never locks it.
 const ACCOUNT_BUCKET: &str = "login_account";
+/// Failures of an account from one address: that address waits.
+const ACCOUNT_ADDRESS_BUCKET: &str = "login_account_address";
+/// One attempt per `auth.attack_spacing_secs` for an account under attack.
+const SPACING_BUCKET: &str = "login_account_spacing";
 const ADDRESS_BUCKET: &str = "login_address";
 const REGISTER_BUCKET: &str = "register_address";
 
@@ -207,13 +216,12 @@ async fn issue_tokens(
     user: &User,
     family: Option<String>,
 ) -> ApiResult<TokenResponse> {
-    let access_token = state.tokens.issue(user)?;
     let refresh_token = random_token(32);
     let ttl = i64::try_from(state.settings.auth.refresh_ttl_secs).unwrap_or(30 * 24 * 3600);
     let digest = token_digest(&refresh_token);
     let user_id = user.id;
     let family = family.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    state
+    let version = state
         .db(move |conn| {
             sessions::insert(
                 conn,
@@ -224,9 +232,10 @@ async fn issue_tokens(
                     expires_at: Utc::now() + Duration::seconds(ttl),
                 },
             )?;
-            Ok(())
+            token_version(conn, user_id)
         })
         .await?;
+    let access_token = state.tokens.issue(user, version)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -236,8 +245,19 @@ async fn issue_tokens(
     })
 }
 
-/// Checks a password with throttling per account and per client address:
-/// too many recent failures answer 429 with `Retry-After`, before any check.
+/// The version new access tokens of the account carry.
+fn token_version(conn: &mut motcua_persistence::AnyConnection, user_id: i64) -> ApiResult<i64> {
+    users::access(conn, user_id)?
+        .map(|a| a.token_version)
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidCredentials))
+}
+
+/// Checks a password with throttling that an attacker cannot turn against
+/// the account's owner: failures count per client address and per account
+/// and address, and those answer 429 with `Retry-After` before any check.
+/// An account failing from many addresses is only slowed: once it has
+/// `max_failures_per_account` recent failures in all, one attempt per
+/// `attack_spacing_secs` is let through, from wherever it comes.
 async fn authenticate(
     state: &AppState,
     req: &HttpRequest,
@@ -246,21 +266,33 @@ async fn authenticate(
 ) -> ApiResult<User> {
     let auth = &state.settings.auth;
     let window = Duration::seconds(i64::try_from(auth.failure_window_secs).unwrap_or(900));
+    let spacing = Duration::seconds(i64::try_from(auth.attack_spacing_secs).unwrap_or(2));
     let (max_account, max_address) = (auth.max_failures_per_account, auth.max_failures_per_address);
     let address = client_address(req, state.settings.server.trust_forwarded_for);
-    let (name, addr) = (username.clone(), address.clone());
+    let pair = format!("{username}\u{1f}{address}");
+    let (name, addr, pair_key) = (username.clone(), address.clone(), pair.clone());
     let found = state
         .db(move |conn| {
             let now = Utc::now();
             for (bucket, subject, max) in [
-                (ACCOUNT_BUCKET, &name, max_account),
                 (ADDRESS_BUCKET, &addr, max_address),
+                (ACCOUNT_ADDRESS_BUCKET, &pair_key, max_account),
             ] {
                 if let Some(w) = rate_limits::current(conn, bucket, subject, window, now)?
                     && w.hits >= max
                 {
                     return Err(ApiError::too_many_requests(
                         (w.resets_at - now).num_seconds(),
+                    ));
+                }
+            }
+            let attacked = rate_limits::current(conn, ACCOUNT_BUCKET, &name, window, now)?
+                .is_some_and(|w| w.hits >= max_account);
+            if attacked && spacing > Duration::zero() {
+                let slot = rate_limits::hit(conn, SPACING_BUCKET, &name, spacing, now)?;
+                if slot.hits > 1 {
+                    return Err(ApiError::too_many_requests(
+                        (slot.resets_at - now).num_seconds(),
                     ));
                 }
             }
@@ -278,7 +310,7 @@ async fn authenticate(
             let id = user.id;
             state
                 .db(move |conn| {
-                    rate_limits::clear(conn, ACCOUNT_BUCKET, &username)?;
+                    rate_limits::clear(conn, ACCOUNT_ADDRESS_BUCKET, &pair)?;
                     users::record_login(conn, id)?;
                     Ok(())
                 })
@@ -290,6 +322,7 @@ async fn authenticate(
                 .db(move |conn| {
                     let now = Utc::now();
                     rate_limits::hit(conn, ACCOUNT_BUCKET, &username, window, now)?;
+                    rate_limits::hit(conn, ACCOUNT_ADDRESS_BUCKET, &pair, window, now)?;
                     rate_limits::hit(conn, ADDRESS_BUCKET, &address, window, now)?;
                     Ok(())
                 })
@@ -356,7 +389,9 @@ pub async fn token(
     if user.role != Role::Integration {
         return Err(ApiError::new(ErrorCode::InvalidCredentials));
     }
-    let access_token = state.tokens.issue(&user)?;
+    let user_id = user.id;
+    let version = state.db(move |conn| token_version(conn, user_id)).await?;
+    let access_token = state.tokens.issue(&user, version)?;
     Ok(HttpResponse::Ok().json(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -412,6 +447,30 @@ pub async fn logout(
     state
         .db(move |conn| Ok(sessions::revoke_by_token(conn, &digest)?))
         .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Ends every session of the signed-in account, on every device: its refresh
+/// tokens are revoked and its access tokens stop working on the next request.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 204, description = "Every session ended"), (status = 401, body = crate::error::ProblemBody))
+)]
+#[post("/auth/logout-all")]
+pub async fn logout_all(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    let user_id = caller.user_id;
+    let revoked = state
+        .db(move |conn| {
+            write_tx(conn, |conn| {
+                let revoked = sessions::revoke_user(conn, user_id)?;
+                users::bump_token_version(conn, user_id)?;
+                Ok(revoked)
+            })
+        })
+        .await?;
+    state.accounts.forget(user_id);
+    tracing::info!(user_id, revoked, "signed out everywhere");
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -81,6 +81,9 @@ pub async fn read_upload(mut form: Multipart, max_file_bytes: usize) -> ApiResul
                 let bytes = read_field(&mut field, TEXT_FIELD_LIMIT).await?;
                 let text = String::from_utf8(bytes)
                     .map_err(|_| ApiError::field(&name, Problem::rule("invalid_value")))?;
+                if text.contains('\0') {
+                    return Err(crate::extract::nul_error());
+                }
                 let text = motcua_domain::text::nfc(&text);
                 match name.as_str() {
                     "title" => title = Some(text),

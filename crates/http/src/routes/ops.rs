@@ -29,6 +29,8 @@ pub struct Readiness {
     /// `ok`, `unreachable` or `migrations_pending`.
     pub database: &'static str,
     pub backend: &'static str,
+    /// `ok`, or `not_writable` when uploaded files could not be stored.
+    pub uploads: &'static str,
 }
 
 /// The process is up. Checks nothing else.
@@ -38,8 +40,8 @@ pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// The database is reachable and its migrations are applied; 503 otherwise.
-/// Recovers by itself when the database comes back.
+/// The database is reachable, its migrations are applied and uploaded files
+/// can be written; 503 otherwise. Recovers by itself when both come back.
 #[utoipa::path(tag = "ops", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
@@ -54,16 +56,23 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         Ok(false) => "migrations_pending",
         Err(_) => "unreachable",
     };
+    let files = state.files.clone();
+    let uploads = match AppState::cpu(move || files.check_writable()).await {
+        Ok(Ok(())) => "ok",
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "uploads directory not writable");
+            "not_writable"
+        }
+        Err(_) => "not_writable",
+    };
+    let ok = database == "ok" && uploads == "ok";
     let body = Readiness {
-        status: if database == "ok" {
-            "ready"
-        } else {
-            "unavailable"
-        },
+        status: if ok { "ready" } else { "unavailable" },
         database,
         backend: state.backend.as_str(),
+        uploads,
     };
-    if database == "ok" {
+    if ok {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

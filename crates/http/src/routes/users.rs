@@ -371,6 +371,8 @@ pub async fn update(
             })
         })
         .await?;
+    // This process sees the change at once; others within `auth.account_cache_ms`.
+    state.accounts.forget(id);
     tracing::info!(user_id = id, by = caller.user_id, "account changed");
     Ok(HttpResponse::Ok().json(UserView::from(user)))
 }

@@ -195,13 +195,66 @@ pub fn update(conn: &mut AnyConnection, id: i64, changes: UserChanges) -> StoreR
         password_hash: changes.password_hash,
         updated_at: to_db(now()),
     };
+    let ends_access = changeset.role.is_some()
+        || changeset.agency_id.is_some()
+        || changeset.active.is_some()
+        || changeset.password_hash.is_some();
     let n = diesel::update(users::table.find(id))
         .set(changeset)
         .execute(conn)?;
     if n == 0 {
         return Err(crate::StoreError::NotFound);
     }
+    if ends_access {
+        bump_token_version(conn, id)?;
+    }
     by_id(conn, id)
+}
+
+/// What an access token is checked against on every request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    pub role: Role,
+    pub agency_id: Option<i64>,
+    pub active: bool,
+    pub token_version: i64,
+}
+
+/// The account's current role, agency, lock state and token version; `None` when it is gone.
+pub fn access(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Access>> {
+    let row: Option<(String, Option<i64>, bool, i64)> = users::table
+        .find(id)
+        .select((
+            users::role,
+            users::agency_id,
+            users::active,
+            users::token_version,
+        ))
+        .first(conn)
+        .optional()?;
+    row.map(|(role, agency_id, active, token_version)| {
+        Ok(Access {
+            role: parse_enum(&role)?,
+            agency_id,
+            active,
+            token_version,
+        })
+    })
+    .transpose()
+}
+
+/// Makes every access token issued so far for the account invalid; returns the new version.
+pub fn bump_token_version(conn: &mut AnyConnection, id: i64) -> StoreResult<i64> {
+    let n = diesel::update(users::table.find(id))
+        .set(users::token_version.eq(users::token_version + 1))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(crate::StoreError::NotFound);
+    }
+    Ok(users::table
+        .find(id)
+        .select(users::token_version)
+        .first(conn)?)
 }
 
 pub fn count_by_role(conn: &mut AnyConnection, role: Role) -> StoreResult<i64> {
