@@ -23,8 +23,8 @@ use crate::middleware::{
     MotcuaRootSpan, catch_panics, problems, request_id_header, security_headers,
 };
 use crate::routes::{
-    agencies, auth, calendar, catalog, documents, dossiers, feedback, kpi, ops, payments, queue,
-    tracking, users,
+    agencies, audit, auth, calendar, catalog, documents, dossiers, feedback, kpi, ops, payments,
+    queue, tracking, users,
 };
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -59,11 +59,15 @@ where
                 .service(catalog::get)
                 .service(catalog::update)
                 .service(catalog::abolish)
+                .service(catalog::history)
+                .service(catalog::history_version)
                 .service(catalog::sectors)
                 .service(calendar::year)
                 .service(calendar::day)
                 .service(calendar::set)
                 .service(calendar::remove)
+                .service(audit::list)
+                .service(audit::export)
                 .service(documents::upload_document)
                 .service(documents::download)
                 .service(documents::mine)

@@ -189,26 +189,48 @@ pub fn create_admin(
     }
     let hash = hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut c = conn(pool)?;
-    let user = users::insert(
-        &mut c,
-        &users::NewUser {
-            username: &username,
-            password_hash: &hash,
-            role: Role::Admin,
-            agency_id: None,
-            applicant_id: None,
-            full_name,
-            phone: None,
-            email: None,
-            demo: false,
-        },
-    )
-    .map_err(|e| {
-        if e.is_conflict_on("username") {
-            anyhow::anyhow!("the username {username:?} is taken")
-        } else {
-            e.into()
-        }
+    let user = motcua_persistence::write_tx(&mut c, |c| {
+        let user = users::insert(
+            c,
+            &users::NewUser {
+                username: &username,
+                password_hash: &hash,
+                role: Role::Admin,
+                agency_id: None,
+                applicant_id: None,
+                full_name,
+                phone: None,
+                email: None,
+                demo: false,
+            },
+        )
+        .map_err(|e| {
+            if e.is_conflict_on("username") {
+                anyhow::anyhow!("the username {username:?} is taken")
+            } else {
+                anyhow::Error::from(e)
+            }
+        })?;
+        let after = serde_json::json!({
+            "id": user.id,
+            "username": user.username,
+            "role": user.role,
+            "agency_id": user.agency_id,
+            "full_name": user.full_name,
+            "active": user.active,
+        });
+        motcua_persistence::repo::audit::record(
+            c,
+            &motcua_domain::audit::Actor::system("cli"),
+            &motcua_domain::audit::Change::new(
+                motcua_domain::audit::EntityType::User,
+                user.id,
+                "create",
+                None,
+                Some(after),
+            ),
+        )?;
+        Ok::<_, anyhow::Error>(user)
     })?;
     Ok(user.id)
 }
@@ -253,7 +275,13 @@ pub fn import_catalog(
     } else {
         0
     };
-    Ok(procedures::import(&mut c, rows, default, first)?)
+    Ok(procedures::import(
+        &mut c,
+        rows,
+        default,
+        first,
+        &motcua_domain::audit::Actor::system("cli"),
+    )?)
 }
 
 /// A one-page PDF every synthetic electronic document points at.

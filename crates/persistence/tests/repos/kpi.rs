@@ -95,7 +95,13 @@ fn kept_aggregates_agree_with_a_rebuild(pool: &Pool) {
         payable_online: true,
         applies_when: None,
     }];
-    procedures::create(&mut conn, &paid, Some(dept)).unwrap();
+    procedures::create(
+        &mut conn,
+        &paid,
+        Some(dept),
+        &motcua_domain::audit::Actor::system("test"),
+    )
+    .unwrap();
 
     let calendar = calendar::load(&mut conn, WorkingHours::default()).unwrap();
     let mut states = Vec::new();
