@@ -15,6 +15,7 @@ on_both_backends!(
     filters_and_pages,
     export_csv_and_json,
     only_admins_read_the_log,
+    payment_configuration_changes_are_recorded,
 );
 
 /// The caller's account: (id, full name).
@@ -812,4 +813,54 @@ async fn only_admins_read_the_log(app: TestApp) {
         let res = app.get(path).send().await.unwrap();
         problem(res, 401, "unauthenticated").await;
     }
+}
+
+/// The payment configuration is read at start-up; a start with a different
+/// one leaves an entry, a start with the same one does not.
+async fn payment_configuration_changes_are_recorded(app: TestApp) {
+    let token = app.token(Role::Admin).await;
+    let record = |payments: motcua_http::settings::PaymentSettings| {
+        let pool = app.pool.clone();
+        async move {
+            actix_web::rt::task::spawn_blocking(move || {
+                motcua::record_payment_config(&pool, &payments).unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let mut payments = motcua_http::settings::PaymentSettings::default();
+    assert!(
+        record(payments.clone()).await,
+        "the first start is recorded"
+    );
+    assert!(!record(payments.clone()).await, "an unchanged start is not");
+    payments.gateway = motcua_http::settings::GatewayKind::Vnpay;
+    payments.tmn_code = "MERCHANT9".into();
+    payments.hash_secret = Some(motcua_http::settings::Secret::new(
+        "a-real-signing-secret-kept-out-of-logs",
+    ));
+    payments.expiry_secs = 600;
+    assert!(record(payments.clone()).await);
+    assert!(!record(payments.clone()).await);
+
+    let log = entries(&app, &token, "payment_config", "gateway").await;
+    assert_eq!(log.len(), 2);
+    assert!(log[0]["before"].is_null());
+    assert_eq!(log[0]["after"]["gateway"], "sandbox");
+    assert_eq!(log[1]["action"], "configure");
+    assert_eq!(log[1]["actor_name"], "system:startup");
+    assert_eq!(log[1]["before"]["tmn_code"], "SANDBOX1");
+    assert_eq!(log[1]["after"]["tmn_code"], "MERCHANT9");
+    assert_eq!(
+        changed(&log[1]),
+        [
+            "expiry_secs",
+            "gateway",
+            "signing_key_fingerprint",
+            "tmn_code"
+        ]
+    );
+    let text = log[1].to_string();
+    assert!(!text.contains("a-real-signing-secret"), "{text}");
 }

@@ -99,6 +99,25 @@ pub fn seed_if_empty(
     Ok(Some(seed::demo(conn)?))
 }
 
+/// Appends a `payment_config` audit entry when the payment configuration a
+/// server starts with differs from the one last recorded: it is read from the
+/// configuration file and the environment, so no request changes it, and a
+/// start-up is where a change shows. Returns whether an entry was written.
+pub fn record_payment_config(
+    pool: &Pool,
+    payments: &motcua_http::settings::PaymentSettings,
+) -> anyhow::Result<bool> {
+    let mut c = conn(pool)?;
+    Ok(motcua_persistence::repo::audit::record_if_changed(
+        &mut c,
+        &motcua_domain::audit::Actor::system("startup"),
+        motcua_domain::audit::EntityType::PaymentConfig,
+        "gateway",
+        "configure",
+        payments.audit_view(),
+    )?)
+}
+
 /// `motcua serve`: migrate, seed, serve until SIGTERM/SIGINT.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     settings.check()?;
@@ -115,6 +134,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
     if let Some(seeded) = &seeded {
         seed::print_demo_accounts(seeded);
+    }
+    if record_payment_config(&pool, &settings.payments)? {
+        tracing::info!(
+            "payment configuration changed since the last start: recorded in the audit log"
+        );
     }
     let listener = TcpListener::bind(&settings.server.bind)
         .with_context(|| format!("binding {}", settings.server.bind))?;

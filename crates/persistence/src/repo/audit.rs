@@ -59,6 +59,29 @@ pub(crate) fn actor_names(
     })
 }
 
+/// Records `after` as the new state of a setting when it differs from the
+/// state the newest entry of that entity recorded (or none was recorded yet):
+/// for configuration that is read at start-up rather than changed through the
+/// API. Returns whether an entry was written.
+pub fn record_if_changed(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    entity_type: EntityType,
+    entity_id: &str,
+    action: &str,
+    after: serde_json::Value,
+) -> StoreResult<bool> {
+    crate::write_tx(conn, |conn| {
+        let before = latest(conn, entity_type, entity_id)?.and_then(|e| e.after);
+        let change = Change::new(entity_type, entity_id, action, before, Some(after));
+        if change.before == change.after {
+            return Ok(false);
+        }
+        record(conn, actor, &change)?;
+        Ok(true)
+    })
+}
+
 /// An integration grant given, changed or taken away: the entry the grants
 /// code writes (in its own transaction) for each of those. `action` is
 /// `grant`, `change` or `revoke`; `before`/`after` the grant as JSON.
