@@ -72,6 +72,11 @@ pub fn record_if_changed(
     after: serde_json::Value,
 ) -> StoreResult<bool> {
     crate::write_tx(conn, |conn| {
+        // Servers starting together record a change once: on PostgreSQL they
+        // queue on a transaction lock; SQLite's write transaction already does.
+        if let AnyConnection::Postgresql(c) = conn {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(7733009)").execute(c)?;
+        }
         let before = latest(conn, entity_type, entity_id)?.and_then(|e| e.after);
         let change = Change::new(entity_type, entity_id, action, before, Some(after));
         if change.before == change.after {
