@@ -1,6 +1,7 @@
 //! motcua's domain: the types and rules of the one-stop shop, free of I/O.
 
 pub mod agency;
+pub mod audit;
 pub mod calendar;
 pub mod document;
 pub mod dossier;

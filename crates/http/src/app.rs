@@ -24,8 +24,8 @@ use crate::middleware::{
     security_headers,
 };
 use crate::routes::{
-    agencies, auth, calendar, catalog, documents, dossiers, feedback, kpi, ops, payments, queue,
-    tracking, users,
+    agencies, audit, auth, calendar, catalog, documents, dossiers, feedback, kpi, ops, payments,
+    queue, tracking, users,
 };
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -61,6 +61,8 @@ where
                 .service(catalog::get)
                 .service(catalog::update)
                 .service(catalog::abolish)
+                .service(catalog::history)
+                .service(catalog::history_version)
                 .service(catalog::sectors)
                 .service(calendar::year)
                 .service(calendar::day)
@@ -68,6 +70,8 @@ where
                 .service(calendar::remove)
                 .service(calendar::confirm_year)
                 .service(calendar::appointment)
+                .service(audit::list)
+                .service(audit::export)
                 .service(documents::upload_document)
                 .service(documents::download)
                 .service(documents::mine)

@@ -23,6 +23,7 @@ Errors are RFC 9457 `application/problem+json` with a stable `code`. Texts follo
         (name = "auth", description = "Registration, sign-in and sessions"),
         (name = "users", description = "Account administration"),
         (name = "agencies", description = "Agencies and their electronic codes"),
+        (name = "audit", description = "Who changed what: the append-only trail of administrative changes"),
         (name = "catalog", description = "The public procedure catalog"),
         (name = "calendar", description = "Working calendar: holidays and make-up working days"),
         (name = "documents", description = "Uploads, downloads and the citizen's document store"),

@@ -120,6 +120,27 @@ impl PaymentSettings {
             .as_ref()
             .map_or(SANDBOX_SECRET, Secret::expose)
     }
+
+    /// What the audit log keeps of this configuration: every setting that
+    /// decides where money goes and when, never the signing secret itself —
+    /// only the first 8 hex digits of its SHA-256, enough to see it rotated.
+    pub fn audit_view(&self) -> serde_json::Value {
+        use sha2::Digest as _;
+        let digest = hex::encode(sha2::Sha256::digest(self.secret().as_bytes()));
+        serde_json::json!({
+            "gateway": match self.gateway {
+                GatewayKind::Sandbox => "sandbox",
+                GatewayKind::Vnpay => "vnpay",
+            },
+            "tmn_code": self.tmn_code,
+            "pay_url": self.pay_url,
+            "api_url": self.api_url,
+            "notify_base_url": self.notify_base_url,
+            "expiry_secs": self.expiry_secs,
+            "requery_after_secs": self.requery_after_secs,
+            "signing_key_fingerprint": digest.get(..8).unwrap_or_default(),
+        })
+    }
 }
 
 /// Working sessions and the cut-off hour, local time (Asia/Ho_Chi_Minh), `HH:MM`.

@@ -100,6 +100,25 @@ pub fn seed_if_empty(
     Ok(Some(seed::demo(conn)?))
 }
 
+/// Appends a `payment_config` audit entry when the payment configuration a
+/// server starts with differs from the one last recorded: it is read from the
+/// configuration file and the environment, so no request changes it, and a
+/// start-up is where a change shows. Returns whether an entry was written.
+pub fn record_payment_config(
+    pool: &Pool,
+    payments: &motcua_http::settings::PaymentSettings,
+) -> anyhow::Result<bool> {
+    let mut c = conn(pool)?;
+    Ok(motcua_persistence::repo::audit::record_if_changed(
+        &mut c,
+        &motcua_domain::audit::Actor::system("startup"),
+        motcua_domain::audit::EntityType::PaymentConfig,
+        "gateway",
+        "configure",
+        payments.audit_view(),
+    )?)
+}
+
 /// `motcua serve`: migrate, seed, serve until SIGTERM/SIGINT.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     settings.check()?;
@@ -116,6 +135,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
     if let Some(seeded) = &seeded {
         seed::print_demo_accounts(seeded);
+    }
+    if record_payment_config(&pool, &settings.payments)? {
+        tracing::info!(
+            "payment configuration changed since the last start: recorded in the audit log"
+        );
     }
     let listener = TcpListener::bind(&settings.server.bind)
         .with_context(|| format!("binding {}", settings.server.bind))?;
@@ -190,26 +214,48 @@ pub fn create_admin(
     }
     let hash = hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut c = conn(pool)?;
-    let user = users::insert(
-        &mut c,
-        &users::NewUser {
-            username: &username,
-            password_hash: &hash,
-            role: Role::Admin,
-            agency_id: None,
-            applicant_id: None,
-            full_name,
-            phone: None,
-            email: None,
-            demo: false,
-        },
-    )
-    .map_err(|e| {
-        if e.is_conflict_on("username") {
-            anyhow::anyhow!("the username {username:?} is taken")
-        } else {
-            e.into()
-        }
+    let user = motcua_persistence::write_tx(&mut c, |c| {
+        let user = users::insert(
+            c,
+            &users::NewUser {
+                username: &username,
+                password_hash: &hash,
+                role: Role::Admin,
+                agency_id: None,
+                applicant_id: None,
+                full_name,
+                phone: None,
+                email: None,
+                demo: false,
+            },
+        )
+        .map_err(|e| {
+            if e.is_conflict_on("username") {
+                anyhow::anyhow!("the username {username:?} is taken")
+            } else {
+                anyhow::Error::from(e)
+            }
+        })?;
+        let after = serde_json::json!({
+            "id": user.id,
+            "username": user.username,
+            "role": user.role,
+            "agency_id": user.agency_id,
+            "full_name": user.full_name,
+            "active": user.active,
+        });
+        motcua_persistence::repo::audit::record(
+            c,
+            &motcua_domain::audit::Actor::system("cli"),
+            &motcua_domain::audit::Change::new(
+                motcua_domain::audit::EntityType::User,
+                user.id,
+                "create",
+                None,
+                Some(after),
+            ),
+        )?;
+        Ok::<_, anyhow::Error>(user)
     })?;
     Ok(user.id)
 }
@@ -254,7 +300,13 @@ pub fn import_catalog(
     } else {
         0
     };
-    Ok(procedures::import(&mut c, rows, default, first)?)
+    Ok(procedures::import(
+        &mut c,
+        rows,
+        default,
+        first,
+        &motcua_domain::audit::Actor::system("cli"),
+    )?)
 }
 
 /// A one-page PDF every synthetic electronic document points at.

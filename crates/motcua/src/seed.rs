@@ -198,7 +198,13 @@ pub fn demo(conn: &mut AnyConnection) -> anyhow::Result<DemoSeed> {
                 role: *role,
             });
         }
-        let report = procedures::import(conn, specs, Some(department_id), 0)?;
+        let report = procedures::import(
+            conn,
+            specs,
+            Some(department_id),
+            0,
+            &motcua_domain::audit::Actor::system("seed"),
+        )?;
         if !report.applied {
             let bad: Vec<String> = report
                 .rows

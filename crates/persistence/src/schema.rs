@@ -538,3 +538,38 @@ diesel::table! {
 diesel::joinable!(payments -> dossiers (dossier_id));
 diesel::joinable!(payment_events -> payments (payment_id));
 diesel::joinable!(refunds -> payments (payment_id));
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<BigInt>,
+        actor_username -> Text,
+        actor_name -> Text,
+        client_addr -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        entity_type -> Text,
+        entity_id -> Text,
+        action -> Text,
+        before_json -> Nullable<Text>,
+        after_json -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    procedure_versions (procedure_id, version) {
+        procedure_id -> BigInt,
+        version -> Integer,
+        code -> Text,
+        action -> Text,
+        status -> Text,
+        agency_id -> Nullable<BigInt>,
+        spec -> Text,
+        changed_at -> Timestamp,
+        changed_by -> Nullable<BigInt>,
+        changed_by_name -> Text,
+    }
+}
+
+diesel::joinable!(procedure_versions -> procedures (procedure_id));
+diesel::allow_tables_to_appear_in_same_query!(procedure_versions, procedures);

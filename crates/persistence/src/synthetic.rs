@@ -264,7 +264,12 @@ fn setup(
                 }
                 .prepared()
                 .map_err(|e| StoreError::Conflict(format!("synthetic procedure: {e:?}")))?;
-                procedures::create(conn, &spec, Some(out[agency].id))?
+                procedures::create(
+                    conn,
+                    &spec,
+                    Some(out[agency].id),
+                    &motcua_domain::audit::Actor::system("synthetic"),
+                )?
             }
             Err(e) => return Err(e),
         };

@@ -1,10 +1,11 @@
 //! Agencies: departments, divisions, People's Committees, with their electronic codes.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use motcua_domain::Role;
 use motcua_domain::agency::{Agency, NewAgency};
+use motcua_domain::audit::{Change, EntityType};
 use motcua_domain::validation::Problem;
-use motcua_persistence::repo::agencies;
+use motcua_persistence::repo::{agencies, audit};
 use motcua_persistence::write_tx;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -61,9 +62,11 @@ pub async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<Ht
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     body: Json<NewAgency>,
 ) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Admin])?;
+    let actor = crate::routes::audit::actor(&req, &caller);
     let agency = body.0.normalized();
     agency.validate()?;
     let created = state
@@ -74,13 +77,21 @@ pub async fn create(
                         ApiError::field("parent_id", Problem::rule("unknown_agency"))
                     })?;
                 }
-                agencies::insert(conn, &agency).map_err(|e| {
+                let created = agencies::insert(conn, &agency).map_err(|e| {
                     if e.is_conflict_on("code") {
                         ApiError::new(ErrorCode::AlreadyExists)
                     } else {
-                        e.into()
+                        ApiError::from(e)
                     }
-                })
+                })?;
+                let after = serde_json::to_value(&created)
+                    .map_err(|e| ApiError::internal("agency as json", e))?;
+                audit::record(
+                    conn,
+                    &actor,
+                    &Change::new(EntityType::Agency, created.id, "create", None, Some(after)),
+                )?;
+                Ok(created)
             })
         })
         .await?;

@@ -1,13 +1,16 @@
 //! The working calendar: public holidays and make-up working days.
 
-use actix_web::{HttpResponse, delete, get, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use motcua_domain::Role;
+use motcua_domain::audit::{Change, EntityType};
 use motcua_domain::calendar::{DayInfo, DayKind, WorkingCalendar};
 use motcua_domain::procedure::TimeUnit;
 use motcua_domain::validation::Problem;
+use motcua_persistence::repo::audit;
 use motcua_persistence::repo::calendar::{self, DayOverride};
 use motcua_persistence::repo::procedures;
+use motcua_persistence::write_tx;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -60,6 +63,10 @@ fn generated_days(cal: &WorkingCalendar, of_year: i32) -> Vec<DayOverride> {
                 })
         })
         .collect()
+}
+
+fn day_json(exception: &DayOverride) -> ApiResult<serde_json::Value> {
+    serde_json::to_value(exception).map_err(|e| ApiError::internal("calendar day as json", e))
 }
 
 fn parse_date(raw: &str) -> ApiResult<NaiveDate> {
@@ -171,10 +178,12 @@ pub struct DayRequest {
 pub async fn set(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     date: web::Path<String>,
     body: Json<DayRequest>,
 ) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Admin])?;
+    let actor = crate::routes::audit::actor(&req, &caller);
     let date = parse_date(&date)?;
     let DayRequest { kind, name } = body.0;
     let name = motcua_domain::text::nfc(&name);
@@ -190,15 +199,27 @@ pub async fn set(
     let (hours, by) = (state.hours, caller.user_id);
     let view = state
         .db(move |conn| {
-            calendar::put(
-                conn,
-                &DayOverride {
-                    date,
-                    kind,
-                    name: name.clone(),
-                },
-                Some(by),
-            )?;
+            let exception = DayOverride {
+                date,
+                kind,
+                name: name.clone(),
+            };
+            write_tx(conn, |conn| {
+                let before = calendar::get(conn, date)?;
+                calendar::put(conn, &exception, Some(by))?;
+                audit::record(
+                    conn,
+                    &actor,
+                    &Change::new(
+                        EntityType::CalendarDay,
+                        date,
+                        "set",
+                        before.as_ref().map(day_json).transpose()?,
+                        Some(day_json(&exception)?),
+                    ),
+                )?;
+                Ok::<_, ApiError>(())
+            })?;
             let cal = calendar::load(conn, hours)?;
             Ok(DayView {
                 info: cal.describe(date),
@@ -216,12 +237,33 @@ pub async fn set(
 pub async fn remove(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     date: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Admin])?;
+    let actor = crate::routes::audit::actor(&req, &caller);
     let date = parse_date(&date)?;
     let removed = state
-        .db(move |conn| Ok(calendar::delete(conn, date)?))
+        .db(move |conn| {
+            write_tx(conn, |conn| {
+                let Some(before) = calendar::get(conn, date)? else {
+                    return Ok(false);
+                };
+                calendar::delete(conn, date)?;
+                audit::record(
+                    conn,
+                    &actor,
+                    &Change::new(
+                        EntityType::CalendarDay,
+                        date,
+                        "remove",
+                        Some(day_json(&before)?),
+                        None,
+                    ),
+                )?;
+                Ok(true)
+            })
+        })
         .await?;
     if !removed {
         return Err(ApiError::not_found());

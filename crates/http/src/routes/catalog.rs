@@ -12,17 +12,18 @@ use motcua_domain::search::SearchQuery;
 use motcua_domain::validation::Problem;
 use motcua_persistence::repo::agencies;
 use motcua_persistence::repo::procedures::{
-    self, ImportOutcome, ImportReport, ProcedureFilter, SectorCount,
+    self, ImportOutcome, ImportReport, ProcedureFilter, ProcedureVersion, SectorCount,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, MaybeCaller};
 use crate::catalog_import;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrorBody};
 use crate::extract::{Json, Query, read_limited};
 use crate::i18n::{Lang, field_message};
 use crate::routes::PageView;
+use crate::routes::audit;
 use crate::routes::users::page_request;
 use crate::state::AppState;
 
@@ -156,14 +157,16 @@ fn default_agency(conn: &mut motcua_persistence::AnyConnection) -> ApiResult<i64
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     body: Json<ProcedureSpec>,
 ) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Admin])?;
+    let actor = audit::actor(&req, &caller);
     let spec = body.0.prepared()?;
     let created = state
         .db(move |conn| {
             let agency = resolve_agency(conn, &spec)?;
-            procedures::create(conn, &spec, agency).map_err(|e| {
+            procedures::create(conn, &spec, agency, &actor).map_err(|e| {
                 if e.is_conflict_on("code") {
                     ApiError::new(ErrorCode::AlreadyExists).detail(
                         "Mã thủ tục đã tồn tại.",
@@ -190,10 +193,12 @@ pub async fn create(
 pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     code: web::Path<String>,
     body: Json<ProcedureSpec>,
 ) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Admin])?;
+    let actor = audit::actor(&req, &caller);
     let code = code.into_inner();
     if body.0.code.trim() != code {
         return Err(ApiError::field("code", Problem::rule("code_mismatch")));
@@ -203,7 +208,7 @@ pub async fn update(
         .db(move |conn| {
             procedures::get(conn, &spec.code)?;
             let agency = resolve_agency(conn, &spec)?;
-            Ok(procedures::update(conn, &spec, agency)?)
+            Ok(procedures::update(conn, &spec, agency, &actor)?)
         })
         .await?;
     tracing::info!(code = %updated.spec.code, version = updated.version, by = caller.user_id, "procedure updated");
@@ -216,12 +221,14 @@ pub async fn update(
 pub async fn abolish(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     code: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Admin])?;
+    let actor = audit::actor(&req, &caller);
     let code = code.into_inner();
     let abolished = state
-        .db(move |conn| Ok(procedures::abolish(conn, &code)?))
+        .db(move |conn| Ok(procedures::abolish(conn, &code, &actor)?))
         .await?;
     tracing::info!(code = %abolished.spec.code, by = caller.user_id, "procedure abolished");
     Ok(HttpResponse::Ok().json(abolished))
@@ -279,6 +286,7 @@ pub async fn import(
         }
     };
     let default_code = query.0.default_agency_code;
+    let actor = audit::actor(&req, &caller);
     let report = state
         .db(move |conn| {
             let default = match default_code {
@@ -296,7 +304,13 @@ pub async fn import(
                 ),
                 None => default_agency(conn).ok(),
             };
-            Ok(procedures::import(conn, rows, default, first_index)?)
+            Ok(procedures::import(
+                conn,
+                rows,
+                default,
+                first_index,
+                &actor,
+            )?)
         })
         .await?;
     import_response(report, caller.user_id, Lang::of(&req))
@@ -434,4 +448,126 @@ pub async fn sectors(
             per_page: page.per_page,
             total,
         }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// A version of a procedure as listed in its history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProcedureVersionSummary {
+    pub version: i32,
+    /// `create`, `update`, `abolish`, `import`; `baseline` for the version a
+    /// procedure had when versions started being kept.
+    pub action: String,
+    pub status: ProcedureStatus,
+    pub name: String,
+    pub changed_at: chrono::DateTime<chrono::Utc>,
+    /// Who made it: shown to administrators only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<ChangedBy>,
+}
+
+/// The account that made a version (`id` is `null` for the system).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangedBy {
+    pub id: Option<i64>,
+    pub name: String,
+}
+
+/// One version of a procedure, whole.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProcedureVersionView {
+    pub code: String,
+    pub version: i32,
+    pub action: String,
+    pub status: ProcedureStatus,
+    pub agency_id: Option<i64>,
+    pub changed_at: chrono::DateTime<chrono::Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<ChangedBy>,
+    pub spec: ProcedureSpec,
+}
+
+fn changed_by(v: &ProcedureVersion, admin: bool) -> Option<ChangedBy> {
+    admin.then(|| ChangedBy {
+        id: v.changed_by,
+        name: v.changed_by_name.clone(),
+    })
+}
+
+fn is_admin(caller: &MaybeCaller) -> bool {
+    caller.0.as_ref().is_some_and(|c| c.is(Role::Admin))
+}
+
+/// Every version of a procedure, newest first (public, like the catalog;
+/// administrators also see who made each).
+#[utoipa::path(tag = "catalog", params(("code" = String, Path, example = "1.001029"), HistoryQuery), responses((status = 200, body = PageView<ProcedureVersionSummary>), (status = 404, body = crate::error::ProblemBody)))]
+#[get("/procedures/{code}/history")]
+pub async fn history(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    code: web::Path<String>,
+    query: Query<HistoryQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page_request(query.0.page, query.0.per_page)?;
+    let code = code.into_inner();
+    let admin = is_admin(&caller);
+    let found = state
+        .db(move |conn| Ok(procedures::history(conn, &code, page)?))
+        .await?;
+    let view = PageView::from(found.map(|v| ProcedureVersionSummary {
+        changed_by: changed_by(&v, admin),
+        version: v.version,
+        action: v.action,
+        status: v.status,
+        name: v.spec.name,
+        changed_at: v.changed_at,
+    }));
+    let cache = if admin {
+        "private, no-store"
+    } else {
+        PUBLIC_CACHE
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, cache))
+        .json(view))
+}
+
+/// One version of a procedure, whole (public, like the catalog).
+#[utoipa::path(tag = "catalog", params(("code" = String, Path, example = "1.001029"), ("version" = i32, Path, example = 1)), responses((status = 200, body = ProcedureVersionView), (status = 404, body = crate::error::ProblemBody)))]
+#[get("/procedures/{code}/history/{version}")]
+pub async fn history_version(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    path: web::Path<(String, i32)>,
+) -> ApiResult<HttpResponse> {
+    let (code, version) = path.into_inner();
+    let admin = is_admin(&caller);
+    let v = state
+        .db(move |conn| Ok(procedures::version(conn, &code, version)?))
+        .await?;
+    let view = ProcedureVersionView {
+        changed_by: changed_by(&v, admin),
+        code: v.code,
+        version: v.version,
+        action: v.action,
+        status: v.status,
+        agency_id: v.agency_id,
+        changed_at: v.changed_at,
+        spec: v.spec,
+    };
+    let cache = if admin {
+        "private, no-store"
+    } else {
+        PUBLIC_CACHE
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, cache))
+        .json(view))
 }

@@ -1,4 +1,5 @@
 pub mod agencies;
+pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod catalog;

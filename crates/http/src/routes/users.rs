@@ -1,11 +1,12 @@
 //! Account administration (admin only).
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use motcua_domain::Role;
+use motcua_domain::audit::{Change, EntityType, changed_fields, user_action};
 use motcua_domain::page::PageRequest;
 use motcua_domain::user::{User, check_password, check_username, is_plausible_email};
 use motcua_domain::validation::{FieldErrors, Problem};
-use motcua_persistence::repo::{agencies, sessions, users};
+use motcua_persistence::repo::{agencies, audit, sessions, users};
 use motcua_persistence::write_tx;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,6 +15,7 @@ use crate::auth::{Caller, hash_password, random_token};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Json, Query};
 use crate::routes::PageView;
+use crate::routes::audit::actor;
 use crate::state::AppState;
 
 /// An account as shown to clients: never its password hash.
@@ -137,6 +139,25 @@ pub struct CreatedUser {
     pub client_secret: Option<String>,
 }
 
+/// An account as its audit entries show it: never a password hash; a new
+/// password appears only as `"password": "changed"`.
+fn audit_json(u: &User, new_password: bool) -> serde_json::Value {
+    let mut value = serde_json::json!({
+        "id": u.id,
+        "username": u.username,
+        "role": u.role,
+        "agency_id": u.agency_id,
+        "full_name": u.full_name,
+        "phone": u.phone,
+        "email": u.email,
+        "active": u.active,
+    });
+    if new_password && let Some(map) = value.as_object_mut() {
+        map.insert("password".into(), "changed".into());
+    }
+    value
+}
+
 fn check_contact(
     errors: &mut FieldErrors,
     phone: Option<&str>,
@@ -175,9 +196,11 @@ fn check_role_agency(errors: &mut FieldErrors, role: Role, agency_id: Option<i64
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     body: Json<CreateUserRequest>,
 ) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Admin])?;
+    let actor = actor(&req, &caller);
     let body = body.0;
     let mut errors = FieldErrors::new();
     let username = body.username.trim().to_lowercase();
@@ -217,7 +240,7 @@ pub async fn create(
                         ApiError::field("agency_id", Problem::rule("unknown_agency"))
                     })?;
                 }
-                users::insert(
+                let user = users::insert(
                     conn,
                     &users::NewUser {
                         username: &username,
@@ -235,9 +258,21 @@ pub async fn create(
                     if e.is_conflict_on("username") {
                         ApiError::new(ErrorCode::AlreadyExists)
                     } else {
-                        e.into()
+                        ApiError::from(e)
                     }
-                })
+                })?;
+                audit::record(
+                    conn,
+                    &actor,
+                    &Change::new(
+                        EntityType::User,
+                        user.id,
+                        "create",
+                        None,
+                        Some(audit_json(&user, false)),
+                    ),
+                )?;
+                Ok(user)
             })
         })
         .await?;
@@ -302,10 +337,12 @@ where
 pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<i64>,
     body: Json<UpdateUserRequest>,
 ) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Admin])?;
+    let actor = actor(&req, &caller);
     let id = id.into_inner();
     let body = body.0;
     let current = state.db(move |conn| Ok(users::by_id(conn, id)?)).await?;
@@ -363,10 +400,27 @@ pub async fn update(
                         ApiError::field("agency_id", Problem::rule("unknown_agency"))
                     })?;
                 }
+                let new_password = changes.password_hash.is_some();
+                let before = users::lock(conn, id)?;
                 let user = users::update(conn, id, changes)?;
                 if ends_sessions {
                     sessions::revoke_user(conn, id)?;
                 }
+                let (before_json, after_json) =
+                    (audit_json(&before, false), audit_json(&user, new_password));
+                let changed = changed_fields(Some(&before_json), Some(&after_json));
+                let action = user_action(&changed, before.active, user.active);
+                audit::record(
+                    conn,
+                    &actor,
+                    &Change::new(
+                        EntityType::User,
+                        id,
+                        action,
+                        Some(before_json),
+                        Some(after_json),
+                    ),
+                )?;
                 Ok(user)
             })
         })

@@ -3,6 +3,7 @@
 
 pub mod agencies;
 pub mod applicants;
+pub mod audit;
 pub mod calendar;
 pub mod documents;
 pub mod dossiers;

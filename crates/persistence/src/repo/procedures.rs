@@ -14,7 +14,10 @@ use motcua_domain::text::fold;
 use motcua_domain::validation::{FieldError, Problem};
 use serde::Serialize;
 
-use crate::schema::{agencies, procedures, sectors};
+use motcua_domain::audit::{Actor, Change, EntityType};
+
+use crate::repo::audit;
+use crate::schema::{agencies, procedure_versions, procedures, sectors};
 use crate::time::{from_db, now, to_db};
 use crate::{AnyConnection, StoreError, StoreResult, insert_or_ignore, write_tx};
 
@@ -120,11 +123,195 @@ fn spec_json(spec: &ProcedureSpec) -> StoreResult<String> {
     serde_json::to_string(spec).map_err(StoreError::corrupt)
 }
 
+/// The procedure as its audit entries show it: content, not timestamps.
+fn audit_json(record: &ProcedureRecord) -> serde_json::Value {
+    serde_json::json!({
+        "version": record.version,
+        "status": record.spec.status,
+        "agency": record.agency,
+        "spec": record.spec,
+    })
+}
+
+/// Keeps the version `after` whole, and appends its audit entry; a changed
+/// fee schedule gets an entry of its own (`procedure_fees`), so every change
+/// of money is found by one filter. In the caller's transaction.
+fn log_change(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    action: &str,
+    before: Option<&ProcedureRecord>,
+    after: &ProcedureRecord,
+) -> StoreResult<()> {
+    let (_, name) = audit::actor_names(conn, actor)?;
+    let agency_id = after.agency.as_ref().map(|a| a.id);
+    diesel::insert_into(procedure_versions::table)
+        .values((
+            procedure_versions::procedure_id.eq(after.id),
+            procedure_versions::version.eq(after.version),
+            procedure_versions::code.eq(&after.spec.code),
+            procedure_versions::action.eq(action),
+            procedure_versions::status.eq(after.spec.status.as_str()),
+            procedure_versions::agency_id.eq(agency_id),
+            procedure_versions::spec.eq(spec_json(&after.spec)?),
+            procedure_versions::changed_at.eq(to_db(after.updated_at)),
+            procedure_versions::changed_by.eq(actor.user_id),
+            procedure_versions::changed_by_name.eq(name),
+        ))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        actor,
+        &Change::new(
+            EntityType::Procedure,
+            &after.spec.code,
+            action,
+            before.map(audit_json),
+            Some(audit_json(after)),
+        ),
+    )?;
+    let fees =
+        |r: &ProcedureRecord| serde_json::to_value(&r.spec.fees).map_err(StoreError::corrupt);
+    let fees_before = before.map(fees).transpose()?;
+    let fees_after = fees(after)?;
+    let first_without_fees = before.is_none() && after.spec.fees.is_empty();
+    if fees_before.as_ref() != Some(&fees_after) && !first_without_fees {
+        audit::record(
+            conn,
+            actor,
+            &Change::new(
+                EntityType::ProcedureFees,
+                &after.spec.code,
+                action,
+                fees_before,
+                Some(fees_after),
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+/// One kept version of a procedure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProcedureVersion {
+    pub code: String,
+    pub version: i32,
+    /// `create`, `update`, `abolish`, `import`, or `baseline` for the version
+    /// a procedure had when versions started being kept.
+    pub action: String,
+    pub status: ProcedureStatus,
+    pub agency_id: Option<i64>,
+    pub spec: ProcedureSpec,
+    pub changed_at: chrono::DateTime<chrono::Utc>,
+    /// The account that made it; `None` for the system.
+    pub changed_by: Option<i64>,
+    pub changed_by_name: String,
+}
+
+type VersionRow = (
+    String,
+    i32,
+    String,
+    String,
+    Option<i64>,
+    String,
+    NaiveDateTime,
+    Option<i64>,
+    String,
+);
+
+fn version_of(row: VersionRow) -> StoreResult<ProcedureVersion> {
+    let (code, version, action, status, agency_id, spec, changed_at, changed_by, name) = row;
+    Ok(ProcedureVersion {
+        code,
+        version,
+        action,
+        status: crate::parse_enum(&status)?,
+        agency_id,
+        spec: serde_json::from_str(&spec).map_err(StoreError::corrupt)?,
+        changed_at: from_db(changed_at),
+        changed_by,
+        changed_by_name: name,
+    })
+}
+
+macro_rules! version_columns {
+    () => {
+        (
+            procedure_versions::code,
+            procedure_versions::version,
+            procedure_versions::action,
+            procedure_versions::status,
+            procedure_versions::agency_id,
+            procedure_versions::spec,
+            procedure_versions::changed_at,
+            procedure_versions::changed_by,
+            procedure_versions::changed_by_name,
+        )
+    };
+}
+
+/// Every kept version of a procedure, newest first. `NotFound` for an unknown code.
+pub fn history(
+    conn: &mut AnyConnection,
+    code: &str,
+    page: PageRequest,
+) -> StoreResult<Page<ProcedureVersion>> {
+    let id: i64 = procedures::table
+        .filter(procedures::code.eq(code))
+        .select(procedures::id)
+        .first(conn)?;
+    let total: i64 = procedure_versions::table
+        .filter(procedure_versions::procedure_id.eq(id))
+        .count()
+        .get_result(conn)?;
+    let rows: Vec<VersionRow> = procedure_versions::table
+        .filter(procedure_versions::procedure_id.eq(id))
+        .order(procedure_versions::version.desc())
+        .offset(page.offset())
+        .limit(page.limit())
+        .select(version_columns!())
+        .load(conn)?;
+    let items = rows
+        .into_iter()
+        .map(version_of)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::new(items, page, total))
+}
+
+/// One kept version of a procedure; `NotFound` when the code or version is unknown.
+pub fn version(
+    conn: &mut AnyConnection,
+    code: &str,
+    version: i32,
+) -> StoreResult<ProcedureVersion> {
+    let id: i64 = procedures::table
+        .filter(procedures::code.eq(code))
+        .select(procedures::id)
+        .first(conn)?;
+    let row: VersionRow = procedure_versions::table
+        .find((id, version))
+        .select(version_columns!())
+        .first(conn)?;
+    version_of(row)
+}
+
 /// Inserts a prepared spec. A taken code is a `Conflict` on `code`.
 pub fn create(
     conn: &mut AnyConnection,
     spec: &ProcedureSpec,
     agency_id: Option<i64>,
+    actor: &Actor,
+) -> StoreResult<ProcedureRecord> {
+    insert_new(conn, spec, agency_id, actor, "create")
+}
+
+fn insert_new(
+    conn: &mut AnyConnection,
+    spec: &ProcedureSpec,
+    agency_id: Option<i64>,
+    actor: &Actor,
+    action: &str,
 ) -> StoreResult<ProcedureRecord> {
     write_tx(conn, |conn| {
         let sector_code = ensure_sector(conn, spec)?;
@@ -152,15 +339,29 @@ pub fn create(
             ))
             .returning(procedures::id)
             .get_result(conn)?;
-        get_by_id(conn, id)
+        let created = get_by_id(conn, id)?;
+        log_change(conn, actor, action, None, &created)?;
+        Ok(created)
     })
 }
 
-/// Replaces the spec of an existing procedure (same code); bumps its version.
+/// Replaces the spec of an existing procedure (same code); bumps its version
+/// and keeps the new version whole beside the earlier ones.
 pub fn update(
     conn: &mut AnyConnection,
     spec: &ProcedureSpec,
     agency_id: Option<i64>,
+    actor: &Actor,
+) -> StoreResult<ProcedureRecord> {
+    replace(conn, spec, agency_id, actor, "update")
+}
+
+fn replace(
+    conn: &mut AnyConnection,
+    spec: &ProcedureSpec,
+    agency_id: Option<i64>,
+    actor: &Actor,
+    action: &str,
 ) -> StoreResult<ProcedureRecord> {
     write_tx(conn, |conn| {
         let current = get(conn, &spec.code)?;
@@ -190,18 +391,24 @@ pub fn update(
                 procedures::abolished_at.eq(abolished_at),
             ))
             .execute(conn)?;
-        get_by_id(conn, current.id)
+        let updated = get_by_id(conn, current.id)?;
+        log_change(conn, actor, action, Some(&current), &updated)?;
+        Ok(updated)
     })
 }
 
 /// Marks a procedure abolished; it stays readable. Idempotent.
-pub fn abolish(conn: &mut AnyConnection, code: &str) -> StoreResult<ProcedureRecord> {
+pub fn abolish(
+    conn: &mut AnyConnection,
+    code: &str,
+    actor: &Actor,
+) -> StoreResult<ProcedureRecord> {
     write_tx(conn, |conn| {
         let current = get(conn, code)?;
         if current.spec.status == ProcedureStatus::Abolished {
             return Ok(current);
         }
-        let mut spec = current.spec;
+        let mut spec = current.spec.clone();
         spec.status = ProcedureStatus::Abolished;
         let at = to_db(now());
         diesel::update(procedures::table.filter(procedures::id.eq(current.id)))
@@ -213,7 +420,9 @@ pub fn abolish(conn: &mut AnyConnection, code: &str) -> StoreResult<ProcedureRec
                 procedures::abolished_at.eq(Some(at)),
             ))
             .execute(conn)?;
-        get_by_id(conn, current.id)
+        let abolished = get_by_id(conn, current.id)?;
+        log_change(conn, actor, "abolish", Some(&current), &abolished)?;
+        Ok(abolished)
     })
 }
 
@@ -400,6 +609,7 @@ pub fn import(
     inputs: Vec<ImportInput>,
     default_agency: Option<i64>,
     first_index: usize,
+    actor: &Actor,
 ) -> StoreResult<ImportReport> {
     write_tx(conn, |conn| {
         let mut prepared: Vec<(usize, ProcedureSpec, Option<i64>)> = Vec::new();
@@ -481,11 +691,11 @@ pub fn import(
                 .get_result::<i64>(conn)?
                 > 0;
             if exists {
-                update(conn, &spec, agency)?;
+                replace(conn, &spec, agency, actor, "import")?;
                 rows[row].outcome = ImportOutcome::Updated;
                 updated += 1;
             } else {
-                create(conn, &spec, agency)?;
+                insert_new(conn, &spec, agency, actor, "import")?;
                 created += 1;
             }
         }

@@ -184,6 +184,20 @@ struct Changeset {
     updated_at: NaiveDateTime,
 }
 
+/// The account as it is, its row locked until the transaction ends
+/// (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's write transaction already
+/// excludes other writers), so a change and its audit entry see one "before".
+pub fn lock(conn: &mut AnyConnection, id: i64) -> StoreResult<User> {
+    if let AnyConnection::Postgresql(c) = conn {
+        users::table
+            .find(id)
+            .select(users::id)
+            .for_update()
+            .first::<i64>(c)?;
+    }
+    by_id(conn, id)
+}
+
 pub fn update(conn: &mut AnyConnection, id: i64, changes: UserChanges) -> StoreResult<User> {
     let changeset = Changeset {
         full_name: changes.full_name,

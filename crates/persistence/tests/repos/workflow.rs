@@ -69,7 +69,13 @@ pub(crate) fn world(conn: &mut AnyConnection, clock: SupplementClock) -> World {
     .unwrap();
     let mut spec = crate::catalog::spec("1.000001", "Thủ tục thử", "Du lịch");
     spec.supplement_clock = clock;
-    procedures::create(conn, &spec, Some(dept.id)).unwrap();
+    procedures::create(
+        conn,
+        &spec,
+        Some(dept.id),
+        &motcua_domain::audit::Actor::system("test"),
+    )
+    .unwrap();
     let user = |conn: &mut AnyConnection, name: &str, role: Role, agency: Option<i64>| {
         users::insert(
             conn,

@@ -1,0 +1,2 @@
+DROP TABLE procedure_versions;
+DROP TABLE audit_log;
