@@ -13,5 +13,6 @@ mod kpi;
 mod matrix;
 mod ops;
 mod payments;
+mod payments_once;
 mod people;
 mod queue;
