@@ -514,25 +514,6 @@ async fn finished_states_absorb_late_and_contradicting_news(app: TestApp) {
         (failed["status"].clone(), failed["failure_code"].clone()),
         (json!("failed"), json!("declined"))
     );
-    // A success after a decline does not resurrect it.
-    assert_eq!(
-        ipn(
-            &app,
-            &signed(&notification(
-                &ref2,
-                1_500_000,
-                "00",
-                "00",
-                report["txn_no"].as_str().unwrap()
-            ))
-        )
-        .await,
-        "02"
-    );
-    assert_eq!(
-        payment(&app, &citizen, p2["id"].as_str().unwrap()).await["status"],
-        "failed"
-    );
     // The citizen cancels at the gateway: failed, cancelled_by_user; a new attempt is allowed.
     let p3 = start(&app, &citizen, &code2).await;
     let ref3 = visit(&app, &p3).await;
@@ -540,6 +521,35 @@ async fn finished_states_absorb_late_and_contradicting_news(app: TestApp) {
     let cancelled = payment(&app, &citizen, p3["id"].as_str().unwrap()).await;
     assert_eq!(cancelled["failure_code"], "cancelled_by_user");
     start(&app, &citizen, &code2).await;
+    // A success after a decline is money taken: never dropped. It is recorded
+    // as a corrected success (and, nothing else being paid, pays the fee).
+    let (_, code4) = dossier_with_fees(&app).await;
+    let p4 = start(&app, &citizen, &code4).await;
+    let ref4 = visit(&app, &p4).await;
+    let report = complete(&app, &ref4, "decline", "once").await;
+    assert_eq!(
+        ipn(
+            &app,
+            &signed(&notification(
+                &ref4,
+                1_500_000,
+                "00",
+                "00",
+                report["txn_no"].as_str().unwrap()
+            ))
+        )
+        .await,
+        "00"
+    );
+    let late = payment(&app, &citizen, p4["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (
+            late["status"].clone(),
+            late["corrected"].clone(),
+            late["applied_vnd"].clone()
+        ),
+        (json!("success"), json!(true), json!(1_500_000))
+    );
 }
 
 async fn held_payments_wait_and_jobs_settle_or_expire(app: TestApp) {

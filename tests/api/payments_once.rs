@@ -9,8 +9,8 @@ use motcua_tests::{TestApp, bearer, on_both_backends, problem};
 use serde_json::{Value, json};
 
 use crate::payments::{
-    complete, dossier_with_fees, ipn, notification, payment, run_jobs, set_payment_expired,
-    signed, start, visit,
+    complete, dossier_with_fees, ipn, notification, payment, run_jobs, set_payment_expired, signed,
+    start, visit,
 };
 
 on_both_backends!(
@@ -319,7 +319,12 @@ async fn late_money_is_recorded_flagged_and_proposed_for_refund(app: TestApp) {
     )
     .await;
     assert_eq!(reply, "00", "late money is accepted, not refused");
-    late.push(("declined", citizen.clone(), code, p["id"].as_str().unwrap().to_owned()));
+    late.push((
+        "declined",
+        citizen.clone(),
+        code,
+        p["id"].as_str().unwrap().to_owned(),
+    ));
     // Expired here, then paid by another attempt; the gateway confirms late.
     let (citizen, code) = dossier_with_fees(&app).await;
     let p = start(&app, &citizen, &code).await;
@@ -327,7 +332,10 @@ async fn late_money_is_recorded_flagged_and_proposed_for_refund(app: TestApp) {
     let id = p["id"].as_str().unwrap().to_owned();
     set_payment_expired(&app, &id);
     run_jobs(&app).await;
-    assert_eq!(payment(&app, &citizen, &id).await["failure_code"], "expired");
+    assert_eq!(
+        payment(&app, &citizen, &id).await["failure_code"],
+        "expired"
+    );
     pay_again(&app, &citizen, &code).await;
     complete(&app, &r, "pay", "once").await;
     late.push(("expired", citizen.clone(), code, id));
@@ -339,7 +347,10 @@ async fn late_money_is_recorded_flagged_and_proposed_for_refund(app: TestApp) {
     let id = p["id"].as_str().unwrap().to_owned();
     let superseded = payment(&app, &citizen, &id).await;
     assert_eq!(
-        (superseded["status"].clone(), superseded["failure_code"].clone()),
+        (
+            superseded["status"].clone(),
+            superseded["failure_code"].clone()
+        ),
         (json!("cancelled"), json!("superseded"))
     );
     complete(&app, &r, "pay", "once").await;
@@ -389,7 +400,11 @@ async fn late_money_is_recorded_flagged_and_proposed_for_refund(app: TestApp) {
     complete(&app, &r, "pay", "once").await;
     let p = payment(&app, &citizen, id).await;
     assert_eq!(
-        (p["status"].clone(), p["applied_vnd"].clone(), p["surplus_vnd"].clone()),
+        (
+            p["status"].clone(),
+            p["applied_vnd"].clone(),
+            p["surplus_vnd"].clone()
+        ),
         (json!("success"), json!(DUE), json!(0))
     );
     assert!(proposed(&p).is_empty());
@@ -467,8 +482,16 @@ async fn duplicate_late_notifications_record_the_surplus_once(app: TestApp) {
         }
     });
     let replies = futures_util::future::join_all(sends).await;
-    assert_eq!(replies.iter().filter(|r| *r == "00").count(), 1, "{replies:?}");
-    assert_eq!(replies.iter().filter(|r| *r == "02").count(), 19, "{replies:?}");
+    assert_eq!(
+        replies.iter().filter(|r| *r == "00").count(),
+        1,
+        "{replies:?}"
+    );
+    assert_eq!(
+        replies.iter().filter(|r| *r == "02").count(),
+        19,
+        "{replies:?}"
+    );
     let late = payment(&app, &citizen, p["id"].as_str().unwrap()).await;
     assert_surplus(&late);
     assert_eq!(fees_paid(&app, &citizen, &code).await, DUE);
@@ -504,7 +527,7 @@ async fn reconciliation_flags_overpaid_dossiers_and_records_found_money(app: Tes
         .iter()
         .find(|i| i["result"] == "overpaid")
         .unwrap_or_else(|| panic!("{view}"));
-    assert_eq!(over["dossier_code"], code);
+    assert_eq!(over["txn_ref"], format!("dossier:{code}"));
     assert_eq!(over["our_amount_vnd"], 2 * DUE, "received in all");
     let found = items
         .iter()
@@ -554,30 +577,31 @@ async fn the_database_refuses_a_second_open_attempt_or_settlement(app: TestApp) 
         .first(&mut *conn)
         .unwrap();
     let at = chrono::Utc::now().naive_utc();
-    let insert = |conn: &mut motcua_persistence::AnyConnection, id: &str, status: &str, applied: i64| {
-        diesel::insert_into(payments::table)
-            .values((
-                (
-                    payments::id.eq(id),
-                    payments::dossier_id.eq(dossier_id),
-                    payments::method.eq("online"),
-                    payments::gateway.eq("sandbox"),
-                    payments::txn_ref.eq(id),
-                    payments::amount_vnd.eq(DUE),
-                    payments::status.eq(status),
-                    payments::created_by.eq(user),
-                ),
-                (
-                    payments::created_at.eq(at),
-                    payments::updated_at.eq(at),
-                    payments::expires_at.eq(at),
-                    payments::corrected.eq(false),
-                    payments::check_attempts.eq(0),
-                    payments::applied_vnd.eq(applied),
-                ),
-            ))
-            .execute(conn)
-    };
+    let insert =
+        |conn: &mut motcua_persistence::AnyConnection, id: &str, status: &str, applied: i64| {
+            diesel::insert_into(payments::table)
+                .values((
+                    (
+                        payments::id.eq(id),
+                        payments::dossier_id.eq(dossier_id),
+                        payments::method.eq("online"),
+                        payments::gateway.eq("sandbox"),
+                        payments::txn_ref.eq(id),
+                        payments::amount_vnd.eq(DUE),
+                        payments::status.eq(status),
+                        payments::created_by.eq(user),
+                    ),
+                    (
+                        payments::created_at.eq(at),
+                        payments::updated_at.eq(at),
+                        payments::expires_at.eq(at),
+                        payments::corrected.eq(false),
+                        payments::check_attempts.eq(0),
+                        payments::applied_vnd.eq(applied),
+                    ),
+                ))
+                .execute(conn)
+        };
     let second = insert(&mut conn, "second-open", "started", 0);
     assert!(
         matches!(
