@@ -287,16 +287,19 @@ pub fn reconcile(
     }
     let overpaid =
         repo::overpaid_dossiers_between(&mut conn, from, to).map_err(|e| e.to_string())?;
-    for (code, due, received, surplus_payment) in overpaid {
+    for d in overpaid {
         items.push(ReconciliationItem {
-            txn_ref: format!("dossier:{code}"),
-            payment_id: surplus_payment,
+            txn_ref: format!("dossier:{}", d.code),
+            payment_id: d.surplus_payment_id,
             result: "overpaid".to_owned(),
             our_status: None,
-            our_amount_vnd: Some(received),
+            our_amount_vnd: Some(d.received_vnd),
             gateway_status: None,
             gateway_amount_vnd: None,
-            detail: Some(format!("received {received} on {due} due")),
+            detail: Some(format!(
+                "received {} on {} due",
+                d.received_vnd, d.fees_due_vnd
+            )),
         });
     }
     repo::store_reconciliation(&mut conn, day, &items).map_err(|e| e.to_string())

@@ -951,13 +951,23 @@ pub fn surplus_of_dossier(conn: &mut AnyConnection, dossier_id: i64) -> StoreRes
     Ok(rows.iter().map(|(a, applied)| (a - applied).max(0)).sum())
 }
 
+/// A dossier that received more than its fee, all routes together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverpaidDossier {
+    pub code: String,
+    pub fees_due_vnd: i64,
+    pub received_vnd: i64,
+    /// A payment holding the surplus.
+    pub surplus_payment_id: Option<String>,
+}
+
 /// Dossiers with a payment created between two instants that received more
-/// than their fee, all routes together: (code, fees due, received, a surplus payment).
+/// than their fee.
 pub fn overpaid_dossiers_between(
     conn: &mut AnyConnection,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> StoreResult<Vec<(String, i64, i64, Option<String>)>> {
+) -> StoreResult<Vec<OverpaidDossier>> {
     let ids: Vec<i64> = payments::table
         .filter(payments::created_at.ge(to_db(from)))
         .filter(payments::created_at.lt(to_db(to)))
@@ -979,7 +989,12 @@ pub fn overpaid_dossiers_between(
         let received: i64 = paid.iter().map(|p| p.1).sum();
         if received > due {
             let surplus = paid.iter().find(|p| p.2 < p.1).map(|p| p.0.clone());
-            out.push((code, due, received, surplus));
+            out.push(OverpaidDossier {
+                code,
+                fees_due_vnd: due,
+                received_vnd: received,
+                surplus_payment_id: surplus,
+            });
         }
     }
     Ok(out)
