@@ -62,6 +62,17 @@ ALTER TABLE refunds_new RENAME TO refunds;
 CREATE INDEX refunds_payment_idx ON refunds (payment_id);
 CREATE INDEX refunds_proposed_idx ON refunds (status) WHERE status = 'proposed';
 
+-- Surpluses found by the upgrade get their refund proposed, like new ones.
+INSERT INTO refunds (id, payment_id, amount_vnd, reason, status, created_by, created_at)
+SELECT 'migrated-' || p.id, p.id,
+       p.amount_vnd - p.applied_vnd - COALESCE((SELECT SUM(r.amount_vnd) FROM refunds r
+            WHERE r.payment_id = p.id AND r.status <> 'error'), 0),
+       'Tiền nộp thừa: phí của hồ sơ đã được thanh toán', 'proposed', NULL, CURRENT_TIMESTAMP
+FROM payments p
+WHERE p.status = 'success'
+  AND p.amount_vnd - p.applied_vnd - COALESCE((SELECT SUM(r.amount_vnd) FROM refunds r
+            WHERE r.payment_id = p.id AND r.status <> 'error'), 0) > 0;
+
 -- Reconciliation flags a dossier paid more than due.
 CREATE TABLE reconciliation_items_new (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

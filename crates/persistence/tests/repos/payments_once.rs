@@ -119,6 +119,12 @@ fn upgrading_keeps_double_payments_as_surpluses(pool: &Pool) {
     let overpaid = motcua_persistence::repo::payments::overpayments(conn).unwrap();
     assert_eq!(overpaid.len(), 1);
     assert_eq!(overpaid[0].payment_id, "zzz-second-success");
+    assert_eq!(
+        overpaid[0].refund_status,
+        Some(motcua_domain::payment::RefundStatus::Proposed),
+        "the surplus found by the upgrade is proposed for refund"
+    );
+    assert_eq!(overpaid[0].unresolved_vnd, amount);
     // Down and up again.
     conn.revert_last_migration(db::migrations_for(conn.backend()))
         .unwrap();
