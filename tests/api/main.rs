@@ -17,6 +17,7 @@ mod kpi;
 mod matrix;
 mod ops;
 mod payments;
+mod payments_once;
 mod people;
 mod queue;
 mod timing;

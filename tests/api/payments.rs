@@ -24,14 +24,14 @@ on_both_backends!(
 );
 
 /// A citizen's dossier for 1.004610 (fee 1,500,000 đồng, payable online).
-async fn dossier_with_fees(app: &TestApp) -> (String, String) {
+pub(crate) async fn dossier_with_fees(app: &TestApp) -> (String, String) {
     let citizen = app.token_of(DEMO_CITIZEN_ID).await;
     let doc = app.upload(&citizen, "don.pdf").await;
     let d = app.submit_ok(&citizen, &json!({"procedure_code": "1.004610", "documents": [{"requirement": "D1", "document_id": doc}]})).await;
     (citizen, d.code().to_owned())
 }
 
-async fn start(app: &TestApp, token: &str, code: &str) -> Value {
+pub(crate) async fn start(app: &TestApp, token: &str, code: &str) -> Value {
     let res = app
         .post(&format!("/api/v1/dossiers/{code}/payments"))
         .header("authorization", bearer(token))
@@ -46,7 +46,7 @@ async fn start(app: &TestApp, token: &str, code: &str) -> Value {
 }
 
 /// The citizen opens the gateway page (the sandbox records the transaction).
-async fn visit(app: &TestApp, payment: &Value) -> String {
+pub(crate) async fn visit(app: &TestApp, payment: &Value) -> String {
     let url = payment["next_url"].as_str().unwrap();
     let res = app.client.get(url).send().await.unwrap();
     assert_eq!(res.status(), 200, "{url}");
@@ -55,7 +55,7 @@ async fn visit(app: &TestApp, payment: &Value) -> String {
     payment["txn_ref"].as_str().unwrap().to_owned()
 }
 
-async fn complete(app: &TestApp, txn_ref: &str, outcome: &str, notify: &str) -> Value {
+pub(crate) async fn complete(app: &TestApp, txn_ref: &str, outcome: &str, notify: &str) -> Value {
     let res = app
         .post(&format!("/sandbox/vnpay/transactions/{txn_ref}/complete"))
         .json(&json!({"outcome": outcome, "notify": notify}))
@@ -66,7 +66,7 @@ async fn complete(app: &TestApp, txn_ref: &str, outcome: &str, notify: &str) -> 
     res.json().await.unwrap()
 }
 
-async fn ipn(app: &TestApp, query: &str) -> String {
+pub(crate) async fn ipn(app: &TestApp, query: &str) -> String {
     let res = app
         .get(&format!("/api/v1/payments/gateways/vnpay/ipn?{query}"))
         .send()
@@ -77,7 +77,7 @@ async fn ipn(app: &TestApp, query: &str) -> String {
     body["RspCode"].as_str().unwrap().to_owned()
 }
 
-async fn payment(app: &TestApp, token: &str, id: &str) -> Value {
+pub(crate) async fn payment(app: &TestApp, token: &str, id: &str) -> Value {
     let res = app
         .get(&format!("/api/v1/payments/{id}"))
         .header("authorization", bearer(token))
@@ -88,7 +88,7 @@ async fn payment(app: &TestApp, token: &str, id: &str) -> Value {
     res.json().await.unwrap()
 }
 
-async fn run_jobs(app: &TestApp) -> Value {
+pub(crate) async fn run_jobs(app: &TestApp) -> Value {
     let admin = app.token(Role::Admin).await;
     let res = app
         .post("/api/v1/payments/jobs/run")
@@ -101,7 +101,7 @@ async fn run_jobs(app: &TestApp) -> Value {
 }
 
 /// A notification as the gateway would send it, signed with the sandbox's secret.
-fn notification(
+pub(crate) fn notification(
     txn_ref: &str,
     amount_vnd: i64,
     response: &str,
@@ -123,11 +123,11 @@ fn notification(
     .collect()
 }
 
-fn signed(params: &BTreeMap<String, String>) -> String {
+pub(crate) fn signed(params: &BTreeMap<String, String>) -> String {
     vnpay::signed_query(params, SANDBOX_SECRET)
 }
 
-fn set_payment_expired(app: &TestApp, id: &str) {
+pub(crate) fn set_payment_expired(app: &TestApp, id: &str) {
     use diesel::prelude::*;
     use motcua_persistence::schema::payments;
     let past = (chrono::Utc::now() - chrono::Duration::minutes(5)).naive_utc();
@@ -514,25 +514,6 @@ async fn finished_states_absorb_late_and_contradicting_news(app: TestApp) {
         (failed["status"].clone(), failed["failure_code"].clone()),
         (json!("failed"), json!("declined"))
     );
-    // A success after a decline does not resurrect it.
-    assert_eq!(
-        ipn(
-            &app,
-            &signed(&notification(
-                &ref2,
-                1_500_000,
-                "00",
-                "00",
-                report["txn_no"].as_str().unwrap()
-            ))
-        )
-        .await,
-        "02"
-    );
-    assert_eq!(
-        payment(&app, &citizen, p2["id"].as_str().unwrap()).await["status"],
-        "failed"
-    );
     // The citizen cancels at the gateway: failed, cancelled_by_user; a new attempt is allowed.
     let p3 = start(&app, &citizen, &code2).await;
     let ref3 = visit(&app, &p3).await;
@@ -540,6 +521,35 @@ async fn finished_states_absorb_late_and_contradicting_news(app: TestApp) {
     let cancelled = payment(&app, &citizen, p3["id"].as_str().unwrap()).await;
     assert_eq!(cancelled["failure_code"], "cancelled_by_user");
     start(&app, &citizen, &code2).await;
+    // A success after a decline is money taken: never dropped. It is recorded
+    // as a corrected success (and, nothing else being paid, pays the fee).
+    let (_, code4) = dossier_with_fees(&app).await;
+    let p4 = start(&app, &citizen, &code4).await;
+    let ref4 = visit(&app, &p4).await;
+    let report = complete(&app, &ref4, "decline", "once").await;
+    assert_eq!(
+        ipn(
+            &app,
+            &signed(&notification(
+                &ref4,
+                1_500_000,
+                "00",
+                "00",
+                report["txn_no"].as_str().unwrap()
+            ))
+        )
+        .await,
+        "00"
+    );
+    let late = payment(&app, &citizen, p4["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (
+            late["status"].clone(),
+            late["corrected"].clone(),
+            late["applied_vnd"].clone()
+        ),
+        (json!("success"), json!(true), json!(1_500_000))
+    );
 }
 
 async fn held_payments_wait_and_jobs_settle_or_expire(app: TestApp) {

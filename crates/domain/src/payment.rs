@@ -27,6 +27,8 @@ crate::string_enum! {
         Declined => "declined",
         Expired => "expired",
         CancelledByUser => "cancelled_by_user",
+        /// Closed because the fee was paid by another route (cash at the counter).
+        Superseded => "superseded",
     }
 }
 
@@ -40,6 +42,8 @@ crate::string_enum! {
 
 crate::string_enum! {
     pub enum RefundStatus {
+        /// Proposed by the system for money it may not keep (a surplus); waits for approval.
+        Proposed => "proposed",
         Submitted => "submitted",
         Success => "success",
         Error => "error",
@@ -79,7 +83,8 @@ pub enum Effect {
     Apply,
     /// Already there: the same event again changes nothing.
     Repeat,
-    /// Money taken after we expired the attempt: record a corrected success and raise an alert.
+    /// Money taken for an attempt we had closed (expired, declined, cancelled,
+    /// superseded, error): never dropped; record a corrected success and raise an alert.
     CorrectedSuccess,
     /// Not allowed from the current status; nothing changes.
     Refused,
@@ -97,7 +102,7 @@ pub fn effect(
     if from == to && from_code == to_code {
         return Effect::Repeat;
     }
-    if from == P::Failed && from_code == Some(FailureCode::Expired) && to == P::Success {
+    if from.is_finished() && from != P::Success && to == P::Success {
         return Effect::CorrectedSuccess;
     }
     if from == P::Created && to == P::Failed && to_code != Some(FailureCode::Expired) {
@@ -107,6 +112,27 @@ pub fn effect(
         Effect::Apply
     } else {
         Effect::Refused
+    }
+}
+
+/// How a successful payment counts toward a dossier's fee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settlement {
+    /// Counted toward the fee (the dossier's paid fees grow by this much).
+    pub applied: i64,
+    /// Money beyond what was still due: kept on the payment, proposed for refund.
+    pub surplus: i64,
+}
+
+/// Settles `amount` against a fee of `due` of which `already_paid` is paid:
+/// never more than is still due is applied; the rest is a surplus.
+pub fn settle(due: i64, already_paid: i64, amount: i64) -> Settlement {
+    let amount = amount.max(0);
+    let outstanding = (due - already_paid).max(0);
+    let applied = amount.min(outstanding);
+    Settlement {
+        applied,
+        surplus: amount - applied,
     }
 }
 
@@ -185,8 +211,13 @@ pub struct Payment {
     pub gateway_txn_no: Option<String>,
     pub bank_code: Option<String>,
     pub paid_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// Success recorded after we had expired the attempt: money was taken late.
+    /// Success recorded after we had closed the attempt: money was taken late.
     pub corrected: bool,
+    /// The part of a successful payment counted toward the dossier's fee.
+    pub applied_vnd: i64,
+    /// Money received beyond what was due (`amount_vnd - applied_vnd` once
+    /// successful): to be refunded.
+    pub surplus_vnd: i64,
     #[serde(skip)]
     pub next_check_at: Option<chrono::DateTime<chrono::Utc>>,
     #[serde(skip)]
@@ -201,9 +232,13 @@ pub struct Refund {
     pub amount_vnd: i64,
     pub reason: String,
     pub status: RefundStatus,
-    pub created_by: i64,
+    /// Who asked for it; `null` when the system proposed it (a surplus).
+    pub created_by: Option<i64>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Who approved a proposed refund, and when.
+    pub approved_by: Option<i64>,
+    pub approved_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[cfg(test)]
@@ -276,7 +311,42 @@ mod tests {
                 Some(F::Declined),
                 P::Success,
                 None,
+                Effect::CorrectedSuccess,
+            ),
+            (
+                P::Failed,
+                Some(F::CancelledByUser),
+                P::Success,
+                None,
+                Effect::CorrectedSuccess,
+            ),
+            (
+                P::Cancelled,
+                Some(F::Superseded),
+                P::Success,
+                None,
+                Effect::CorrectedSuccess,
+            ),
+            (
+                P::Cancelled,
+                Some(F::Superseded),
+                P::Cancelled,
+                None,
                 Effect::Refused,
+            ),
+            (
+                P::Created,
+                None,
+                P::Cancelled,
+                Some(F::Superseded),
+                Effect::Apply,
+            ),
+            (
+                P::Started,
+                None,
+                P::Cancelled,
+                Some(F::Superseded),
+                Effect::Apply,
             ),
             (
                 P::Failed,
@@ -286,8 +356,21 @@ mod tests {
                 Effect::CorrectedSuccess,
             ),
             (P::Cancelled, None, P::Cancelled, None, Effect::Repeat),
-            (P::Cancelled, None, P::Success, None, Effect::Refused),
-            (P::Error, None, P::Success, None, Effect::Refused),
+            (
+                P::Cancelled,
+                None,
+                P::Success,
+                None,
+                Effect::CorrectedSuccess,
+            ),
+            (P::Error, None, P::Success, None, Effect::CorrectedSuccess),
+            (
+                P::Cancelled,
+                None,
+                P::Failed,
+                Some(F::Declined),
+                Effect::Refused,
+            ),
         ];
         for (from, from_code, to, to_code, want) in cases {
             assert_eq!(
@@ -296,6 +379,34 @@ mod tests {
                 "{from}/{from_code:?} → {to}/{to_code:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_fee_is_settled_once() {
+        // (due, already paid, amount) → (applied, surplus)
+        let cases = [
+            (1_500_000, 0, 1_500_000, 1_500_000, 0),
+            (1_500_000, 1_500_000, 1_500_000, 0, 1_500_000),
+            (1_500_000, 1_000_000, 1_500_000, 500_000, 1_000_000),
+            (1_500_000, 0, 500_000, 500_000, 0),
+            (0, 0, 50_000, 0, 50_000),
+            // Paid beyond due already (old data): nothing more applies.
+            (1_500_000, 3_000_000, 1_500_000, 0, 1_500_000),
+            (1_500_000, 0, 0, 0, 0),
+            (1_500_000, 0, -5, 0, 0),
+        ];
+        for (due, paid, amount, applied, surplus) in cases {
+            assert_eq!(
+                settle(due, paid, amount),
+                Settlement { applied, surplus },
+                "due {due}, paid {paid}, amount {amount}"
+            );
+        }
+    }
+
+    #[test]
+    fn proposed_refunds_count_against_what_is_refundable() {
+        assert_eq!(refundable(100_000, [(RefundStatus::Proposed, 100_000)]), 0);
     }
 
     #[test]

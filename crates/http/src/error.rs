@@ -72,6 +72,8 @@ error_codes! {
     PaymentFinished => ("payment_finished", 409, "Giao dịch đã kết thúc hoặc đang chờ kết quả từ cổng thanh toán", "The payment is finished or awaiting the gateway's outcome"),
     RefundExceeds => ("refund_exceeds", 409, "Số tiền hoàn vượt quá số còn có thể hoàn", "The refund exceeds what can still be refunded"),
     NotPaid => ("not_paid", 409, "Giao dịch chưa được thanh toán thành công", "The payment did not succeed"),
+    AlreadyPaid => ("already_paid", 409, "Phí của hồ sơ đã được thanh toán", "The dossier's fee has been paid already"),
+    RefundNotProposed => ("refund_not_proposed", 409, "Khoản hoàn tiền không ở trạng thái chờ duyệt", "The refund is not a proposal awaiting approval"),
     DossierFinished => ("dossier_finished", 409, "Hồ sơ đã kết thúc", "The dossier is finished"),
     GatewayUnavailable => ("gateway_unavailable", 502, "Cổng thanh toán không phản hồi", "The payment gateway did not answer"),
     InternalError => ("internal_error", 500, "Lỗi hệ thống", "Internal server error"),

@@ -343,6 +343,7 @@ diesel::table! {
         next_check_at -> Nullable<Timestamp>,
         check_attempts -> Integer,
         claimed_until -> Nullable<Timestamp>,
+        applied_vnd -> BigInt,
     }
 }
 
@@ -379,9 +380,11 @@ diesel::table! {
         reason -> Text,
         status -> Text,
         gateway_ref -> Nullable<Text>,
-        created_by -> BigInt,
+        created_by -> Nullable<BigInt>,
         created_at -> Timestamp,
         finished_at -> Nullable<Timestamp>,
+        approved_by -> Nullable<BigInt>,
+        approved_at -> Nullable<Timestamp>,
     }
 }
 
@@ -392,6 +395,7 @@ diesel::table! {
         matched -> Integer,
         missing -> Integer,
         mismatch -> Integer,
+        overpaid -> Integer,
     }
 }
 

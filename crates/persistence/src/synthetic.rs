@@ -893,6 +893,7 @@ fn write(conn: &mut AnyConnection, rows: &Rows, placeholder: &Placeholder) -> St
             payments::paid_at.eq(Some(*at)),
             payments::corrected.eq(false),
             payments::check_attempts.eq(0),
+            payments::applied_vnd.eq(*amount),
         ),
     ));
     insert_chunks!(conn, payment_events::table, rows.payments, |(

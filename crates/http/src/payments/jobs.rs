@@ -63,7 +63,7 @@ fn apply(
     };
     match repo::transition(conn, &p.id, to, code, &facts)? {
         Transition::Corrected(p) => {
-            tracing::error!(payment = %p.id, dossier = %p.dossier_code, alert = "late_payment", "payment succeeded after local expiry");
+            tracing::error!(payment = %p.id, dossier = %p.dossier_code, surplus_vnd = p.surplus_vnd, alert = "late_payment", "payment succeeded after the attempt was closed");
             Ok(true)
         }
         Transition::Applied(p) => Ok(p.status.is_finished()),
@@ -183,7 +183,10 @@ pub fn day_bounds(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
 }
 
 /// Our online payments of a day against the gateway's: each `matched`,
-/// `missing` (one side only, money involved) or `mismatch`. Blocking.
+/// `missing` (one side only, money involved) or `mismatch`. Money the gateway
+/// took that we do not hold as settled is recorded now (still reported as a
+/// mismatch for this run). Each dossier that received more than its fee is an
+/// `overpaid` item of its own. Blocking.
 pub fn reconcile(
     pool: &Pool,
     gateway: &dyn Gateway,
@@ -217,14 +220,38 @@ pub fn reconcile(
             Some(t) => {
                 let paid_there = t.verdict == Some(Verdict::Paid);
                 if paid_here != paid_there {
-                    (
-                        "mismatch",
-                        Some(format!(
-                            "status: ours {}, gateway {}",
-                            p.status,
-                            verdict_name(t.verdict)
-                        )),
-                    )
+                    let mut detail = format!(
+                        "status: ours {}, gateway {}",
+                        p.status,
+                        verdict_name(t.verdict)
+                    );
+                    if paid_there && t.amount_vnd == Some(p.amount_vnd) {
+                        let facts = GatewayFacts {
+                            gateway: gateway.name().to_owned(),
+                            txn_no: t.txn_no.clone(),
+                            kind: "reconciliation_paid".into(),
+                            bank_code: t.bank_code.clone(),
+                            paid_at: t.paid_at,
+                            detail: Some("found at reconciliation".into()),
+                        };
+                        match repo::transition(
+                            &mut conn,
+                            &p.id,
+                            PaymentStatus::Success,
+                            None,
+                            &facts,
+                        ) {
+                            Ok(Transition::Applied(_) | Transition::Corrected(_)) => {
+                                tracing::error!(payment = %p.id, dossier = %p.dossier_code, alert = "late_payment", "payment found at reconciliation, recorded");
+                                detail.push_str("; recorded now");
+                            }
+                            Ok(_) => {}
+                            Err(error) => {
+                                tracing::error!(payment = %p.id, %error, "recording a payment found at reconciliation failed");
+                            }
+                        }
+                    }
+                    ("mismatch", Some(detail))
                 } else if paid_here && t.amount_vnd != Some(p.amount_vnd) {
                     ("mismatch", Some("amount differs".to_owned()))
                 } else {
@@ -256,6 +283,23 @@ pub fn reconcile(
             gateway_status: Some(verdict_name(t.verdict).to_owned()),
             gateway_amount_vnd: t.amount_vnd,
             detail: Some("known at the gateway, not here".to_owned()),
+        });
+    }
+    let overpaid =
+        repo::overpaid_dossiers_between(&mut conn, from, to).map_err(|e| e.to_string())?;
+    for d in overpaid {
+        items.push(ReconciliationItem {
+            txn_ref: format!("dossier:{}", d.code),
+            payment_id: d.surplus_payment_id,
+            result: "overpaid".to_owned(),
+            our_status: None,
+            our_amount_vnd: Some(d.received_vnd),
+            gateway_status: None,
+            gateway_amount_vnd: None,
+            detail: Some(format!(
+                "received {} on {} due",
+                d.received_vnd, d.fees_due_vnd
+            )),
         });
     }
     repo::store_reconciliation(&mut conn, day, &items).map_err(|e| e.to_string())

@@ -119,8 +119,9 @@ fn decide(
                 Reply::Accepted
             }
             Transition::Corrected(p) => {
-                // Money arrived for an attempt we had expired: recorded, and an operator must look.
-                tracing::error!(payment = %p.id, dossier = %p.dossier_code, alert = "late_payment", "payment succeeded after local expiry");
+                // Money arrived for an attempt we had closed: recorded (a surplus is
+                // proposed for refund), and an operator must look.
+                tracing::error!(payment = %p.id, dossier = %p.dossier_code, surplus_vnd = p.surplus_vnd, alert = "late_payment", "payment succeeded after the attempt was closed");
                 Reply::Accepted
             }
             Transition::Repeat(_) | Transition::Refused(_) => Reply::AlreadyConfirmed,

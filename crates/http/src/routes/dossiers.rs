@@ -146,6 +146,9 @@ pub struct DossierDetail {
     pub supplement_request: Option<SupplementRequestView>,
     pub apologies: Vec<Apology>,
     pub rating: Option<Rating>,
+    /// Money received beyond the fee (a payment that arrived after the fee was
+    /// paid by another route); each surplus has a refund proposed or made.
+    pub fees_overpaid_vnd: i64,
 }
 
 fn outcome_of(
@@ -201,12 +204,14 @@ fn detail(
     };
     let apologies = dossiers::apologies(conn, d.id)?;
     let rating = dossiers::rating(conn, d.id)?;
+    let fees_overpaid_vnd = motcua_persistence::repo::payments::surplus_of_dossier(conn, d.id)?;
     Ok(DossierDetail {
         view: view(d, actor, &calendar, now),
         documents,
         supplement_request,
         apologies,
         rating,
+        fees_overpaid_vnd,
     })
 }
 

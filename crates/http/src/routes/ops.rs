@@ -87,6 +87,10 @@ pub struct Gauges {
     dossiers: IntGaugeVec,
     overdue: IntGauge,
     payments: IntGaugeVec,
+    /// Payments holding money beyond their dossier's fee, not yet given back
+    /// (read at every scrape: an alert must not wait).
+    overpaid: IntGauge,
+    overpaid_vnd: IntGauge,
     /// When the business gauges were last read from the database.
     counted_at: Arc<Mutex<Option<Instant>>>,
 }
@@ -120,13 +124,25 @@ impl Gauges {
         registry.register(Box::new(pool_max.clone()))?;
         registry.register(Box::new(dossiers.clone()))?;
         registry.register(Box::new(overdue.clone()))?;
+        let overpaid = IntGauge::new(
+            "motcua_payments_overpaid",
+            "Payments that brought money beyond their dossier's fee, not yet refunded",
+        )?;
+        let overpaid_vnd = IntGauge::new(
+            "motcua_payments_overpaid_vnd",
+            "Money received beyond dossiers' fees and not yet refunded, in dong",
+        )?;
         registry.register(Box::new(payments.clone()))?;
+        registry.register(Box::new(overpaid.clone()))?;
+        registry.register(Box::new(overpaid_vnd.clone()))?;
         Ok(Self {
             pool_connections,
             pool_max,
             dossiers,
             overdue,
             payments,
+            overpaid,
+            overpaid_vnd,
             counted_at: Arc::new(Mutex::new(None)),
         })
     }
@@ -168,6 +184,16 @@ impl Gauges {
         Ok(())
     }
 
+    /// Overpayments are few and indexed by status: read at every scrape.
+    async fn refresh_overpaid(&self, state: &AppState) -> ApiResult<()> {
+        let (count, vnd) = state
+            .db(|conn| Ok(motcua_persistence::repo::payments::overpaid_totals(conn)?))
+            .await?;
+        self.overpaid.set(count);
+        self.overpaid_vnd.set(vnd);
+        Ok(())
+    }
+
     fn refresh(&self, state: &AppState) {
         let pool = state.pool.state();
         let idle = i64::from(pool.idle_connections);
@@ -181,7 +207,7 @@ impl Gauges {
 
 /// Prometheus text format: requests by route and status, latency histogram,
 /// pool state, dossiers by status, overdue dossiers and payments by status
-/// (counted at most every 15 s).
+/// (counted at most every 15 s), unrefunded overpayments (read at each scrape).
 #[utoipa::path(tag = "ops", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
 #[get("/metrics")]
 pub async fn metrics(
@@ -191,6 +217,7 @@ pub async fn metrics(
 ) -> ApiResult<HttpResponse> {
     gauges.refresh(&state);
     gauges.refresh_business(&state).await?;
+    gauges.refresh_overpaid(&state).await?;
     let mut buffer = Vec::new();
     TextEncoder::new()
         .encode(&registry.gather(), &mut buffer)

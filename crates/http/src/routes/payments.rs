@@ -10,13 +10,14 @@ use motcua_domain::payment::{
     AmountProblem, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus, check_amount,
 };
 use motcua_domain::validation::Problem;
+use motcua_persistence::repo::dossiers as dossier_repo;
 use motcua_persistence::repo::dossiers::Scope;
 use motcua_persistence::repo::payments::{
-    self as repo, GatewayFacts, PaymentEvent, PaymentFilter, ReconciliationItem, ReconciliationRun,
-    RefundRefusal, Transition,
+    self as repo, ApproveRefusal, CounterRefusal, GatewayFacts, Overpayment, PaymentEvent,
+    PaymentFilter, ReconciliationItem, ReconciliationRun, RefundRefusal, Transition,
 };
 use motcua_persistence::workflow;
-use motcua_persistence::{AnyConnection, StoreError};
+use motcua_persistence::{AnyConnection, StoreError, write_tx};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -108,7 +109,7 @@ fn view(conn: &mut AnyConnection, payment: Payment, show_link: bool) -> ApiResul
     responses(
         (status = 201, body = PaymentView),
         (status = 200, description = "Replay of an earlier request with the same key", body = PaymentView),
-        (status = 409, description = "Nothing to pay, not payable online, another attempt open, or the dossier is finished", body = crate::error::ProblemBody),
+        (status = 409, description = "Nothing to pay (`nothing_to_pay`, `already_paid`), not payable online, another attempt open (`payment_in_progress`), or the dossier is finished", body = crate::error::ProblemBody),
     )
 )]
 #[post("/dossiers/{code}/payments")]
@@ -189,80 +190,111 @@ pub async fn create(
                 }
                 _ => {}
             }
-            if dossier.status.is_finished() {
-                return Err(ApiError::new(ErrorCode::DossierFinished));
-            }
-            let outstanding = dossier.fees_due_vnd - dossier.fees_paid_vnd;
-            if outstanding <= 0 {
-                return Err(ApiError::new(ErrorCode::NothingToPay));
-            }
-            if request.amount_vnd.is_some_and(|a| a != outstanding) {
-                return Err(
-                    ApiError::field("amount_vnd", Problem::rule("amount_mismatch"))
-                        .extension("amount_due_vnd", serde_json::json!(outstanding)),
-                );
-            }
-            let id = uuid::Uuid::new_v4();
-            let payment = match method {
-                PaymentMethod::Counter => repo::record_counter(
-                    conn,
-                    &repo::CounterPayment {
-                        id: &id.to_string(),
-                        dossier_id: dossier.id,
-                        amount_vnd: outstanding,
-                        receipt_number: receipt.as_deref().unwrap_or(""),
-                        recorded_by: me.user_id,
-                    },
-                )?,
-                PaymentMethod::Online => {
-                    if !dossier.fees.iter().all(|f| f.payable_online) {
-                        return Err(ApiError::new(ErrorCode::NotPayableOnline));
-                    }
-                    if let Some(open) = repo::open_attempt(conn, dossier.id)? {
-                        return Err(ApiError::new(ErrorCode::PaymentInProgress)
-                            .extension("payment_id", serde_json::json!(open.id)));
-                    }
-                    let now = motcua_persistence::time::now();
-                    let txn_ref = id.simple().to_string();
-                    let created = repo::insert(
+            // Under the dossier's lock: whoever comes second sees the first's
+            // attempt or payment (and the database's indexes refuse it anyway).
+            let payment = write_tx(conn, |conn| -> ApiResult<Payment> {
+                repo::lock_dossier(conn, dossier.id)?;
+                let dossier = dossier_repo::by_id(conn, dossier.id)?;
+                if dossier.status.is_finished() {
+                    return Err(ApiError::new(ErrorCode::DossierFinished));
+                }
+                let outstanding = dossier.fees_due_vnd - dossier.fees_paid_vnd;
+                if outstanding <= 0 {
+                    return Err(ApiError::new(ErrorCode::NothingToPay));
+                }
+                if request.amount_vnd.is_some_and(|a| a != outstanding) {
+                    return Err(
+                        ApiError::field("amount_vnd", Problem::rule("amount_mismatch"))
+                            .extension("amount_due_vnd", serde_json::json!(outstanding)),
+                    );
+                }
+                let id = uuid::Uuid::new_v4();
+                Ok(match method {
+                    PaymentMethod::Counter => match repo::record_counter(
                         conn,
-                        &repo::NewPayment {
+                        &repo::CounterPayment {
                             id: &id.to_string(),
                             dossier_id: dossier.id,
-                            method,
-                            gateway: gateway.name(),
-                            txn_ref: &txn_ref,
                             amount_vnd: outstanding,
-                            client_ip: Some(&client_ip),
-                            created_by: me.user_id,
-                            expires_at: now + expiry,
+                            receipt_number: receipt.as_deref().unwrap_or(""),
+                            recorded_by: me.user_id,
                         },
-                    )?;
-                    let url = gateway.checkout_url(&Checkout {
-                        txn_ref,
-                        amount_vnd: outstanding,
-                        order_info: format!("Nop phi, le phi ho so {}", dossier.code),
-                        created_at: created.created_at,
-                        expires_at: created.expires_at,
-                        client_ip: client_ip.clone(),
-                        locale: locale.to_owned(),
-                        return_url: format!("{base}/api/v1/payments/gateways/vnpay/return"),
-                    });
-                    repo::set_next_url(conn, &created.id, &url)?;
-                    let facts = GatewayFacts {
-                        gateway: gateway.name().to_owned(),
-                        kind: "checkout".into(),
-                        ..Default::default()
-                    };
-                    match repo::transition(conn, &created.id, PaymentStatus::Started, None, &facts)?
-                    {
-                        Transition::Applied(p) => p,
-                        other => {
-                            return Err(ApiError::internal("start payment", format!("{other:?}")));
+                    ) {
+                        Ok(Ok(p)) => p,
+                        Ok(Err(CounterRefusal::AttemptPending(open))) => {
+                            return Err(ApiError::new(ErrorCode::PaymentInProgress)
+                                .extension("payment_id", serde_json::json!(open)));
+                        }
+                        Err(e) if repo::is_once_per_dossier_conflict(&e) => {
+                            return Err(ApiError::new(ErrorCode::AlreadyPaid));
+                        }
+                        Err(e) => return Err(e.into()),
+                    },
+                    PaymentMethod::Online => {
+                        if !dossier.fees.iter().all(|f| f.payable_online) {
+                            return Err(ApiError::new(ErrorCode::NotPayableOnline));
+                        }
+                        if let Some(open) = repo::open_attempt(conn, dossier.id)? {
+                            return Err(ApiError::new(ErrorCode::PaymentInProgress)
+                                .extension("payment_id", serde_json::json!(open.id)));
+                        }
+                        let now = motcua_persistence::time::now();
+                        let txn_ref = id.simple().to_string();
+                        let created = repo::insert(
+                            conn,
+                            &repo::NewPayment {
+                                id: &id.to_string(),
+                                dossier_id: dossier.id,
+                                method,
+                                gateway: gateway.name(),
+                                txn_ref: &txn_ref,
+                                amount_vnd: outstanding,
+                                client_ip: Some(&client_ip),
+                                created_by: me.user_id,
+                                expires_at: now + expiry,
+                            },
+                        )
+                        .map_err(|e| {
+                            if repo::is_once_per_dossier_conflict(&e) {
+                                ApiError::new(ErrorCode::PaymentInProgress)
+                            } else {
+                                e.into()
+                            }
+                        })?;
+                        let url = gateway.checkout_url(&Checkout {
+                            txn_ref,
+                            amount_vnd: outstanding,
+                            order_info: format!("Nop phi, le phi ho so {}", dossier.code),
+                            created_at: created.created_at,
+                            expires_at: created.expires_at,
+                            client_ip: client_ip.clone(),
+                            locale: locale.to_owned(),
+                            return_url: format!("{base}/api/v1/payments/gateways/vnpay/return"),
+                        });
+                        repo::set_next_url(conn, &created.id, &url)?;
+                        let facts = GatewayFacts {
+                            gateway: gateway.name().to_owned(),
+                            kind: "checkout".into(),
+                            ..Default::default()
+                        };
+                        match repo::transition(
+                            conn,
+                            &created.id,
+                            PaymentStatus::Started,
+                            None,
+                            &facts,
+                        )? {
+                            Transition::Applied(p) => p,
+                            other => {
+                                return Err(ApiError::internal(
+                                    "start payment",
+                                    format!("{other:?}"),
+                                ));
+                            }
                         }
                     }
-                }
-            };
+                })
+            })?;
             let view = view(conn, payment, true)?;
             let location = format!("/api/v1/payments/{}", view.payment.id);
             let body = serde_json::to_value(&view)
@@ -490,6 +522,100 @@ pub async fn refund(
     Ok(response)
 }
 
+/// Approves a refund the system proposed for a surplus (staff of the
+/// dossier's agency, admins, as for any refund): it is sent to the gateway
+/// now, outside any database transaction. Approving twice approves once.
+#[utoipa::path(
+    tag = "payments",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("refund_id" = String, Path)),
+    responses(
+        (status = 200, body = Refund),
+        (status = 404, body = crate::error::ProblemBody),
+        (status = 409, description = "Not a proposal awaiting approval (`refund_not_proposed`)", body = crate::error::ProblemBody)
+    )
+)]
+#[post("/payments/{id}/refunds/{refund_id}/approve")]
+pub async fn approve_refund(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, refund_id) = path.into_inner();
+    let (pool, gateway) = (state.pool.clone(), state.gateway.clone());
+    let approved = AppState::cpu(move || -> ApiResult<Refund> {
+        let mut conn = pool.get().map_err(StoreError::from)?;
+        let (payment, _, staff) = visible(&mut conn, &caller, &id)?;
+        if !staff {
+            return Err(ApiError::forbidden());
+        }
+        let proposal =
+            match repo::approve_refund(&mut conn, &payment.id, &refund_id, caller.user_id) {
+                Ok(Ok(r)) => r,
+                Ok(Err(ApproveRefusal::NotProposed(status))) => {
+                    return Err(ApiError::new(ErrorCode::RefundNotProposed)
+                        .extension("refund_status", serde_json::json!(status)));
+                }
+                Err(StoreError::NotFound) => return Err(ApiError::not_found()),
+                Err(e) => return Err(e.into()),
+            };
+        drop(conn);
+        let full = proposal.amount_vnd == payment.amount_vnd;
+        let (status, gateway_ref) = if payment.method == PaymentMethod::Counter {
+            (RefundStatus::Success, Some("counter".to_owned()))
+        } else {
+            match gateway.refund(
+                &payment.txn_ref,
+                payment.gateway_txn_no.as_deref(),
+                payment.created_at,
+                proposal.amount_vnd,
+                full,
+                &format!("user-{}", caller.user_id),
+            ) {
+                Ok(r) => (RefundStatus::Success, Some(r)),
+                Err(error) => {
+                    tracing::warn!(payment = %payment.id, %error, "refund refused by the gateway");
+                    (RefundStatus::Error, None)
+                }
+            }
+        };
+        let mut conn = pool.get().map_err(StoreError::from)?;
+        repo::finish_refund(&mut conn, &proposal.id, status, gateway_ref.as_deref())?;
+        repo::refunds_of(&mut conn, &payment.id)?
+            .into_iter()
+            .find(|r| r.id == proposal.id)
+            .ok_or_else(ApiError::not_found)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(approved))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiscrepancyList {
+    /// Payments that brought money beyond their dossier's fee; unresolved first.
+    pub items: Vec<Overpayment>,
+    /// How many still hold money not given back, and how much.
+    pub unresolved: i64,
+    pub unresolved_vnd: i64,
+}
+
+/// Overpaid dossiers now (admins, leaders): every successful payment whose
+/// money was not all counted toward its dossier's fee, with its refund.
+/// Read from the payments at each request, not from the last reconciliation.
+#[utoipa::path(tag = "payments", security(("bearer" = [])), responses((status = 200, body = DiscrepancyList), (status = 403, body = crate::error::ProblemBody)))]
+#[get("/payments/discrepancies")]
+pub async fn discrepancies(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    caller.require(&[Role::Admin, Role::Leader])?;
+    let items = state.db(|conn| Ok(repo::overpayments(conn)?)).await?;
+    let open: Vec<&Overpayment> = items.iter().filter(|o| o.unresolved_vnd > 0).collect();
+    let found = DiscrepancyList {
+        unresolved: i64::try_from(open.len()).unwrap_or(i64::MAX),
+        unresolved_vnd: open.iter().map(|o| o.unresolved_vnd).sum(),
+        items,
+    };
+    Ok(HttpResponse::Ok().json(found))
+}
+
 /// VNPay's notification (IPN). Authenticated by its signature alone; always
 /// answers 200 with `{"RspCode", "Message"}`: 97 bad signature, 01 unknown
 /// order, 04 amount mismatch, 02 already confirmed, 00 accepted, 99 error.
@@ -576,7 +702,7 @@ pub struct DayQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReconciliationView {
     pub run: ReconciliationRun,
-    /// Items that did not match: `missing` or `mismatch`.
+    /// Items that did not match: `missing`, `mismatch` or `overpaid`.
     pub discrepancies: Vec<ReconciliationItem>,
 }
 

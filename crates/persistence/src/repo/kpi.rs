@@ -395,7 +395,7 @@ pub fn refresh(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<()> {
         .select((
             payments::method,
             payments::status,
-            payments::amount_vnd,
+            payments::applied_vnd,
             payments::paid_at,
         ))
         .load(conn)?;
@@ -474,7 +474,7 @@ pub fn rebuild(conn: &mut AnyConnection) -> StoreResult<RebuildReport> {
                     payments::dossier_id,
                     payments::method,
                     payments::status,
-                    payments::amount_vnd,
+                    payments::applied_vnd,
                     payments::paid_at,
                 ))
                 .load(conn)?;

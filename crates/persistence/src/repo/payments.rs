@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use motcua_domain::Role;
 use motcua_domain::page::{Page, PageRequest};
 use motcua_domain::payment::{
-    Effect, FailureCode, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus, effect,
-    refundable,
+    Effect, FailureCode, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus, Settlement,
+    effect, refundable, settle,
 };
 use serde::Serialize;
 
@@ -45,9 +45,16 @@ struct Row {
     corrected: bool,
     next_check_at: Option<NaiveDateTime>,
     check_attempts: i32,
+    applied_vnd: i64,
 }
 
 fn into_domain(row: Row, dossier_code: String) -> StoreResult<Payment> {
+    let status: PaymentStatus = parse_enum(&row.status)?;
+    let surplus_vnd = if status == PaymentStatus::Success {
+        (row.amount_vnd - row.applied_vnd).max(0)
+    } else {
+        0
+    };
     Ok(Payment {
         id: row.id,
         dossier_id: row.dossier_id,
@@ -56,7 +63,7 @@ fn into_domain(row: Row, dossier_code: String) -> StoreResult<Payment> {
         gateway: row.gateway,
         txn_ref: row.txn_ref,
         amount_vnd: row.amount_vnd,
-        status: parse_enum(&row.status)?,
+        status,
         failure_code: row.failure_code.as_deref().map(parse_enum).transpose()?,
         next_url: row.next_url,
         client_ip: row.client_ip,
@@ -70,6 +77,8 @@ fn into_domain(row: Row, dossier_code: String) -> StoreResult<Payment> {
         bank_code: row.bank_code,
         paid_at: row.paid_at.map(from_db),
         corrected: row.corrected,
+        applied_vnd: row.applied_vnd,
+        surplus_vnd,
         next_check_at: row.next_check_at.map(from_db),
         check_attempts: row.check_attempts,
     })
@@ -152,9 +161,34 @@ pub fn insert(conn: &mut AnyConnection, p: &NewPayment<'_>) -> StoreResult<Payme
             payments::expires_at.eq(to_db(p.expires_at)),
             payments::corrected.eq(false),
             payments::check_attempts.eq(0),
+            payments::applied_vnd.eq(0_i64),
         ))
         .execute(conn)?;
     get(conn, p.id)
+}
+
+/// Takes the dossier's row lock until the end of the transaction
+/// (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's write transaction, begun
+/// `IMMEDIATE` by [`crate::write_tx`], already excludes every other writer).
+/// Everything that opens an attempt, records a counter payment or settles
+/// money takes it first, so they queue per dossier: dossier first, then payment.
+pub fn lock_dossier(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<()> {
+    if let AnyConnection::Postgresql(c) = conn {
+        dossiers::table
+            .find(dossier_id)
+            .select(dossiers::id)
+            .for_update()
+            .first::<i64>(c)?;
+    }
+    Ok(())
+}
+
+/// Whether a refused write hit one of the "once per dossier" indexes
+/// (PostgreSQL names the index; SQLite names the column).
+pub fn is_once_per_dossier_conflict(error: &StoreError) -> bool {
+    error.is_conflict_on("payments_one_open_per_dossier")
+        || error.is_conflict_on("payments_one_settlement_per_dossier")
+        || error.is_conflict_on("payments.dossier_id")
 }
 
 /// Stores the URL the citizen is sent to (kept for the payer to resume, never logged).
@@ -199,7 +233,8 @@ pub struct GatewayFacts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {
     Applied(Payment),
-    /// Money taken after the attempt expired: recorded, and an alert is due.
+    /// Money taken for an attempt we had closed: recorded (any surplus kept on
+    /// the payment and proposed for refund), and an alert is due.
     Corrected(Payment),
     /// The payment was already there; nothing changed.
     Repeat(Payment),
@@ -233,6 +268,12 @@ pub fn transition(
     facts: &GatewayFacts,
 ) -> StoreResult<Transition> {
     let result = write_tx(conn, |conn| -> Result<Transition, TxError> {
+        // Dossier first, then the payment: the order every writer of money keeps.
+        let dossier_id: i64 = payments::table
+            .find(id)
+            .select(payments::dossier_id)
+            .first(conn)?;
+        lock_dossier(conn, dossier_id)?;
         let p = get(conn, id)?;
         let corrected = match effect(p.status, p.failure_code, to, code) {
             Effect::Repeat => return Ok(Transition::Repeat(p)),
@@ -290,7 +331,7 @@ pub fn transition(
             return Err(TxError::Already);
         }
         if to == PaymentStatus::Success {
-            record_paid(conn, &p, at)?;
+            settle_payment(conn, &p, at, corrected)?;
         }
         let after = get(conn, id)?;
         Ok(if corrected {
@@ -306,15 +347,48 @@ pub fn transition(
     }
 }
 
-/// Adds the amount to the dossier's paid fees and writes the dossier's trail line.
-fn record_paid(conn: &mut AnyConnection, p: &Payment, at: DateTime<Utc>) -> StoreResult<()> {
+/// Counts a successful payment toward its dossier's fee, once: what is still
+/// due is applied (the dossier's paid fees grow by it), the rest is a surplus
+/// kept on the payment with a refund proposed for it. The dossier's row is
+/// locked by the caller. Writes the dossier's trail line.
+fn settle_payment(
+    conn: &mut AnyConnection,
+    p: &Payment,
+    at: DateTime<Utc>,
+    late: bool,
+) -> StoreResult<Settlement> {
+    let (due, paid): (i64, i64) = dossiers::table
+        .find(p.dossier_id)
+        .select((dossiers::fees_due_vnd, dossiers::fees_paid_vnd))
+        .first(conn)?;
+    let settlement = settle(due, paid, p.amount_vnd);
+    diesel::update(payments::table.find(&p.id))
+        .set(payments::applied_vnd.eq(settlement.applied))
+        .execute(conn)?;
     diesel::update(dossiers::table.find(p.dossier_id))
         .set((
-            dossiers::fees_paid_vnd.eq(dossiers::fees_paid_vnd + p.amount_vnd),
+            dossiers::fees_paid_vnd.eq(dossiers::fees_paid_vnd + settlement.applied),
             dossiers::version.eq(dossiers::version + 1),
             dossiers::updated_at.eq(to_db(at)),
         ))
         .execute(conn)?;
+    if settlement.surplus > 0 {
+        propose_refund(
+            conn,
+            &p.id,
+            settlement.surplus,
+            "Tiền nộp thừa: phí của hồ sơ đã được thanh toán",
+            at,
+        )?;
+        tracing::error!(
+            payment = %p.id,
+            dossier = %p.dossier_code,
+            surplus_vnd = settlement.surplus,
+            late,
+            alert = "overpaid",
+            "money received beyond the fee due; refund proposed"
+        );
+    }
     let status = dossier_repo::by_id(conn, p.dossier_id)?.status;
     let role: String = users::table
         .find(p.created_by)
@@ -331,13 +405,18 @@ fn record_paid(conn: &mut AnyConnection, p: &Payment, at: DateTime<Utc>) -> Stor
             actor_role: parse_enum::<Role>(&role)?,
             actor_agency_id: None,
             note: None,
-            data: Some(
-                serde_json::json!({"payment_id": p.id, "amount_vnd": p.amount_vnd, "method": p.method}),
-            ),
+            data: Some(serde_json::json!({
+                "payment_id": p.id,
+                "amount_vnd": p.amount_vnd,
+                "applied_vnd": settlement.applied,
+                "surplus_vnd": settlement.surplus,
+                "method": p.method,
+            })),
             at,
         },
     )?;
-    crate::repo::kpi::refresh(conn, p.dossier_id)
+    crate::repo::kpi::refresh(conn, p.dossier_id)?;
+    Ok(settlement)
 }
 
 pub struct CounterPayment<'a> {
@@ -348,9 +427,47 @@ pub struct CounterPayment<'a> {
     pub recorded_by: i64,
 }
 
-/// Fees paid in cash at the counter: recorded as a finished success.
-pub fn record_counter(conn: &mut AnyConnection, c: &CounterPayment<'_>) -> StoreResult<Payment> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CounterRefusal {
+    /// An online attempt awaits the gateway's outcome (money may be on its way).
+    AttemptPending(String),
+}
+
+/// Fees paid in cash at the counter: recorded as a finished success. An online
+/// attempt not yet at the gateway's outcome (`created`, `started`) is closed as
+/// `superseded`; should the gateway take that money anyway it becomes a surplus.
+/// One awaiting its outcome (`submitted`) refuses the counter payment.
+pub fn record_counter(
+    conn: &mut AnyConnection,
+    c: &CounterPayment<'_>,
+) -> StoreResult<Result<Payment, CounterRefusal>> {
     write_tx(conn, |conn| {
+        lock_dossier(conn, c.dossier_id)?;
+        if let Some(open) = open_attempt(conn, c.dossier_id)? {
+            if open.status == PaymentStatus::Submitted {
+                return Ok(Err(CounterRefusal::AttemptPending(open.id)));
+            }
+            let facts = GatewayFacts {
+                gateway: open.gateway.clone(),
+                kind: "superseded_by_counter".into(),
+                detail: Some(format!("counter payment {}", c.id)),
+                ..Default::default()
+            };
+            match transition(
+                conn,
+                &open.id,
+                PaymentStatus::Cancelled,
+                Some(FailureCode::Superseded),
+                &facts,
+            )? {
+                Transition::Applied(_) => {}
+                other => {
+                    return Err(StoreError::Conflict(format!(
+                        "payments_one_open_per_dossier: {other:?}"
+                    )));
+                }
+            }
+        }
         let at = now();
         diesel::insert_into(payments::table)
             .values((
@@ -370,6 +487,7 @@ pub fn record_counter(conn: &mut AnyConnection, c: &CounterPayment<'_>) -> Store
                 payments::paid_at.eq(Some(to_db(at))),
                 payments::corrected.eq(false),
                 payments::check_attempts.eq(0),
+                payments::applied_vnd.eq(0_i64),
             ))
             .execute(conn)?;
         diesel::insert_into(payment_events::table)
@@ -384,8 +502,8 @@ pub fn record_counter(conn: &mut AnyConnection, c: &CounterPayment<'_>) -> Store
             ))
             .execute(conn)?;
         let p = get(conn, c.id)?;
-        record_paid(conn, &p, at)?;
-        Ok(p)
+        settle_payment(conn, &p, at, false)?;
+        Ok(Ok(get(conn, c.id)?))
     })
 }
 
@@ -522,19 +640,49 @@ pub enum RefundRefusal {
     Exceeds { refundable: i64 },
 }
 
-fn refund_row(
-    r: (
-        String,
-        String,
-        i64,
-        String,
-        String,
-        i64,
-        NaiveDateTime,
-        Option<NaiveDateTime>,
-    ),
-) -> StoreResult<Refund> {
-    let (id, payment_id, amount_vnd, reason, status, created_by, created_at, finished_at) = r;
+type RefundRow = (
+    String,
+    String,
+    i64,
+    String,
+    String,
+    Option<i64>,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    Option<i64>,
+    Option<NaiveDateTime>,
+);
+
+macro_rules! refund_columns {
+    () => {
+        (
+            refunds::id,
+            refunds::payment_id,
+            refunds::amount_vnd,
+            refunds::reason,
+            refunds::status,
+            refunds::created_by,
+            refunds::created_at,
+            refunds::finished_at,
+            refunds::approved_by,
+            refunds::approved_at,
+        )
+    };
+}
+
+fn refund_row(r: RefundRow) -> StoreResult<Refund> {
+    let (
+        id,
+        payment_id,
+        amount_vnd,
+        reason,
+        status,
+        created_by,
+        created_at,
+        finished_at,
+        approved_by,
+        approved_at,
+    ) = r;
     Ok(Refund {
         id,
         payment_id,
@@ -544,25 +692,85 @@ fn refund_row(
         created_by,
         created_at: from_db(created_at),
         finished_at: finished_at.map(from_db),
+        approved_by,
+        approved_at: approved_at.map(from_db),
     })
 }
 
 pub fn refunds_of(conn: &mut AnyConnection, payment_id: &str) -> StoreResult<Vec<Refund>> {
-    let rows = refunds::table
+    let rows: Vec<RefundRow> = refunds::table
         .filter(refunds::payment_id.eq(payment_id))
-        .order(refunds::created_at.asc())
-        .select((
-            refunds::id,
-            refunds::payment_id,
-            refunds::amount_vnd,
-            refunds::reason,
-            refunds::status,
-            refunds::created_by,
-            refunds::created_at,
-            refunds::finished_at,
-        ))
+        .order((refunds::created_at.asc(), refunds::id.asc()))
+        .select(refund_columns!())
         .load(conn)?;
     rows.into_iter().map(refund_row).collect()
+}
+
+/// A refund the system proposes (no author) for money it may not keep.
+fn propose_refund(
+    conn: &mut AnyConnection,
+    payment_id: &str,
+    amount_vnd: i64,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    diesel::insert_into(refunds::table)
+        .values((
+            refunds::id.eq(uuid::Uuid::new_v4().to_string()),
+            refunds::payment_id.eq(payment_id),
+            refunds::amount_vnd.eq(amount_vnd),
+            refunds::reason.eq(reason),
+            refunds::status.eq(RefundStatus::Proposed.as_str()),
+            refunds::created_by.eq(None::<i64>),
+            refunds::created_at.eq(to_db(at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApproveRefusal {
+    /// Not (or no longer) a proposal: already approved, or entered by a person.
+    NotProposed(RefundStatus),
+}
+
+/// Approves a proposed refund: it becomes `submitted` (the caller then asks
+/// the gateway, outside any transaction). The payment row is locked, so two
+/// approvals at once approve it once.
+pub fn approve_refund(
+    conn: &mut AnyConnection,
+    payment_id: &str,
+    refund_id: &str,
+    by: i64,
+) -> StoreResult<Result<Refund, ApproveRefusal>> {
+    write_tx(conn, |conn| {
+        lock_payment(conn, payment_id)?;
+        let row: RefundRow = refunds::table
+            .find(refund_id)
+            .filter(refunds::payment_id.eq(payment_id))
+            .select(refund_columns!())
+            .first(conn)?;
+        let refund = refund_row(row)?;
+        if refund.status != RefundStatus::Proposed {
+            return Ok(Err(ApproveRefusal::NotProposed(refund.status)));
+        }
+        diesel::update(
+            refunds::table
+                .find(refund_id)
+                .filter(refunds::status.eq(RefundStatus::Proposed.as_str())),
+        )
+        .set((
+            refunds::status.eq(RefundStatus::Submitted.as_str()),
+            refunds::approved_by.eq(Some(by)),
+            refunds::approved_at.eq(Some(to_db(now()))),
+        ))
+        .execute(conn)?;
+        let row: RefundRow = refunds::table
+            .find(refund_id)
+            .select(refund_columns!())
+            .first(conn)?;
+        Ok(Ok(refund_row(row)?))
+    })
 }
 
 pub fn refundable_of(conn: &mut AnyConnection, p: &Payment) -> StoreResult<i64> {
@@ -603,22 +811,13 @@ pub fn create_refund(
                 refunds::amount_vnd.eq(amount_vnd),
                 refunds::reason.eq(reason),
                 refunds::status.eq(RefundStatus::Submitted.as_str()),
-                refunds::created_by.eq(by),
+                refunds::created_by.eq(Some(by)),
                 refunds::created_at.eq(to_db(now())),
             ))
             .execute(conn)?;
-        let row = refunds::table
+        let row: RefundRow = refunds::table
             .find(refund_id)
-            .select((
-                refunds::id,
-                refunds::payment_id,
-                refunds::amount_vnd,
-                refunds::reason,
-                refunds::status,
-                refunds::created_by,
-                refunds::created_at,
-                refunds::finished_at,
-            ))
+            .select(refund_columns!())
             .first(conn)?;
         Ok(Ok(refund_row(row)?))
     })
@@ -654,6 +853,151 @@ pub fn finish_refund(
     ))
     .execute(conn)?;
     Ok(())
+}
+
+// ---- overpayments ----
+
+/// A successful payment whose money was not (all) counted toward its
+/// dossier's fee: the surplus must go back to the payer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Overpayment {
+    pub payment_id: String,
+    pub dossier_code: String,
+    pub method: PaymentMethod,
+    pub amount_vnd: i64,
+    pub applied_vnd: i64,
+    pub surplus_vnd: i64,
+    pub fees_due_vnd: i64,
+    pub fees_paid_vnd: i64,
+    /// Whether it came after we had closed the attempt.
+    pub corrected: bool,
+    pub paid_at: Option<DateTime<Utc>>,
+    /// The refund of the surplus (the system's proposal, or what became of it).
+    pub refund_id: Option<String>,
+    pub refund_status: Option<RefundStatus>,
+    /// Surplus refunded successfully so far.
+    pub refunded_vnd: i64,
+    /// Surplus not yet given back.
+    pub unresolved_vnd: i64,
+}
+
+/// Every overpayment, unresolved first, newest first. Read now, from the
+/// payments themselves, not from the last reconciliation.
+pub fn overpayments(conn: &mut AnyConnection) -> StoreResult<Vec<Overpayment>> {
+    let found = load(
+        conn,
+        payments::table
+            .filter(payments::status.eq(PaymentStatus::Success.as_str()))
+            .filter(payments::applied_vnd.lt(payments::amount_vnd))
+            .order((payments::created_at.desc(), payments::id.asc()))
+            .into_boxed(),
+    )?;
+    let mut out = Vec::with_capacity(found.len());
+    for p in found {
+        let (due, paid): (i64, i64) = dossiers::table
+            .find(p.dossier_id)
+            .select((dossiers::fees_due_vnd, dossiers::fees_paid_vnd))
+            .first(conn)?;
+        let refunds = refunds_of(conn, &p.id)?;
+        let refunded: i64 = refunds
+            .iter()
+            .filter(|r| r.status == RefundStatus::Success)
+            .map(|r| r.amount_vnd)
+            .sum();
+        let refund = refunds
+            .iter()
+            .rev()
+            .find(|r| r.created_by.is_none())
+            .or(refunds.last());
+        out.push(Overpayment {
+            payment_id: p.id.clone(),
+            dossier_code: p.dossier_code.clone(),
+            method: p.method,
+            amount_vnd: p.amount_vnd,
+            applied_vnd: p.applied_vnd,
+            surplus_vnd: p.surplus_vnd,
+            fees_due_vnd: due,
+            fees_paid_vnd: paid,
+            corrected: p.corrected,
+            paid_at: p.paid_at,
+            refund_id: refund.map(|r| r.id.clone()),
+            refund_status: refund.map(|r| r.status),
+            refunded_vnd: refunded.min(p.surplus_vnd),
+            unresolved_vnd: (p.surplus_vnd - refunded).max(0),
+        });
+    }
+    out.sort_by_key(|o| o.unresolved_vnd == 0);
+    Ok(out)
+}
+
+/// Unresolved overpayments: how many, and how much money (for the gauges).
+pub fn overpaid_totals(conn: &mut AnyConnection) -> StoreResult<(i64, i64)> {
+    let open: Vec<Overpayment> = overpayments(conn)?
+        .into_iter()
+        .filter(|o| o.unresolved_vnd > 0)
+        .collect();
+    let count = i64::try_from(open.len()).unwrap_or(i64::MAX);
+    Ok((count, open.iter().map(|o| o.unresolved_vnd).sum()))
+}
+
+/// Money the dossier received beyond its fee (surpluses of its payments).
+pub fn surplus_of_dossier(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<i64> {
+    let rows: Vec<(i64, i64)> = payments::table
+        .filter(payments::dossier_id.eq(dossier_id))
+        .filter(payments::status.eq(PaymentStatus::Success.as_str()))
+        .select((payments::amount_vnd, payments::applied_vnd))
+        .load(conn)?;
+    Ok(rows.iter().map(|(a, applied)| (a - applied).max(0)).sum())
+}
+
+/// A dossier that received more than its fee, all routes together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverpaidDossier {
+    pub code: String,
+    pub fees_due_vnd: i64,
+    pub received_vnd: i64,
+    /// A payment holding the surplus.
+    pub surplus_payment_id: Option<String>,
+}
+
+/// Dossiers with a payment created between two instants that received more
+/// than their fee.
+pub fn overpaid_dossiers_between(
+    conn: &mut AnyConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> StoreResult<Vec<OverpaidDossier>> {
+    let ids: Vec<i64> = payments::table
+        .filter(payments::created_at.ge(to_db(from)))
+        .filter(payments::created_at.lt(to_db(to)))
+        .select(payments::dossier_id)
+        .distinct()
+        .load(conn)?;
+    let mut out = Vec::new();
+    for id in ids {
+        let (code, due): (String, i64) = dossiers::table
+            .find(id)
+            .select((dossiers::code, dossiers::fees_due_vnd))
+            .first(conn)?;
+        let paid: Vec<(String, i64, i64)> = payments::table
+            .filter(payments::dossier_id.eq(id))
+            .filter(payments::status.eq(PaymentStatus::Success.as_str()))
+            .order(payments::created_at.asc())
+            .select((payments::id, payments::amount_vnd, payments::applied_vnd))
+            .load(conn)?;
+        let received: i64 = paid.iter().map(|p| p.1).sum();
+        if received > due {
+            let surplus = paid.iter().find(|p| p.2 < p.1).map(|p| p.0.clone());
+            out.push(OverpaidDossier {
+                code,
+                fees_due_vnd: due,
+                received_vnd: received,
+                surplus_payment_id: surplus,
+            });
+        }
+    }
+    Ok(out)
 }
 
 // ---- jobs ----
@@ -804,7 +1148,9 @@ pub fn online_between(
 pub struct ReconciliationItem {
     pub txn_ref: String,
     pub payment_id: Option<String>,
-    /// `matched`, `missing` (one side only) or `mismatch` (status or amount differ).
+    /// `matched`, `missing` (one side only), `mismatch` (status or amount
+    /// differ) or `overpaid` (a dossier received more than its fee; `txn_ref`
+    /// is then `dossier:{code}`).
     pub result: String,
     pub our_status: Option<String>,
     pub our_amount_vnd: Option<i64>,
@@ -821,6 +1167,8 @@ pub struct ReconciliationRun {
     pub matched: i32,
     pub missing: i32,
     pub mismatch: i32,
+    /// Dossiers that received more than their fee.
+    pub overpaid: i32,
 }
 
 /// Replaces a day's reconciliation with a new run.
@@ -857,6 +1205,7 @@ pub fn store_reconciliation(
             matched: count("matched"),
             missing: count("missing"),
             mismatch: count("mismatch"),
+            overpaid: count("overpaid"),
         };
         diesel::insert_into(reconciliation_runs::table)
             .values((
@@ -865,6 +1214,7 @@ pub fn store_reconciliation(
                 reconciliation_runs::matched.eq(run.matched),
                 reconciliation_runs::missing.eq(run.missing),
                 reconciliation_runs::mismatch.eq(run.mismatch),
+                reconciliation_runs::overpaid.eq(run.overpaid),
             ))
             .execute(conn)?;
         Ok(run)
@@ -886,17 +1236,18 @@ pub fn reconciliation(
     conn: &mut AnyConnection,
     day: NaiveDate,
 ) -> StoreResult<Option<(ReconciliationRun, Vec<ReconciliationItem>)>> {
-    let run: Option<(NaiveDateTime, i32, i32, i32)> = reconciliation_runs::table
+    let run: Option<(NaiveDateTime, i32, i32, i32, i32)> = reconciliation_runs::table
         .find(day)
         .select((
             reconciliation_runs::run_at,
             reconciliation_runs::matched,
             reconciliation_runs::missing,
             reconciliation_runs::mismatch,
+            reconciliation_runs::overpaid,
         ))
         .first(conn)
         .optional()?;
-    let Some((run_at, matched, missing, mismatch)) = run else {
+    let Some((run_at, matched, missing, mismatch, overpaid)) = run else {
         return Ok(None);
     };
     let rows: Vec<ItemRow> = reconciliation_items::table
@@ -944,6 +1295,7 @@ pub fn reconciliation(
             matched,
             missing,
             mismatch,
+            overpaid,
         },
         items,
     )))

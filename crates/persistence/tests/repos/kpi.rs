@@ -233,6 +233,7 @@ fn kept_aggregates_agree_with_a_rebuild(pool: &Pool) {
                             recorded_by: w.officer.user_id,
                         },
                     )
+                    .unwrap()
                     .unwrap();
                     act(
                         &mut conn,

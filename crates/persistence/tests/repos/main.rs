@@ -9,6 +9,7 @@ use motcua_persistence::{Backend, Pool};
 mod catalog;
 mod foundation;
 mod kpi;
+mod payments_once;
 mod workflow;
 
 /// Declares `<scenario>::sqlite` and `<scenario>::postgres` tests for each scenario fn.
