@@ -9,6 +9,7 @@ mod dossier_rules;
 mod dossiers;
 mod errors;
 mod feedback;
+mod identity;
 mod kpi;
 mod matrix;
 mod ops;
