@@ -176,6 +176,12 @@ fn caller_from(req: &HttpRequest) -> Result<Option<Caller>, ApiError> {
     }))
 }
 
+/// The caller of a request with a valid bearer token, if any, for
+/// middleware that looks without refusing.
+pub fn peek_caller(req: &HttpRequest) -> Option<Caller> {
+    caller_from(req).ok().flatten()
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
