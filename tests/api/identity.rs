@@ -78,7 +78,10 @@ where
     let outbox_path = path.display().to_string();
     match TestApp::start_with(backend, move |s| s.identity.outbox_path = Some(outbox_path)).await {
         Some(app) => scenario(app, Outbox(path)).await,
-        None => eprintln!("skipped on {}: MOTCUA_TEST_POSTGRES_URL not set", backend.as_str()),
+        None => eprintln!(
+            "skipped on {}: MOTCUA_TEST_POSTGRES_URL not set",
+            backend.as_str()
+        ),
     }
 }
 
@@ -117,8 +120,10 @@ pub async fn counter_filing(app: &TestApp, id_number: &str, name: &str) -> (Stri
 pub async fn register(app: &TestApp, id_number: &str, name: &str, phone: &str) -> (String, i64) {
     let res = app
         .post("/api/v1/auth/register")
-        .json(&json!({"id_number": id_number, "full_name": name, "phone": phone,
-                      "password": "mat-khau-cua-toi"}))
+        .json(
+            &json!({"id_number": id_number, "full_name": name, "phone": phone,
+                      "password": "mat-khau-cua-toi"}),
+        )
         .send()
         .await
         .unwrap();
@@ -198,7 +203,12 @@ async fn a_stranger_registering_an_id_number_sees_nothing(app: TestApp) {
     let officer = app.token(Role::Officer).await;
     let etag = app.dossier(&officer, &code).await.etag;
     let res = app
-        .act_raw(&stranger, &code, Some(&etag), &json!({"action": "withdraw"}))
+        .act_raw(
+            &stranger,
+            &code,
+            Some(&etag),
+            &json!({"action": "withdraw"}),
+        )
         .await;
     if res.status().is_success() {
         leaked.push(("withdraw".to_owned(), res.status().as_u16()));
@@ -212,7 +222,12 @@ async fn a_stranger_registering_an_id_number_sees_nothing(app: TestApp) {
     );
 
     // Not her name: no code is sent, and staff see the attempt.
-    problem(request_code(&app, &stranger).await, 409, "identity_name_mismatch").await;
+    problem(
+        request_code(&app, &stranger).await,
+        409,
+        "identity_name_mismatch",
+    )
+    .await;
     // Nor does an officer link it at the counter.
     let res = app
         .post(&format!("/api/v1/users/{stranger_id}/verify-identity"))
@@ -241,7 +256,10 @@ async fn a_stranger_registering_an_id_number_sees_nothing(app: TestApp) {
     assert!(leaks(&app, &stranger, &code, &doc).await.is_empty());
     let me = app.get_json(&stranger, "/api/v1/me").await;
     assert_eq!(me["identity"]["status"], "unverified");
-    assert_eq!(me["applicant"]["full_name"], "Kẻ Lạ Mặt", "not her name from the record");
+    assert_eq!(
+        me["applicant"]["full_name"], "Kẻ Lạ Mặt",
+        "not her name from the record"
+    );
 
     // It may still file for itself, and sees just that.
     let own = crate::dossiers::submit_reissue(&app, &stranger).await;
@@ -269,7 +287,11 @@ async fn a_stranger_registering_an_id_number_sees_nothing(app: TestApp) {
     assert_eq!(refused, 2, "{body}");
     let store = app.get_json(&stranger, "/api/v1/me/documents").await;
     assert!(
-        store["items"].as_array().unwrap().iter().all(|d| d["id"] != doc.as_str()),
+        store["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["id"] != doc.as_str()),
         "{store}"
     );
     assert_eq!(app.dossier(&officer, &code).await.status(), "received");
@@ -282,7 +304,11 @@ async fn reaches_everything(app: &TestApp, token: &str, code: &str, doc: &str) {
         .into_iter()
         .map(|(what, _)| what)
         .collect();
-    assert_eq!(got.len(), 6, "list, detail, receipt, history, scan, record: {got:?}");
+    assert_eq!(
+        got.len(),
+        6,
+        "list, detail, receipt, history, scan, record: {got:?}"
+    );
 }
 
 async fn the_owner_proves_it_by_a_code_sent_to_the_recorded_phone(app: TestApp, outbox: Outbox) {
@@ -290,7 +316,12 @@ async fn the_owner_proves_it_by_a_code_sent_to_the_recorded_phone(app: TestApp, 
     // Her own account, her name typed without accents, another phone.
     let (owner, _) = register(&app, VICTIM_ID, "TRAN THI BICH", "0933333333").await;
     assert!(leaks(&app, &owner, &code, &doc).await.is_empty());
-    problem(confirm(&app, &owner, "123456").await, 409, "verification_not_requested").await;
+    problem(
+        confirm(&app, &owner, "123456").await,
+        409,
+        "verification_not_requested",
+    )
+    .await;
 
     let res = request_code(&app, &owner).await;
     assert_eq!(res.status(), 202);
@@ -306,10 +337,23 @@ async fn the_owner_proves_it_by_a_code_sent_to_the_recorded_phone(app: TestApp, 
     problem(res, 429, "too_many_requests").await;
     assert_eq!(outbox.count(), 1);
 
-    let body = problem(confirm(&app, &owner, &other_than(&code_sent, 1)).await, 422, "verification_code_invalid").await;
+    let body = problem(
+        confirm(&app, &owner, &other_than(&code_sent, 1)).await,
+        422,
+        "verification_code_invalid",
+    )
+    .await;
     assert_eq!(body["tries_left"], 4);
-    problem(confirm(&app, &owner, "12ab56").await, 422, "validation_failed").await;
-    assert!(leaks(&app, &owner, &code, &doc).await.is_empty(), "a wrong code opens nothing");
+    problem(
+        confirm(&app, &owner, "12ab56").await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(
+        leaks(&app, &owner, &code, &doc).await.is_empty(),
+        "a wrong code opens nothing"
+    );
 
     let res = confirm(&app, &owner, &code_sent).await;
     assert_eq!(res.status(), 200);
@@ -322,7 +366,12 @@ async fn the_owner_proves_it_by_a_code_sent_to_the_recorded_phone(app: TestApp, 
     assert_eq!(me["applicant"]["phone"], VICTIM_PHONE);
     problem(request_code(&app, &owner).await, 409, "already_verified").await;
     // The code is spent.
-    problem(confirm(&app, &owner, &code_sent).await, 409, "verification_not_requested").await;
+    problem(
+        confirm(&app, &owner, &code_sent).await,
+        409,
+        "verification_not_requested",
+    )
+    .await;
 }
 
 async fn expired_and_exhausted_codes_are_refused(app: TestApp, outbox: Outbox) {
@@ -336,14 +385,26 @@ async fn expired_and_exhausted_codes_are_refused(app: TestApp, outbox: Outbox) {
     {
         let past = (chrono::Utc::now() - chrono::Duration::minutes(1)).naive_utc();
         let mut conn = app.pool.get().unwrap();
-        let n = diesel::update(identity_attempts::table.filter(identity_attempts::user_id.eq(owner_id)))
-            .set(identity_attempts::expires_at.eq(Some(past)))
-            .execute(&mut *conn)
-            .unwrap();
+        let n = diesel::update(
+            identity_attempts::table.filter(identity_attempts::user_id.eq(owner_id)),
+        )
+        .set(identity_attempts::expires_at.eq(Some(past)))
+        .execute(&mut *conn)
+        .unwrap();
         assert_eq!(n, 1);
     }
-    problem(confirm(&app, &owner, &sent).await, 410, "verification_code_expired").await;
-    problem(confirm(&app, &owner, &sent).await, 409, "verification_not_requested").await;
+    problem(
+        confirm(&app, &owner, &sent).await,
+        410,
+        "verification_code_expired",
+    )
+    .await;
+    problem(
+        confirm(&app, &owner, &sent).await,
+        409,
+        "verification_not_requested",
+    )
+    .await;
     assert!(leaks(&app, &owner, &code, &doc).await.is_empty());
 
     // Too many tries: five wrong entries and the code is dead, the right one too.
@@ -354,11 +415,26 @@ async fn expired_and_exhausted_codes_are_refused(app: TestApp, outbox: Outbox) {
     let right = outbox.last_code_to(VICTIM_PHONE);
     assert_ne!(right, sent);
     for n in 1..=4 {
-        let body = problem(confirm(&app, &other, &other_than(&right, n)).await, 422, "verification_code_invalid").await;
+        let body = problem(
+            confirm(&app, &other, &other_than(&right, n)).await,
+            422,
+            "verification_code_invalid",
+        )
+        .await;
         assert_eq!(body["tries_left"], 5 - i64::from(n));
     }
-    problem(confirm(&app, &other, &other_than(&right, 5)).await, 410, "verification_code_exhausted").await;
-    problem(confirm(&app, &other, &right).await, 409, "verification_not_requested").await;
+    problem(
+        confirm(&app, &other, &other_than(&right, 5)).await,
+        410,
+        "verification_code_exhausted",
+    )
+    .await;
+    problem(
+        confirm(&app, &other, &right).await,
+        409,
+        "verification_not_requested",
+    )
+    .await;
     assert!(leaks(&app, &other, &code2, &doc2).await.is_empty());
     let me = app.get_json(&other, "/api/v1/me").await;
     assert_eq!(me["identity"]["status"], "unverified");
@@ -389,12 +465,23 @@ async fn an_officer_verifies_at_the_counter(app: TestApp, outbox: Outbox) {
         )
         .await;
     let code = filed.code().to_owned();
-    app.act_ok(&officer, &code, &json!({"action": "receive"})).await;
-    let res = app.upload_to(&officer, &code, PDF, &[("requirement", "D1")]).await;
-    let doc = res.json::<Value>().await.unwrap()["document"]["id"].as_str().unwrap().to_owned();
+    app.act_ok(&officer, &code, &json!({"action": "receive"}))
+        .await;
+    let res = app
+        .upload_to(&officer, &code, PDF, &[("requirement", "D1")])
+        .await;
+    let doc = res.json::<Value>().await.unwrap()["document"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let (owner, owner_id) = register(&app, VICTIM_ID, "trần thị bích", "0933333333").await;
-    problem(request_code(&app, &owner).await, 409, "verification_no_contact").await;
+    problem(
+        request_code(&app, &owner).await,
+        409,
+        "verification_no_contact",
+    )
+    .await;
     assert_eq!(outbox.count(), 0);
     assert!(leaks(&app, &owner, &code, &doc).await.is_empty());
     // Only staff verify, and only citizen accounts.
@@ -431,7 +518,11 @@ async fn an_officer_verifies_at_the_counter(app: TestApp, outbox: Outbox) {
     assert_eq!(verified["verified_by"], officer_id);
     assert!(verified["verified_at"].is_string());
     let got = leaks(&app, &owner, &code, &doc).await;
-    assert_eq!(got.len(), 5, "all but the record's contact, which it has none: {got:?}");
+    assert_eq!(
+        got.len(),
+        5,
+        "all but the record's contact, which it has none: {got:?}"
+    );
     let me = app.get_json(&owner, "/api/v1/me").await;
     assert_eq!(me["identity"]["method"], "counter");
     assert_eq!(me["applicant"]["full_name"], VICTIM_NAME);
@@ -456,7 +547,10 @@ async fn the_portal_reaches_what_it_filed_or_is_granted(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    let payment = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let payment = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let status_of = |path: String, method: &'static str| {
         let req = match method {
@@ -469,11 +563,26 @@ async fn the_portal_reaches_what_it_filed_or_is_granted(app: TestApp) {
     // Nothing it did not file.
     let list = app.get_json(&portal, "/api/v1/dossiers").await;
     assert_eq!(list["total"], 0, "{list}");
-    assert_eq!(status_of(format!("/api/v1/dossiers/{code}"), "GET").await, 404);
-    assert_eq!(status_of(format!("/api/v1/dossiers/{code}/receipt"), "GET").await, 404);
-    assert_eq!(status_of(format!("/api/v1/documents/{doc}"), "GET").await, 404);
-    assert_eq!(status_of(format!("/api/v1/payments/{payment}"), "GET").await, 404);
-    assert_eq!(status_of(format!("/api/v1/payments/{payment}/cancel"), "POST").await, 404);
+    assert_eq!(
+        status_of(format!("/api/v1/dossiers/{code}"), "GET").await,
+        404
+    );
+    assert_eq!(
+        status_of(format!("/api/v1/dossiers/{code}/receipt"), "GET").await,
+        404
+    );
+    assert_eq!(
+        status_of(format!("/api/v1/documents/{doc}"), "GET").await,
+        404
+    );
+    assert_eq!(
+        status_of(format!("/api/v1/payments/{payment}"), "GET").await,
+        404
+    );
+    assert_eq!(
+        status_of(format!("/api/v1/payments/{payment}/cancel"), "POST").await,
+        404
+    );
     let officer = app.token(Role::Officer).await;
     let etag = app.dossier(&officer, &code).await.etag;
     let res = app
@@ -495,7 +604,9 @@ async fn the_portal_reaches_what_it_filed_or_is_granted(app: TestApp) {
     assert_eq!(list["total"], 1);
 
     // A grant for the receiving agency: it reads, but still acts only on its own.
-    let agency = app.dossier(&officer, &code).await.body["agency"]["id"].as_i64().unwrap();
+    let agency = app.dossier(&officer, &code).await.body["agency"]["id"]
+        .as_i64()
+        .unwrap();
     let grants = format!("/api/v1/integrations/{portal_id}/grants");
     let res = app
         .post(&grants)
@@ -517,35 +628,65 @@ async fn the_portal_reaches_what_it_filed_or_is_granted(app: TestApp) {
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["agency_id"], agency);
     app.dossier(&portal, &code).await;
-    assert_eq!(status_of(format!("/api/v1/documents/{doc}"), "GET").await, 200);
+    assert_eq!(
+        status_of(format!("/api/v1/documents/{doc}"), "GET").await,
+        200
+    );
     let list = app.get_json(&portal, "/api/v1/dossiers").await;
-    assert!(list["items"].as_array().unwrap().iter().any(|d| d["code"] == code.as_str()));
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == code.as_str())
+    );
     let res = app
         .act_raw(&portal, &code, Some(&etag), &json!({"action": "withdraw"}))
         .await;
     problem(res, 403, "forbidden").await;
     let paid_agency = paid.body["agency"]["id"].as_i64().unwrap();
     if paid_agency == agency {
-        assert_eq!(status_of(format!("/api/v1/payments/{payment}/cancel"), "POST").await, 403);
+        assert_eq!(
+            status_of(format!("/api/v1/payments/{payment}/cancel"), "POST").await,
+            403
+        );
     }
-    let res = app.act(&portal, own.code(), &json!({"action": "withdraw"})).await;
+    let res = app
+        .act(&portal, own.code(), &json!({"action": "withdraw"}))
+        .await;
     assert_eq!(res.status(), 200, "its own filing");
 
     // Every request it made is on record for the admin.
     let log = app
-        .get_json(&admin, &format!("/api/v1/integrations/{portal_id}/access-log?per_page=100"))
+        .get_json(
+            &admin,
+            &format!("/api/v1/integrations/{portal_id}/access-log?per_page=100"),
+        )
         .await;
     let entries = log["items"].as_array().unwrap();
     let on_hers: Vec<(String, i64)> = entries
         .iter()
         .filter(|e| e["dossier_code"] == code.as_str())
-        .map(|e| (e["method"].as_str().unwrap().to_owned(), e["status"].as_i64().unwrap()))
+        .map(|e| {
+            (
+                e["method"].as_str().unwrap().to_owned(),
+                e["status"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert!(on_hers.contains(&("POST".to_owned(), 404)), "{on_hers:?}");
     assert!(on_hers.contains(&("POST".to_owned(), 403)), "{on_hers:?}");
     assert!(on_hers.contains(&("GET".to_owned(), 200)), "{on_hers:?}");
-    assert!(entries.iter().any(|e| e["dossier_code"] == own.code() && e["method"] == "POST" && e["status"] == 201));
-    assert!(entries.iter().any(|e| e["path"] == format!("/api/v1/payments/{payment}/cancel")));
+    assert!(
+        entries.iter().any(|e| e["dossier_code"] == own.code()
+            && e["method"] == "POST"
+            && e["status"] == 201)
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["path"] == format!("/api/v1/payments/{payment}/cancel"))
+    );
     let res = app
         .get(&format!("/api/v1/integrations/{portal_id}/access-log"))
         .header("authorization", bearer(&officer))
@@ -562,7 +703,10 @@ async fn the_portal_reaches_what_it_filed_or_is_granted(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    assert_eq!(status_of(format!("/api/v1/dossiers/{code}"), "GET").await, 404);
+    assert_eq!(
+        status_of(format!("/api/v1/dossiers/{code}"), "GET").await,
+        404
+    );
     let res = app
         .delete(&format!("{grants}/{agency}"))
         .header("authorization", bearer(&admin))

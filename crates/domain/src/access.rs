@@ -84,11 +84,11 @@ pub fn reach(viewer: Viewer, dossier: Holding) -> Option<Reach> {
                 })
             }
         }
-        Role::Officer | Role::Leader => (viewer.agency_id.is_some()
-            && dossier.passed_viewer_agency)
-            .then_some(Reach {
+        Role::Officer | Role::Leader => {
+            (viewer.agency_id.is_some() && dossier.passed_viewer_agency).then_some(Reach {
                 as_applicant: false,
-            }),
+            })
+        }
     }
 }
 
@@ -149,7 +149,9 @@ pub struct OtpState {
 pub enum OtpCheck {
     Accepted,
     /// Wrong; `left` more tries before the code dies.
-    Wrong { left: i32 },
+    Wrong {
+        left: i32,
+    },
     Expired,
     /// Too many wrong entries: the code is dead, ask for a new one.
     Exhausted,
@@ -256,21 +258,50 @@ mod tests {
         let cases = [
             // A counter filing under her ID number.
             (Role::Citizen, U, dossier(officer_filed, false, false), None),
-            (Role::Citizen, V, dossier(officer_filed, false, false), yes(true)),
+            (
+                Role::Citizen,
+                V,
+                dossier(officer_filed, false, false),
+                yes(true),
+            ),
             // What the account filed itself.
             (Role::Citizen, U, dossier(ME, false, false), yes(true)),
             (Role::Citizen, V, dossier(ME, false, false), yes(true)),
             // The portal: its own filings, or read-only by grant.
-            (Role::Integration, U, dossier(officer_filed, true, false), None),
-            (Role::Integration, U, dossier(officer_filed, false, true), yes(false)),
+            (
+                Role::Integration,
+                U,
+                dossier(officer_filed, true, false),
+                None,
+            ),
+            (
+                Role::Integration,
+                U,
+                dossier(officer_filed, false, true),
+                yes(false),
+            ),
             (Role::Integration, U, dossier(ME, false, false), yes(true)),
-            (Role::Officer, U, dossier(officer_filed, true, false), yes(false)),
+            (
+                Role::Officer,
+                U,
+                dossier(officer_filed, true, false),
+                yes(false),
+            ),
             (Role::Officer, U, dossier(officer_filed, false, true), None),
             (Role::Leader, U, dossier(ME, false, false), None),
-            (Role::Admin, U, dossier(officer_filed, false, false), yes(false)),
+            (
+                Role::Admin,
+                U,
+                dossier(officer_filed, false, false),
+                yes(false),
+            ),
         ];
         for (role, identity, d, want) in cases {
-            assert_eq!(reach(viewer(role, identity), d), want, "{role} {identity} {d:?}");
+            assert_eq!(
+                reach(viewer(role, identity), d),
+                want,
+                "{role} {identity} {d:?}"
+            );
         }
     }
 
@@ -296,9 +327,8 @@ mod tests {
                                 ListScope::Nothing => false,
                             };
                             // A verified citizen's own filings carry its applicant record.
-                            let d_consistent = !(role == &Role::Citizen
-                                && submitted_by == ME
-                                && identity == V);
+                            let d_consistent =
+                                !(role == &Role::Citizen && submitted_by == ME && identity == V);
                             if d_consistent {
                                 assert_eq!(
                                     listed,
@@ -339,15 +369,39 @@ mod tests {
             (fresh.clone(), true, now, OtpCheck::Accepted),
             (fresh.clone(), false, now, OtpCheck::Wrong { left: 4 }),
             (
-                OtpState { tries: 3, ..fresh.clone() },
+                OtpState {
+                    tries: 3,
+                    ..fresh.clone()
+                },
                 false,
                 now,
                 OtpCheck::Wrong { left: 1 },
             ),
-            (OtpState { tries: 4, ..fresh.clone() }, false, now, OtpCheck::Exhausted),
+            (
+                OtpState {
+                    tries: 4,
+                    ..fresh.clone()
+                },
+                false,
+                now,
+                OtpCheck::Exhausted,
+            ),
             // A dead code stays dead, even for the right code.
-            (OtpState { tries: 5, ..fresh.clone() }, true, now, OtpCheck::Exhausted),
-            (fresh.clone(), true, now + Duration::minutes(10), OtpCheck::Expired),
+            (
+                OtpState {
+                    tries: 5,
+                    ..fresh.clone()
+                },
+                true,
+                now,
+                OtpCheck::Exhausted,
+            ),
+            (
+                fresh.clone(),
+                true,
+                now + Duration::minutes(10),
+                OtpCheck::Expired,
+            ),
             (fresh, false, now + Duration::minutes(11), OtpCheck::Expired),
         ];
         for (state, matches, at, want) in cases {
@@ -371,7 +425,10 @@ mod tests {
             Some((ContactChannel::Email, "b@x.vn".to_owned()))
         );
         assert_eq!(pick_contact(Some(" "), None), None);
-        assert_eq!(mask_contact(&ContactChannel::Sms, "0987654321"), "*******321");
+        assert_eq!(
+            mask_contact(&ContactChannel::Sms, "0987654321"),
+            "*******321"
+        );
         assert_eq!(
             mask_contact(&ContactChannel::Email, "bich@example.vn"),
             "b***@example.vn"

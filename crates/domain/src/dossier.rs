@@ -484,8 +484,18 @@ mod tests {
             (S::InReview, A::Propose, LEADER, Err(Refusal::Forbidden)),
             (S::Submitted, A::Receive, APPLICANT, Err(Refusal::Forbidden)),
             (S::InReview, A::Withdraw, STRANGER, Err(Refusal::Forbidden)),
-            (S::InReview, A::Withdraw, PORTAL_READER, Err(Refusal::Forbidden)),
-            (S::SupplementRequested, A::Supplement, PORTAL_READER, Err(Refusal::Forbidden)),
+            (
+                S::InReview,
+                A::Withdraw,
+                PORTAL_READER,
+                Err(Refusal::Forbidden),
+            ),
+            (
+                S::SupplementRequested,
+                A::Supplement,
+                PORTAL_READER,
+                Err(Refusal::Forbidden),
+            ),
             (S::InReview, A::Withdraw, OFFICER, Err(Refusal::Forbidden)),
             (
                 S::Submitted,

@@ -75,7 +75,10 @@ mod tests {
     #[test]
     fn codes_in_paths() {
         let cases = [
-            ("/api/v1/dossiers/000.00.20.H56-261207-0001", Some("000.00.20.H56-261207-0001")),
+            (
+                "/api/v1/dossiers/000.00.20.H56-261207-0001",
+                Some("000.00.20.H56-261207-0001"),
+            ),
             ("/api/v1/dossiers/X/receipt", Some("X")),
             ("/api/v1/dossiers", None),
             ("/api/v1/dossiers/", None),

@@ -65,7 +65,14 @@ pub fn link(
         if method != VerificationMethod::Otp {
             identity::record_attempt(
                 conn,
-                &attempt(user_id, applicant.id, method, Outcome::Mismatch, actor_id, now),
+                &attempt(
+                    user_id,
+                    applicant.id,
+                    method,
+                    Outcome::Mismatch,
+                    actor_id,
+                    now,
+                ),
             )?;
         }
         tracing::warn!(user_id, %method, "identity names differ; not linked");
@@ -75,7 +82,14 @@ pub fn link(
     if method != VerificationMethod::Otp {
         identity::record_attempt(
             conn,
-            &attempt(user_id, applicant.id, method, Outcome::Verified, actor_id, now),
+            &attempt(
+                user_id,
+                applicant.id,
+                method,
+                Outcome::Verified,
+                actor_id,
+                now,
+            ),
         )?;
     }
     tracing::info!(user_id, %method, "identity verified");
@@ -114,7 +128,9 @@ pub fn verify(
     note: Option<&str>,
     now: DateTime<Utc>,
 ) -> WorkflowResult<Linked> {
-    write_tx(conn, |conn| link(conn, user_id, method, actor_id, note, now))
+    write_tx(conn, |conn| {
+        link(conn, user_id, method, actor_id, note, now)
+    })
 }
 
 /// What asking for a one-time code led to.
@@ -198,7 +214,9 @@ pub fn request_code(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeEntry {
     Verified(Verification),
-    Wrong { left: i32 },
+    Wrong {
+        left: i32,
+    },
     Expired,
     Exhausted,
     /// No code is pending: ask for one first.
@@ -225,10 +243,12 @@ pub fn enter_code(
         match access::check_otp(&state, matches, now) {
             OtpCheck::Accepted => {
                 identity::record_try(conn, pending.id, pending.tries, Outcome::Verified, now)?;
-                Ok(match link(conn, user_id, VerificationMethod::Otp, None, None, now)? {
-                    Linked::Verified(v) => CodeEntry::Verified(v),
-                    Linked::NameMismatch => CodeEntry::NameMismatch,
-                })
+                Ok(
+                    match link(conn, user_id, VerificationMethod::Otp, None, None, now)? {
+                        Linked::Verified(v) => CodeEntry::Verified(v),
+                        Linked::NameMismatch => CodeEntry::NameMismatch,
+                    },
+                )
             }
             OtpCheck::Wrong { left } => {
                 identity::record_try(conn, pending.id, pending.tries + 1, Outcome::Pending, now)?;

@@ -116,7 +116,10 @@ pub struct Submission {
 pub fn viewer(conn: &mut AnyConnection, caller: Caller) -> WorkflowResult<Viewer> {
     let (applicant_id, identity) = if caller.role == Role::Citizen {
         let user = users::by_id(conn, caller.user_id)?;
-        (user.applicant_id, identity::of(conn, caller.user_id)?.status)
+        (
+            user.applicant_id,
+            identity::of(conn, caller.user_id)?.status,
+        )
     } else {
         (None, IdentityStatus::Unverified)
     };
@@ -152,8 +155,8 @@ fn holding(conn: &mut AnyConnection, viewer: Viewer, dossier: &Dossier) -> Workf
 /// see: the domain's [`access::reach`] decides, for every route.
 fn actor_for(conn: &mut AnyConnection, caller: Caller, dossier: &Dossier) -> WorkflowResult<Actor> {
     let viewer = viewer(conn, caller)?;
-    let reach = access::reach(viewer, holding(conn, viewer, dossier)?)
-        .ok_or(WorkflowError::NotFound)?;
+    let reach =
+        access::reach(viewer, holding(conn, viewer, dossier)?).ok_or(WorkflowError::NotFound)?;
     let mut actor = Actor {
         role: caller.role,
         is_applicant: reach.as_applicant,

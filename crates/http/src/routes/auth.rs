@@ -3,8 +3,8 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{Duration, NaiveDate, Utc};
 use motcua_domain::Role;
-use motcua_domain::user::{Registration, User};
 use motcua_domain::access::IdentityStatus;
+use motcua_domain::user::{Registration, User};
 use motcua_persistence::repo::{agencies, applicants, identity, rate_limits, sessions, users};
 use motcua_persistence::write_tx;
 use serde::{Deserialize, Serialize};

@@ -97,7 +97,9 @@ pub async fn request_code(state: web::Data<AppState>, caller: Caller) -> ApiResu
         CodeRequest::NoContact => return Err(ApiError::new(ErrorCode::VerificationNoContact)),
         CodeRequest::NameMismatch => return Err(name_mismatch()),
         CodeRequest::TooSoon(wait) => {
-            return Err(ApiError::new(ErrorCode::TooManyRequests).header(RETRY_AFTER, wait.to_string()));
+            return Err(
+                ApiError::new(ErrorCode::TooManyRequests).header(RETRY_AFTER, wait.to_string())
+            );
         }
     };
     let minutes = ttl.num_minutes().max(1);
@@ -384,7 +386,12 @@ pub async fn revoke(
     if !removed {
         return Err(ApiError::not_found());
     }
-    tracing::info!(user_id, agency_id, by = caller.user_id, "integration grant revoked");
+    tracing::info!(
+        user_id,
+        agency_id,
+        by = caller.user_id,
+        "integration grant revoked"
+    );
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -782,11 +782,13 @@ pub fn list(
             Scope::Submitter(user) => q = q.filter(dossiers::submitted_by.eq(user)),
             Scope::Integration(user) => {
                 q = q.filter(
-                    dossiers::submitted_by.eq(user).or(dossiers::agency_id.eq_any(
-                        crate::schema::integration_grants::table
-                            .filter(crate::schema::integration_grants::user_id.eq(user))
-                            .select(crate::schema::integration_grants::agency_id),
-                    )),
+                    dossiers::submitted_by
+                        .eq(user)
+                        .or(dossiers::agency_id.eq_any(
+                            crate::schema::integration_grants::table
+                                .filter(crate::schema::integration_grants::user_id.eq(user))
+                                .select(crate::schema::integration_grants::agency_id),
+                        )),
                 )
             }
         }

@@ -33,13 +33,11 @@ impl Verification {
     }
 }
 
+type StateRow = (String, Option<String>, Option<i64>, Option<NaiveDateTime>);
+type PendingRow = (i64, i64, Option<String>, Option<NaiveDateTime>, i32);
+
 pub fn of(conn: &mut AnyConnection, user_id: i64) -> StoreResult<Verification> {
-    let row: Option<(
-        String,
-        Option<String>,
-        Option<i64>,
-        Option<NaiveDateTime>,
-    )> = identity_verifications::table
+    let row: Option<StateRow> = identity_verifications::table
         .find(user_id)
         .select((
             identity_verifications::status,
@@ -183,21 +181,20 @@ pub struct PendingCode {
 }
 
 pub fn pending_code(conn: &mut AnyConnection, user_id: i64) -> StoreResult<Option<PendingCode>> {
-    let row: Option<(i64, i64, Option<String>, Option<NaiveDateTime>, i32)> =
-        identity_attempts::table
-            .filter(identity_attempts::user_id.eq(user_id))
-            .filter(identity_attempts::outcome.eq(Outcome::Pending.as_str()))
-            .filter(identity_attempts::code_hash.is_not_null())
-            .order(identity_attempts::id.desc())
-            .select((
-                identity_attempts::id,
-                identity_attempts::applicant_id,
-                identity_attempts::code_hash,
-                identity_attempts::expires_at,
-                identity_attempts::tries,
-            ))
-            .first(conn)
-            .optional()?;
+    let row: Option<PendingRow> = identity_attempts::table
+        .filter(identity_attempts::user_id.eq(user_id))
+        .filter(identity_attempts::outcome.eq(Outcome::Pending.as_str()))
+        .filter(identity_attempts::code_hash.is_not_null())
+        .order(identity_attempts::id.desc())
+        .select((
+            identity_attempts::id,
+            identity_attempts::applicant_id,
+            identity_attempts::code_hash,
+            identity_attempts::expires_at,
+            identity_attempts::tries,
+        ))
+        .first(conn)
+        .optional()?;
     Ok(row.and_then(|(id, applicant_id, hash, expires, tries)| {
         Some(PendingCode {
             id,

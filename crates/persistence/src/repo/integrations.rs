@@ -143,15 +143,17 @@ pub fn access_log(
         .load(conn)?;
     let items = rows
         .into_iter()
-        .map(|(id, user_id, method, path, dossier_code, status, at)| Access {
-            id,
-            user_id,
-            method,
-            path,
-            dossier_code,
-            status,
-            at: from_db(at),
-        })
+        .map(
+            |(id, user_id, method, path, dossier_code, status, at)| Access {
+                id,
+                user_id,
+                method,
+                path,
+                dossier_code,
+                status,
+                at: from_db(at),
+            },
+        )
         .collect();
     Ok(Page::new(items, page, total))
 }

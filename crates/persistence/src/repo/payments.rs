@@ -493,11 +493,17 @@ pub fn list(
                 q = q.filter(
                     payments::dossier_id.eq_any(
                         dossiers::table
-                            .filter(dossiers::submitted_by.eq(user).or(dossiers::agency_id.eq_any(
-                                crate::schema::integration_grants::table
-                                    .filter(crate::schema::integration_grants::user_id.eq(user))
-                                    .select(crate::schema::integration_grants::agency_id),
-                            )))
+                            .filter(
+                                dossiers::submitted_by
+                                    .eq(user)
+                                    .or(dossiers::agency_id.eq_any(
+                                        crate::schema::integration_grants::table
+                                            .filter(
+                                                crate::schema::integration_grants::user_id.eq(user),
+                                            )
+                                            .select(crate::schema::integration_grants::agency_id),
+                                    )),
+                            )
                             .select(dossiers::id),
                     ),
                 )
