@@ -442,8 +442,16 @@ fn upgrading_from_per_minute_waits_keeps_the_figures(pool: &Pool) {
 
     let conn = &mut pool.get().unwrap();
     let backend = conn.backend();
-    conn.revert_last_migration(db::migrations_for(backend))
-        .unwrap();
+    // Back to 000004: later migrations first, then 000005.
+    loop {
+        let reverted = conn
+            .revert_last_migration(db::migrations_for(backend))
+            .unwrap()
+            .to_string();
+        if reverted.contains("000005") {
+            break;
+        }
+    }
     for statement in [
         "INSERT INTO kpi_agg (grain, period, agency_id, procedure_id, channel, received, decided) \
          VALUES ('d', '2026-03-02', 1, 11, 'online', 2, 1), ('d', '2026-03-02', 1, 12, 'online', 3, 0), \
