@@ -439,15 +439,45 @@ async fn expired_and_exhausted_codes_are_refused(app: TestApp, outbox: Outbox) {
     let me = app.get_json(&other, "/api/v1/me").await;
     assert_eq!(me["identity"]["status"], "unverified");
     // What is stored is a digest, never the code.
-    let mut conn = app.pool.get().unwrap();
-    let hashes: Vec<Option<String>> = identity_attempts::table
-        .select(identity_attempts::code_hash)
-        .load(&mut *conn)
-        .unwrap();
-    assert_eq!(hashes.len(), 2);
-    for h in hashes.into_iter().flatten() {
-        assert_eq!(h.len(), 64);
-        assert!(!h.contains(&right) && !h.contains(&sent));
+    {
+        let mut conn = app.pool.get().unwrap();
+        let hashes: Vec<Option<String>> = identity_attempts::table
+            .select(identity_attempts::code_hash)
+            .load(&mut *conn)
+            .unwrap();
+        assert_eq!(hashes.len(), 2);
+        for h in hashes.into_iter().flatten() {
+            assert_eq!(h.len(), 64);
+            assert!(!h.contains(&right) && !h.contains(&sent));
+        }
+    }
+
+    // Five codes a day at most, however patiently one waits between them.
+    let mut sent_today = 1;
+    loop {
+        {
+            let mut conn = app.pool.get().unwrap();
+            let earlier = diesel::dsl::sql::<diesel::sql_types::Timestamp>(
+                if app.backend == Backend::Sqlite {
+                    "datetime(created_at, '-2 minutes')"
+                } else {
+                    "created_at - interval '2 minutes'"
+                },
+            );
+            diesel::update(
+                identity_attempts::table.filter(identity_attempts::user_id.eq(owner_id)),
+            )
+            .set(identity_attempts::created_at.eq(earlier))
+            .execute(&mut *conn)
+            .unwrap();
+        }
+        let res = request_code(&app, &owner).await;
+        if sent_today == 5 {
+            problem(res, 429, "too_many_requests").await;
+            break;
+        }
+        assert_eq!(res.status(), 202, "code {}", sent_today + 1);
+        sent_today += 1;
     }
 }
 

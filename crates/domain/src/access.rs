@@ -133,6 +133,8 @@ pub fn names_match(a: &str, b: &str) -> bool {
 pub const OTP_TTL_MINUTES: i64 = 10;
 /// Wrong entries a code survives; the next one kills it.
 pub const OTP_MAX_TRIES: i32 = 5;
+/// Codes one account may be sent in 24 hours.
+pub const OTP_MAX_PER_DAY: i64 = 5;
 /// Digits of a one-time code.
 pub const OTP_DIGITS: usize = 6;
 

@@ -170,6 +170,13 @@ pub fn request_code(
         if wait > 0 {
             return Ok(CodeRequest::TooSoon(wait));
         }
+        // A day's codes are capped: guessing cannot go on for ever, nor can
+        // the person's phone be flooded.
+        if identity::codes_sent_since(conn, user_id, now - Duration::hours(24))?
+            >= access::OTP_MAX_PER_DAY
+        {
+            return Ok(CodeRequest::TooSoon(3600));
+        }
         if !access::names_match(&user.full_name, &applicant.full_name) {
             // `link` records the mismatch; nothing is sent.
             link(conn, user_id, VerificationMethod::Otp, None, None, now)?;

@@ -170,6 +170,20 @@ pub fn last_code_sent(
     Ok(at.map(from_db))
 }
 
+/// How many codes the account was sent since `since`.
+pub fn codes_sent_since(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    since: DateTime<Utc>,
+) -> StoreResult<i64> {
+    Ok(identity_attempts::table
+        .filter(identity_attempts::user_id.eq(user_id))
+        .filter(identity_attempts::code_hash.is_not_null())
+        .filter(identity_attempts::created_at.ge(to_db(since)))
+        .count()
+        .get_result(conn)?)
+}
+
 /// The account's pending code, if any.
 #[derive(Debug, Clone)]
 pub struct PendingCode {
