@@ -241,9 +241,15 @@ async fn visibility_and_roles(app: TestApp) {
         body["allowed_actions"],
         json!(["receive", "refuse", "request_supplement", "cancel"])
     );
-    // The provincial portal reads every dossier.
+    // The provincial portal reads only what it filed or is granted (tests/api/identity.rs).
     let portal = app.token(Role::Integration).await;
-    app.dossier(&portal, &code).await;
+    let res = app
+        .get(&format!("/api/v1/dossiers/{code}"))
+        .header("authorization", bearer(&portal))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 404, "not_found").await;
     // Unknown dossiers look like hidden ones.
     let res = app
         .get("/api/v1/dossiers/000.00.20.H56-000101-0001")

@@ -536,10 +536,22 @@ async fn counter_submission_for_a_new_applicant(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
+    let binh_id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     let binh = app.login("038190001234", "binh-mat-khau-1").await["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
+    // Only once the officer has checked the card (docs/identity.md).
+    let mine: Value = app.get_json(&binh, "/api/v1/dossiers").await;
+    assert_eq!(mine["total"], 0);
+    let res = app
+        .post(&format!("/api/v1/users/{binh_id}/verify-identity"))
+        .header("authorization", bearer(&officer))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
     let mine: Value = app.get_json(&binh, "/api/v1/dossiers").await;
     assert_eq!(mine["total"], 1);
     assert_eq!(mine["items"][0]["code"], code.as_str());

@@ -13,6 +13,7 @@ mod dossiers;
 mod errors;
 mod feedback;
 mod guards;
+mod identity;
 mod kpi;
 mod matrix;
 mod ops;

@@ -356,7 +356,8 @@ async fn creation_is_idempotent_and_validated(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200, "the portal reads payments");
+    // The portal reads only payments of dossiers it filed or is granted (tests/api/identity.rs).
+    assert_eq!(res.status(), 404, "not the portal's to read");
 }
 
 async fn notifications_are_verified_in_order(app: TestApp) {

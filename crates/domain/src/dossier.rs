@@ -217,7 +217,8 @@ pub fn may_act(actor: Actor, action: Action, status: DossierStatus) -> bool {
         A::Transfer => (officer || leader) && actor.at_handling_agency,
         A::Cancel | A::Apology => staff_anywhere,
         A::Supplement | A::Withdraw => {
-            (actor.role == Role::Citizen && actor.is_applicant) || actor.role == Role::Integration
+            // The portal acts for the applicant only on what it filed itself.
+            matches!(actor.role, Role::Citizen | Role::Integration) && actor.is_applicant
         }
     }
 }
@@ -418,7 +419,13 @@ mod tests {
         is_applicant: false,
         ..APPLICANT
     };
+    /// The portal on a dossier it filed.
     const PORTAL: Actor = Actor {
+        role: Role::Integration,
+        ..APPLICANT
+    };
+    /// The portal on a dossier it may only read (a grant).
+    const PORTAL_READER: Actor = Actor {
         role: Role::Integration,
         ..STRANGER
     };
@@ -477,6 +484,18 @@ mod tests {
             (S::InReview, A::Propose, LEADER, Err(Refusal::Forbidden)),
             (S::Submitted, A::Receive, APPLICANT, Err(Refusal::Forbidden)),
             (S::InReview, A::Withdraw, STRANGER, Err(Refusal::Forbidden)),
+            (
+                S::InReview,
+                A::Withdraw,
+                PORTAL_READER,
+                Err(Refusal::Forbidden),
+            ),
+            (
+                S::SupplementRequested,
+                A::Supplement,
+                PORTAL_READER,
+                Err(Refusal::Forbidden),
+            ),
             (S::InReview, A::Withdraw, OFFICER, Err(Refusal::Forbidden)),
             (
                 S::Submitted,

@@ -1,5 +1,6 @@
 //! motcua's domain: the types and rules of the one-stop shop, free of I/O.
 
+pub mod access;
 pub mod agency;
 pub mod audit;
 pub mod calendar;

@@ -24,8 +24,8 @@ use crate::middleware::{
     security_headers,
 };
 use crate::routes::{
-    agencies, audit, auth, calendar, catalog, documents, dossiers, feedback, kpi, ops, payments,
-    queue, tracking, users,
+    agencies, audit, auth, calendar, catalog, documents, dossiers, feedback, identity, kpi, ops,
+    payments, queue, tracking, users,
 };
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -48,6 +48,14 @@ where
                 .service(auth::logout)
                 .service(auth::logout_all)
                 .service(auth::me)
+                .service(identity::request_code)
+                .service(identity::confirm_code)
+                .service(identity::verify_at_counter)
+                .service(identity::mismatches)
+                .service(identity::grants)
+                .service(identity::grant)
+                .service(identity::revoke)
+                .service(identity::access_log)
                 .service(users::list)
                 .service(users::create)
                 .service(users::get)
@@ -253,6 +261,7 @@ pub fn build_app(
         .app_data(web::PayloadConfig::new(json_limit))
         .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
         .wrap(from_fn(request_guards))
+        .wrap(from_fn(crate::access_log::integration_access_log))
         .wrap(from_fn(catch_panics))
         .wrap(from_fn(problems))
         // CORS and security headers go on problem responses too; a CORS
@@ -297,9 +306,24 @@ pub fn state(
         pool.clone(),
         &settings.server.public_base_url,
     );
+    let notifier: Arc<dyn crate::notifier::Notifier> = match &settings.identity.outbox_path {
+        Some(path) => Arc::new(crate::notifier::FileOutbox::new(path)),
+        None => Arc::new(crate::notifier::LogSink {
+            production: settings.is_production(),
+        }),
+    };
+    let code_key: Arc<[u8]> = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"motcua one-time codes\0");
+        h.update(&jwt_secret);
+        h.finalize().to_vec().into()
+    };
     AppState {
         pool,
         backend,
+        notifier,
+        code_key,
         settings: Arc::new(settings),
         tokens,
         files,

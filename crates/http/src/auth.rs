@@ -261,6 +261,12 @@ async fn caller_from(req: &HttpRequest) -> Result<Option<Caller>, ApiError> {
     }))
 }
 
+/// The caller of a request with a valid bearer token, if any, for
+/// middleware that looks without refusing.
+pub async fn peek_caller(req: &HttpRequest) -> Option<Caller> {
+    caller_from(req).await.ok().flatten()
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;

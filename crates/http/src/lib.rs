@@ -1,6 +1,7 @@
 //! motcua's HTTP layer: actix-web handlers, the OpenAPI contract, auth and
 //! error mapping. No SQL here: handlers call repositories.
 
+pub mod access_log;
 pub mod app;
 pub mod auth;
 pub mod catalog_import;
@@ -9,6 +10,7 @@ pub mod extract;
 pub mod i18n;
 pub mod idempotency;
 pub mod middleware;
+pub mod notifier;
 pub mod openapi;
 pub mod payments;
 pub mod routes;

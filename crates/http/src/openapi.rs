@@ -22,6 +22,7 @@ Errors are RFC 9457 `application/problem+json` with a stable `code`. Texts follo
         (name = "ops", description = "Health, readiness and metrics"),
         (name = "auth", description = "Registration, sign-in and sessions"),
         (name = "users", description = "Account administration"),
+        (name = "identity", description = "Proving a citizen account's identity; integration grants and access log"),
         (name = "agencies", description = "Agencies and their electronic codes"),
         (name = "audit", description = "Who changed what: the append-only trail of administrative changes"),
         (name = "catalog", description = "The public procedure catalog"),

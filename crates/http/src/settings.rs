@@ -52,6 +52,31 @@ pub struct Settings {
     pub uploads: UploadSettings,
     pub payments: PaymentSettings,
     pub kpi: KpiSettings,
+    pub identity: IdentitySettings,
+}
+
+/// Proving a citizen account's identity (see `docs/identity.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentitySettings {
+    /// How long a one-time code stays valid.
+    pub otp_ttl_secs: u64,
+    /// The least time between two codes sent to one account.
+    pub otp_resend_secs: u64,
+    /// Development and tests: append outgoing messages (with their codes) to
+    /// this JSON-lines file. Unset: messages go to the log (development) or
+    /// are refused (production, until a provider is configured).
+    pub outbox_path: Option<String>,
+}
+
+impl Default for IdentitySettings {
+    fn default() -> Self {
+        Self {
+            otp_ttl_secs: 600,
+            otp_resend_secs: 60,
+            outbox_path: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -296,6 +321,7 @@ impl Default for Settings {
             uploads: UploadSettings::default(),
             payments: PaymentSettings::default(),
             kpi: KpiSettings::default(),
+            identity: IdentitySettings::default(),
         }
     }
 }
@@ -450,6 +476,16 @@ impl Settings {
         if self.is_production() && !self.server.public_base_url.starts_with("https://") {
             return Err(SettingsError::Invalid(
                 "server.public_base_url must be the public https:// address in production".into(),
+            ));
+        }
+        if self.is_production() && self.identity.outbox_path.is_some() {
+            return Err(SettingsError::Invalid(
+                "identity.outbox_path writes one-time codes to a file: development only (docs/identity.md)".into(),
+            ));
+        }
+        if self.identity.otp_ttl_secs == 0 {
+            return Err(SettingsError::Invalid(
+                "identity.otp_ttl_secs must be positive".into(),
             ));
         }
         let pay = &self.payments;

@@ -26,6 +26,11 @@ pub struct AppState {
     pub gateway: Arc<dyn crate::payments::gateway::Gateway>,
     /// Accounts' access state, read from the database at most every `auth.account_cache_ms`.
     pub accounts: crate::auth::AccountCache,
+    /// Where one-time codes go (an SMS/e-mail provider, or a development sink).
+    pub notifier: Arc<dyn crate::notifier::Notifier>,
+    /// Keys the digest of one-time codes, so a stored digest cannot be
+    /// reversed by trying the million codes without the server's secret.
+    pub code_key: Arc<[u8]>,
 }
 
 impl AppState {

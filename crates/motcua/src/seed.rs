@@ -178,7 +178,7 @@ pub fn demo(conn: &mut AnyConnection) -> anyhow::Result<DemoSeed> {
             } else {
                 None
             };
-            users::insert(
+            let user = users::insert(
                 conn,
                 &users::NewUser {
                     username,
@@ -192,6 +192,18 @@ pub fn demo(conn: &mut AnyConnection) -> anyhow::Result<DemoSeed> {
                     demo: true,
                 },
             )?;
+            // The demo citizen stands for someone whose card was checked at the counter.
+            if let Some(applicant_id) = applicant_id {
+                motcua_persistence::repo::identity::set_verified(
+                    conn,
+                    user.id,
+                    applicant_id,
+                    motcua_domain::access::VerificationMethod::Counter,
+                    None,
+                    Some("demo seed"),
+                    motcua_persistence::time::now(),
+                )?;
+            }
             accounts.push(DemoAccount {
                 username: (*username).to_owned(),
                 password: password.clone(),

@@ -9,6 +9,7 @@ pub mod schema;
 pub mod storage;
 pub mod synthetic;
 pub mod time;
+pub mod verification;
 pub mod workflow;
 
 #[cfg(any(test, feature = "testing"))]

@@ -316,6 +316,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     queue_waits,
     feedback,
     feedback_messages,
+    integration_grants,
 );
 
 diesel::table! {
@@ -577,3 +578,70 @@ diesel::table! {
 
 diesel::joinable!(procedure_versions -> procedures (procedure_id));
 diesel::allow_tables_to_appear_in_same_query!(procedure_versions, procedures);
+
+// Identity before access (migration 000007).
+
+diesel::table! {
+    identity_verifications (user_id) {
+        user_id -> BigInt,
+        status -> Text,
+        method -> Nullable<Text>,
+        applicant_id -> Nullable<BigInt>,
+        verified_by -> Nullable<BigInt>,
+        verified_at -> Nullable<Timestamp>,
+        note -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    identity_attempts (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        applicant_id -> BigInt,
+        method -> Text,
+        channel -> Nullable<Text>,
+        destination -> Nullable<Text>,
+        code_hash -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
+        tries -> Integer,
+        outcome -> Text,
+        actor_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    identity_mismatches (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        applicant_id -> BigInt,
+        account_name -> Text,
+        record_name -> Text,
+        method -> Text,
+        actor_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    integration_grants (user_id, agency_id) {
+        user_id -> BigInt,
+        agency_id -> BigInt,
+        granted_by -> BigInt,
+        granted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    integration_access_log (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        method -> Text,
+        path -> Text,
+        dossier_code -> Nullable<Text>,
+        status -> Integer,
+        at -> Timestamp,
+    }
+}

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use motcua_domain::Role;
+use motcua_domain::access::{self, Holding, IdentityStatus, ListScope, Viewer};
 use motcua_domain::calendar::{Outcome, WorkingCalendar, WorkingHours};
 use motcua_domain::document::{DocumentKind, DocumentStage};
 use motcua_domain::dossier::{
@@ -16,8 +17,10 @@ use motcua_domain::user::is_plausible_email;
 use motcua_domain::validation::{FieldError, FieldErrors, Problem};
 use rand::Rng;
 
-use crate::repo::dossiers::{self, Change, NewDossierDocument, NewEvent};
-use crate::repo::{agencies, applicants, calendar, documents, procedures, users};
+use crate::repo::dossiers::{self, Change, NewDossierDocument, NewEvent, Scope};
+use crate::repo::{
+    agencies, applicants, calendar, documents, identity, integrations, procedures, users,
+};
 use crate::{AnyConnection, StoreError, write_tx};
 
 #[derive(Debug, thiserror::Error)]
@@ -108,35 +111,78 @@ pub struct Submission {
     pub note: Option<String>,
 }
 
-/// Whom a caller acts as on a dossier, or `NotFound` when it is not theirs to see.
+/// The caller as the access rule sees it: a citizen's applicant record and
+/// whether it has proven it is that person.
+pub fn viewer(conn: &mut AnyConnection, caller: Caller) -> WorkflowResult<Viewer> {
+    let (applicant_id, identity) = if caller.role == Role::Citizen {
+        let user = users::by_id(conn, caller.user_id)?;
+        (
+            user.applicant_id,
+            identity::of(conn, caller.user_id)?.status,
+        )
+    } else {
+        (None, IdentityStatus::Unverified)
+    };
+    Ok(Viewer {
+        user_id: caller.user_id,
+        role: caller.role,
+        agency_id: caller.agency_id,
+        applicant_id,
+        identity,
+    })
+}
+
+/// How a dossier is held, as far as the viewer's reach goes.
+fn holding(conn: &mut AnyConnection, viewer: Viewer, dossier: &Dossier) -> WorkflowResult<Holding> {
+    let passed_viewer_agency = match (viewer.role, viewer.agency_id) {
+        (Role::Officer | Role::Leader, Some(agency)) => {
+            dossiers::visible_to_agency(conn, dossier.id, agency)?
+        }
+        _ => false,
+    };
+    let granted_to_viewer = viewer.role == Role::Integration
+        && integrations::is_granted(conn, viewer.user_id, dossier.agency.id)?;
+    Ok(Holding {
+        applicant_id: dossier.applicant.id,
+        submitted_by: dossier.submitted_by,
+        agency_id: dossier.agency.id,
+        passed_viewer_agency,
+        granted_to_viewer,
+    })
+}
+
+/// Whom a caller acts as on a dossier, or `NotFound` when it is not theirs to
+/// see: the domain's [`access::reach`] decides, for every route.
 fn actor_for(conn: &mut AnyConnection, caller: Caller, dossier: &Dossier) -> WorkflowResult<Actor> {
+    let viewer = viewer(conn, caller)?;
+    let reach =
+        access::reach(viewer, holding(conn, viewer, dossier)?).ok_or(WorkflowError::NotFound)?;
     let mut actor = Actor {
         role: caller.role,
-        is_applicant: false,
+        is_applicant: reach.as_applicant,
         at_receiving_agency: false,
         at_handling_agency: false,
     };
-    match caller.role {
-        Role::Admin | Role::Integration => {}
-        Role::Citizen => {
-            let user = users::by_id(conn, caller.user_id)?;
-            if user.applicant_id != Some(dossier.applicant.id) {
-                return Err(WorkflowError::NotFound);
-            }
-            actor.is_applicant = true;
-        }
-        Role::Officer | Role::Leader => {
-            let agency = caller.agency_id.ok_or(WorkflowError::NotFound)?;
-            if !dossiers::visible_to_agency(conn, dossier.id, agency)? {
-                return Err(WorkflowError::NotFound);
-            }
-            actor.at_receiving_agency = agency == dossier.agency.id;
-            // The division a dossier is routed to handles it with its agency.
-            actor.at_handling_agency =
-                agency == dossier.handling_agency.id || Some(agency) == dossier.assigned_unit_id;
-        }
+    if let (Role::Officer | Role::Leader, Some(agency)) = (caller.role, caller.agency_id) {
+        actor.at_receiving_agency = agency == dossier.agency.id;
+        // The division a dossier is routed to handles it with its agency.
+        actor.at_handling_agency =
+            agency == dossier.handling_agency.id || Some(agency) == dossier.assigned_unit_id;
     }
     Ok(actor)
+}
+
+/// Which dossiers a caller's lists show (the same rule as [`visible`]);
+/// `None` when nothing.
+pub fn scope(conn: &mut AnyConnection, caller: Caller) -> WorkflowResult<Option<Scope>> {
+    Ok(match access::list_scope(viewer(conn, caller)?) {
+        ListScope::All => Some(Scope::All),
+        ListScope::Applicant(a) => Some(Scope::Applicant(a)),
+        ListScope::Submitter(u) => Some(Scope::Submitter(u)),
+        ListScope::Agency(a) => Some(Scope::Agency(a)),
+        ListScope::Integration(u) => Some(Scope::Integration(u)),
+        ListScope::Nothing => None,
+    })
 }
 
 /// A dossier the caller may see.
@@ -524,7 +570,11 @@ fn usable(
         Err(e) => return Err(e.into()),
     };
     if doc.in_store && doc.applicant_id == Some(applicant_id) {
-        return Ok(Usable::Stored);
+        // An unverified account reuses only what it uploaded itself.
+        let may = caller.role != Role::Citizen
+            || doc.uploaded_by == caller.user_id
+            || viewer(conn, caller)?.identity == IdentityStatus::Verified;
+        return Ok(if may { Usable::Stored } else { Usable::No });
     }
     if doc.kind == DocumentKind::Input
         && doc.uploaded_by == caller.user_id
@@ -1032,7 +1082,7 @@ pub fn attach(
         let staff = caller.role == Role::Admin
             || (matches!(caller.role, Role::Officer | Role::Leader)
                 && (actor.at_receiving_agency || actor.at_handling_agency));
-        let applicant_side = actor.is_applicant || caller.role == Role::Integration;
+        let applicant_side = actor.is_applicant;
         let stage = match doc.kind {
             DocumentKind::Result if staff => {
                 if dossier.status != DossierStatus::Approved {
@@ -1120,7 +1170,9 @@ pub fn attach(
     })
 }
 
-/// Whether the caller may download a document.
+/// Whether the caller may download a document: its uploader, admins, and
+/// whoever reaches a dossier holding it ([`visible`]); an applicant gets a
+/// result only once it is in their store (returned, fees paid).
 pub fn may_read_document(
     conn: &mut AnyConnection,
     caller: Caller,
@@ -1129,24 +1181,24 @@ pub fn may_read_document(
     if caller.role == Role::Admin || doc.uploaded_by == caller.user_id {
         return Ok(true);
     }
-    match caller.role {
-        Role::Citizen => {
-            let mine = applicant_of(conn, caller)?.is_some_and(|a| doc.applicant_id == Some(a));
-            // A result becomes the applicant's when it is returned, fees paid.
-            Ok(mine && (doc.kind == DocumentKind::Input || doc.in_store))
-        }
-        Role::Officer | Role::Leader => {
-            let Some(agency) = caller.agency_id else {
-                return Ok(false);
-            };
-            for dossier in documents::dossiers_of(conn, &doc.id)? {
-                if dossiers::visible_to_agency(conn, dossier, agency)? {
-                    return Ok(true);
-                }
-            }
-            Ok(false)
-        }
-        Role::Integration => Ok(!documents::dossiers_of(conn, &doc.id)?.is_empty()),
-        Role::Admin => Ok(true),
+    let viewer = viewer(conn, caller)?;
+    if caller.role == Role::Citizen
+        && viewer.identity == IdentityStatus::Verified
+        && viewer.applicant_id.is_some()
+        && doc.applicant_id == viewer.applicant_id
+        && (doc.kind == DocumentKind::Input || doc.in_store)
+    {
+        return Ok(true);
     }
+    for id in documents::dossiers_of(conn, &doc.id)? {
+        let dossier = dossiers::by_id(conn, id)?;
+        let Some(reach) = access::reach(viewer, holding(conn, viewer, &dossier)?) else {
+            continue;
+        };
+        let applicant_side = reach.as_applicant && caller.role == Role::Citizen;
+        if !applicant_side || doc.kind == DocumentKind::Input || doc.in_store {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

@@ -3,8 +3,9 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{Duration, NaiveDate, Utc};
 use motcua_domain::Role;
+use motcua_domain::access::IdentityStatus;
 use motcua_domain::user::{Registration, User};
-use motcua_persistence::repo::{agencies, applicants, rate_limits, sessions, users};
+use motcua_persistence::repo::{agencies, applicants, identity, rate_limits, sessions, users};
 use motcua_persistence::write_tx;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -479,8 +480,11 @@ pub struct MeView {
     #[serde(flatten)]
     pub user: UserView,
     pub agency: Option<motcua_domain::agency::AgencyRef>,
-    /// The citizen's own applicant record.
+    /// The citizen's own applicant record. Until the account is verified it
+    /// shows what the account typed, not what the agency holds.
     pub applicant: Option<ApplicantView>,
+    /// Citizens: whether the account has proven it is the person of its ID number.
+    pub identity: Option<motcua_persistence::repo::identity::Verification>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -504,8 +508,15 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpRes
                 Some(id) => Some(agencies::reference(&agencies::by_id(conn, id)?)),
                 None => None,
             };
+            let identity = match user.role {
+                Role::Citizen => Some(identity::of(conn, user.id)?),
+                _ => None,
+            };
+            let verified = identity
+                .as_ref()
+                .is_some_and(|v| v.status == IdentityStatus::Verified);
             let applicant = match user.applicant_id {
-                Some(id) => {
+                Some(id) if verified => {
                     let a = applicants::by_id(conn, id)?;
                     Some(ApplicantView {
                         id: a.id,
@@ -516,12 +527,25 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpRes
                         email: a.email,
                     })
                 }
+                // Not proven yet: nothing from the agency's record but the number.
+                Some(id) => {
+                    let a = applicants::by_id(conn, id)?;
+                    Some(ApplicantView {
+                        id: a.id,
+                        id_number: a.id_number,
+                        full_name: user.full_name.clone(),
+                        date_of_birth: None,
+                        phone: user.phone.clone(),
+                        email: user.email.clone(),
+                    })
+                }
                 None => None,
             };
             Ok(MeView {
                 user: UserView::from(user),
                 agency,
                 applicant,
+                identity,
             })
         })
         .await?;

@@ -291,9 +291,19 @@ pub async fn mine(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpR
     caller.require(&[Role::Citizen])?;
     let who = caller_of(&caller);
     let docs = state
-        .db(move |conn| match workflow::applicant_of(conn, who)? {
-            Some(applicant) => Ok(documents::store_of(conn, applicant)?),
-            None => Ok(Vec::new()),
+        .db(move |conn| {
+            let viewer = workflow::viewer(conn, who)?;
+            match viewer.applicant_id {
+                Some(applicant) => {
+                    let mut docs = documents::store_of(conn, applicant)?;
+                    // Until verified, only what the account uploaded itself.
+                    if viewer.identity != motcua_domain::access::IdentityStatus::Verified {
+                        docs.retain(|d| d.uploaded_by == who.user_id);
+                    }
+                    Ok(docs)
+                }
+                None => Ok(Vec::new()),
+            }
         })
         .await?;
     let total = docs.len() as i64;

@@ -14,7 +14,7 @@ use motcua_domain::dossier::{
 use motcua_domain::validation::Problem;
 use motcua_persistence::AnyConnection;
 use motcua_persistence::repo::dossiers::{
-    self, Apology, DossierDocument, DossierFilter, Event, Rating, Scope,
+    self, Apology, DossierDocument, DossierFilter, Event, Rating,
 };
 use motcua_persistence::repo::{calendar, procedures};
 use motcua_persistence::workflow::{self, ActionInput, ApplicantInput, DocumentInput, Submission};
@@ -371,16 +371,8 @@ pub async fn list(
     let (me, hours) = (who(&caller), state.hours);
     let found = state
         .db(move |conn| {
-            let scope = match me.role {
-                Role::Admin | Role::Integration => Scope::All,
-                Role::Citizen => match workflow::applicant_of(conn, me)? {
-                    Some(a) => Scope::Applicant(a),
-                    None => return Ok(None),
-                },
-                Role::Officer | Role::Leader => match me.agency_id {
-                    Some(a) => Scope::Agency(a),
-                    None => return Ok(None),
-                },
+            let Some(scope) = workflow::scope(conn, me)? else {
+                return Ok(None);
             };
             let now = motcua_persistence::time::now();
             let calendar = calendar::load(conn, hours)?;

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod documents;
 pub mod dossiers;
 pub mod feedback;
+pub mod identity;
 pub mod kpi;
 pub mod ops;
 pub mod payments;

@@ -11,7 +11,6 @@ use motcua_domain::payment::{
 };
 use motcua_domain::validation::Problem;
 use motcua_persistence::repo::dossiers as dossier_repo;
-use motcua_persistence::repo::dossiers::Scope;
 use motcua_persistence::repo::payments::{
     self as repo, ApproveRefusal, CounterRefusal, GatewayFacts, Overpayment, PaymentEvent,
     PaymentFilter, ReconciliationItem, ReconciliationRun, RefundRefusal, Transition,
@@ -71,7 +70,8 @@ fn amount_error(field: &str, problem: AmountProblem) -> ApiError {
 }
 
 fn is_payer(caller: &Caller, actor: &motcua_domain::dossier::Actor) -> bool {
-    actor.is_applicant || matches!(caller.role, Role::Integration | Role::Admin)
+    // The portal pays only for what it filed (`is_applicant` then).
+    actor.is_applicant || caller.role == Role::Admin
 }
 
 fn is_agency_staff(caller: &Caller, actor: &motcua_domain::dossier::Actor) -> bool {
@@ -375,16 +375,8 @@ pub async fn list(
     let me = who(&caller);
     let found = state
         .db(move |conn| {
-            let scope = match me.role {
-                Role::Admin | Role::Integration => Scope::All,
-                Role::Citizen => match workflow::applicant_of(conn, me)? {
-                    Some(a) => Scope::Applicant(a),
-                    None => return Ok(None),
-                },
-                Role::Officer | Role::Leader => match me.agency_id {
-                    Some(a) => Scope::Agency(a),
-                    None => return Ok(None),
-                },
+            let Some(scope) = workflow::scope(conn, me)? else {
+                return Ok(None);
             };
             let filter = PaymentFilter {
                 status: q.status,

@@ -719,8 +719,14 @@ pub fn rating(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Option<R
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     All,
+    /// Filed under this applicant record.
     Applicant(i64),
+    /// Passed through this agency.
     Agency(i64),
+    /// Filed by this account.
+    Submitter(i64),
+    /// Filed by this integration account, or received by an agency it is granted.
+    Integration(i64),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -771,6 +777,18 @@ pub fn list(
                             .filter(dossier_agencies::agency_id.eq(id))
                             .select(dossier_agencies::dossier_id),
                     ),
+                )
+            }
+            Scope::Submitter(user) => q = q.filter(dossiers::submitted_by.eq(user)),
+            Scope::Integration(user) => {
+                q = q.filter(
+                    dossiers::submitted_by
+                        .eq(user)
+                        .or(dossiers::agency_id.eq_any(
+                            crate::schema::integration_grants::table
+                                .filter(crate::schema::integration_grants::user_id.eq(user))
+                                .select(crate::schema::integration_grants::agency_id),
+                        )),
                 )
             }
         }

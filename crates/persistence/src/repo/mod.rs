@@ -9,6 +9,8 @@ pub mod documents;
 pub mod dossiers;
 pub mod feedback;
 pub mod idempotency;
+pub mod identity;
+pub mod integrations;
 pub mod kpi;
 pub mod payments;
 pub mod procedures;

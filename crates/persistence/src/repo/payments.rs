@@ -598,6 +598,34 @@ pub fn list(
                     ),
                 )
             }
+            Scope::Submitter(user) => {
+                q = q.filter(
+                    payments::dossier_id.eq_any(
+                        dossiers::table
+                            .filter(dossiers::submitted_by.eq(user))
+                            .select(dossiers::id),
+                    ),
+                )
+            }
+            Scope::Integration(user) => {
+                q = q.filter(
+                    payments::dossier_id.eq_any(
+                        dossiers::table
+                            .filter(
+                                dossiers::submitted_by
+                                    .eq(user)
+                                    .or(dossiers::agency_id.eq_any(
+                                        crate::schema::integration_grants::table
+                                            .filter(
+                                                crate::schema::integration_grants::user_id.eq(user),
+                                            )
+                                            .select(crate::schema::integration_grants::agency_id),
+                                    )),
+                            )
+                            .select(dossiers::id),
+                    ),
+                )
+            }
         }
         if let Some(status) = filter.status {
             q = q.filter(payments::status.eq(status.as_str()));

@@ -1,0 +1,439 @@
+//! Who may see which dossier, and how a citizen account proves it is the
+//! person whose ID number it carries. One rule for every route that shows a
+//! dossier, its documents, receipt, payments or acts on it.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::Role;
+use crate::text::fold;
+
+crate::string_enum! {
+    /// Whether a citizen account has proven it is the person of its ID number.
+    pub enum IdentityStatus {
+        /// Self-registered: sees only what it filed itself.
+        Unverified => "unverified",
+        /// Proven: sees everything filed under its ID number.
+        Verified => "verified",
+    }
+}
+
+crate::string_enum! {
+    /// How an account was verified.
+    pub enum VerificationMethod {
+        /// A one-time code sent to the contact on the agency's records.
+        Otp => "otp",
+        /// An officer checked the citizen's card at the counter.
+        Counter => "counter",
+        /// A national identity provider login (VNeID, OpenID Connect).
+        Oidc => "oidc",
+    }
+}
+
+/// The caller, as far as reaching dossiers goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    pub user_id: i64,
+    pub role: Role,
+    pub agency_id: Option<i64>,
+    /// A citizen's applicant record (the person of its ID number).
+    pub applicant_id: Option<i64>,
+    pub identity: IdentityStatus,
+}
+
+/// What decides whether a viewer reaches a dossier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holding {
+    pub applicant_id: i64,
+    pub submitted_by: i64,
+    /// The receiving agency.
+    pub agency_id: i64,
+    /// The viewer's agency is among those the dossier passed through.
+    pub passed_viewer_agency: bool,
+    /// An integration viewer holds a grant for the receiving agency.
+    pub granted_to_viewer: bool,
+}
+
+/// How a viewer stands to a dossier it reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reach {
+    /// Acts as the applicant: withdraws, supplements, pays, rates. For the
+    /// portal, only on dossiers it filed itself.
+    pub as_applicant: bool,
+}
+
+/// Whether a viewer reaches a dossier, and how; `None` means it must look
+/// as if the dossier did not exist.
+pub fn reach(viewer: Viewer, dossier: Holding) -> Option<Reach> {
+    let filed_it = dossier.submitted_by == viewer.user_id;
+    match viewer.role {
+        Role::Admin => Some(Reach {
+            as_applicant: false,
+        }),
+        Role::Citizen => {
+            let theirs = viewer.identity == IdentityStatus::Verified
+                && viewer.applicant_id == Some(dossier.applicant_id);
+            (theirs || filed_it).then_some(Reach { as_applicant: true })
+        }
+        Role::Integration => {
+            if filed_it {
+                Some(Reach { as_applicant: true })
+            } else {
+                dossier.granted_to_viewer.then_some(Reach {
+                    as_applicant: false,
+                })
+            }
+        }
+        Role::Officer | Role::Leader => {
+            (viewer.agency_id.is_some() && dossier.passed_viewer_agency).then_some(Reach {
+                as_applicant: false,
+            })
+        }
+    }
+}
+
+/// The same rule as [`reach`], as a filter for lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListScope {
+    All,
+    /// Filed under this applicant record.
+    Applicant(i64),
+    /// Filed by this account.
+    Submitter(i64),
+    /// Passed through this agency.
+    Agency(i64),
+    /// Filed by this integration account or received by an agency it is granted.
+    Integration(i64),
+    Nothing,
+}
+
+pub fn list_scope(viewer: Viewer) -> ListScope {
+    match viewer.role {
+        Role::Admin => ListScope::All,
+        Role::Citizen => match (viewer.identity, viewer.applicant_id) {
+            // A verified citizen's own filings are under its applicant record too.
+            (IdentityStatus::Verified, Some(a)) => ListScope::Applicant(a),
+            _ => ListScope::Submitter(viewer.user_id),
+        },
+        Role::Integration => ListScope::Integration(viewer.user_id),
+        Role::Officer | Role::Leader => viewer
+            .agency_id
+            .map_or(ListScope::Nothing, ListScope::Agency),
+    }
+}
+
+/// Names match when they are the same letters, whatever the accents, case,
+/// spacing and punctuation: `Trần Thị Bích` and `TRAN THI BICH`.
+pub fn names_match(a: &str, b: &str) -> bool {
+    let (a, b) = (fold(a), fold(b));
+    !a.is_empty() && a == b
+}
+
+/// How long a one-time code stays valid.
+pub const OTP_TTL_MINUTES: i64 = 10;
+/// Wrong entries a code survives; the next one kills it.
+pub const OTP_MAX_TRIES: i32 = 5;
+/// Codes one account may be sent in 24 hours.
+pub const OTP_MAX_PER_DAY: i64 = 5;
+/// Digits of a one-time code.
+pub const OTP_DIGITS: usize = 6;
+
+/// A one-time code as stored (its hash, never the code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtpState {
+    pub expires_at: DateTime<Utc>,
+    /// Wrong entries so far.
+    pub tries: i32,
+}
+
+/// What entering a code does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtpCheck {
+    Accepted,
+    /// Wrong; `left` more tries before the code dies.
+    Wrong {
+        left: i32,
+    },
+    Expired,
+    /// Too many wrong entries: the code is dead, ask for a new one.
+    Exhausted,
+}
+
+/// Judges an entered code: expiry and exhaustion first, so a dead code
+/// never says whether a guess was right.
+pub fn check_otp(state: &OtpState, matches: bool, now: DateTime<Utc>) -> OtpCheck {
+    if state.tries >= OTP_MAX_TRIES {
+        return OtpCheck::Exhausted;
+    }
+    if now >= state.expires_at {
+        return OtpCheck::Expired;
+    }
+    if matches {
+        return OtpCheck::Accepted;
+    }
+    let left = OTP_MAX_TRIES - state.tries - 1;
+    if left == 0 {
+        OtpCheck::Exhausted
+    } else {
+        OtpCheck::Wrong { left }
+    }
+}
+
+/// Seconds to wait before another code may be sent, if any.
+pub fn resend_wait(last_sent: Option<DateTime<Utc>>, gap: Duration, now: DateTime<Utc>) -> i64 {
+    match last_sent {
+        Some(at) if now < at + gap => (at + gap - now).num_seconds().max(1),
+        _ => 0,
+    }
+}
+
+/// Where a one-time code goes: the agency's record, never what the account typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ContactChannel {
+    Sms,
+    Email,
+}
+
+/// The phone (preferred) or e-mail on record, masked for display.
+pub fn pick_contact(phone: Option<&str>, email: Option<&str>) -> Option<(ContactChannel, String)> {
+    let phone = phone.map(str::trim).filter(|p| !p.is_empty());
+    let email = email.map(str::trim).filter(|e| e.contains('@'));
+    match (phone, email) {
+        (Some(p), _) => Some((ContactChannel::Sms, p.to_owned())),
+        (None, Some(e)) => Some((ContactChannel::Email, e.to_owned())),
+        (None, None) => None,
+    }
+}
+
+/// `0987654321` → `*******321`; `bich@example.vn` → `b***@example.vn`.
+pub fn mask_contact(channel: &ContactChannel, value: &str) -> String {
+    match channel {
+        ContactChannel::Sms => {
+            let n = value.chars().count();
+            let shown: String = value.chars().skip(n.saturating_sub(3)).collect();
+            format!("{}{shown}", "*".repeat(n.saturating_sub(3)))
+        }
+        ContactChannel::Email => match value.split_once('@') {
+            Some((local, domain)) => {
+                let first: String = local.chars().take(1).collect();
+                format!("{first}***@{domain}")
+            }
+            None => "***".to_owned(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ME: i64 = 10;
+    const HER: i64 = 77;
+
+    fn viewer(role: Role, identity: IdentityStatus) -> Viewer {
+        Viewer {
+            user_id: ME,
+            role,
+            agency_id: role.needs_agency().then_some(5),
+            applicant_id: (role == Role::Citizen).then_some(HER),
+            identity,
+        }
+    }
+
+    fn dossier(submitted_by: i64, passed: bool, granted: bool) -> Holding {
+        Holding {
+            applicant_id: HER,
+            submitted_by,
+            agency_id: 5,
+            passed_viewer_agency: passed,
+            granted_to_viewer: granted,
+        }
+    }
+
+    #[test]
+    fn who_reaches_which_dossier() {
+        use IdentityStatus::{Unverified as U, Verified as V};
+        let officer_filed = 1;
+        let yes = |a| Some(Reach { as_applicant: a });
+        let cases = [
+            // A counter filing under her ID number.
+            (Role::Citizen, U, dossier(officer_filed, false, false), None),
+            (
+                Role::Citizen,
+                V,
+                dossier(officer_filed, false, false),
+                yes(true),
+            ),
+            // What the account filed itself.
+            (Role::Citizen, U, dossier(ME, false, false), yes(true)),
+            (Role::Citizen, V, dossier(ME, false, false), yes(true)),
+            // The portal: its own filings, or read-only by grant.
+            (
+                Role::Integration,
+                U,
+                dossier(officer_filed, true, false),
+                None,
+            ),
+            (
+                Role::Integration,
+                U,
+                dossier(officer_filed, false, true),
+                yes(false),
+            ),
+            (Role::Integration, U, dossier(ME, false, false), yes(true)),
+            (
+                Role::Officer,
+                U,
+                dossier(officer_filed, true, false),
+                yes(false),
+            ),
+            (Role::Officer, U, dossier(officer_filed, false, true), None),
+            (Role::Leader, U, dossier(ME, false, false), None),
+            (
+                Role::Admin,
+                U,
+                dossier(officer_filed, false, false),
+                yes(false),
+            ),
+        ];
+        for (role, identity, d, want) in cases {
+            assert_eq!(
+                reach(viewer(role, identity), d),
+                want,
+                "{role} {identity} {d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn list_scope_agrees_with_reach() {
+        use IdentityStatus::{Unverified as U, Verified as V};
+        for role in Role::ALL {
+            for identity in [U, V] {
+                let v = viewer(*role, identity);
+                let scope = list_scope(v);
+                for submitted_by in [1, ME] {
+                    for passed in [false, true] {
+                        for granted in [false, true] {
+                            let d = dossier(submitted_by, passed, granted);
+                            let listed = match scope {
+                                ListScope::All => true,
+                                ListScope::Applicant(a) => a == d.applicant_id,
+                                ListScope::Submitter(u) => u == d.submitted_by,
+                                ListScope::Agency(_) => d.passed_viewer_agency,
+                                ListScope::Integration(u) => {
+                                    u == d.submitted_by || d.granted_to_viewer
+                                }
+                                ListScope::Nothing => false,
+                            };
+                            // A verified citizen's own filings carry its applicant record.
+                            let d_consistent =
+                                !(role == &Role::Citizen && submitted_by == ME && identity == V);
+                            if d_consistent {
+                                assert_eq!(
+                                    listed,
+                                    reach(v, d).is_some(),
+                                    "{role} {identity} {d:?}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn names_match_without_accents_or_case() {
+        let cases = [
+            ("Trần Thị Bích", "TRAN THI BICH", true),
+            ("Trần Thị Bích", "tran  thi   bich", true),
+            ("Đặng Văn Đức", "dang van duc", true),
+            ("Trần Thị Bích", "Trần Thị Bích Ngọc", false),
+            ("Trần Thị Bích", "Kẻ Lạ Mặt", false),
+            ("", "", false),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(names_match(a, b), want, "{a} / {b}");
+        }
+    }
+
+    #[test]
+    fn otp_checks() {
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let fresh = OtpState {
+            expires_at: now + Duration::minutes(10),
+            tries: 0,
+        };
+        let cases = [
+            (fresh.clone(), true, now, OtpCheck::Accepted),
+            (fresh.clone(), false, now, OtpCheck::Wrong { left: 4 }),
+            (
+                OtpState {
+                    tries: 3,
+                    ..fresh.clone()
+                },
+                false,
+                now,
+                OtpCheck::Wrong { left: 1 },
+            ),
+            (
+                OtpState {
+                    tries: 4,
+                    ..fresh.clone()
+                },
+                false,
+                now,
+                OtpCheck::Exhausted,
+            ),
+            // A dead code stays dead, even for the right code.
+            (
+                OtpState {
+                    tries: 5,
+                    ..fresh.clone()
+                },
+                true,
+                now,
+                OtpCheck::Exhausted,
+            ),
+            (
+                fresh.clone(),
+                true,
+                now + Duration::minutes(10),
+                OtpCheck::Expired,
+            ),
+            (fresh, false, now + Duration::minutes(11), OtpCheck::Expired),
+        ];
+        for (state, matches, at, want) in cases {
+            assert_eq!(check_otp(&state, matches, at), want, "{state:?} {matches}");
+        }
+    }
+
+    #[test]
+    fn resend_gap_and_contacts() {
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let gap = Duration::seconds(60);
+        assert_eq!(resend_wait(None, gap, now), 0);
+        assert_eq!(resend_wait(Some(now - Duration::seconds(20)), gap, now), 40);
+        assert_eq!(resend_wait(Some(now - Duration::seconds(60)), gap, now), 0);
+        assert_eq!(
+            pick_contact(Some("0987654321"), Some("b@x.vn")),
+            Some((ContactChannel::Sms, "0987654321".to_owned()))
+        );
+        assert_eq!(
+            pick_contact(None, Some("b@x.vn")),
+            Some((ContactChannel::Email, "b@x.vn".to_owned()))
+        );
+        assert_eq!(pick_contact(Some(" "), None), None);
+        assert_eq!(
+            mask_contact(&ContactChannel::Sms, "0987654321"),
+            "*******321"
+        );
+        assert_eq!(
+            mask_contact(&ContactChannel::Email, "bich@example.vn"),
+            "b***@example.vn"
+        );
+    }
+}
