@@ -5,6 +5,7 @@
 
 mod auth;
 mod catalog;
+mod contract;
 mod dossier_rules;
 mod dossiers;
 mod errors;

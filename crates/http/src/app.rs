@@ -120,6 +120,66 @@ pub struct Shared {
     pub prometheus: PrometheusMetrics,
     pub openapi: web::Data<String>,
     pub docs: web::Data<DocsPage>,
+    pub methods: web::Data<RouteMethods>,
+}
+
+/// The methods each documented path answers, so that a known path asked with
+/// another method gets 405 with `Allow` rather than 404.
+#[derive(Debug, Clone, Default)]
+pub struct RouteMethods(Vec<(Vec<String>, Vec<String>)>);
+
+impl RouteMethods {
+    pub fn from_document(doc: &serde_json::Value, sandbox: bool) -> Self {
+        let mut table = vec![
+            (segments("/openapi.json"), vec!["GET".to_owned()]),
+            (segments("/docs"), vec!["GET".to_owned()]),
+            (segments("/docs/"), vec!["GET".to_owned()]),
+        ];
+        if let Some(paths) = doc.get("paths").and_then(serde_json::Value::as_object) {
+            for (path, item) in paths {
+                if path.starts_with("/sandbox/") && !sandbox {
+                    continue;
+                }
+                let methods = item
+                    .as_object()
+                    .map(|item| {
+                        item.keys()
+                            .filter(|m| {
+                                ["get", "put", "post", "delete", "patch"].contains(&m.as_str())
+                            })
+                            .map(|m| m.to_ascii_uppercase())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                table.push((segments(path), methods));
+            }
+        }
+        Self(table)
+    }
+
+    /// The methods a concrete request path answers, if it is a known route.
+    pub fn allowed(&self, path: &str) -> Option<String> {
+        let asked = segments(path);
+        let mut methods: Vec<&str> = self
+            .0
+            .iter()
+            .filter(|(template, _)| {
+                template.len() == asked.len()
+                    && template
+                        .iter()
+                        .zip(&asked)
+                        .all(|(t, a)| t == a || (t.starts_with('{') && !a.is_empty()))
+            })
+            .flat_map(|(_, m)| m.iter().map(String::as_str))
+            .collect();
+        methods.sort_unstable();
+        methods.dedup();
+        (!methods.is_empty()).then(|| methods.join(", "))
+    }
+}
+
+fn segments(path: &str) -> Vec<String> {
+    path.split('/').map(str::to_owned).collect()
 }
 
 impl Shared {
@@ -139,6 +199,9 @@ impl Shared {
         let spec = crate::openapi::document_json();
         let value: serde_json::Value =
             serde_json::from_str(&spec).map_err(std::io::Error::other)?;
+        let sandbox = state.settings.payments.gateway == crate::settings::GatewayKind::Sandbox
+            && !state.settings.is_production();
+        let methods = RouteMethods::from_document(&value, sandbox);
         let docs = utoipa_scalar::Scalar::new(value)
             .title("motcua API")
             .to_html();
@@ -149,6 +212,7 @@ impl Shared {
             prometheus,
             openapi: web::Data::new(spec.clone()),
             docs: web::Data::new(DocsPage(docs)),
+            methods: web::Data::new(methods),
         })
     }
 }
@@ -169,6 +233,7 @@ fn cors(settings: &Settings) -> Cors {
             header::ETAG,
             header::LOCATION,
             header::RETRY_AFTER,
+            header::CONTENT_DISPOSITION,
             header::HeaderName::from_static("x-request-id"),
             header::HeaderName::from_static("idempotent-replayed"),
         ])
@@ -179,8 +244,21 @@ fn cors(settings: &Settings) -> Cors {
     cors
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(ErrorCode::RouteNotFound))
+/// No route matched: 405 with `Allow` when the path is known under other
+/// methods, 404 otherwise.
+async fn not_found(
+    req: actix_web::HttpRequest,
+    methods: web::Data<RouteMethods>,
+) -> Result<HttpResponse, ApiError> {
+    match methods.allowed(req.path()) {
+        Some(allow) => Err(ApiError::new(ErrorCode::MethodNotAllowed)
+            .detail(
+                format!("Địa chỉ này nhận: {allow}."),
+                format!("This path takes: {allow}."),
+            )
+            .header(header::ALLOW, allow)),
+        None => Err(ApiError::new(ErrorCode::RouteNotFound)),
+    }
 }
 
 async fn openapi_json(spec: web::Data<String>) -> HttpResponse {
@@ -228,6 +306,7 @@ pub fn build_app(
         .app_data(shared.gauges.clone())
         .app_data(shared.openapi.clone())
         .app_data(shared.docs.clone())
+        .app_data(shared.methods.clone())
         .app_data(JsonLimit(json_limit))
         .app_data(web::PayloadConfig::new(json_limit))
         .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))

@@ -129,6 +129,11 @@ pub const PROBLEM_CODES: &[&str] = &[
 /// and a test fails when a rule used in the code is missing from it.
 pub const RULES: &[(&str, &str, &str)] = &[
     (
+        "credentials_twice",
+        "Gửi thông tin xác thực ứng dụng qua Authorization: Basic hoặc trong nội dung, không cả hai.",
+        "Send the client credentials with Authorization: Basic or in the body, not both.",
+    ),
+    (
         "invalid_citizen_id",
         "Số định danh cá nhân phải gồm đúng 12 chữ số, bắt đầu bằng mã tỉnh hợp lệ.",
         "A citizen ID number has exactly 12 digits starting with a valid province code.",

@@ -12,7 +12,7 @@ use validator::Validate;
 
 use crate::auth::{Caller, hash_password, random_token, token_digest, verify_password};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::extract::{Json, validate};
+use crate::extract::{Json, JsonOrForm, validate};
 use crate::routes::users::UserView;
 use crate::state::AppState;
 
@@ -46,16 +46,49 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+/// An OAuth2 client-credentials token request (RFC 6749 §4.4.2), as JSON or
+/// form-encoded. The client may authenticate with HTTP Basic instead of
+/// `client_id`/`client_secret` in the body (§2.3.1).
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct ClientCredentialsRequest {
-    /// Must be `client_credentials`.
-    #[schema(example = "client_credentials")]
-    pub grant_type: String,
+    pub grant_type: GrantType,
     #[validate(length(min = 1, max = 200))]
-    pub client_id: String,
+    #[serde(default)]
+    pub client_id: Option<String>,
     #[validate(length(min = 1, max = 256))]
-    pub client_secret: String,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Accepted and ignored: service accounts have no scopes.
+    #[validate(length(max = 200))]
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// The only grant this endpoint serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    ClientCredentials,
+}
+
+/// `client_id`/`client_secret` from `Authorization: Basic` (each part
+/// form-urlencoded first, RFC 6749 §2.3.1).
+fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?;
+    let encoded = value.to_str().ok()?.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let unescape = |s: &str| {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((unescape(id)?, unescape(secret)?))
 }
 
 #[derive(Debug, Deserialize, ToSchema, Validate)]
@@ -331,27 +364,47 @@ pub async fn login(
 /// Service accounts (the provincial portal) exchange client credentials for an access token.
 #[utoipa::path(operation_id = "issue_client_token", 
     tag = "auth",
-    request_body = ClientCredentialsRequest,
+    security((), ("client_credentials" = [])),
+    request_body(content(
+        (ClientCredentialsRequest = "application/x-www-form-urlencoded"),
+        (ClientCredentialsRequest = "application/json"),
+    )),
     responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ProblemBody))
 )]
 #[post("/auth/token")]
 pub async fn token(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Json<ClientCredentialsRequest>,
+    body: JsonOrForm<ClientCredentialsRequest>,
 ) -> ApiResult<HttpResponse> {
     validate(&body.0)?;
     let ClientCredentialsRequest {
-        grant_type,
         client_id,
         client_secret,
+        ..
     } = body.0;
-    if grant_type != "client_credentials" {
-        return Err(ApiError::field(
-            "grant_type",
-            motcua_domain::validation::Problem::one_of(&["client_credentials"]),
-        ));
-    }
+    let (client_id, client_secret) = match (basic_credentials(&req), client_id, client_secret) {
+        (Some(basic), None, None) => basic,
+        (None, Some(id), Some(secret)) => (id, secret),
+        (Some(_), _, _) => {
+            return Err(ApiError::field(
+                "client_id",
+                motcua_domain::validation::Problem::rule("credentials_twice"),
+            ));
+        }
+        (None, None, _) => {
+            return Err(ApiError::field(
+                "client_id",
+                motcua_domain::validation::Problem::Required,
+            ));
+        }
+        (None, Some(_), None) => {
+            return Err(ApiError::field(
+                "client_secret",
+                motcua_domain::validation::Problem::Required,
+            ));
+        }
+    };
     let user = authenticate(&state, &req, client_id.trim().to_lowercase(), client_secret).await?;
     if user.role != Role::Integration {
         return Err(ApiError::new(ErrorCode::InvalidCredentials));

@@ -493,15 +493,19 @@ pub struct ActionRequest {
     pub new_appointment_date: Option<NaiveDate>,
 }
 
-/// The version an `If-Match` header names: `"v3"`, `W/"v3"` or `3`.
-fn if_match(req: &HttpRequest) -> ApiResult<i32> {
+/// The version an `If-Match` header names: `"v3"`, `W/"v3"` or `3`; `None`
+/// for `*` (RFC 9110 §13.1.1: any current representation).
+fn if_match(req: &HttpRequest) -> ApiResult<Option<i32>> {
     let Some(value) = req.headers().get(IF_MATCH) else {
         return Err(ApiError::new(ErrorCode::PreconditionRequired));
     };
     let text = value.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return Ok(None);
+    }
     let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
     let number = text.strip_prefix('v').unwrap_or(text);
-    number.parse::<i32>().map_err(|_| {
+    number.parse::<i32>().map(Some).map_err(|_| {
         ApiError::new(ErrorCode::PreconditionFailed)
             .detail("If-Match không khớp ETag nào.", "If-Match matches no ETag.")
     })
@@ -514,7 +518,7 @@ fn if_match(req: &HttpRequest) -> ApiResult<i32> {
 #[utoipa::path(operation_id = "act_on_dossier", 
     tag = "dossiers",
     security(("bearer" = [])),
-    params(("code" = String, Path), ("If-Match" = String, Header, description = "The dossier's ETag, e.g. \"v3\"")),
+    params(("code" = String, Path), ("If-Match" = String, Header, description = "The dossier's ETag, e.g. `\"v3\"`, or `*` for whatever version is current")),
     request_body = ActionRequest,
     responses(
         (status = 200, body = DossierDetail, headers(("ETag" = String))),
@@ -552,6 +556,12 @@ pub async fn act(
     let result = state
         .db(move |conn| {
             let now = motcua_persistence::time::now();
+            let version = match version {
+                Some(version) => version,
+                // `If-Match: *`: whatever version is current when we read it;
+                // the write itself still refuses a concurrent change.
+                None => workflow::visible(conn, me, &code)?.0.version,
+            };
             let dossier = workflow::act(conn, me, &code, version, input, hours, now)?;
             let (dossier, actor) = workflow::visible(conn, me, &dossier.code)?;
             detail(conn, dossier, actor, hours, now)
