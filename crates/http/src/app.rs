@@ -119,7 +119,6 @@ pub struct Shared {
     pub gauges: web::Data<ops::Gauges>,
     pub prometheus: PrometheusMetrics,
     pub openapi: web::Data<String>,
-    pub docs: web::Data<DocsPage>,
     pub methods: web::Data<RouteMethods>,
 }
 
@@ -134,6 +133,9 @@ impl RouteMethods {
             (segments("/openapi.json"), vec!["GET".to_owned()]),
             (segments("/docs"), vec!["GET".to_owned()]),
             (segments("/docs/"), vec!["GET".to_owned()]),
+            (segments("/docs/scalar.js"), vec!["GET".to_owned()]),
+            (segments("/docs/init.js"), vec!["GET".to_owned()]),
+            (segments("/docs/LICENSE"), vec!["GET".to_owned()]),
         ];
         if let Some(paths) = doc.get("paths").and_then(serde_json::Value::as_object) {
             for (path, item) in paths {
@@ -202,16 +204,12 @@ impl Shared {
         let sandbox = state.settings.payments.gateway == crate::settings::GatewayKind::Sandbox
             && !state.settings.is_production();
         let methods = RouteMethods::from_document(&value, sandbox);
-        let docs = utoipa_scalar::Scalar::new(value)
-            .title("motcua API")
-            .to_html();
         Ok(Self {
             state: web::Data::new(state),
             registry: web::Data::new(registry),
             gauges: web::Data::new(gauges),
             prometheus,
             openapi: web::Data::new(spec.clone()),
-            docs: web::Data::new(DocsPage(docs)),
             methods: web::Data::new(methods),
         })
     }
@@ -267,25 +265,6 @@ async fn openapi_json(spec: web::Data<String>) -> HttpResponse {
         .body(spec.get_ref().clone())
 }
 
-async fn docs_page(docs: web::Data<DocsPage>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        // Scalar's page loads its script from the jsDelivr CDN in the reader's
-        // browser; only this page gets a policy that allows it.
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; \
-             style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.scalar.com; \
-             font-src 'self' data: https://cdn.jsdelivr.net https://fonts.scalar.com; img-src 'self' data: https:; connect-src 'self'",
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(docs.0.clone())
-}
-
-/// The interactive reference page, rendered once with the spec inside.
-#[derive(Clone)]
-pub struct DocsPage(pub String);
-
 /// The whole application for one worker.
 pub fn build_app(
     shared: Shared,
@@ -305,7 +284,6 @@ pub fn build_app(
         .app_data(shared.registry.clone())
         .app_data(shared.gauges.clone())
         .app_data(shared.openapi.clone())
-        .app_data(shared.docs.clone())
         .app_data(shared.methods.clone())
         .app_data(JsonLimit(json_limit))
         .app_data(web::PayloadConfig::new(json_limit))
@@ -325,8 +303,7 @@ pub fn build_app(
     routes(app, sandbox)
         .into_app()
         .route("/openapi.json", web::get().to(openapi_json))
-        .route("/docs", web::get().to(docs_page))
-        .route("/docs/", web::get().to(docs_page))
+        .configure(crate::docs::configure)
         .default_service(web::to(not_found))
 }
 

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod catalog_import;
+pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod i18n;
