@@ -2,14 +2,46 @@
 //! reads, and the OAuth2 token endpoint as standard clients call it.
 
 use motcua_domain::Role;
-use motcua_tests::{TestApp, on_both_backends, problem};
+use motcua_tests::{TestApp, bearer, on_both_backends, problem};
 use serde_json::Value;
 
 on_both_backends!(
     a_wrong_method_is_405_with_allow,
     browser_apps_can_read_the_headers_they_need,
     the_token_endpoint_takes_standard_oauth2_requests,
+    account_updates_carry_etags_and_honour_if_match,
 );
+
+async fn account_updates_carry_etags_and_honour_if_match(app: TestApp) {
+    let admin = bearer(&app.token(Role::Admin).await);
+    let id = app.user_id("demo.officer").await;
+    let path = format!("/api/v1/users/{id}");
+    let read = app
+        .get(&path)
+        .header("authorization", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let etag = read.headers()["etag"].to_str().unwrap().to_owned();
+    let change = |if_match: String, name: &'static str| {
+        app.patch(&path)
+            .header("authorization", &admin)
+            .header("if-match", if_match)
+            .json(&serde_json::json!({"full_name": name}))
+            .send()
+    };
+    let res = change(etag.clone(), "Cán Bộ Một").await.unwrap();
+    assert_eq!(res.status(), 200);
+    let new_etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    assert_ne!(new_etag, etag);
+    // The tag read before the change is stale now.
+    let res = change(etag, "Cán Bộ Hai").await.unwrap();
+    assert_eq!(res.headers()["etag"].to_str().unwrap(), new_etag);
+    problem(res, 412, "precondition_failed").await;
+    let res = change("*".to_owned(), "Cán Bộ Ba").await.unwrap();
+    assert_eq!(res.status(), 200);
+}
 
 async fn a_wrong_method_is_405_with_allow(app: TestApp) {
     let cases = [

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod catalog_import;
 pub mod docs;
 pub mod error;
+pub mod etag;
 pub mod extract;
 pub mod i18n;
 pub mod idempotency;

@@ -1,6 +1,6 @@
 //! The public procedure catalog, and its administration.
 
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use motcua_domain::Role;
 use motcua_domain::agency::AgencyRef;
@@ -20,6 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::catalog_import;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrorBody};
+use crate::etag::{self, IfMatch};
 use crate::extract::{Json, Query, read_limited};
 use crate::i18n::{Lang, field_message};
 use crate::routes::PageView;
@@ -115,7 +116,7 @@ pub async fn list(
 }
 
 /// Full detail: steps, required documents, processing time, fees, legal basis, online level.
-#[utoipa::path(operation_id = "get_procedure", tag = "catalog", params(("code" = String, Path, example = "1.001029")), responses((status = 200, body = ProcedureRecord), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "get_procedure", tag = "catalog", params(("code" = String, Path, example = "1.001029")), responses((status = 200, body = ProcedureRecord, headers(("ETag" = String, description = "Send it back in `If-Match` when updating"))), (status = 404, body = crate::error::ProblemBody)))]
 #[get("/procedures/{code}")]
 pub async fn get(state: web::Data<AppState>, code: web::Path<String>) -> ApiResult<HttpResponse> {
     let code = code.into_inner();
@@ -124,6 +125,7 @@ pub async fn get(state: web::Data<AppState>, code: web::Path<String>) -> ApiResu
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, PUBLIC_CACHE))
+        .insert_header((ETAG, etag::of_version(found.version)))
         .json(found))
 }
 
@@ -185,14 +187,23 @@ pub async fn create(
 }
 
 /// Replaces a procedure's content (admin). The code in the body must match the path.
-#[utoipa::path(operation_id = "update_procedure", tag = "catalog", security(("bearer" = [])), params(("code" = String, Path)), request_body = ProcedureSpec, responses((status = 200, body = ProcedureRecord), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "update_procedure", tag = "catalog", security(("bearer" = [])),
+    params(("code" = String, Path), ("If-Match" = Option<String>, Header, description = "Optional: the procedure's `ETag` as read (or `*`); a stale one gets 412")),
+    request_body = ProcedureSpec,
+    responses(
+        (status = 200, body = ProcedureRecord, headers(("ETag" = String))),
+        (status = 404, body = crate::error::ProblemBody),
+        (status = 412, description = "`If-Match` names an older version; `ETag` gives the current one", body = crate::error::ProblemBody),
+    ))]
 #[put("/procedures/{code}")]
 pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     code: web::Path<String>,
     body: Json<ProcedureSpec>,
 ) -> ApiResult<HttpResponse> {
+    let precondition = IfMatch::of(&req);
     caller.require(&[Role::Admin])?;
     let code = code.into_inner();
     if body.0.code.trim() != code {
@@ -201,13 +212,18 @@ pub async fn update(
     let spec = body.0.prepared()?;
     let updated = state
         .db(move |conn| {
-            procedures::get(conn, &spec.code)?;
-            let agency = resolve_agency(conn, &spec)?;
-            Ok(procedures::update(conn, &spec, agency)?)
+            motcua_persistence::write_tx(conn, |conn| {
+                let current = procedures::get(conn, &spec.code)?;
+                precondition.check(&etag::of_version(current.version))?;
+                let agency = resolve_agency(conn, &spec)?;
+                Ok(procedures::update(conn, &spec, agency)?)
+            })
         })
         .await?;
     tracing::info!(code = %updated.spec.code, version = updated.version, by = caller.user_id, "procedure updated");
-    Ok(HttpResponse::Ok().json(updated))
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag::of_version(updated.version)))
+        .json(updated))
 }
 
 /// Abolishes a procedure (admin): it stays readable, marked, out of default listings.

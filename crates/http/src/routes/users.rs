@@ -1,6 +1,7 @@
 //! Account administration (admin only).
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::http::header::ETAG;
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use motcua_domain::Role;
 use motcua_domain::page::PageRequest;
 use motcua_domain::user::{User, check_password, check_username, is_plausible_email};
@@ -12,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, hash_password, random_token};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::etag::{self, IfMatch};
 use crate::extract::{Json, Query};
 use crate::routes::PageView;
 use crate::state::AppState;
@@ -254,7 +256,7 @@ pub async fn create(
 }
 
 /// One account.
-#[utoipa::path(operation_id = "get_user", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = UserView)))]
+#[utoipa::path(operation_id = "get_user", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = UserView, headers(("ETag" = String, description = "Send it back in `If-Match` when updating"))), (status = 404, body = crate::error::ProblemBody)))]
 #[get("/users/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -264,7 +266,10 @@ pub async fn get(
     caller.require(&[Role::Admin])?;
     let id = id.into_inner();
     let user = state.db(move |conn| Ok(users::by_id(conn, id)?)).await?;
-    Ok(HttpResponse::Ok().json(UserView::from(user)))
+    let view = UserView::from(user);
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag::of_representation(&view)))
+        .json(view))
 }
 
 /// Fields left out stay as they are; `null` clears `phone`, `email` and `agency_id`.
@@ -297,14 +302,23 @@ where
 }
 
 /// Changes an account: contact details, role and agency, lock, password.
-#[utoipa::path(operation_id = "update_user", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), request_body = UpdateUserRequest, responses((status = 200, body = UserView)))]
+#[utoipa::path(operation_id = "update_user", tag = "users", security(("bearer" = [])),
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "Optional: the account's `ETag` as read (or `*`); a stale one gets 412")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, body = UserView, headers(("ETag" = String))),
+        (status = 404, body = crate::error::ProblemBody),
+        (status = 412, description = "`If-Match` names an older state; `ETag` gives the current one", body = crate::error::ProblemBody),
+    ))]
 #[patch("/users/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<i64>,
     body: Json<UpdateUserRequest>,
 ) -> ApiResult<HttpResponse> {
+    let precondition = IfMatch::of(&req);
     caller.require(&[Role::Admin])?;
     let id = id.into_inner();
     let body = body.0;
@@ -358,6 +372,8 @@ pub async fn update(
     let user = state
         .db(move |conn| {
             write_tx(conn, |conn| {
+                let before = UserView::from(users::by_id(conn, id)?);
+                precondition.check(&etag::of_representation(&before))?;
                 if let Some(Some(agency)) = changes.agency_id {
                     agencies::by_id(conn, agency).map_err(|_| {
                         ApiError::field("agency_id", Problem::rule("unknown_agency"))
@@ -372,5 +388,8 @@ pub async fn update(
         })
         .await?;
     tracing::info!(user_id = id, by = caller.user_id, "account changed");
-    Ok(HttpResponse::Ok().json(UserView::from(user)))
+    let view = UserView::from(user);
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag::of_representation(&view)))
+        .json(view))
 }
