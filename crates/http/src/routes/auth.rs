@@ -104,7 +104,7 @@ const ADDRESS_BUCKET: &str = "login_address";
 const REGISTER_BUCKET: &str = "register_address";
 
 /// Creates a citizen account and its applicant record.
-#[utoipa::path(
+#[utoipa::path(operation_id = "register_citizen", 
     tag = "auth",
     request_body = RegisterRequest,
     responses((status = 201, body = UserView), (status = 409, description = "The ID number is already registered", body = crate::error::ProblemBody))
@@ -301,7 +301,7 @@ async fn authenticate(
 }
 
 /// Signs in with a username and password; returns an access token and a refresh token.
-#[utoipa::path(
+#[utoipa::path(operation_id = "sign_in", 
     tag = "auth",
     request_body = LoginRequest,
     responses(
@@ -329,7 +329,7 @@ pub async fn login(
 }
 
 /// Service accounts (the provincial portal) exchange client credentials for an access token.
-#[utoipa::path(
+#[utoipa::path(operation_id = "issue_client_token", 
     tag = "auth",
     request_body = ClientCredentialsRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ProblemBody))
@@ -368,7 +368,7 @@ pub async fn token(
 
 /// Exchanges a refresh token for new tokens. Each refresh token works once;
 /// presenting a used one revokes every token of its session.
-#[utoipa::path(
+#[utoipa::path(operation_id = "refresh_session", 
     tag = "auth",
     request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ProblemBody))
@@ -401,7 +401,7 @@ pub async fn refresh(
 }
 
 /// Ends the session of a refresh token. Always 204, known token or not.
-#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses((status = 204, description = "Signed out")))]
+#[utoipa::path(operation_id = "sign_out", tag = "auth", request_body = RefreshRequest, responses((status = 204, description = "Signed out")))]
 #[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
@@ -435,7 +435,7 @@ pub struct ApplicantView {
 }
 
 /// The signed-in account.
-#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 200, body = MeView)))]
+#[utoipa::path(operation_id = "get_me", tag = "auth", security(("bearer" = [])), responses((status = 200, body = MeView)))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     let view = state

@@ -87,7 +87,7 @@ impl From<ProcedureRecord> for ProcedureSummary {
 }
 
 /// Public, searchable listing. Abolished procedures appear only with `status=abolished|all`.
-#[utoipa::path(tag = "catalog", params(ProcedureQuery), responses((status = 200, body = PageView<ProcedureSummary>)))]
+#[utoipa::path(operation_id = "list_procedures", tag = "catalog", params(ProcedureQuery), responses((status = 200, body = PageView<ProcedureSummary>)))]
 #[get("/procedures")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -115,7 +115,7 @@ pub async fn list(
 }
 
 /// Full detail: steps, required documents, processing time, fees, legal basis, online level.
-#[utoipa::path(tag = "catalog", params(("code" = String, Path, example = "1.001029")), responses((status = 200, body = ProcedureRecord), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "get_procedure", tag = "catalog", params(("code" = String, Path, example = "1.001029")), responses((status = 200, body = ProcedureRecord), (status = 404, body = crate::error::ProblemBody)))]
 #[get("/procedures/{code}")]
 pub async fn get(state: web::Data<AppState>, code: web::Path<String>) -> ApiResult<HttpResponse> {
     let code = code.into_inner();
@@ -151,7 +151,7 @@ fn default_agency(conn: &mut motcua_persistence::AnyConnection) -> ApiResult<i64
 }
 
 /// Publishes a new procedure (admin).
-#[utoipa::path(tag = "catalog", security(("bearer" = [])), request_body = ProcedureSpec, responses((status = 201, body = ProcedureRecord), (status = 409, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "create_procedure", tag = "catalog", security(("bearer" = [])), request_body = ProcedureSpec, responses((status = 201, body = ProcedureRecord), (status = 409, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
 #[post("/procedures")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -185,7 +185,7 @@ pub async fn create(
 }
 
 /// Replaces a procedure's content (admin). The code in the body must match the path.
-#[utoipa::path(tag = "catalog", security(("bearer" = [])), params(("code" = String, Path)), request_body = ProcedureSpec, responses((status = 200, body = ProcedureRecord), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "update_procedure", tag = "catalog", security(("bearer" = [])), params(("code" = String, Path)), request_body = ProcedureSpec, responses((status = 200, body = ProcedureRecord), (status = 404, body = crate::error::ProblemBody)))]
 #[put("/procedures/{code}")]
 pub async fn update(
     state: web::Data<AppState>,
@@ -211,7 +211,7 @@ pub async fn update(
 }
 
 /// Abolishes a procedure (admin): it stays readable, marked, out of default listings.
-#[utoipa::path(tag = "catalog", security(("bearer" = [])), params(("code" = String, Path)), responses((status = 200, body = ProcedureRecord), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "abolish_procedure", tag = "catalog", security(("bearer" = [])), params(("code" = String, Path)), responses((status = 200, body = ProcedureRecord), (status = 404, body = crate::error::ProblemBody)))]
 #[delete("/procedures/{code}")]
 pub async fn abolish(
     state: web::Data<AppState>,
@@ -239,7 +239,7 @@ pub const IMPORT_LIMIT: usize = 10 * 1024 * 1024;
 
 /// Bulk import (admin): a JSON array of procedures, or CSV (`Content-Type: text/csv`).
 /// All rows are written or none; the report names every bad row.
-#[utoipa::path(
+#[utoipa::path(operation_id = "import_procedures", 
     tag = "catalog",
     security(("bearer" = [])),
     params(ImportQuery),
@@ -409,7 +409,7 @@ impl From<SectorCount> for SectorView {
 }
 
 /// Sectors (lĩnh vực) with their active procedure counts.
-#[utoipa::path(tag = "catalog", params(SectorQuery), responses((status = 200, body = PageView<SectorView>)))]
+#[utoipa::path(operation_id = "list_sectors", tag = "catalog", params(SectorQuery), responses((status = 200, body = PageView<SectorView>)))]
 #[get("/sectors")]
 pub async fn sectors(
     state: web::Data<AppState>,

@@ -196,7 +196,7 @@ pub fn kind_for(caller: &Caller, asked: Option<DocumentKind>) -> ApiResult<Docum
 
 /// Uploads a document for a later dossier (multipart/form-data). Citizens'
 /// uploads are theirs; a dossier cites it by id in `documents`.
-#[utoipa::path(
+#[utoipa::path(operation_id = "upload_document", 
     tag = "documents",
     security(("bearer" = [])),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
@@ -229,7 +229,7 @@ pub async fn upload_document(
 
 /// Downloads a document: its uploader, its applicant (results once returned),
 /// staff of an agency that handles a dossier holding it, admins. Others get 404.
-#[utoipa::path(
+#[utoipa::path(operation_id = "download_document", 
     tag = "documents",
     security(("bearer" = [])),
     params(("id" = String, Path)),
@@ -282,7 +282,7 @@ pub async fn download(
 }
 
 /// The citizen's store: accepted documents and returned results, reusable in new dossiers.
-#[utoipa::path(tag = "documents", security(("bearer" = [])), responses((status = 200, body = crate::routes::PageView<Document>)))]
+#[utoipa::path(operation_id = "list_my_documents", tag = "documents", security(("bearer" = [])), responses((status = 200, body = crate::routes::PageView<Document>)))]
 #[get("/me/documents")]
 pub async fn mine(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Citizen])?;

@@ -228,7 +228,7 @@ fn written(detail: DossierDetail, status: StatusCode) -> ApiResult<Written> {
 /// provincial portal (integration account) online on behalf of a citizen.
 /// Required documents must each be met by an upload, a stored document or,
 /// at the counter, paper. Honours `Idempotency-Key`.
-#[utoipa::path(
+#[utoipa::path(operation_id = "submit_dossier", 
     tag = "dossiers",
     security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "1–255 of [A-Za-z0-9-]; a repeat returns the first response")),
@@ -323,7 +323,7 @@ pub struct DossierQuery {
 /// Dossiers the caller may see, soonest due first: citizens their own,
 /// officers and leaders those that passed through their agency, admins and
 /// the portal all.
-#[utoipa::path(tag = "dossiers", security(("bearer" = [])), params(DossierQuery), responses((status = 200, body = PageView<DossierView>)))]
+#[utoipa::path(operation_id = "list_dossiers", tag = "dossiers", security(("bearer" = [])), params(DossierQuery), responses((status = 200, body = PageView<DossierView>)))]
 #[get("/dossiers")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -436,7 +436,7 @@ pub async fn list(
 
 /// One dossier with its documents, open supplement request, apologies and rating.
 /// `ETag` carries its version for `If-Match`.
-#[utoipa::path(
+#[utoipa::path(operation_id = "get_dossier", 
     tag = "dossiers",
     security(("bearer" = [])),
     params(("code" = String, Path, example = "000.00.20.H56-261123-0001")),
@@ -511,7 +511,7 @@ fn if_match(req: &HttpRequest) -> ApiResult<i32> {
 /// `If-Match` with the current `ETag`: 428 without it, 412 when stale. An
 /// action the status does not allow → 409 with `allowed_actions`; a role that
 /// may not take it → 403; a dossier the caller may not see → 404.
-#[utoipa::path(
+#[utoipa::path(operation_id = "act_on_dossier", 
     tag = "dossiers",
     security(("bearer" = [])),
     params(("code" = String, Path), ("If-Match" = String, Header, description = "The dossier's ETag, e.g. \"v3\"")),
@@ -565,7 +565,7 @@ pub async fn act(
 
 /// Every step of a dossier: who, in which role and agency, when, from which
 /// status to which, with the note and details.
-#[utoipa::path(tag = "dossiers", security(("bearer" = [])), params(("code" = String, Path)), responses((status = 200, body = PageView<Event>)))]
+#[utoipa::path(operation_id = "get_dossier_history", tag = "dossiers", security(("bearer" = [])), params(("code" = String, Path)), responses((status = 200, body = PageView<Event>)))]
 #[get("/dossiers/{code}/history")]
 pub async fn history(
     state: web::Data<AppState>,
@@ -598,7 +598,7 @@ pub struct AttachedDocument {
 /// Uploads a file straight into a dossier (multipart/form-data): the
 /// applicant's supplement while one is requested; a staff scan of paper
 /// handed in (`requirement` names it); or the result (`kind=result`, once approved).
-#[utoipa::path(
+#[utoipa::path(operation_id = "upload_dossier_document", 
     tag = "dossiers",
     security(("bearer" = [])),
     params(("code" = String, Path)),
@@ -667,7 +667,7 @@ pub struct RatingRequest {
 }
 
 /// The applicant rates the service once, after the outcome (returned, rejected or refused).
-#[utoipa::path(
+#[utoipa::path(operation_id = "rate_dossier", 
     tag = "dossiers",
     security(("bearer" = [])),
     params(("code" = String, Path)),
@@ -869,15 +869,25 @@ td,th{{border:1px solid #000;padding:4px 6px;text-align:left}}.muted{{color:#444
 #[into_params(parameter_in = Query)]
 pub struct ReceiptQuery {
     /// `json` (default) or `html`; `Accept: text/html` also gives the printable page.
-    pub format: Option<String>,
+    #[param(inline)]
+    pub format: Option<ReceiptFormat>,
+}
+
+/// How the receipt is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptFormat {
+    Json,
+    Html,
 }
 
 /// The receipt slip: JSON, or a printable Vietnamese HTML page.
-#[utoipa::path(
+#[utoipa::path(operation_id = "get_dossier_receipt", 
     tag = "dossiers",
     security(("bearer" = [])),
     params(("code" = String, Path), ReceiptQuery),
-    responses((status = 200, body = Receipt, content_type = "application/json"), (status = 200, description = "Printable page", content_type = "text/html"))
+    responses((status = 200, description = "The receipt slip; with `format=html` or `Accept: text/html`, the printable page",
+        content((Receipt = "application/json"), (String = "text/html"))))
 )]
 #[get("/dossiers/{code}/receipt")]
 pub async fn receipt(
@@ -887,15 +897,9 @@ pub async fn receipt(
     code: web::Path<String>,
     query: Query<ReceiptQuery>,
 ) -> ApiResult<HttpResponse> {
-    let html = match query.0.format.as_deref() {
-        Some("html") => true,
-        Some("json") => false,
-        Some(_) => {
-            return Err(ApiError::query_field(
-                "format",
-                Problem::one_of(&["json", "html"]),
-            ));
-        }
+    let html = match query.0.format {
+        Some(ReceiptFormat::Html) => true,
+        Some(ReceiptFormat::Json) => false,
         None => req
             .headers()
             .get(ACCEPT)

@@ -85,7 +85,7 @@ pub fn page_request(page: Option<u32>, per_page: Option<u32>) -> ApiResult<PageR
 }
 
 /// Accounts, filtered and paged.
-#[utoipa::path(tag = "users", security(("bearer" = [])), params(UserQuery), responses((status = 200, body = PageView<UserView>)))]
+#[utoipa::path(operation_id = "list_users", tag = "users", security(("bearer" = [])), params(UserQuery), responses((status = 200, body = PageView<UserView>)))]
 #[get("/users")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -170,7 +170,7 @@ fn check_role_agency(errors: &mut FieldErrors, role: Role, agency_id: Option<i64
 }
 
 /// Creates a staff or integration account.
-#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = CreateUserRequest, responses((status = 201, body = CreatedUser), (status = 409, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "create_user", tag = "users", security(("bearer" = [])), request_body = CreateUserRequest, responses((status = 201, body = CreatedUser), (status = 409, body = crate::error::ProblemBody)))]
 #[post("/users")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -254,7 +254,7 @@ pub async fn create(
 }
 
 /// One account.
-#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = UserView)))]
+#[utoipa::path(operation_id = "get_user", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = UserView)))]
 #[get("/users/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -297,7 +297,7 @@ where
 }
 
 /// Changes an account: contact details, role and agency, lock, password.
-#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), request_body = UpdateUserRequest, responses((status = 200, body = UserView)))]
+#[utoipa::path(operation_id = "update_user", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), request_body = UpdateUserRequest, responses((status = 200, body = UserView)))]
 #[patch("/users/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
