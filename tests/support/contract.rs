@@ -273,7 +273,8 @@ impl Contract {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Option<Checked> {
-        if method == Method::OPTIONS && request_headers.contains_key("access-control-request-method")
+        if method == Method::OPTIONS
+            && request_headers.contains_key("access-control-request-method")
         {
             return None;
         }
@@ -535,7 +536,10 @@ fn write_summary(t: &Tally) {
         t.messages.len(),
         t.per_operation.len()
     );
-    let _ = writeln!(out, "\n# per operation: responses checked / with violations");
+    let _ = writeln!(
+        out,
+        "\n# per operation: responses checked / with violations"
+    );
     for (op, (n, bad)) in &t.per_operation {
         let _ = writeln!(out, "{n:6} {bad:6}  {op}");
     }
@@ -560,14 +564,9 @@ pub fn enforce(
     headers: &HeaderMap,
     body: &[u8],
 ) {
-    let Some(checked) = Contract::committed().check(
-        method,
-        url.path(),
-        request_headers,
-        status,
-        headers,
-        body,
-    ) else {
+    let Some(checked) =
+        Contract::committed().check(method, url.path(), request_headers, status, headers, body)
+    else {
         return;
     };
     record(&checked);
@@ -665,18 +664,42 @@ mod tests {
             r#"{"id": 7, "kind": "small", "at": "yesterday"}"#,
             "not json",
         ] {
-            let c = check(Method::GET, "/things/7", 200, Some("application/json"), body);
+            let c = check(
+                Method::GET,
+                "/things/7",
+                200,
+                Some("application/json"),
+                body,
+            );
             assert_eq!(c.violations.len(), 1, "{body}: {:?}", c.violations);
         }
     }
 
     #[test]
     fn undeclared_status_and_content_type_are_violations() {
-        let c = check(Method::GET, "/things/7", 500, Some("application/json"), "{}");
-        assert!(c.violations[0].contains("status 500 is not declared"), "{c:?}");
+        let c = check(
+            Method::GET,
+            "/things/7",
+            500,
+            Some("application/json"),
+            "{}",
+        );
+        assert!(
+            c.violations[0].contains("status 500 is not declared"),
+            "{c:?}"
+        );
         let c = check(Method::GET, "/things/7", 200, Some("text/plain"), "7");
-        assert!(c.violations[0].contains("text/plain is not declared"), "{c:?}");
-        let c = check(Method::DELETE, "/things/7", 204, Some("application/json"), "{}");
+        assert!(
+            c.violations[0].contains("text/plain is not declared"),
+            "{c:?}"
+        );
+        let c = check(
+            Method::DELETE,
+            "/things/7",
+            204,
+            Some("application/json"),
+            "{}",
+        );
         assert!(c.violations[0].contains("declares no body"), "{c:?}");
     }
 
@@ -698,27 +721,57 @@ mod tests {
             r#"{"status": "404"}"#,
         );
         assert_eq!(c.violations.len(), 2, "{:?}", c.violations);
-        let c = check(Method::GET, "/things/7", 404, Some("application/json"), "{}");
+        let c = check(
+            Method::GET,
+            "/things/7",
+            404,
+            Some("application/json"),
+            "{}",
+        );
         assert!(c.violations[0].contains("is not declared"), "{c:?}");
     }
 
     #[test]
     fn literal_segments_win_and_a_media_type_needs_a_schema() {
-        let c = check(Method::GET, "/things/special", 200, Some("text/csv"), "a,b\n");
+        let c = check(
+            Method::GET,
+            "/things/special",
+            200,
+            Some("text/csv"),
+            "a,b\n",
+        );
         assert_eq!(c.operation, "GET /things/special");
         assert!(c.violations.is_empty(), "{:?}", c.violations);
-        let c = check(Method::GET, "/things/special", 200, Some("text/html"), "<p>");
+        let c = check(
+            Method::GET,
+            "/things/special",
+            200,
+            Some("text/html"),
+            "<p>",
+        );
         assert!(c.violations[0].contains("has no schema"), "{c:?}");
     }
 
     #[test]
     fn unknown_paths_and_methods_may_only_be_404_and_405_problems() {
         let problem = r#"{"status": 404, "title": "Not found"}"#;
-        let c = check(Method::GET, "/nowhere", 404, Some("application/problem+json"), problem);
+        let c = check(
+            Method::GET,
+            "/nowhere",
+            404,
+            Some("application/problem+json"),
+            problem,
+        );
         assert!(c.violations.is_empty(), "{:?}", c.violations);
         let c = check(Method::GET, "/nowhere", 200, Some("text/html"), "<p>");
         assert_eq!(c.violations.len(), 2, "{:?}", c.violations);
-        let c = check(Method::PUT, "/things/7", 405, Some("application/problem+json"), problem);
+        let c = check(
+            Method::PUT,
+            "/things/7",
+            405,
+            Some("application/problem+json"),
+            problem,
+        );
         assert!(c.violations.is_empty(), "{:?}", c.violations);
         let c = check(Method::PUT, "/things/7", 404, Some("text/plain"), "");
         assert_eq!(c.violations.len(), 2, "{:?}", c.violations);
