@@ -340,6 +340,7 @@ async fn authenticate(
     responses(
         (status = 200, body = TokenResponse),
         (status = 401, description = "Wrong username or password", body = crate::error::ProblemBody),
+        (status = 403, description = "The account is disabled, or is an integration account (those use `/auth/token`)", body = crate::error::ProblemBody),
         (status = 429, description = "Too many failed attempts; see Retry-After", body = crate::error::ProblemBody),
     )
 )]
