@@ -52,6 +52,8 @@ async fn a_wrong_method_is_405_with_allow(app: TestApp) {
             "DELETE, GET, PUT",
         ),
         ("/api/v1/dossiers/ANY/actions", reqwest::Method::GET, "POST"),
+        // A literal segment wins over a parameter, as in the document.
+        ("/api/v1/procedures/import", reqwest::Method::PATCH, "POST"),
         ("/health/live", reqwest::Method::DELETE, "GET"),
         ("/openapi.json", reqwest::Method::POST, "GET"),
     ];

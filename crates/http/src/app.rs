@@ -158,9 +158,11 @@ impl RouteMethods {
     }
 
     /// The methods a concrete request path answers, if it is a known route.
+    /// As in OpenAPI, a literal segment wins over a parameter: the methods
+    /// of `/procedures/import` are not those of `/procedures/{code}`.
     pub fn allowed(&self, path: &str) -> Option<String> {
         let asked = segments(path);
-        let mut methods: Vec<&str> = self
+        let matching: Vec<(usize, &Vec<String>)> = self
             .0
             .iter()
             .filter(|(template, _)| {
@@ -170,6 +172,15 @@ impl RouteMethods {
                         .zip(&asked)
                         .all(|(t, a)| t == a || (t.starts_with('{') && !a.is_empty()))
             })
+            .map(|(template, methods)| {
+                let literal = template.iter().filter(|t| !t.starts_with('{')).count();
+                (literal, methods)
+            })
+            .collect();
+        let best = matching.iter().map(|(literal, _)| *literal).max()?;
+        let mut methods: Vec<&str> = matching
+            .iter()
+            .filter(|(literal, _)| *literal == best)
             .flat_map(|(_, m)| m.iter().map(String::as_str))
             .collect();
         methods.sort_unstable();

@@ -140,7 +140,7 @@ pub struct PageForm {
 }
 
 /// The buttons of the page: settle, notify once, send the browser back.
-#[utoipa::path(operation_id = "sandbox_choose_outcome", tag = "sandbox", request_body(content = PageForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "Back to the return URL")))]
+#[utoipa::path(operation_id = "sandbox_choose_outcome", tag = "sandbox", request_body(content = PageForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "Back to the return URL"), (status = 404, description = "No such sandbox transaction", body = crate::error::ProblemBody)))]
 #[post("/sandbox/vnpay/pay")]
 pub async fn choose(
     state: web::Data<AppState>,

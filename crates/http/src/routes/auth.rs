@@ -377,7 +377,11 @@ pub async fn login(
         (ClientCredentialsRequest = "application/x-www-form-urlencoded"),
         (ClientCredentialsRequest = "application/json"),
     )),
-    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ProblemBody))
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, body = crate::error::ProblemBody),
+        (status = 429, description = "Too many failed attempts; see Retry-After", body = crate::error::ProblemBody),
+    )
 )]
 #[post("/auth/token")]
 pub async fn token(
