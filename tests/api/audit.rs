@@ -49,7 +49,7 @@ fn changed(entry: &Value) -> Vec<&str> {
         .collect()
 }
 
-async fn send(req: reqwest::RequestBuilder, status: u16, request_id: &str) -> Value {
+async fn send(req: motcua_tests::client::RequestBuilder, status: u16, request_id: &str) -> Value {
     let res = req.header("x-request-id", request_id).send().await.unwrap();
     let got = res.status().as_u16();
     let body: Value = res.json().await.unwrap_or(Value::Null);

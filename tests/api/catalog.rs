@@ -295,9 +295,34 @@ async fn admin_publishes_changes_and_abolishes(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["etag"], "\"v2\"");
     let updated: Value = res.json().await.unwrap();
     assert_eq!(updated["version"], 2);
     assert_eq!(updated["committed_days"], 3);
+    // Reads carry the ETag; a write naming an older one is refused, `*` is not.
+    let read = app.get("/api/v1/procedures/1.900001").send().await.unwrap();
+    assert_eq!(read.headers()["etag"], "\"v2\"");
+    let res = app
+        .put("/api/v1/procedures/1.900001")
+        .header("authorization", &admin)
+        .header("if-match", "\"v1\"")
+        .json(&changed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["etag"], "\"v2\"");
+    problem(res, 412, "precondition_failed").await;
+    for if_match in ["\"v2\"", "*"] {
+        let res = app
+            .put("/api/v1/procedures/1.900001")
+            .header("authorization", &admin)
+            .header("if-match", if_match)
+            .json(&changed)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{if_match}");
+    }
     let res = app
         .put("/api/v1/procedures/1.900009")
         .header("authorization", &admin)

@@ -176,6 +176,11 @@ async fn if_match_is_required_and_checked(app: TestApp) {
             .status(),
         200
     );
+    // `If-Match: *` (RFC 9110 §13.1.1) acts on whatever version is current.
+    let other = submit_reissue(&app, &citizen).await.code().to_owned();
+    let res = app.act_raw(&officer, &other, Some("*"), &receive).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["etag"], "\"v2\"");
 }
 
 async fn visibility_and_roles(app: TestApp) {

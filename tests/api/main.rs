@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod calendar_years;
 mod catalog;
+mod contract;
 mod dossier_rules;
 mod dossiers;
 mod errors;

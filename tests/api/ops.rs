@@ -133,8 +133,29 @@ async fn openapi_and_docs_are_served(app: TestApp) {
             .unwrap()
             .starts_with("text/html")
     );
+    let policy = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(policy.contains("script-src 'self';"), "{policy}");
     let html = res.text().await.unwrap();
-    assert!(html.contains("api-reference") && html.contains("/api/v1/procedures"));
+    // Everything the page loads comes from this server: it renders offline.
+    assert!(!html.contains("https://"), "{html}");
+    for asset in ["/docs/scalar.js", "/docs/init.js"] {
+        assert!(html.contains(asset), "{asset}");
+        let res = app.get(asset).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{asset}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/javascript")
+        );
+        let body = res.text().await.unwrap();
+        assert!(body.contains("createApiReference"), "{asset}");
+    }
+    let license = app.get("/docs/LICENSE").send().await.unwrap();
+    assert!(license.text().await.unwrap().contains("MIT"));
 }
 
 on_both_backends!(readiness_is_503_when_the_database_is_unreachable);

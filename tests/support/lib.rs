@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod client;
+pub mod contract;
+
 use std::future::Future;
 use std::net::TcpListener;
 
@@ -18,7 +21,8 @@ pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
 pub struct TestApp {
     pub base: String,
-    pub client: reqwest::Client,
+    /// Every response through it is checked against `openapi/openapi.json`.
+    pub client: client::Client,
     pub pool: Pool,
     pub demo: DemoSeed,
     pub backend: Backend,
@@ -100,10 +104,12 @@ impl TestApp {
         actix_web::rt::spawn(server);
         Some(Self {
             base: format!("http://127.0.0.1:{port}"),
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            client: client::Client::new(
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap(),
+            ),
             pool,
             demo,
             backend,
@@ -179,23 +185,23 @@ impl TestApp {
             .to_owned()
     }
 
-    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+    pub fn get(&self, path: &str) -> client::RequestBuilder {
         self.client.get(self.url(path))
     }
 
-    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+    pub fn post(&self, path: &str) -> client::RequestBuilder {
         self.client.post(self.url(path))
     }
 
-    pub fn put(&self, path: &str) -> reqwest::RequestBuilder {
+    pub fn put(&self, path: &str) -> client::RequestBuilder {
         self.client.put(self.url(path))
     }
 
-    pub fn patch(&self, path: &str) -> reqwest::RequestBuilder {
+    pub fn patch(&self, path: &str) -> client::RequestBuilder {
         self.client.patch(self.url(path))
     }
 
-    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+    pub fn delete(&self, path: &str) -> client::RequestBuilder {
         self.client.delete(self.url(path))
     }
 

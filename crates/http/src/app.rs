@@ -36,6 +36,11 @@ where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
     app.into_utoipa_app()
+        .service(crate::docs::openapi_json)
+        .service(crate::docs::page)
+        .service(crate::docs::scalar_js)
+        .service(crate::docs::init_js)
+        .service(crate::docs::license)
         .service(ops::live)
         .service(ops::ready)
         .service(ops::metrics)
@@ -137,7 +142,73 @@ pub struct Shared {
     pub gauges: web::Data<ops::Gauges>,
     pub prometheus: PrometheusMetrics,
     pub openapi: web::Data<String>,
-    pub docs: web::Data<DocsPage>,
+    pub methods: web::Data<RouteMethods>,
+}
+
+/// The methods each documented path answers, so that a known path asked with
+/// another method gets 405 with `Allow` rather than 404.
+#[derive(Debug, Clone, Default)]
+pub struct RouteMethods(Vec<(Vec<String>, Vec<String>)>);
+
+impl RouteMethods {
+    pub fn from_document(doc: &serde_json::Value, sandbox: bool) -> Self {
+        let mut table = Vec::new();
+        if let Some(paths) = doc.get("paths").and_then(serde_json::Value::as_object) {
+            for (path, item) in paths {
+                if path.starts_with("/sandbox/") && !sandbox {
+                    continue;
+                }
+                let methods = item
+                    .as_object()
+                    .map(|item| {
+                        item.keys()
+                            .filter(|m| {
+                                ["get", "put", "post", "delete", "patch"].contains(&m.as_str())
+                            })
+                            .map(|m| m.to_ascii_uppercase())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                table.push((segments(path), methods));
+            }
+        }
+        Self(table)
+    }
+
+    /// The methods a concrete request path answers, if it is a known route.
+    /// As in OpenAPI, a literal segment wins over a parameter: the methods
+    /// of `/procedures/import` are not those of `/procedures/{code}`.
+    pub fn allowed(&self, path: &str) -> Option<String> {
+        let asked = segments(path);
+        let matching: Vec<(usize, &Vec<String>)> = self
+            .0
+            .iter()
+            .filter(|(template, _)| {
+                template.len() == asked.len()
+                    && template
+                        .iter()
+                        .zip(&asked)
+                        .all(|(t, a)| t == a || (t.starts_with('{') && !a.is_empty()))
+            })
+            .map(|(template, methods)| {
+                let literal = template.iter().filter(|t| !t.starts_with('{')).count();
+                (literal, methods)
+            })
+            .collect();
+        let best = matching.iter().map(|(literal, _)| *literal).max()?;
+        let mut methods: Vec<&str> = matching
+            .iter()
+            .filter(|(literal, _)| *literal == best)
+            .flat_map(|(_, m)| m.iter().map(String::as_str))
+            .collect();
+        methods.sort_unstable();
+        methods.dedup();
+        (!methods.is_empty()).then(|| methods.join(", "))
+    }
+}
+
+fn segments(path: &str) -> Vec<String> {
+    path.split('/').map(str::to_owned).collect()
 }
 
 impl Shared {
@@ -157,16 +228,16 @@ impl Shared {
         let spec = crate::openapi::document_json();
         let value: serde_json::Value =
             serde_json::from_str(&spec).map_err(std::io::Error::other)?;
-        let docs = utoipa_scalar::Scalar::new(value)
-            .title("motcua API")
-            .to_html();
+        let sandbox = state.settings.payments.gateway == crate::settings::GatewayKind::Sandbox
+            && !state.settings.is_production();
+        let methods = RouteMethods::from_document(&value, sandbox);
         Ok(Self {
             state: web::Data::new(state),
             registry: web::Data::new(registry),
             gauges: web::Data::new(gauges),
             prometheus,
             openapi: web::Data::new(spec.clone()),
-            docs: web::Data::new(DocsPage(docs)),
+            methods: web::Data::new(methods),
         })
     }
 }
@@ -187,6 +258,7 @@ fn cors(settings: &Settings) -> Cors {
             header::ETAG,
             header::LOCATION,
             header::RETRY_AFTER,
+            header::CONTENT_DISPOSITION,
             header::HeaderName::from_static("x-request-id"),
             header::HeaderName::from_static("idempotent-replayed"),
         ])
@@ -197,34 +269,22 @@ fn cors(settings: &Settings) -> Cors {
     cors
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(ErrorCode::RouteNotFound))
+/// No route matched: 405 with `Allow` when the path is known under other
+/// methods, 404 otherwise.
+async fn not_found(
+    req: actix_web::HttpRequest,
+    methods: web::Data<RouteMethods>,
+) -> Result<HttpResponse, ApiError> {
+    match methods.allowed(req.path()) {
+        Some(allow) => Err(ApiError::new(ErrorCode::MethodNotAllowed)
+            .detail(
+                format!("Địa chỉ này nhận: {allow}."),
+                format!("This path takes: {allow}."),
+            )
+            .header(header::ALLOW, allow)),
+        None => Err(ApiError::new(ErrorCode::RouteNotFound)),
+    }
 }
-
-async fn openapi_json(spec: web::Data<String>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(spec.get_ref().clone())
-}
-
-async fn docs_page(docs: web::Data<DocsPage>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        // Scalar's page loads its script from the jsDelivr CDN in the reader's
-        // browser; only this page gets a policy that allows it.
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; \
-             style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.scalar.com; \
-             font-src 'self' data: https://cdn.jsdelivr.net https://fonts.scalar.com; img-src 'self' data: https:; connect-src 'self'",
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(docs.0.clone())
-}
-
-/// The interactive reference page, rendered once with the spec inside.
-#[derive(Clone)]
-pub struct DocsPage(pub String);
 
 /// The whole application for one worker.
 pub fn build_app(
@@ -255,7 +315,7 @@ pub fn build_app(
         .app_data(shared.registry.clone())
         .app_data(shared.gauges.clone())
         .app_data(shared.openapi.clone())
-        .app_data(shared.docs.clone())
+        .app_data(shared.methods.clone())
         .app_data(JsonLimit(json_limit))
         .app_data(BodyLimit(body_limit as u64))
         .app_data(web::PayloadConfig::new(json_limit))
@@ -276,9 +336,6 @@ pub fn build_app(
         && !settings.is_production();
     routes(app, sandbox)
         .into_app()
-        .route("/openapi.json", web::get().to(openapi_json))
-        .route("/docs", web::get().to(docs_page))
-        .route("/docs/", web::get().to(docs_page))
         .default_service(web::to(not_found))
 }
 

@@ -32,6 +32,26 @@ macro_rules! error_codes {
                 match self { $(ErrorCode::$variant => lang.pick($vi, $en)),+ }
             }
         }
+
+        /// Published from the table itself, so the document lists every code.
+        impl utoipa::PartialSchema for ErrorCode {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let table = [$(format!("| `{}` | {} | {} |", $code, $status, $en)),+].join("\n");
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some(format!(
+                        "Stable machine-readable error code; clients branch on it.\n\n| code | status | meaning |\n| --- | --- | --- |\n{table}"
+                    )))
+                    .enum_values(Some([$($code),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for ErrorCode {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed("ErrorCode")
+            }
+        }
     };
 }
 
@@ -59,8 +79,8 @@ error_codes! {
     UnsupportedMediaType => ("unsupported_media_type", 415, "Kiểu nội dung không được hỗ trợ", "Unsupported media type"),
     TooManyRequests => ("too_many_requests", 429, "Quá nhiều yêu cầu, vui lòng thử lại sau", "Too many requests, try again later"),
     InvalidTransition => ("invalid_transition", 409, "Không thể thực hiện thao tác này ở trạng thái hiện tại của hồ sơ", "This action is not allowed in the dossier's current status"),
-    PreconditionFailed => ("precondition_failed", 412, "Hồ sơ đã được cập nhật, vui lòng tải lại", "The dossier has changed; reload it and try again"),
-    PreconditionRequired => ("precondition_required", 428, "Cần gửi If-Match với ETag của hồ sơ", "Send If-Match with the dossier's ETag"),
+    PreconditionFailed => ("precondition_failed", 412, "Dữ liệu đã được cập nhật, vui lòng tải lại", "It has changed since you read it; reload it and try again"),
+    PreconditionRequired => ("precondition_required", 428, "Cần gửi If-Match với ETag hiện tại", "Send If-Match with the current ETag"),
     FeesUnpaid => ("fees_unpaid", 409, "Hồ sơ chưa hoàn thành nghĩa vụ tài chính", "The dossier's fees are not paid"),
     ApologyRequired => ("apology_required", 409, "Hồ sơ trễ hạn phải có phiếu xin lỗi và hẹn lại trước khi trả kết quả", "A late dossier needs an apology letter with a new appointment before its result is returned"),
     AlreadyRated => ("already_rated", 409, "Hồ sơ đã được đánh giá", "This dossier has been rated already"),
@@ -91,11 +111,14 @@ error_codes! {
 
 /// A field error as sent to clients.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = FieldError)]
 pub struct FieldErrorBody {
     /// Path of the field, e.g. `fees[0].amount_vnd`.
     pub field: String,
     /// Stable code of the problem, e.g. `required`, `too_long`.
+    #[schema(value_type = crate::i18n::FieldErrorCode)]
     pub code: String,
+    /// The problem in the caller's language.
     pub message: String,
 }
 
@@ -110,23 +133,37 @@ pub struct FieldErrorBody {
     "errors": [{"field": "id_number", "code": "invalid_citizen_id", "message": "Số định danh cá nhân phải gồm đúng 12 chữ số, bắt đầu bằng mã tỉnh hợp lệ."}],
     "request_id": "0b7c6f7e-3f0a-4a51-9a0e-6a2f3c1d9e21"
 }))]
+#[schema(as = Problem)]
 pub struct ProblemBody {
+    /// `urn:motcua:problem:<code>`.
     #[serde(rename = "type")]
     pub type_uri: String,
+    /// Short summary of the code, in the caller's language.
     pub title: String,
+    /// The HTTP status, repeated.
+    #[schema(minimum = 400, maximum = 599)]
     pub status: u16,
+    /// What happened in this occurrence, in the caller's language.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub detail: Option<String>,
+    #[schema(value_type = ErrorCode)]
     pub code: String,
+    /// One entry per invalid field (`validation_failed`, `invalid_query`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldErrorBody>,
+    /// The request path.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub instance: Option<String>,
+    /// The `X-Request-Id` of the request, for support.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub request_id: Option<String>,
-    /// Extra members some problems carry (e.g. `allowed_actions`).
+    /// Extra members some problems carry; declared in the document by
+    /// `openapi::problem_extensions`.
     #[serde(flatten)]
-    #[schema(value_type = Object)]
+    #[schema(ignore)]
     pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 

@@ -58,6 +58,44 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// A body sent as JSON or as `application/x-www-form-urlencoded` (as OAuth2
+/// clients send token requests, RFC 6749 §4.4.2), with the same field errors
+/// either way.
+#[derive(Debug)]
+pub struct JsonOrForm<T>(pub T);
+
+pub const FORM: &str = "application/x-www-form-urlencoded";
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonOrForm<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_form = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|ct| ct.split(';').next())
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case(FORM));
+        if !is_form {
+            let json = Json::<T>::from_request(req, payload);
+            return Box::pin(async move { json.await.map(|Json(v)| JsonOrForm(v)) });
+        }
+        let limit = req.app_data::<JsonLimit>().map_or(1024 * 1024, |l| l.0);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let bytes = read_limited(&mut payload, limit).await?;
+            let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(&bytes));
+            serde_path_to_error::deserialize::<_, T>(de)
+                .map(JsonOrForm)
+                .map_err(|err| {
+                    let path = err.path().to_string();
+                    data_error(&path, &err.into_inner().to_string())
+                })
+        })
+    }
+}
+
 /// Reads a whole body, refusing it with 413 as soon as it passes `limit`.
 pub async fn read_limited<S, E>(payload: &mut S, limit: usize) -> Result<web::BytesMut, ApiError>
 where

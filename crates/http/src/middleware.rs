@@ -133,13 +133,22 @@ fn has_encoded_nul(raw: &str) -> bool {
     raw.contains("%00") || raw.contains('\0')
 }
 
-/// Echoes the request id on every response.
+/// Echoes the request id on every response, and says that responses vary
+/// with `Accept-Language` (titles, details, CSV headers, pages).
 pub async fn request_id_header(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let id = req.extensions().get::<RequestId>().cloned();
     let mut res = next.call(req).await?;
+    let varies = res.headers().get_all(header::VARY).any(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.to_ascii_lowercase().contains("accept-language"))
+    });
+    if !varies {
+        res.headers_mut()
+            .append(header::VARY, HeaderValue::from_static("Accept-Language"));
+    }
     if let Some(RequestId(id)) = id
         && let Ok(value) = HeaderValue::from_str(&id)
     {

@@ -38,10 +38,10 @@ fn notify_base(state: &AppState) -> String {
 }
 
 /// The page a citizen lands on from `next_url`.
-#[utoipa::path(
+#[utoipa::path(operation_id = "sandbox_payment_page", 
     tag = "sandbox",
     params(("vnp_TxnRef" = String, Query), ("vnp_SecureHash" = String, Query)),
-    responses((status = 200, description = "The sandbox payment page", content_type = "text/html"), (status = 400, body = crate::error::ProblemBody))
+    responses((status = 200, description = "The sandbox payment page", body = String, content_type = "text/html"), (status = 400, body = crate::error::ProblemBody))
 )]
 #[get("/sandbox/vnpay/pay")]
 pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
@@ -104,8 +104,11 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Htt
         .body(body))
 }
 
+/// What the sandbox payer chooses (published as `SandboxOutcome`: the name
+/// `Outcome` belongs to a dossier's timeliness).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = SandboxOutcome)]
 pub enum Outcome {
     Pay,
     Decline,
@@ -137,7 +140,7 @@ pub struct PageForm {
 }
 
 /// The buttons of the page: settle, notify once, send the browser back.
-#[utoipa::path(tag = "sandbox", request_body(content = PageForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "Back to the return URL")))]
+#[utoipa::path(operation_id = "sandbox_choose_outcome", tag = "sandbox", request_body(content = PageForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "Back to the return URL"), (status = 404, description = "No such sandbox transaction", body = crate::error::ProblemBody)))]
 #[post("/sandbox/vnpay/pay")]
 pub async fn choose(
     state: web::Data<AppState>,
@@ -185,7 +188,7 @@ pub struct CompleteReport {
 }
 
 /// Drives a transaction as a test would: the outcome, and how the notification arrives.
-#[utoipa::path(
+#[utoipa::path(operation_id = "sandbox_complete_transaction", 
     tag = "sandbox",
     params(("txn_ref" = String, Path)),
     request_body = CompleteRequest,
@@ -322,7 +325,7 @@ pub struct SandboxView {
 }
 
 /// The sandbox's side of a transaction.
-#[utoipa::path(tag = "sandbox", params(("txn_ref" = String, Path)), responses((status = 200, body = SandboxView), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "sandbox_get_transaction", tag = "sandbox", params(("txn_ref" = String, Path)), responses((status = 200, body = SandboxView), (status = 404, body = crate::error::ProblemBody)))]
 #[get("/sandbox/vnpay/transactions/{txn_ref}")]
 pub async fn transaction(
     state: web::Data<AppState>,

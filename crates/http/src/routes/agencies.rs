@@ -26,7 +26,7 @@ pub struct AgencyQuery {
 }
 
 /// Every agency (public).
-#[utoipa::path(tag = "agencies", params(AgencyQuery), responses((status = 200, body = PageView<Agency>)))]
+#[utoipa::path(operation_id = "list_agencies", tag = "agencies", params(AgencyQuery), responses((status = 200, body = PageView<Agency>)))]
 #[get("/agencies")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -49,7 +49,7 @@ pub async fn list(
 }
 
 /// One agency (public).
-#[utoipa::path(tag = "agencies", params(("id" = i64, Path)), responses((status = 200, body = Agency)))]
+#[utoipa::path(operation_id = "get_agency", tag = "agencies", params(("id" = i64, Path)), responses((status = 200, body = Agency)))]
 #[get("/agencies/{id}")]
 pub async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
@@ -57,7 +57,7 @@ pub async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<Ht
 }
 
 /// Adds an agency (admin).
-#[utoipa::path(tag = "agencies", security(("bearer" = [])), request_body = NewAgency, responses((status = 201, body = Agency), (status = 409, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "create_agency", tag = "agencies", security(("bearer" = [])), request_body = NewAgency, responses((status = 201, body = Agency), (status = 409, body = crate::error::ProblemBody)))]
 #[post("/agencies")]
 pub async fn create(
     state: web::Data<AppState>,

@@ -13,7 +13,7 @@ use validator::Validate;
 
 use crate::auth::{Caller, hash_password, random_token, token_digest, verify_password};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::extract::{Json, validate};
+use crate::extract::{Json, JsonOrForm, validate};
 use crate::routes::users::UserView;
 use crate::state::AppState;
 
@@ -41,28 +41,68 @@ pub struct RegisterRequest {
 pub struct LoginRequest {
     /// Citizen ID number for citizens; the account name for staff.
     #[validate(length(min = 1, max = 200))]
-    #[schema(example = "079203001234")]
+    #[schema(example = "079203001234", min_length = 1, max_length = 200)]
     pub username: String,
     #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
     pub password: String,
 }
 
+/// An OAuth2 client-credentials token request (RFC 6749 §4.4.2), as JSON or
+/// form-encoded. The client may authenticate with HTTP Basic instead of
+/// `client_id`/`client_secret` in the body (§2.3.1).
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct ClientCredentialsRequest {
-    /// Must be `client_credentials`.
-    #[schema(example = "client_credentials")]
-    pub grant_type: String,
+    pub grant_type: GrantType,
+    /// Required unless sent with HTTP Basic.
     #[validate(length(min = 1, max = 200))]
-    pub client_id: String,
+    #[schema(min_length = 1, max_length = 200, nullable = false)]
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Required unless sent with HTTP Basic.
     #[validate(length(min = 1, max = 256))]
-    pub client_secret: String,
+    #[schema(min_length = 1, max_length = 256, nullable = false)]
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Accepted and ignored: service accounts have no scopes.
+    #[validate(length(max = 200))]
+    #[schema(max_length = 200, nullable = false)]
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// The only grant this endpoint serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    ClientCredentials,
+}
+
+/// `client_id`/`client_secret` from `Authorization: Basic` (each part
+/// form-urlencoded first, RFC 6749 §2.3.1).
+fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?;
+    let encoded = value.to_str().ok()?.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let unescape = |s: &str| {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((unescape(id)?, unescape(secret)?))
 }
 
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub refresh_token: String,
 }
 
@@ -114,7 +154,7 @@ const ADDRESS_BUCKET: &str = "login_address";
 const REGISTER_BUCKET: &str = "register_address";
 
 /// Creates a citizen account and its applicant record.
-#[utoipa::path(
+#[utoipa::path(operation_id = "register_citizen", 
     tag = "auth",
     request_body = RegisterRequest,
     responses((status = 201, body = UserView), (status = 409, description = "The ID number is already registered", body = crate::error::ProblemBody))
@@ -335,12 +375,13 @@ async fn authenticate(
 }
 
 /// Signs in with a username and password; returns an access token and a refresh token.
-#[utoipa::path(
+#[utoipa::path(operation_id = "sign_in", 
     tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, body = TokenResponse),
         (status = 401, description = "Wrong username or password", body = crate::error::ProblemBody),
+        (status = 403, description = "The account is disabled, or is an integration account (those use `/auth/token`)", body = crate::error::ProblemBody),
         (status = 429, description = "Too many failed attempts; see Retry-After", body = crate::error::ProblemBody),
     )
 )]
@@ -363,29 +404,53 @@ pub async fn login(
 }
 
 /// Service accounts (the provincial portal) exchange client credentials for an access token.
-#[utoipa::path(
+#[utoipa::path(operation_id = "issue_client_token", 
     tag = "auth",
-    request_body = ClientCredentialsRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ProblemBody))
+    security((), ("client_credentials" = [])),
+    request_body(content(
+        (ClientCredentialsRequest = "application/x-www-form-urlencoded"),
+        (ClientCredentialsRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, body = crate::error::ProblemBody),
+        (status = 429, description = "Too many failed attempts; see Retry-After", body = crate::error::ProblemBody),
+    )
 )]
 #[post("/auth/token")]
 pub async fn token(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Json<ClientCredentialsRequest>,
+    body: JsonOrForm<ClientCredentialsRequest>,
 ) -> ApiResult<HttpResponse> {
     validate(&body.0)?;
     let ClientCredentialsRequest {
-        grant_type,
         client_id,
         client_secret,
+        ..
     } = body.0;
-    if grant_type != "client_credentials" {
-        return Err(ApiError::field(
-            "grant_type",
-            motcua_domain::validation::Problem::one_of(&["client_credentials"]),
-        ));
-    }
+    let (client_id, client_secret) = match (basic_credentials(&req), client_id, client_secret) {
+        (Some(basic), None, None) => basic,
+        (None, Some(id), Some(secret)) => (id, secret),
+        (Some(_), _, _) => {
+            return Err(ApiError::field(
+                "client_id",
+                motcua_domain::validation::Problem::rule("credentials_twice"),
+            ));
+        }
+        (None, None, _) => {
+            return Err(ApiError::field(
+                "client_id",
+                motcua_domain::validation::Problem::Required,
+            ));
+        }
+        (None, Some(_), None) => {
+            return Err(ApiError::field(
+                "client_secret",
+                motcua_domain::validation::Problem::Required,
+            ));
+        }
+    };
     let user = authenticate(&state, &req, client_id.trim().to_lowercase(), client_secret).await?;
     if user.role != Role::Integration {
         return Err(ApiError::new(ErrorCode::InvalidCredentials));
@@ -404,7 +469,7 @@ pub async fn token(
 
 /// Exchanges a refresh token for new tokens. Each refresh token works once;
 /// presenting a used one revokes every token of its session.
-#[utoipa::path(
+#[utoipa::path(operation_id = "refresh_session", 
     tag = "auth",
     request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ProblemBody))
@@ -437,7 +502,7 @@ pub async fn refresh(
 }
 
 /// Ends the session of a refresh token. Always 204, known token or not.
-#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses((status = 204, description = "Signed out")))]
+#[utoipa::path(operation_id = "sign_out", tag = "auth", request_body = RefreshRequest, responses((status = 204, description = "Signed out")))]
 #[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
@@ -498,7 +563,7 @@ pub struct ApplicantView {
 }
 
 /// The signed-in account.
-#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 200, body = MeView)))]
+#[utoipa::path(operation_id = "get_me", tag = "auth", security(("bearer" = [])), responses((status = 200, body = MeView)))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     let view = state
@@ -550,4 +615,49 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpRes
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+#[cfg(test)]
+mod contract_tests {
+    use super::*;
+    use serde::de::DeserializeOwned;
+    use serde_json::{Value, json};
+
+    /// The lengths the document publishes are the ones `validator` enforces:
+    /// at the published bounds a value passes, one past them it fails.
+    fn lengths_agree<T: DeserializeOwned + Validate + utoipa::PartialSchema>(
+        base: &Value,
+        field: &str,
+    ) {
+        let schema = serde_json::to_value(T::schema()).unwrap();
+        let prop = &schema["properties"][field];
+        let max = prop["maxLength"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{field}: no maxLength")) as usize;
+        let min = prop["minLength"].as_u64().unwrap_or(0) as usize;
+        let with = |n: usize| {
+            let mut v = base.clone();
+            v[field] = json!("a".repeat(n));
+            serde_json::from_value::<T>(v).unwrap().validate().is_ok()
+        };
+        assert!(with(max), "{field} at maxLength {max}");
+        assert!(!with(max + 1), "{field} past maxLength {max}");
+        assert!(with(min.max(1)), "{field} at minLength");
+        if min > 0 {
+            assert!(!with(min - 1), "{field} under minLength {min}");
+        }
+    }
+
+    #[test]
+    fn published_lengths_are_the_validated_ones() {
+        let sign_in = json!({"username": "u", "password": "p"});
+        lengths_agree::<LoginRequest>(&sign_in, "username");
+        lengths_agree::<LoginRequest>(&sign_in, "password");
+        let client =
+            json!({"grant_type": "client_credentials", "client_id": "c", "client_secret": "s"});
+        for field in ["client_id", "client_secret", "scope"] {
+            lengths_agree::<ClientCredentialsRequest>(&client, field);
+        }
+        lengths_agree::<RefreshRequest>(&json!({"refresh_token": "t"}), "refresh_token");
+    }
 }

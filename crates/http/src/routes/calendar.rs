@@ -74,7 +74,7 @@ fn parse_date(raw: &str) -> ApiResult<NaiveDate> {
 }
 
 /// The exceptions of a year (public).
-#[utoipa::path(tag = "calendar", params(YearQuery), responses((status = 200, body = CalendarYear)))]
+#[utoipa::path(operation_id = "list_calendar_days", tag = "calendar", params(YearQuery), responses((status = 200, body = CalendarYear)))]
 #[get("/calendar/days")]
 pub async fn year(state: web::Data<AppState>, query: Query<YearQuery>) -> ApiResult<HttpResponse> {
     let year = query.0.year;
@@ -135,7 +135,7 @@ pub struct DayView {
 }
 
 /// One day: working or not, and why (public).
-#[utoipa::path(tag = "calendar", params(("date" = String, Path, example = "2026-02-17")), responses((status = 200, body = DayView)))]
+#[utoipa::path(operation_id = "get_calendar_day", tag = "calendar", params(("date" = String, Path, example = "2026-02-17")), responses((status = 200, body = DayView)))]
 #[get("/calendar/days/{date}")]
 pub async fn day(state: web::Data<AppState>, date: web::Path<String>) -> ApiResult<HttpResponse> {
     let date = parse_date(&date)?;
@@ -167,7 +167,7 @@ pub struct DayRequest {
 
 /// Sets a day's exception (admin). Due dates computed from now on follow it;
 /// dossiers already received keep their appointments.
-#[utoipa::path(
+#[utoipa::path(operation_id = "set_calendar_day", 
     tag = "calendar",
     security(("bearer" = [])),
     params(("date" = String, Path, example = "2027-02-08")),
@@ -232,7 +232,7 @@ pub async fn set(
 }
 
 /// Removes a day's exception (admin): it follows Monday–Friday again.
-#[utoipa::path(tag = "calendar", security(("bearer" = [])), params(("date" = String, Path)), responses((status = 204, description = "Removed"), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "remove_calendar_day", tag = "calendar", security(("bearer" = [])), params(("date" = String, Path)), responses((status = 204, description = "Removed"), (status = 404, body = crate::error::ProblemBody)))]
 #[delete("/calendar/days/{date}")]
 pub async fn remove(
     state: web::Data<AppState>,

@@ -1,6 +1,6 @@
 //! The public procedure catalog, and its administration.
 
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use motcua_domain::Role;
 use motcua_domain::agency::AgencyRef;
@@ -20,6 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, MaybeCaller};
 use crate::catalog_import;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrorBody};
+use crate::etag::{self, IfMatch};
 use crate::extract::{Json, Query, read_limited};
 use crate::i18n::{Lang, field_message};
 use crate::routes::PageView;
@@ -88,7 +89,7 @@ impl From<ProcedureRecord> for ProcedureSummary {
 }
 
 /// Public, searchable listing. Abolished procedures appear only with `status=abolished|all`.
-#[utoipa::path(tag = "catalog", params(ProcedureQuery), responses((status = 200, body = PageView<ProcedureSummary>)))]
+#[utoipa::path(operation_id = "list_procedures", tag = "catalog", params(ProcedureQuery), responses((status = 200, body = PageView<ProcedureSummary>)))]
 #[get("/procedures")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -116,7 +117,7 @@ pub async fn list(
 }
 
 /// Full detail: steps, required documents, processing time, fees, legal basis, online level.
-#[utoipa::path(tag = "catalog", params(("code" = String, Path, example = "1.001029")), responses((status = 200, body = ProcedureRecord), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "get_procedure", tag = "catalog", params(("code" = String, Path, example = "1.001029")), responses((status = 200, body = ProcedureRecord, headers(("ETag" = String, description = "Send it back in `If-Match` when updating"))), (status = 404, body = crate::error::ProblemBody)))]
 #[get("/procedures/{code}")]
 pub async fn get(state: web::Data<AppState>, code: web::Path<String>) -> ApiResult<HttpResponse> {
     let code = code.into_inner();
@@ -125,6 +126,7 @@ pub async fn get(state: web::Data<AppState>, code: web::Path<String>) -> ApiResu
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, PUBLIC_CACHE))
+        .insert_header((ETAG, etag::of_version(found.version)))
         .json(found))
 }
 
@@ -152,7 +154,7 @@ fn default_agency(conn: &mut motcua_persistence::AnyConnection) -> ApiResult<i64
 }
 
 /// Publishes a new procedure (admin).
-#[utoipa::path(tag = "catalog", security(("bearer" = [])), request_body = ProcedureSpec, responses((status = 201, body = ProcedureRecord), (status = 409, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "create_procedure", tag = "catalog", security(("bearer" = [])), request_body = ProcedureSpec, responses((status = 201, body = ProcedureRecord), (status = 409, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
 #[post("/procedures")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -188,7 +190,14 @@ pub async fn create(
 }
 
 /// Replaces a procedure's content (admin). The code in the body must match the path.
-#[utoipa::path(tag = "catalog", security(("bearer" = [])), params(("code" = String, Path)), request_body = ProcedureSpec, responses((status = 200, body = ProcedureRecord), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "update_procedure", tag = "catalog", security(("bearer" = [])),
+    params(("code" = String, Path), ("If-Match" = Option<String>, Header, description = "Optional: the procedure's `ETag` as read (or `*`); a stale one gets 412")),
+    request_body = ProcedureSpec,
+    responses(
+        (status = 200, body = ProcedureRecord, headers(("ETag" = String))),
+        (status = 404, body = crate::error::ProblemBody),
+        (status = 412, description = "`If-Match` names an older version; `ETag` gives the current one", body = crate::error::ProblemBody),
+    ))]
 #[put("/procedures/{code}")]
 pub async fn update(
     state: web::Data<AppState>,
@@ -197,6 +206,7 @@ pub async fn update(
     code: web::Path<String>,
     body: Json<ProcedureSpec>,
 ) -> ApiResult<HttpResponse> {
+    let precondition = IfMatch::of(&req);
     caller.require(&[Role::Admin])?;
     let actor = audit::actor(&req, &caller);
     let code = code.into_inner();
@@ -206,17 +216,22 @@ pub async fn update(
     let spec = body.0.prepared()?;
     let updated = state
         .db(move |conn| {
-            procedures::get(conn, &spec.code)?;
-            let agency = resolve_agency(conn, &spec)?;
-            Ok(procedures::update(conn, &spec, agency, &actor)?)
+            motcua_persistence::write_tx(conn, |conn| {
+                let current = procedures::get(conn, &spec.code)?;
+                precondition.check(&etag::of_version(current.version))?;
+                let agency = resolve_agency(conn, &spec)?;
+                Ok(procedures::update(conn, &spec, agency, &actor)?)
+            })
         })
         .await?;
     tracing::info!(code = %updated.spec.code, version = updated.version, by = caller.user_id, "procedure updated");
-    Ok(HttpResponse::Ok().json(updated))
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag::of_version(updated.version)))
+        .json(updated))
 }
 
 /// Abolishes a procedure (admin): it stays readable, marked, out of default listings.
-#[utoipa::path(tag = "catalog", security(("bearer" = [])), params(("code" = String, Path)), responses((status = 200, body = ProcedureRecord), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "abolish_procedure", tag = "catalog", security(("bearer" = [])), params(("code" = String, Path)), responses((status = 200, body = ProcedureRecord), (status = 404, body = crate::error::ProblemBody)))]
 #[delete("/procedures/{code}")]
 pub async fn abolish(
     state: web::Data<AppState>,
@@ -246,7 +261,7 @@ pub const IMPORT_LIMIT: usize = 10 * 1024 * 1024;
 
 /// Bulk import (admin): a JSON array of procedures, or CSV (`Content-Type: text/csv`).
 /// All rows are written or none; the report names every bad row.
-#[utoipa::path(
+#[utoipa::path(operation_id = "import_procedures", 
     tag = "catalog",
     security(("bearer" = [])),
     params(ImportQuery),
@@ -423,7 +438,7 @@ impl From<SectorCount> for SectorView {
 }
 
 /// Sectors (lĩnh vực) with their active procedure counts.
-#[utoipa::path(tag = "catalog", params(SectorQuery), responses((status = 200, body = PageView<SectorView>)))]
+#[utoipa::path(operation_id = "list_sectors", tag = "catalog", params(SectorQuery), responses((status = 200, body = PageView<SectorView>)))]
 #[get("/sectors")]
 pub async fn sectors(
     state: web::Data<AppState>,

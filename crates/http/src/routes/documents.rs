@@ -199,7 +199,7 @@ pub fn kind_for(caller: &Caller, asked: Option<DocumentKind>) -> ApiResult<Docum
 
 /// Uploads a document for a later dossier (multipart/form-data). Citizens'
 /// uploads are theirs; a dossier cites it by id in `documents`.
-#[utoipa::path(
+#[utoipa::path(operation_id = "upload_document", 
     tag = "documents",
     security(("bearer" = [])),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
@@ -232,11 +232,14 @@ pub async fn upload_document(
 
 /// Downloads a document: its uploader, its applicant (results once returned),
 /// staff of an agency that handles a dossier holding it, admins. Others get 404.
-#[utoipa::path(
+#[utoipa::path(operation_id = "download_document", 
     tag = "documents",
     security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 404, body = crate::error::ProblemBody))
+    responses((status = 200, description = "The file, in the type it was stored as (uploads are PDF, JPEG or PNG)",
+        content((Vec<u8> = "application/pdf"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "application/octet-stream")),
+        headers(("Content-Disposition" = String))),
+        (status = 404, body = crate::error::ProblemBody))
 )]
 #[get("/documents/{id}")]
 pub async fn download(
@@ -285,7 +288,7 @@ pub async fn download(
 }
 
 /// The citizen's store: accepted documents and returned results, reusable in new dossiers.
-#[utoipa::path(tag = "documents", security(("bearer" = [])), responses((status = 200, body = crate::routes::PageView<Document>)))]
+#[utoipa::path(operation_id = "list_my_documents", tag = "documents", security(("bearer" = [])), responses((status = 200, body = crate::routes::PageView<Document>)))]
 #[get("/me/documents")]
 pub async fn mine(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Citizen])?;

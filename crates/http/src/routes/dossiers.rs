@@ -233,7 +233,7 @@ fn written(detail: DossierDetail, status: StatusCode) -> ApiResult<Written> {
 /// provincial portal (integration account) online on behalf of a citizen.
 /// Required documents must each be met by an upload, a stored document or,
 /// at the counter, paper. Honours `Idempotency-Key`.
-#[utoipa::path(
+#[utoipa::path(operation_id = "submit_dossier", 
     tag = "dossiers",
     security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "1–255 of [A-Za-z0-9-]; a repeat returns the first response")),
@@ -328,7 +328,7 @@ pub struct DossierQuery {
 /// Dossiers the caller may see, soonest due first: citizens their own,
 /// officers and leaders those that passed through their agency, admins and
 /// the portal all.
-#[utoipa::path(tag = "dossiers", security(("bearer" = [])), params(DossierQuery), responses((status = 200, body = PageView<DossierView>)))]
+#[utoipa::path(operation_id = "list_dossiers", tag = "dossiers", security(("bearer" = [])), params(DossierQuery), responses((status = 200, body = PageView<DossierView>)))]
 #[get("/dossiers")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -433,7 +433,7 @@ pub async fn list(
 
 /// One dossier with its documents, open supplement request, apologies and rating.
 /// `ETag` carries its version for `If-Match`.
-#[utoipa::path(
+#[utoipa::path(operation_id = "get_dossier", 
     tag = "dossiers",
     security(("bearer" = [])),
     params(("code" = String, Path, example = "000.00.20.H56-261123-0001")),
@@ -490,15 +490,19 @@ pub struct ActionRequest {
     pub new_appointment_date: Option<NaiveDate>,
 }
 
-/// The version an `If-Match` header names: `"v3"`, `W/"v3"` or `3`.
-fn if_match(req: &HttpRequest) -> ApiResult<i32> {
+/// The version an `If-Match` header names: `"v3"`, `W/"v3"` or `3`; `None`
+/// for `*` (RFC 9110 §13.1.1: any current representation).
+fn if_match(req: &HttpRequest) -> ApiResult<Option<i32>> {
     let Some(value) = req.headers().get(IF_MATCH) else {
         return Err(ApiError::new(ErrorCode::PreconditionRequired));
     };
     let text = value.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return Ok(None);
+    }
     let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
     let number = text.strip_prefix('v').unwrap_or(text);
-    number.parse::<i32>().map_err(|_| {
+    number.parse::<i32>().map(Some).map_err(|_| {
         ApiError::new(ErrorCode::PreconditionFailed)
             .detail("If-Match không khớp ETag nào.", "If-Match matches no ETag.")
     })
@@ -508,10 +512,10 @@ fn if_match(req: &HttpRequest) -> ApiResult<i32> {
 /// `If-Match` with the current `ETag`: 428 without it, 412 when stale. An
 /// action the status does not allow → 409 with `allowed_actions`; a role that
 /// may not take it → 403; a dossier the caller may not see → 404.
-#[utoipa::path(
+#[utoipa::path(operation_id = "act_on_dossier", 
     tag = "dossiers",
     security(("bearer" = [])),
-    params(("code" = String, Path), ("If-Match" = String, Header, description = "The dossier's ETag, e.g. \"v3\"")),
+    params(("code" = String, Path), ("If-Match" = String, Header, description = "The dossier's ETag, e.g. `\"v3\"`, or `*` for whatever version is current")),
     request_body = ActionRequest,
     responses(
         (status = 200, body = DossierDetail, headers(("ETag" = String))),
@@ -549,6 +553,12 @@ pub async fn act(
     let result = state
         .db(move |conn| {
             let now = motcua_persistence::time::now();
+            let version = match version {
+                Some(version) => version,
+                // `If-Match: *`: whatever version is current when we read it;
+                // the write itself still refuses a concurrent change.
+                None => workflow::visible(conn, me, &code)?.0.version,
+            };
             let dossier = workflow::act(conn, me, &code, version, input, hours, now)?;
             let (dossier, actor) = workflow::visible(conn, me, &dossier.code)?;
             detail(conn, dossier, actor, hours, now)
@@ -562,7 +572,7 @@ pub async fn act(
 
 /// Every step of a dossier: who, in which role and agency, when, from which
 /// status to which, with the note and details.
-#[utoipa::path(tag = "dossiers", security(("bearer" = [])), params(("code" = String, Path)), responses((status = 200, body = PageView<Event>)))]
+#[utoipa::path(operation_id = "get_dossier_history", tag = "dossiers", security(("bearer" = [])), params(("code" = String, Path)), responses((status = 200, body = PageView<Event>)))]
 #[get("/dossiers/{code}/history")]
 pub async fn history(
     state: web::Data<AppState>,
@@ -595,7 +605,7 @@ pub struct AttachedDocument {
 /// Uploads a file straight into a dossier (multipart/form-data): the
 /// applicant's supplement while one is requested; a staff scan of paper
 /// handed in (`requirement` names it); or the result (`kind=result`, once approved).
-#[utoipa::path(
+#[utoipa::path(operation_id = "upload_dossier_document", 
     tag = "dossiers",
     security(("bearer" = [])),
     params(("code" = String, Path)),
@@ -664,7 +674,7 @@ pub struct RatingRequest {
 }
 
 /// The applicant rates the service once, after the outcome (returned, rejected or refused).
-#[utoipa::path(
+#[utoipa::path(operation_id = "rate_dossier", 
     tag = "dossiers",
     security(("bearer" = [])),
     params(("code" = String, Path)),
@@ -886,15 +896,27 @@ td,th{{border:1px solid #000;padding:4px 6px;text-align:left}}.muted{{color:#444
 #[into_params(parameter_in = Query)]
 pub struct ReceiptQuery {
     /// `json` (default) or `html`; `Accept: text/html` also gives the printable page.
-    pub format: Option<String>,
+    #[param(inline)]
+    pub format: Option<ReceiptFormat>,
+}
+
+/// How the receipt is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptFormat {
+    Json,
+    Html,
 }
 
 /// The receipt slip: JSON, or a printable Vietnamese HTML page.
-#[utoipa::path(
+#[utoipa::path(operation_id = "get_dossier_receipt", 
     tag = "dossiers",
     security(("bearer" = [])),
     params(("code" = String, Path), ReceiptQuery),
-    responses((status = 200, body = Receipt, content_type = "application/json"), (status = 200, description = "Printable page", content_type = "text/html"))
+    responses((status = 200, description = "The receipt slip; with `format=html` or `Accept: text/html`, the printable page",
+        content((Receipt = "application/json"), (String = "text/html"))),
+        (status = 404, body = crate::error::ProblemBody),
+        (status = 409, description = "The dossier has not been received yet, so it has no receipt", body = crate::error::ProblemBody))
 )]
 #[get("/dossiers/{code}/receipt")]
 pub async fn receipt(
@@ -904,15 +926,9 @@ pub async fn receipt(
     code: web::Path<String>,
     query: Query<ReceiptQuery>,
 ) -> ApiResult<HttpResponse> {
-    let html = match query.0.format.as_deref() {
-        Some("html") => true,
-        Some("json") => false,
-        Some(_) => {
-            return Err(ApiError::query_field(
-                "format",
-                Problem::one_of(&["json", "html"]),
-            ));
-        }
+    let html = match query.0.format {
+        Some(ReceiptFormat::Html) => true,
+        Some(ReceiptFormat::Json) => false,
         None => req
             .headers()
             .get(ACCEPT)

@@ -101,8 +101,9 @@ fn contact_of(raw: &str) -> Option<String> {
 
 /// Sends feedback (no sign-in needed). The answer is due within 15 working
 /// days; keep the tracking code to follow it.
-#[utoipa::path(
+#[utoipa::path(operation_id = "submit_feedback", 
     tag = "feedback",
+    security((), ("bearer" = [])),
     request_body = FeedbackRequest,
     responses((status = 201, body = FeedbackView), (status = 429, body = crate::error::ProblemBody))
 )]
@@ -253,7 +254,7 @@ pub struct FeedbackQuery {
 
 /// Staff: the feedback of their agency (admins: all), newest first. Everyone
 /// else: answered feedback, as published, without the sender's details.
-#[utoipa::path(tag = "feedback", params(FeedbackQuery), responses((status = 200, body = PageView<FeedbackView>)))]
+#[utoipa::path(operation_id = "list_feedback", tag = "feedback", security((), ("bearer" = [])), params(FeedbackQuery), responses((status = 200, body = PageView<FeedbackView>)))]
 #[get("/feedback")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -332,7 +333,7 @@ async fn handled_by(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Fee
 }
 
 /// One feedback with its exchange (staff of the agency concerned).
-#[utoipa::path(tag = "feedback", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = FeedbackView), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "get_feedback", tag = "feedback", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = FeedbackView), (status = 404, body = crate::error::ProblemBody)))]
 #[get("/feedback/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -361,7 +362,7 @@ fn transition_refused(status: FeedbackStatus, action: FeedbackAction) -> ApiErro
 }
 
 /// Answers, refuses, asks the sender for more, or closes (staff of the agency concerned).
-#[utoipa::path(
+#[utoipa::path(operation_id = "reply_to_feedback", 
     tag = "feedback",
     security(("bearer" = [])),
     params(("id" = i64, Path)),
@@ -412,7 +413,7 @@ pub async fn reply(
 }
 
 /// Follows feedback with its tracking code (public; no sender details).
-#[utoipa::path(tag = "feedback", params(("code" = String, Path, example = "PA-7K3M-9QXD-2H")), responses((status = 200, body = FeedbackView), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "track_feedback", tag = "feedback", params(("code" = String, Path, example = "PA-7K3M-9QXD-2H")), responses((status = 200, body = FeedbackView), (status = 404, body = crate::error::ProblemBody)))]
 #[get("/feedback/tracking/{code}")]
 pub async fn track(state: web::Data<AppState>, code: web::Path<String>) -> ApiResult<HttpResponse> {
     let code = code.into_inner().trim().to_uppercase();
@@ -430,7 +431,7 @@ pub struct InfoRequest {
 }
 
 /// The sender adds the information the agency asked for (with the tracking code).
-#[utoipa::path(
+#[utoipa::path(operation_id = "add_feedback_info", 
     tag = "feedback",
     params(("code" = String, Path)),
     request_body = InfoRequest,

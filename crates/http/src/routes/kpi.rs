@@ -242,7 +242,7 @@ async fn scope(
 
 /// Counts, rates (each with numerator and denominator; `null` without a
 /// denominator) and the Decision 766 groups scored beside them.
-#[utoipa::path(tag = "kpi", security(("bearer" = [])), params(KpiQuery), responses((status = 200, body = Summary)))]
+#[utoipa::path(operation_id = "get_kpi_summary", tag = "kpi", security(("bearer" = [])), params(KpiQuery), responses((status = 200, body = Summary)))]
 #[get("/kpi/summary")]
 pub async fn summary(
     state: web::Data<AppState>,
@@ -258,7 +258,7 @@ pub async fn summary(
 }
 
 /// The same figures per day, week, month, quarter or year (at most 400 points).
-#[utoipa::path(tag = "kpi", security(("bearer" = [])), params(TimeseriesQuery), responses((status = 200, body = Timeseries)))]
+#[utoipa::path(operation_id = "get_kpi_timeseries", tag = "kpi", security(("bearer" = [])), params(TimeseriesQuery), responses((status = 200, body = Timeseries)))]
 #[get("/kpi/timeseries")]
 pub async fn timeseries(
     state: web::Data<AppState>,
@@ -281,13 +281,14 @@ pub async fn timeseries(
 
 /// One row per agency, ranked by total score. Staff get their agency's row
 /// (ranked among all). `Accept: text/csv` gives a spreadsheet (UTF-8 with BOM).
-#[utoipa::path(
+#[utoipa::path(operation_id = "rank_agencies_by_kpi", 
     tag = "kpi",
     security(("bearer" = [])),
     params(KpiQuery),
     responses(
-        (status = 200, body = Ranking, content_type = "application/json"),
-        (status = 200, description = "The same rows as CSV, UTF-8 with a byte-order mark", content_type = "text/csv")
+        (status = 200, description = "The ranking; with `Accept: text/csv`, the same rows as CSV (UTF-8 with a byte-order mark) sent as an attachment",
+            content((Ranking = "application/json"), (String = "text/csv")),
+            headers(("Content-Disposition" = String, description = "CSV only: `attachment; filename=\"kpi-agencies-<from>-<to>.csv\"`")))
     )
 )]
 #[get("/kpi/agencies")]
@@ -393,7 +394,7 @@ fn csv_row(row: &AgencyRow) -> Vec<String> {
 }
 
 /// What the public portal shows: aggregate figures only, no sign-in.
-#[utoipa::path(tag = "kpi", params(KpiQuery), responses((status = 200, body = Summary)))]
+#[utoipa::path(operation_id = "get_public_kpi", tag = "kpi", params(KpiQuery), responses((status = 200, body = Summary)))]
 #[get("/kpi/public")]
 pub async fn public(state: web::Data<AppState>, query: Query<KpiQuery>) -> ApiResult<HttpResponse> {
     let (scope, _) = scope(&state, query.0.filters(), Audience::Public).await?;

@@ -34,7 +34,7 @@ pub struct Readiness {
 }
 
 /// The process is up. Checks nothing else.
-#[utoipa::path(tag = "ops", responses((status = 200, body = Health)))]
+#[utoipa::path(operation_id = "health_live", tag = "ops", responses((status = 200, body = Health)))]
 #[get("/health/live")]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
@@ -42,7 +42,7 @@ pub async fn live() -> HttpResponse {
 
 /// The database is reachable, its migrations are applied and uploaded files
 /// can be written; 503 otherwise. Recovers by itself when both come back.
-#[utoipa::path(tag = "ops", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+#[utoipa::path(operation_id = "health_ready", tag = "ops", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let check = state
@@ -208,7 +208,7 @@ impl Gauges {
 /// Prometheus text format: requests by route and status, latency histogram,
 /// pool state, dossiers by status, overdue dossiers and payments by status
 /// (counted at most every 15 s), unrefunded overpayments (read at each scrape).
-#[utoipa::path(tag = "ops", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
+#[utoipa::path(operation_id = "get_metrics", tag = "ops", responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")))]
 #[get("/metrics")]
 pub async fn metrics(
     state: web::Data<AppState>,

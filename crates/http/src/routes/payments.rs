@@ -101,7 +101,7 @@ fn view(conn: &mut AnyConnection, payment: Payment, show_link: bool) -> ApiResul
 /// Starts paying a dossier's fees online (a gateway URL to send the citizen
 /// to), or records a counter payment. The amount is what the dossier still
 /// owes, frozen now. Honours `Idempotency-Key`.
-#[utoipa::path(
+#[utoipa::path(operation_id = "create_payment", 
     tag = "payments",
     security(("bearer" = [])),
     params(("code" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
@@ -331,7 +331,7 @@ fn visible(
 }
 
 /// One payment with its refunds and transitions.
-#[utoipa::path(tag = "payments", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = PaymentView), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "get_payment", tag = "payments", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = PaymentView), (status = 404, body = crate::error::ProblemBody)))]
 #[get("/payments/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -363,7 +363,7 @@ pub struct PaymentQuery {
 }
 
 /// Payments the caller may see: citizens their own, staff their agency's, admins all.
-#[utoipa::path(tag = "payments", security(("bearer" = [])), params(PaymentQuery), responses((status = 200, body = PageView<Payment>)))]
+#[utoipa::path(operation_id = "list_payments", tag = "payments", security(("bearer" = [])), params(PaymentQuery), responses((status = 200, body = PageView<Payment>)))]
 #[get("/payments")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -401,7 +401,7 @@ pub async fn list(
 
 /// Cancels an attempt that has not reached the gateway's outcome (created or
 /// started). Finished or pending ones → 409.
-#[utoipa::path(tag = "payments", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = PaymentView), (status = 409, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "cancel_payment", tag = "payments", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = PaymentView), (status = 409, body = crate::error::ProblemBody)))]
 #[post("/payments/{id}/cancel")]
 pub async fn cancel(
     state: web::Data<AppState>,
@@ -448,12 +448,17 @@ pub struct RefundRequest {
 /// Refunds part or all of a successful payment (staff of the dossier's agency,
 /// admins). The sum of refunds never exceeds what was paid, whatever arrives
 /// at once. Honours `Idempotency-Key`.
-#[utoipa::path(
+#[utoipa::path(operation_id = "refund_payment", 
     tag = "payments",
     security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = RefundRequest,
-    responses((status = 201, body = Refund), (status = 409, description = "Not paid, or more than is refundable", body = crate::error::ProblemBody))
+    responses(
+        (status = 201, body = Refund, headers(("Location" = String))),
+        (status = 200, description = "A repeat of an earlier request with the same `Idempotency-Key`: the refund it made (`Idempotent-Replayed: true`)", body = Refund, headers(("Idempotent-Replayed" = String))),
+        (status = 404, body = crate::error::ProblemBody),
+        (status = 409, description = "Not paid, or more than is refundable", body = crate::error::ProblemBody),
+    )
 )]
 #[post("/payments/{id}/refunds")]
 pub async fn refund(
@@ -611,7 +616,7 @@ pub async fn discrepancies(state: web::Data<AppState>, caller: Caller) -> ApiRes
 /// VNPay's notification (IPN). Authenticated by its signature alone; always
 /// answers 200 with `{"RspCode", "Message"}`: 97 bad signature, 01 unknown
 /// order, 04 amount mismatch, 02 already confirmed, 00 accepted, 99 error.
-#[utoipa::path(tag = "payments", responses((status = 200, description = "`{\"RspCode\":\"00\",\"Message\":\"Confirm Success\"}`")))]
+#[utoipa::path(operation_id = "vnpay_ipn", tag = "payments", responses((status = 200, description = "Always 200: the outcome is in `RspCode`", body = IpnReply)))]
 #[get("/payments/gateways/vnpay/ipn")]
 pub async fn ipn(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let raw = req.query_string().to_owned();
@@ -629,13 +634,28 @@ pub async fn ipn(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
         })
         .await
         .unwrap_or(motcua_domain::vnpay::Reply::Unexpected);
-    HttpResponse::Ok()
-        .json(serde_json::json!({"RspCode": reply.code(), "Message": reply.message()}))
+    HttpResponse::Ok().json(IpnReply {
+        rsp_code: reply.code(),
+        message: reply.message(),
+    })
+}
+
+/// The answer VNPay expects to an IPN call.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IpnReply {
+    /// `00` accepted, `02` already confirmed, `01` unknown order, `04` amount
+    /// mismatch, `97` bad signature, `99` error.
+    #[serde(rename = "RspCode")]
+    #[schema(example = "00")]
+    pub rsp_code: &'static str,
+    #[serde(rename = "Message")]
+    #[schema(example = "Confirm Success")]
+    pub message: &'static str,
 }
 
 /// Where the citizen's browser comes back from the gateway. It shows the
 /// payment as we hold it; it never settles anything.
-#[utoipa::path(tag = "payments", responses((status = 200, description = "A page showing the payment's status", content_type = "text/html")))]
+#[utoipa::path(operation_id = "vnpay_return", tag = "payments", responses((status = 200, description = "A page showing the payment's status", body = String, content_type = "text/html")))]
 #[get("/payments/gateways/vnpay/return")]
 pub async fn return_page(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let params = crate::payments::notify::parse(req.query_string());
@@ -712,7 +732,7 @@ fn reconciliation_view(
 }
 
 /// A day's reconciliation: our online payments against the gateway's records.
-#[utoipa::path(tag = "payments", security(("bearer" = [])), params(DayQuery), responses((status = 200, body = ReconciliationView), (status = 404, description = "Not reconciled yet", body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "get_reconciliation", tag = "payments", security(("bearer" = [])), params(DayQuery), responses((status = 200, body = ReconciliationView), (status = 404, description = "Not reconciled yet", body = crate::error::ProblemBody)))]
 #[get("/payments/reconciliation")]
 pub async fn reconciliation(
     state: web::Data<AppState>,
@@ -734,7 +754,7 @@ pub async fn reconciliation(
 }
 
 /// Reconciles a day now (admin); the jobs do yesterday's every day.
-#[utoipa::path(tag = "payments", security(("bearer" = [])), params(DayQuery), responses((status = 200, body = ReconciliationView), (status = 502, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "run_reconciliation", tag = "payments", security(("bearer" = [])), params(DayQuery), responses((status = 200, body = ReconciliationView), (status = 502, body = crate::error::ProblemBody)))]
 #[post("/payments/reconciliation")]
 pub async fn reconcile(
     state: web::Data<AppState>,
@@ -756,7 +776,7 @@ pub async fn reconcile(
 
 /// Runs the payment jobs now (admin): expiry of unfinished attempts and
 /// status queries of pending ones. They also run on their own.
-#[utoipa::path(tag = "payments", security(("bearer" = [])), responses((status = 200, body = JobReport)))]
+#[utoipa::path(operation_id = "run_payment_jobs", tag = "payments", security(("bearer" = [])), responses((status = 200, body = JobReport)))]
 #[post("/payments/jobs/run")]
 pub async fn run_jobs(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Admin])?;

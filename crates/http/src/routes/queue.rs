@@ -74,7 +74,7 @@ fn clean(text: Option<&str>) -> Option<String> {
 }
 
 /// Takes a number (kiosks and the portal as integration accounts, officers, admins).
-#[utoipa::path(
+#[utoipa::path(operation_id = "take_queue_ticket", 
     tag = "queue",
     security(("bearer" = [])),
     request_body = TakeTicket,
@@ -119,7 +119,7 @@ pub async fn take(
 }
 
 /// A ticket and how many are still ahead of it (public: tickets carry no personal data).
-#[utoipa::path(tag = "queue", params(("id" = i64, Path)), responses((status = 200, body = TicketView), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "get_queue_ticket", tag = "queue", params(("id" = i64, Path)), responses((status = 200, body = TicketView), (status = 404, body = crate::error::ProblemBody)))]
 #[get("/queue/tickets/{id}")]
 pub async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
@@ -173,7 +173,7 @@ fn counter_name(raw: &str) -> ApiResult<String> {
 /// Calls the longest-waiting ticket of today to the counter (officers), and
 /// completes the ticket the counter was serving. Two counters calling at
 /// once never get the same ticket.
-#[utoipa::path(
+#[utoipa::path(operation_id = "call_next_ticket", 
     tag = "queue",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The counter, e.g. `3`")),
@@ -206,7 +206,7 @@ pub async fn call_next(
 }
 
 /// Marks a called ticket served (officers of its agency).
-#[utoipa::path(
+#[utoipa::path(operation_id = "complete_queue_ticket", 
     tag = "queue",
     security(("bearer" = [])),
     params(("id" = i64, Path)),

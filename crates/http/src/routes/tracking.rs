@@ -41,7 +41,7 @@ pub const PER_MINUTE: i32 = 20;
 
 /// Public look-up. A wrong ID number and an unknown code answer the same 404,
 /// so the endpoint tells nothing about dossiers one cannot already name.
-#[utoipa::path(
+#[utoipa::path(operation_id = "track_dossier", 
     tag = "dossiers",
     params(("code" = String, Path), TrackingQuery),
     responses((status = 200, body = Tracking), (status = 404, body = crate::error::ProblemBody), (status = 429, body = crate::error::ProblemBody))

@@ -1,5 +1,6 @@
 //! Account administration (admin only).
 
+use actix_web::http::header::ETAG;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use motcua_domain::Role;
 use motcua_domain::audit::{Change, EntityType, changed_fields, user_action};
@@ -13,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, hash_password, random_token};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::etag::{self, IfMatch};
 use crate::extract::{Json, Query};
 use crate::routes::PageView;
 use crate::routes::audit::actor;
@@ -73,13 +75,16 @@ pub fn page_request(page: Option<u32>, per_page: Option<u32>) -> ApiResult<PageR
                 field: "page".into(),
                 problem: Problem::OutOfRange {
                     min: 1,
-                    max: i64::from(u32::MAX),
+                    max: i64::from(motcua_domain::page::MAX_PAGE),
                 },
             });
         } else {
             e.errors.push(motcua_domain::validation::FieldError {
                 field: "per_page".into(),
-                problem: Problem::OutOfRange { min: 1, max: 100 },
+                problem: Problem::OutOfRange {
+                    min: 1,
+                    max: i64::from(motcua_domain::page::MAX_PER_PAGE),
+                },
             });
         }
         e
@@ -87,7 +92,7 @@ pub fn page_request(page: Option<u32>, per_page: Option<u32>) -> ApiResult<PageR
 }
 
 /// Accounts, filtered and paged.
-#[utoipa::path(tag = "users", security(("bearer" = [])), params(UserQuery), responses((status = 200, body = PageView<UserView>)))]
+#[utoipa::path(operation_id = "list_users", tag = "users", security(("bearer" = [])), params(UserQuery), responses((status = 200, body = PageView<UserView>)))]
 #[get("/users")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -191,7 +196,7 @@ fn check_role_agency(errors: &mut FieldErrors, role: Role, agency_id: Option<i64
 }
 
 /// Creates a staff or integration account.
-#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = CreateUserRequest, responses((status = 201, body = CreatedUser), (status = 409, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "create_user", tag = "users", security(("bearer" = [])), request_body = CreateUserRequest, responses((status = 201, body = CreatedUser), (status = 409, body = crate::error::ProblemBody)))]
 #[post("/users")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -289,7 +294,7 @@ pub async fn create(
 }
 
 /// One account.
-#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = UserView)))]
+#[utoipa::path(operation_id = "get_user", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = UserView, headers(("ETag" = String, description = "Send it back in `If-Match` when updating"))), (status = 404, body = crate::error::ProblemBody)))]
 #[get("/users/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -299,7 +304,10 @@ pub async fn get(
     caller.require(&[Role::Admin])?;
     let id = id.into_inner();
     let user = state.db(move |conn| Ok(users::by_id(conn, id)?)).await?;
-    Ok(HttpResponse::Ok().json(UserView::from(user)))
+    let view = UserView::from(user);
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag::of_representation(&view)))
+        .json(view))
 }
 
 /// Fields left out stay as they are; `null` clears `phone`, `email` and `agency_id`.
@@ -332,7 +340,14 @@ where
 }
 
 /// Changes an account: contact details, role and agency, lock, password.
-#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), request_body = UpdateUserRequest, responses((status = 200, body = UserView)))]
+#[utoipa::path(operation_id = "update_user", tag = "users", security(("bearer" = [])),
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "Optional: the account's `ETag` as read (or `*`); a stale one gets 412")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, body = UserView, headers(("ETag" = String))),
+        (status = 404, body = crate::error::ProblemBody),
+        (status = 412, description = "`If-Match` names an older state; `ETag` gives the current one", body = crate::error::ProblemBody),
+    ))]
 #[patch("/users/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
@@ -341,6 +356,7 @@ pub async fn update(
     id: web::Path<i64>,
     body: Json<UpdateUserRequest>,
 ) -> ApiResult<HttpResponse> {
+    let precondition = IfMatch::of(&req);
     caller.require(&[Role::Admin])?;
     let actor = actor(&req, &caller);
     let id = id.into_inner();
@@ -395,6 +411,8 @@ pub async fn update(
     let user = state
         .db(move |conn| {
             write_tx(conn, |conn| {
+                let before = UserView::from(users::by_id(conn, id)?);
+                precondition.check(&etag::of_representation(&before))?;
                 if let Some(Some(agency)) = changes.agency_id {
                     agencies::by_id(conn, agency).map_err(|_| {
                         ApiError::field("agency_id", Problem::rule("unknown_agency"))
@@ -428,5 +446,8 @@ pub async fn update(
     // This process sees the change at once; others within `auth.account_cache_ms`.
     state.accounts.forget(id);
     tracing::info!(user_id = id, by = caller.user_id, "account changed");
-    Ok(HttpResponse::Ok().json(UserView::from(user)))
+    let view = UserView::from(user);
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag::of_representation(&view)))
+        .json(view))
 }
