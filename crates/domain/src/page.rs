@@ -4,6 +4,8 @@ use serde::Serialize;
 
 pub const DEFAULT_PER_PAGE: u32 = 20;
 pub const MAX_PER_PAGE: u32 = 100;
+/// The largest page number accepted (published as the `page` parameter's maximum).
+pub const MAX_PAGE: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {

@@ -35,6 +35,11 @@ where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
     app.into_utoipa_app()
+        .service(crate::docs::openapi_json)
+        .service(crate::docs::page)
+        .service(crate::docs::scalar_js)
+        .service(crate::docs::init_js)
+        .service(crate::docs::license)
         .service(ops::live)
         .service(ops::ready)
         .service(ops::metrics)
@@ -129,14 +134,7 @@ pub struct RouteMethods(Vec<(Vec<String>, Vec<String>)>);
 
 impl RouteMethods {
     pub fn from_document(doc: &serde_json::Value, sandbox: bool) -> Self {
-        let mut table = vec![
-            (segments("/openapi.json"), vec!["GET".to_owned()]),
-            (segments("/docs"), vec!["GET".to_owned()]),
-            (segments("/docs/"), vec!["GET".to_owned()]),
-            (segments("/docs/scalar.js"), vec!["GET".to_owned()]),
-            (segments("/docs/init.js"), vec!["GET".to_owned()]),
-            (segments("/docs/LICENSE"), vec!["GET".to_owned()]),
-        ];
+        let mut table = Vec::new();
         if let Some(paths) = doc.get("paths").and_then(serde_json::Value::as_object) {
             for (path, item) in paths {
                 if path.starts_with("/sandbox/") && !sandbox {
@@ -259,12 +257,6 @@ async fn not_found(
     }
 }
 
-async fn openapi_json(spec: web::Data<String>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(spec.get_ref().clone())
-}
-
 /// The whole application for one worker.
 pub fn build_app(
     shared: Shared,
@@ -302,8 +294,6 @@ pub fn build_app(
         && !settings.is_production();
     routes(app, sandbox)
         .into_app()
-        .route("/openapi.json", web::get().to(openapi_json))
-        .configure(crate::docs::configure)
         .default_service(web::to(not_found))
 }
 

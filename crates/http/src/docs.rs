@@ -3,7 +3,7 @@
 //! Nothing is loaded from another origin.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, get, web};
 
 /// `@scalar/api-reference` 1.76.4, `dist/browser/standalone.js`.
 pub static SCALAR_JS: &[u8] = include_bytes!("../assets/scalar/standalone.js");
@@ -35,12 +35,24 @@ const PAGE: &str = r#"<!doctype html>
 const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
 font-src 'self' data:; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
 
+/// The interactive API reference (HTML); it renders `/openapi.json` with the bundle below.
+#[utoipa::path(operation_id = "get_api_reference", tag = "reference", responses((status = 200, description = "The reference page", body = String, content_type = "text/html")))]
+#[get("/docs")]
 pub async fn page() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_POLICY))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .body(PAGE)
+}
+
+/// This OpenAPI document.
+#[utoipa::path(operation_id = "get_openapi_document", tag = "reference", responses((status = 200, description = "The OpenAPI 3.1 document, as committed in `openapi/openapi.json`", body = Object, content_type = "application/json")))]
+#[get("/openapi.json")]
+pub async fn openapi_json(spec: web::Data<String>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(spec.get_ref().clone())
 }
 
 fn script(body: &'static [u8]) -> HttpResponse {
@@ -50,27 +62,27 @@ fn script(body: &'static [u8]) -> HttpResponse {
         .body(body)
 }
 
+/// Scalar's standalone bundle, pinned (see `crates/http/assets/scalar/README.md`).
+#[utoipa::path(operation_id = "get_reference_bundle", tag = "reference", responses((status = 200, description = "JavaScript", body = String, content_type = "text/javascript")))]
+#[get("/docs/scalar.js")]
 pub async fn scalar_js() -> HttpResponse {
     script(SCALAR_JS)
 }
 
+/// Starts the reference page.
+#[utoipa::path(operation_id = "get_reference_init", tag = "reference", responses((status = 200, description = "JavaScript", body = String, content_type = "text/javascript")))]
+#[get("/docs/init.js")]
 pub async fn init_js() -> HttpResponse {
     script(INIT_JS.as_bytes())
 }
 
+/// The licence of the bundled reference renderer (MIT).
+#[utoipa::path(operation_id = "get_reference_license", tag = "reference", responses((status = 200, description = "Plain text", body = String, content_type = "text/plain")))]
+#[get("/docs/LICENSE")]
 pub async fn license() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(SCALAR_LICENSE)
-}
-
-/// The routes of the reference page and its assets.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/docs", web::get().to(page))
-        .route("/docs/", web::get().to(page))
-        .route("/docs/scalar.js", web::get().to(scalar_js))
-        .route("/docs/init.js", web::get().to(init_js))
-        .route("/docs/LICENSE", web::get().to(license));
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ grant at `POST /api/v1/auth/token`. Either way the access token is sent as `Auth
         (name = "kpi", description = "KPIs: counts, rates and Decision 766 scores by agency, sector and period"),
         (name = "queue", description = "Counter queue tickets (số thứ tự)"),
         (name = "feedback", description = "Citizen feedback on administrative rules (phản ánh, kiến nghị)"),
+        (name = "reference", description = "This document and the interactive reference page that renders it"),
         (name = "sandbox", description = "The built-in sandbox gateway (development only; absent in production)"),
     ),
     components(schemas(
@@ -113,7 +114,7 @@ fn problem_extensions() -> Value {
         },
         "amount_due_vnd": {"type": "integer", "format": "int64", "description": "Fees still due, in đồng."},
         "refundable_vnd": {"type": "integer", "format": "int64", "description": "What can still be refunded, in đồng."},
-        "payment_id": {"type": "integer", "format": "int64", "description": "The payment attempt concerned."},
+        "payment_id": {"type": "string", "description": "`payment_in_progress`: the open payment attempt."},
         "payment_status": {"$ref": "#/components/schemas/PaymentStatus"},
         "report": {
             "type": "object",
@@ -138,7 +139,7 @@ fn standard_description(status: &str) -> &'static str {
         "400" => "Malformed request (bad JSON, query string or header)",
         "401" => "Missing, invalid or expired access token",
         "403" => "The caller's role may not do this",
-        "404" => "Not found, or not visible to the caller",
+        "404" => "No such resource, or not visible to the caller",
         "405" => "Method not allowed; `Allow` lists the methods",
         "406" => "No acceptable representation",
         "409" => "Conflicts with the resource's current state",
@@ -150,13 +151,62 @@ fn standard_description(status: &str) -> &'static str {
         "429" => "Too many requests; `Retry-After` says when to try again",
         "500" => "Unexpected error; nothing about it is disclosed",
         "502" => "The payment gateway did not answer",
-        "503" => "Temporarily unavailable; `Retry-After` says when to try again",
+        "503" => "The database is temporarily unavailable; `Retry-After` says when to try again",
         _ => "Response",
     }
 }
 
+/// The range the server accepts for an integer parameter: `page` and
+/// `per_page` from `motcua_domain::page` (what `PageRequest::new` checks),
+/// any other from the Rust type utoipa recorded as the format.
+fn integer_bounds(name: &str, schema: &Map<String, Value>) -> Option<(i64, i64)> {
+    use motcua_domain::page::{MAX_PAGE, MAX_PER_PAGE};
+    match name {
+        "page" => return Some((1, i64::from(MAX_PAGE))),
+        "per_page" => return Some((1, i64::from(MAX_PER_PAGE))),
+        _ => {}
+    }
+    let unsigned = schema
+        .get("minimum")
+        .and_then(Value::as_i64)
+        .is_some_and(|m| m >= 0);
+    match (schema.get("format").and_then(Value::as_str), unsigned) {
+        (Some("int32"), true) => Some((0, i64::from(u32::MAX))),
+        (Some("int32"), false) => Some((i64::from(i32::MIN), i64::from(i32::MAX))),
+        (Some("int64"), true) => Some((0, i64::MAX)),
+        (Some("int64"), false) => Some((i64::MIN, i64::MAX)),
+        _ => None,
+    }
+}
+
+/// Declares the accepted range on integer query and path parameters, so that
+/// a schema-valid value (say `page=2^80`) is never refused.
+fn bound_parameters(op: &mut Map<String, Value>) {
+    let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for param in params {
+        let name = param["name"].as_str().unwrap_or("").to_owned();
+        let Some(schema) = param.get_mut("schema").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let integer = match schema.get("type") {
+            Some(Value::String(t)) => t == "integer",
+            Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
+            _ => false,
+        };
+        if !integer {
+            continue;
+        }
+        if let Some((min, max)) = integer_bounds(&name, schema) {
+            schema.insert("minimum".into(), json!(min));
+            schema.insert("maximum".into(), json!(max));
+        }
+    }
+}
+
 /// Completes every operation: errors as problem+json, security stated,
-/// descriptions present.
+/// descriptions present, integer parameters bounded.
 fn finish(doc: &mut Value) {
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
@@ -172,12 +222,15 @@ fn finish(doc: &mut Value) {
             let Some(op) = item.get_mut(method).and_then(Value::as_object_mut) else {
                 continue;
             };
+            bound_parameters(op);
             let security = op.entry("security").or_insert_with(|| json!([]));
             let secured = security.as_array().is_some_and(|s| {
                 s.iter()
                     .any(|r| r.as_object().is_some_and(|r| !r.is_empty()))
             });
-            let has_input = op.contains_key("requestBody")
+            let has_body = op.contains_key("requestBody");
+            let has_path_params = path.contains('{');
+            let has_input = has_body
                 || op
                     .get("parameters")
                     .and_then(Value::as_array)
@@ -192,11 +245,17 @@ fn finish(doc: &mut Value) {
                 if has_input {
                     standard.extend(["400", "422"]);
                 }
+                if has_body {
+                    standard.extend(["413", "415"]);
+                }
+                if has_path_params {
+                    standard.push("404");
+                }
                 if secured {
                     standard.extend(["401", "403"]);
                 }
                 if api {
-                    standard.push("500");
+                    standard.extend(["500", "503"]);
                 }
             }
             for status in standard {
@@ -234,6 +293,49 @@ fn finish(doc: &mut Value) {
     }
 }
 
+/// A struct flattened into another (`#[serde(flatten)]`) is published as
+/// `allOf: [$ref Inner, {…}]`; when `Inner` forbids other members
+/// (`deny_unknown_fields` → `additionalProperties: false`) no object can
+/// satisfy both. Inside an `allOf`, such a reference is replaced by a copy of
+/// the schema that allows the members of its siblings.
+fn open_flattened(doc: &mut Value) {
+    let Some(schemas) = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .cloned()
+    else {
+        return;
+    };
+    fn visit(node: &mut Value, schemas: &Map<String, Value>) {
+        match node {
+            Value::Object(map) => {
+                if let Some(Value::Array(parts)) = map.get_mut("allOf") {
+                    for part in parts.iter_mut() {
+                        let target = part
+                            .get("$ref")
+                            .and_then(Value::as_str)
+                            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                            .and_then(|name| schemas.get(name));
+                        if let Some(Value::Object(target)) = target
+                            && target.get("additionalProperties") == Some(&Value::Bool(false))
+                        {
+                            let mut copy = target.clone();
+                            copy.remove("additionalProperties");
+                            *part = Value::Object(copy);
+                        }
+                    }
+                }
+                for child in map.values_mut() {
+                    visit(child, schemas);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|c| visit(c, schemas)),
+            _ => {}
+        }
+    }
+    visit(doc, &schemas);
+}
+
 /// The complete document served at `/openapi.json` and committed as `openapi/openapi.json`.
 pub fn document() -> Value {
     let (_, mut openapi) = crate::app::routes(actix_web::App::new(), true).split_for_parts();
@@ -248,6 +350,7 @@ pub fn document() -> Value {
     base.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let mut doc = serde_json::to_value(&base).unwrap_or_else(|_| Value::Object(Map::new()));
     finish(&mut doc);
+    open_flattened(&mut doc);
     doc
 }
 

@@ -41,7 +41,7 @@ fn notify_base(state: &AppState) -> String {
 #[utoipa::path(operation_id = "sandbox_payment_page", 
     tag = "sandbox",
     params(("vnp_TxnRef" = String, Query), ("vnp_SecureHash" = String, Query)),
-    responses((status = 200, description = "The sandbox payment page", content_type = "text/html"), (status = 400, body = crate::error::ProblemBody))
+    responses((status = 200, description = "The sandbox payment page", body = String, content_type = "text/html"), (status = 400, body = crate::error::ProblemBody))
 )]
 #[get("/sandbox/vnpay/pay")]
 pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {

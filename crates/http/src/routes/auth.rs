@@ -40,9 +40,10 @@ pub struct RegisterRequest {
 pub struct LoginRequest {
     /// Citizen ID number for citizens; the account name for staff.
     #[validate(length(min = 1, max = 200))]
-    #[schema(example = "079203001234")]
+    #[schema(example = "079203001234", min_length = 1, max_length = 200)]
     pub username: String,
     #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
     pub password: String,
 }
 
@@ -53,14 +54,19 @@ pub struct LoginRequest {
 #[serde(deny_unknown_fields)]
 pub struct ClientCredentialsRequest {
     pub grant_type: GrantType,
+    /// Required unless sent with HTTP Basic.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200, nullable = false)]
     #[serde(default)]
     pub client_id: Option<String>,
+    /// Required unless sent with HTTP Basic.
     #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256, nullable = false)]
     #[serde(default)]
     pub client_secret: Option<String>,
     /// Accepted and ignored: service accounts have no scopes.
     #[validate(length(max = 200))]
+    #[schema(max_length = 200, nullable = false)]
     #[serde(default)]
     pub scope: Option<String>,
 }
@@ -95,6 +101,7 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub refresh_token: String,
 }
 
@@ -340,6 +347,7 @@ async fn authenticate(
     responses(
         (status = 200, body = TokenResponse),
         (status = 401, description = "Wrong username or password", body = crate::error::ProblemBody),
+        (status = 403, description = "The account is disabled, or is an integration account (those use `/auth/token`)", body = crate::error::ProblemBody),
         (status = 429, description = "Too many failed attempts; see Retry-After", body = crate::error::ProblemBody),
     )
 )]
@@ -520,4 +528,49 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpRes
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+#[cfg(test)]
+mod contract_tests {
+    use super::*;
+    use serde::de::DeserializeOwned;
+    use serde_json::{Value, json};
+
+    /// The lengths the document publishes are the ones `validator` enforces:
+    /// at the published bounds a value passes, one past them it fails.
+    fn lengths_agree<T: DeserializeOwned + Validate + utoipa::PartialSchema>(
+        base: &Value,
+        field: &str,
+    ) {
+        let schema = serde_json::to_value(T::schema()).unwrap();
+        let prop = &schema["properties"][field];
+        let max = prop["maxLength"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{field}: no maxLength")) as usize;
+        let min = prop["minLength"].as_u64().unwrap_or(0) as usize;
+        let with = |n: usize| {
+            let mut v = base.clone();
+            v[field] = json!("a".repeat(n));
+            serde_json::from_value::<T>(v).unwrap().validate().is_ok()
+        };
+        assert!(with(max), "{field} at maxLength {max}");
+        assert!(!with(max + 1), "{field} past maxLength {max}");
+        assert!(with(min.max(1)), "{field} at minLength");
+        if min > 0 {
+            assert!(!with(min - 1), "{field} under minLength {min}");
+        }
+    }
+
+    #[test]
+    fn published_lengths_are_the_validated_ones() {
+        let sign_in = json!({"username": "u", "password": "p"});
+        lengths_agree::<LoginRequest>(&sign_in, "username");
+        lengths_agree::<LoginRequest>(&sign_in, "password");
+        let client =
+            json!({"grant_type": "client_credentials", "client_id": "c", "client_secret": "s"});
+        for field in ["client_id", "client_secret", "scope"] {
+            lengths_agree::<ClientCredentialsRequest>(&client, field);
+        }
+        lengths_agree::<RefreshRequest>(&json!({"refresh_token": "t"}), "refresh_token");
+    }
 }

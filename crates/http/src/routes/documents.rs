@@ -233,7 +233,10 @@ pub async fn upload_document(
     tag = "documents",
     security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 404, body = crate::error::ProblemBody))
+    responses((status = 200, description = "The file, in the type it was stored as (uploads are PDF, JPEG or PNG)",
+        content((Vec<u8> = "application/pdf"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "application/octet-stream")),
+        headers(("Content-Disposition" = String))),
+        (status = 404, body = crate::error::ProblemBody))
 )]
 #[get("/documents/{id}")]
 pub async fn download(

@@ -897,7 +897,9 @@ pub enum ReceiptFormat {
     security(("bearer" = [])),
     params(("code" = String, Path), ReceiptQuery),
     responses((status = 200, description = "The receipt slip; with `format=html` or `Accept: text/html`, the printable page",
-        content((Receipt = "application/json"), (String = "text/html"))))
+        content((Receipt = "application/json"), (String = "text/html"))),
+        (status = 404, body = crate::error::ProblemBody),
+        (status = 409, description = "The dossier has not been received yet, so it has no receipt", body = crate::error::ProblemBody))
 )]
 #[get("/dossiers/{code}/receipt")]
 pub async fn receipt(

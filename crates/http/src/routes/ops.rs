@@ -173,7 +173,7 @@ impl Gauges {
 /// Prometheus text format: requests by route and status, latency histogram,
 /// pool state, dossiers by status, overdue dossiers and payments by status
 /// (counted at most every 15 s).
-#[utoipa::path(operation_id = "get_metrics", tag = "ops", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
+#[utoipa::path(operation_id = "get_metrics", tag = "ops", responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")))]
 #[get("/metrics")]
 pub async fn metrics(
     state: web::Data<AppState>,

@@ -429,7 +429,12 @@ pub struct RefundRequest {
     security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = RefundRequest,
-    responses((status = 201, body = Refund), (status = 409, description = "Not paid, or more than is refundable", body = crate::error::ProblemBody))
+    responses(
+        (status = 201, body = Refund, headers(("Location" = String))),
+        (status = 200, description = "A repeat of an earlier request with the same `Idempotency-Key`: the refund it made (`Idempotent-Replayed: true`)", body = Refund, headers(("Idempotent-Replayed" = String))),
+        (status = 404, body = crate::error::ProblemBody),
+        (status = 409, description = "Not paid, or more than is refundable", body = crate::error::ProblemBody),
+    )
 )]
 #[post("/payments/{id}/refunds")]
 pub async fn refund(
@@ -493,7 +498,7 @@ pub async fn refund(
 /// VNPay's notification (IPN). Authenticated by its signature alone; always
 /// answers 200 with `{"RspCode", "Message"}`: 97 bad signature, 01 unknown
 /// order, 04 amount mismatch, 02 already confirmed, 00 accepted, 99 error.
-#[utoipa::path(operation_id = "vnpay_ipn", tag = "payments", responses((status = 200, description = "`{\"RspCode\":\"00\",\"Message\":\"Confirm Success\"}`")))]
+#[utoipa::path(operation_id = "vnpay_ipn", tag = "payments", responses((status = 200, description = "Always 200: the outcome is in `RspCode`", body = IpnReply)))]
 #[get("/payments/gateways/vnpay/ipn")]
 pub async fn ipn(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let raw = req.query_string().to_owned();
@@ -511,13 +516,28 @@ pub async fn ipn(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
         })
         .await
         .unwrap_or(motcua_domain::vnpay::Reply::Unexpected);
-    HttpResponse::Ok()
-        .json(serde_json::json!({"RspCode": reply.code(), "Message": reply.message()}))
+    HttpResponse::Ok().json(IpnReply {
+        rsp_code: reply.code(),
+        message: reply.message(),
+    })
+}
+
+/// The answer VNPay expects to an IPN call.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IpnReply {
+    /// `00` accepted, `02` already confirmed, `01` unknown order, `04` amount
+    /// mismatch, `97` bad signature, `99` error.
+    #[serde(rename = "RspCode")]
+    #[schema(example = "00")]
+    pub rsp_code: &'static str,
+    #[serde(rename = "Message")]
+    #[schema(example = "Confirm Success")]
+    pub message: &'static str,
 }
 
 /// Where the citizen's browser comes back from the gateway. It shows the
 /// payment as we hold it; it never settles anything.
-#[utoipa::path(operation_id = "vnpay_return", tag = "payments", responses((status = 200, description = "A page showing the payment's status", content_type = "text/html")))]
+#[utoipa::path(operation_id = "vnpay_return", tag = "payments", responses((status = 200, description = "A page showing the payment's status", body = String, content_type = "text/html")))]
 #[get("/payments/gateways/vnpay/return")]
 pub async fn return_page(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let params = crate::payments::notify::parse(req.query_string());

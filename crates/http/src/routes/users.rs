@@ -73,13 +73,16 @@ pub fn page_request(page: Option<u32>, per_page: Option<u32>) -> ApiResult<PageR
                 field: "page".into(),
                 problem: Problem::OutOfRange {
                     min: 1,
-                    max: i64::from(u32::MAX),
+                    max: i64::from(motcua_domain::page::MAX_PAGE),
                 },
             });
         } else {
             e.errors.push(motcua_domain::validation::FieldError {
                 field: "per_page".into(),
-                problem: Problem::OutOfRange { min: 1, max: 100 },
+                problem: Problem::OutOfRange {
+                    min: 1,
+                    max: i64::from(motcua_domain::page::MAX_PER_PAGE),
+                },
             });
         }
         e
