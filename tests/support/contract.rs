@@ -32,7 +32,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// The mode when `MOTCUA_CONTRACT` is not set.
-pub const DEFAULT_MODE: Mode = Mode::Report;
+pub const DEFAULT_MODE: Mode = Mode::Fail;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
