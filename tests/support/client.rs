@@ -73,6 +73,16 @@ impl RequestBuilder {
         }
     }
 
+    pub fn basic_auth<U: std::fmt::Display, P: std::fmt::Display>(
+        self,
+        username: U,
+        password: Option<P>,
+    ) -> RequestBuilder {
+        RequestBuilder {
+            inner: self.inner.basic_auth(username, password),
+        }
+    }
+
     pub fn json<T: Serialize + ?Sized>(self, json: &T) -> RequestBuilder {
         RequestBuilder {
             inner: self.inner.json(json),

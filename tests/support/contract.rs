@@ -32,7 +32,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// The mode when `MOTCUA_CONTRACT` is not set.
-pub const DEFAULT_MODE: Mode = Mode::Report;
+pub const DEFAULT_MODE: Mode = Mode::Fail;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -519,11 +519,12 @@ fn kind_of(violation: &str) -> String {
             .unwrap_or_default();
         return format!("body at {} (schema {schema})", path.join("/"));
     }
-    violation
-        .split("; body:")
-        .next()
-        .unwrap_or(violation)
-        .to_owned()
+    let kind = violation.split("; body:").next().unwrap_or(violation);
+    // "… got application/json (43 bytes)": the size is not part of the kind.
+    match kind.rsplit_once(" (") {
+        Some((head, tail)) if tail.ends_with(" bytes)") => head.to_owned(),
+        _ => kind.to_owned(),
+    }
 }
 
 fn write_summary(t: &Tally) {
@@ -775,6 +776,24 @@ mod tests {
         assert!(c.violations.is_empty(), "{:?}", c.violations);
         let c = check(Method::PUT, "/things/7", 404, Some("text/plain"), "");
         assert_eq!(c.violations.len(), 2, "{:?}", c.violations);
+    }
+
+    #[test]
+    fn violations_are_counted_by_kind_not_by_value() {
+        assert_eq!(
+            kind_of(
+                "body at `/items/3/status`: \"Open\" is not one of … (schema /components/schemas/S/enum)"
+            ),
+            "body at /items/*/status (schema /components/schemas/S/enum)"
+        );
+        assert_eq!(
+            kind_of("status 200 declares no body, got application/json (43 bytes)"),
+            "status 200 declares no body, got application/json"
+        );
+        assert_eq!(
+            kind_of("status 500 is not declared (declared: [\"200\"]); body: {}"),
+            "status 500 is not declared (declared: [\"200\"])"
+        );
     }
 
     #[test]
