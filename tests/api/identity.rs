@@ -744,4 +744,21 @@ async fn the_portal_reaches_what_it_filed_or_is_granted(app: TestApp) {
         .await
         .unwrap();
     problem(res, 404, "not_found").await;
+
+    // Both changes are in the audit log, with the grants before and after.
+    let audit = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/audit?entity_type=integration_grant&entity_id={portal_id}"),
+        )
+        .await;
+    let entries = audit["items"].as_array().unwrap();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["revoke", "grant"], "newest first");
+    assert_eq!(entries[1]["before"], json!({"grants": []}));
+    assert_eq!(entries[1]["after"]["grants"][0]["agency_id"], agency);
+    assert_eq!(entries[0]["after"], json!({"grants": []}));
 }

@@ -158,11 +158,12 @@ pub struct AuditEntry {
     pub entity_type: String,
     pub entity_id: String,
     pub action: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<serde_json::Value>))]
     pub before: Option<Value>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<serde_json::Value>))]
     pub after: Option<Value>,
-    /// Top-level fields that differ between `before` and `after`.
+    /// Top-level fields that differ between `before` and `after` (each any JSON:
+    /// a record, or a list such as a procedure's fees).
     pub changed: Vec<String>,
 }
 

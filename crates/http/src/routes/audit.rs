@@ -120,7 +120,7 @@ fn filter(
 
 /// The audit log, newest first (admin): who changed which account, agency,
 /// procedure, fee schedule or calendar day, when, from where, before → after.
-#[utoipa::path(tag = "audit", security(("bearer" = [])), params(AuditQuery), responses((status = 200, body = PageView<AuditEntry>)))]
+#[utoipa::path(operation_id = "list_audit_entries", tag = "audit", security(("bearer" = [])), params(AuditQuery), responses((status = 200, body = PageView<AuditEntry>)))]
 #[get("/audit")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -158,7 +158,7 @@ const CHUNK: i64 = 1000;
 
 /// The whole audit log matching the filters, oldest first, as CSV or a JSON
 /// array (admin). CSV cells a spreadsheet would run as formulas start with `'`.
-#[utoipa::path(
+#[utoipa::path(operation_id = "export_audit_entries", 
     tag = "audit",
     security(("bearer" = [])),
     params(ExportQuery),

@@ -518,7 +518,7 @@ pub async fn logout(
 
 /// Ends every session of the signed-in account, on every device: its refresh
 /// tokens are revoked and its access tokens stop working on the next request.
-#[utoipa::path(
+#[utoipa::path(operation_id = "sign_out_everywhere", 
     tag = "auth",
     security(("bearer" = [])),
     responses((status = 204, description = "Every session ended"), (status = 401, body = crate::error::ProblemBody))

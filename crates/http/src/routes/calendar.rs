@@ -293,7 +293,7 @@ pub struct ConfirmedYear {
 /// days are its calendar and no day is generated for it. Enter the notice's
 /// days first (`PUT /calendar/days/{date}`), or adopt the generated ones.
 /// A year without any entered holiday cannot be confirmed without adopting.
-#[utoipa::path(
+#[utoipa::path(operation_id = "confirm_calendar_year", 
     tag = "calendar",
     security(("bearer" = [])),
     params(("year" = i32, Path, example = 2027)),
@@ -391,7 +391,7 @@ pub struct AppointmentPreview {
 
 /// Appointment preview for a procedure (public): when a dossier received at
 /// `at` (default now) would be due, with the days off it crosses.
-#[utoipa::path(
+#[utoipa::path(operation_id = "preview_appointment", 
     tag = "calendar",
     params(("code" = String, Path, example = "1.001029"), AppointmentQuery),
     responses(

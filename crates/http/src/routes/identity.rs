@@ -3,7 +3,7 @@
 //! follow up, and what an integration account is granted.
 
 use actix_web::http::header::RETRY_AFTER;
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Duration, Utc};
 use motcua_domain::Role;
 use motcua_domain::access::{ContactChannel, OTP_DIGITS, VerificationMethod};
@@ -51,7 +51,7 @@ pub struct CodeSent {
 /// Sends a one-time code to the phone (or else the e-mail) on the agency's
 /// record for the account's ID number, never to what the account typed.
 /// One code at a time; a new one voids the last.
-#[utoipa::path(
+#[utoipa::path(operation_id = "request_verification_code", 
     tag = "identity",
     security(("bearer" = [])),
     responses(
@@ -136,7 +136,7 @@ pub struct ConfirmCode {
 
 /// Checks the code: right, the account is verified and sees everything filed
 /// under its ID number. Five wrong entries void the code.
-#[utoipa::path(
+#[utoipa::path(operation_id = "confirm_verification_code", 
     tag = "identity",
     security(("bearer" = [])),
     request_body = ConfirmCode,
@@ -192,7 +192,7 @@ pub struct CounterVerification {
 /// An officer (or admin) has checked the citizen's card at the counter and
 /// verifies the account; recorded with who and when. Citizen accounts only;
 /// refused when the account's name differs from the applicant record.
-#[utoipa::path(
+#[utoipa::path(operation_id = "verify_identity_at_counter", 
     tag = "identity",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "The citizen account")),
@@ -257,7 +257,7 @@ pub struct PageQuery {
 
 /// Accounts whose name did not match the applicant record of their ID
 /// number, newest first: for staff to follow up.
-#[utoipa::path(
+#[utoipa::path(operation_id = "list_identity_mismatches", 
     tag = "identity",
     security(("bearer" = [])),
     params(PageQuery),
@@ -286,7 +286,7 @@ fn integration_account(conn: &mut motcua_persistence::AnyConnection, id: i64) ->
 }
 
 /// The agencies whose dossiers an integration account may read besides its own filings.
-#[utoipa::path(
+#[utoipa::path(operation_id = "list_integration_grants", 
     tag = "identity",
     security(("bearer" = [])),
     params(("user_id" = i64, Path, description = "The integration account")),
@@ -317,7 +317,7 @@ pub struct GrantRequest {
 
 /// Grants an integration account read access to the dossiers an agency
 /// receives. It still withdraws, supplements and pays only for what it filed.
-#[utoipa::path(
+#[utoipa::path(operation_id = "create_integration_grant", 
     tag = "identity",
     security(("bearer" = [])),
     params(("user_id" = i64, Path, description = "The integration account")),
@@ -326,6 +326,7 @@ pub struct GrantRequest {
 )]
 #[post("/integrations/{user_id}/grants")]
 pub async fn grant(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     user_id: web::Path<i64>,
@@ -333,6 +334,7 @@ pub async fn grant(
 ) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Admin])?;
     let (user_id, agency_id, admin) = (user_id.into_inner(), body.0.agency_id, caller.user_id);
+    let actor = crate::routes::audit::actor(&req, &caller);
     let found = state
         .db(move |conn| {
             write_tx(conn, |conn| {
@@ -347,6 +349,7 @@ pub async fn grant(
                     }
                     Err(e) => return Err(e.into()),
                 }
+                let before = integrations::grants_of(conn, user_id)?;
                 integrations::grant(
                     conn,
                     user_id,
@@ -354,7 +357,9 @@ pub async fn grant(
                     admin,
                     motcua_persistence::time::now(),
                 )?;
-                Ok(integrations::grants_of(conn, user_id)?)
+                let after = integrations::grants_of(conn, user_id)?;
+                audit_grants(conn, &actor, user_id, "grant", &before, &after)?;
+                Ok(after)
             })
         })
         .await?;
@@ -363,7 +368,7 @@ pub async fn grant(
 }
 
 /// Takes a grant away.
-#[utoipa::path(
+#[utoipa::path(operation_id = "delete_integration_grant", 
     tag = "identity",
     security(("bearer" = [])),
     params(("user_id" = i64, Path), ("agency_id" = i64, Path)),
@@ -371,16 +376,26 @@ pub async fn grant(
 )]
 #[delete("/integrations/{user_id}/grants/{agency_id}")]
 pub async fn revoke(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Admin])?;
     let (user_id, agency_id) = path.into_inner();
+    let actor = crate::routes::audit::actor(&req, &caller);
     let removed = state
         .db(move |conn| {
-            integration_account(conn, user_id)?;
-            Ok(integrations::revoke(conn, user_id, agency_id)?)
+            write_tx(conn, |conn| {
+                integration_account(conn, user_id)?;
+                let before = integrations::grants_of(conn, user_id)?;
+                let removed = integrations::revoke(conn, user_id, agency_id)?;
+                if removed {
+                    let after = integrations::grants_of(conn, user_id)?;
+                    audit_grants(conn, &actor, user_id, "revoke", &before, &after)?;
+                }
+                Ok(removed)
+            })
         })
         .await?;
     if !removed {
@@ -396,7 +411,7 @@ pub async fn revoke(
 }
 
 /// Every request the integration account made on dossiers, documents and payments, newest first.
-#[utoipa::path(
+#[utoipa::path(operation_id = "list_integration_access", 
     tag = "identity",
     security(("bearer" = [])),
     params(("user_id" = i64, Path), PageQuery),
@@ -419,4 +434,29 @@ pub async fn access_log(
         })
         .await?;
     Ok(HttpResponse::Ok().json(PageView::from(found)))
+}
+
+/// An integration account's grants before and after a change, in the audit log.
+fn audit_grants<T: serde::Serialize>(
+    conn: &mut motcua_persistence::AnyConnection,
+    actor: &motcua_domain::audit::Actor,
+    user_id: i64,
+    action: &str,
+    before: &T,
+    after: &T,
+) -> ApiResult<()> {
+    let as_json = |list: &T| {
+        serde_json::to_value(list)
+            .map(|list| serde_json::json!({ "grants": list }))
+            .map_err(|e| ApiError::internal("grants as json", e))
+    };
+    motcua_persistence::repo::audit::record_integration_grant(
+        conn,
+        actor,
+        user_id,
+        action,
+        Some(as_json(before)?),
+        Some(as_json(after)?),
+    )?;
+    Ok(())
 }

@@ -599,7 +599,7 @@ pub struct DiscrepancyList {
 /// Overpaid dossiers now (admins, leaders): every successful payment whose
 /// money was not all counted toward its dossier's fee, with its refund.
 /// Read from the payments at each request, not from the last reconciliation.
-#[utoipa::path(tag = "payments", security(("bearer" = [])), responses((status = 200, body = DiscrepancyList), (status = 403, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "list_payment_discrepancies", tag = "payments", security(("bearer" = [])), responses((status = 200, body = DiscrepancyList), (status = 403, body = crate::error::ProblemBody)))]
 #[get("/payments/discrepancies")]
 pub async fn discrepancies(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Admin, Role::Leader])?;
