@@ -57,7 +57,7 @@ async fn overdue_excludes_stopped_clocks_and_issued_results(app: TestApp) {
     let overdue = app
         .get_json(&officer, "/api/v1/dossiers?overdue=true")
         .await;
-    assert_eq!(codes(overdue), [running.clone()]);
+    assert_eq!(codes(overdue), [running.as_str()]);
     let soon = app
         .get_json(&officer, "/api/v1/dossiers?due_within=60")
         .await;

@@ -1993,7 +1993,9 @@ mod tests {
     fn running_days_leave_out_supplement_pauses() {
         let calendar = official();
         let d = |raw: &str| date(raw);
-        let cases: &[(&str, &str, &[(&str, &str)], u32, &str)] = &[
+        /// (from, to, pauses, running days, why)
+        type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], u32, &'a str);
+        let cases: &[Case] = &[
             ("2026-03-02", "2026-03-30", &[], 20, "no pause"),
             (
                 "2026-03-02",
