@@ -522,7 +522,7 @@ fn is_admin(caller: &MaybeCaller) -> bool {
 
 /// Every version of a procedure, newest first (public, like the catalog;
 /// administrators also see who made each).
-#[utoipa::path(operation_id = "list_procedure_versions", tag = "catalog", params(("code" = String, Path, example = "1.001029"), HistoryQuery), responses((status = 200, body = PageView<ProcedureVersionSummary>), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "list_procedure_versions", tag = "catalog", security((), ("bearer" = [])), params(("code" = String, Path, example = "1.001029"), HistoryQuery), responses((status = 200, body = PageView<ProcedureVersionSummary>), (status = 404, body = crate::error::ProblemBody)))]
 #[get("/procedures/{code}/history")]
 pub async fn history(
     state: web::Data<AppState>,
@@ -555,7 +555,7 @@ pub async fn history(
 }
 
 /// One version of a procedure, whole (public, like the catalog).
-#[utoipa::path(operation_id = "get_procedure_version", tag = "catalog", params(("code" = String, Path, example = "1.001029"), ("version" = i32, Path, example = 1)), responses((status = 200, body = ProcedureVersionView), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(operation_id = "get_procedure_version", tag = "catalog", security((), ("bearer" = [])), params(("code" = String, Path, example = "1.001029"), ("version" = i32, Path, example = 1)), responses((status = 200, body = ProcedureVersionView), (status = 404, body = crate::error::ProblemBody)))]
 #[get("/procedures/{code}/history/{version}")]
 pub async fn history_version(
     state: web::Data<AppState>,
