@@ -318,7 +318,7 @@ trailer<</Root 1 0 R>>
 %%EOF
 ";
 
-/// `motcua generate`: synthetic data at scale (see `motcua_persistence::synthetic`).
+/// `motcua generate`: synthetic data at scale (see `motcua_generator`).
 pub fn generate(
     settings: &Settings,
     pool: &Pool,
@@ -326,7 +326,7 @@ pub fn generate(
     procedures: u32,
     years: u32,
     seed: u64,
-) -> anyhow::Result<motcua_persistence::synthetic::Report> {
+) -> anyhow::Result<motcua_generator::Report> {
     use motcua_persistence::storage::{FileStore, LocalFileStore};
     use sha2::{Digest, Sha256};
     if procedures == 0 || years == 0 {
@@ -341,13 +341,13 @@ pub fn generate(
     LocalFileStore::new(std::path::Path::new(&settings.data_dir).join("files"))
         .put(key, PLACEHOLDER_PDF)
         .context("storing the placeholder document")?;
-    let plan = motcua_persistence::synthetic::Plan {
+    let plan = motcua_generator::Plan {
         dossiers,
         procedures,
         years,
         until: chrono::Utc::now(),
         seed,
-        placeholder: motcua_persistence::synthetic::Placeholder {
+        placeholder: motcua_generator::Placeholder {
             storage_key: key.to_owned(),
             size_bytes: PLACEHOLDER_PDF.len() as i64,
             sha256: hex::encode(Sha256::digest(PLACEHOLDER_PDF)),
@@ -355,7 +355,7 @@ pub fn generate(
     };
     let started = std::time::Instant::now();
     let mut shown = 0;
-    let report = motcua_persistence::synthetic::generate(&mut c, &plan, |r| {
+    let report = motcua_generator::generate(&mut c, &plan, |r| {
         if r.dossiers >= shown + 100_000 || r.dossiers == dossiers {
             shown = r.dossiers;
             eprintln!(

@@ -1,13 +1,13 @@
 //! motcua's persistence: diesel schema, migrations and repositories that run
 //! unchanged on SQLite (embedded default) and PostgreSQL (production).
 
+pub mod bulk;
 pub mod db;
 mod error;
 pub mod repo;
 pub mod reports;
 pub mod schema;
 pub mod storage;
-pub mod synthetic;
 pub mod time;
 pub mod verification;
 pub mod workflow;

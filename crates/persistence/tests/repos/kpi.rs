@@ -299,7 +299,7 @@ fn kept_aggregates_agree_with_a_rebuild(pool: &Pool) {
 }
 
 fn generated_data_leaves_the_database_usable(pool: &Pool) {
-    use motcua_persistence::synthetic::{self, Placeholder, Plan};
+    use motcua_generator::{self as synthetic, Placeholder, Plan};
     let mut conn = pool.get().unwrap();
     let w = world(&mut conn, SupplementClock::Pause);
     let plan = Plan {

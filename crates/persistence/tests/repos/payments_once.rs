@@ -16,7 +16,7 @@ use crate::workflow::world;
 on_both_backends!(upgrading_keeps_double_payments_as_surpluses);
 
 fn upgrading_keeps_double_payments_as_surpluses(pool: &Pool) {
-    use motcua_persistence::synthetic::{self, Placeholder, Plan};
+    use motcua_generator::{self as synthetic, Placeholder, Plan};
     let conn = &mut pool.get().unwrap();
     world(conn, SupplementClock::Pause);
     let plan = Plan {
