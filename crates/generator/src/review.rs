@@ -183,7 +183,9 @@ fn plan_rounds(
         let mut due = first_due;
         let mut rounds = Vec::new();
         for k in 0..n {
-            let asked = received + Duration::minutes(span / 4 * (k + 1));
+            // A quarter of the time apart, and never before the last one was supplied.
+            let asked = (received + Duration::minutes(span / 4 * (k + 1)))
+                .max(rounds.last().map_or(received, |r: &Round| r.supplied + Duration::hours(1)));
             let supplied = asked + Duration::hours(20);
             let remaining = remaining_at(cal, due, received, asked);
             due = match case.procedure.supplement_clock {
