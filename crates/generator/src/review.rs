@@ -184,8 +184,11 @@ fn plan_rounds(
         let mut rounds = Vec::new();
         for k in 0..n {
             // A quarter of the time apart, and never before the last one was supplied.
-            let asked = (received + Duration::minutes(span / 4 * (k + 1)))
-                .max(rounds.last().map_or(received, |r: &Round| r.supplied + Duration::hours(1)));
+            let asked = (received + Duration::minutes(span / 4 * (k + 1))).max(
+                rounds
+                    .last()
+                    .map_or(received, |r: &Round| r.supplied + Duration::hours(1)),
+            );
             let supplied = asked + Duration::hours(20);
             let remaining = remaining_at(cal, due, received, asked);
             due = match case.procedure.supplement_clock {
@@ -264,10 +267,8 @@ pub fn review(
             requested_by: officer(handling).user,
             requested_at: round.asked,
             items: vec!["Bản sao giấy tờ còn thiếu".into()],
-            deadline: cal.add_working_days(
-                WorkingCalendar::local_date(round.asked),
-                SUPPLEMENT_DAYS,
-            ),
+            deadline: cal
+                .add_working_days(WorkingCalendar::local_date(round.asked), SUPPLEMENT_DAYS),
             supplemented_at: supplied.then_some(round.supplied),
         });
         if !supplied {
@@ -287,7 +288,8 @@ pub fn review(
         Ending::Reject(_) => {
             let propose = walk.last + (end - walk.last) / 2;
             if walk.reaches(propose) {
-                walk.story.act(Action::Propose, officer(handling), propose)?;
+                walk.story
+                    .act(Action::Propose, officer(handling), propose)?;
             }
             if walk.reaches(end) {
                 walk.story.act(Action::Reject, leader(handling), end)?;
@@ -332,7 +334,8 @@ fn issue(
     let gap = (end - start) / 4;
     let mut apologised = false;
     if late && walk.reaches(start + gap) {
-        walk.story.act(Action::Apology, officer(handling), walk.last)?;
+        walk.story
+            .act(Action::Apology, officer(handling), walk.last)?;
         let mut day = WorkingCalendar::local_date(end);
         while !cal.is_working_day(day) {
             day = day.succ_opt().unwrap_or(day);
@@ -348,15 +351,18 @@ fn issue(
         apologised = true;
     }
     if walk.reaches(start + gap * 2) {
-        walk.story.act(Action::Propose, officer(handling), walk.last)?;
+        walk.story
+            .act(Action::Propose, officer(handling), walk.last)?;
     }
     if walk.reaches(start + gap * 3) {
-        walk.story.act(Action::Approve, leader(handling), walk.last)?;
+        walk.story
+            .act(Action::Approve, leader(handling), walk.last)?;
     }
     if !walk.reaches(end) {
         return Ok(());
     }
-    walk.story.act(Action::IssueResult, officer(handling), end)?;
+    walk.story
+        .act(Action::IssueResult, officer(handling), end)?;
     clock.processed = Some(end);
     let p = case.procedure;
     let digital = rng.random_bool(0.4 + 0.55 * case.t);
@@ -426,4 +432,3 @@ fn issue(
     }
     Ok(())
 }
-

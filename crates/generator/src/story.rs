@@ -220,7 +220,10 @@ mod tests {
         assert_eq!(s.status(), DossierStatus::Returned);
         let events = s.into_events();
         assert_eq!(events.len(), 9);
-        assert_eq!(events[4].from_status, Some(DossierStatus::SupplementRequested));
+        assert_eq!(
+            events[4].from_status,
+            Some(DossierStatus::SupplementRequested)
+        );
         assert_eq!(events[4].to_status, DossierStatus::InReview);
     }
 
@@ -231,7 +234,10 @@ mod tests {
         // Issuing a result before review and approval.
         let err = s.act(Action::IssueResult, officer, at()).unwrap_err();
         assert_eq!(err.from, DossierStatus::Submitted);
-        assert!(matches!(err.why, Why::Transition(Refusal::NotAllowed { .. })));
+        assert!(matches!(
+            err.why,
+            Why::Transition(Refusal::NotAllowed { .. })
+        ));
         // An officer approving: only leaders approve.
         s.act(Action::Receive, officer, at()).unwrap();
         s.act(Action::Assign, officer, at()).unwrap();
@@ -240,7 +246,10 @@ mod tests {
         assert_eq!(err.why, Why::Transition(Refusal::Forbidden));
         // Staff of another agency may not receive; a citizen who is not the applicant may not withdraw.
         let mut t = Story::submitted(8, 10, officer, at());
-        assert!(t.act(Action::Receive, Who::staff(4, Role::Officer, 11), at()).is_err());
+        assert!(
+            t.act(Action::Receive, Who::staff(4, Role::Officer, 11), at())
+                .is_err()
+        );
         let stranger = Who {
             is_applicant: false,
             ..Who::applicant(5)
@@ -265,7 +274,9 @@ mod tests {
         s.act(Action::IssueResult, second, at()).unwrap();
         assert!(s.act(Action::Return, second, at()).is_err());
         // Unpaid fees, or late without an apology, block the hand-over.
-        let err = s.hand_over(first, at(), false, false, (100, 0)).unwrap_err();
+        let err = s
+            .hand_over(first, at(), false, false, (100, 0))
+            .unwrap_err();
         assert_eq!(err.why, Why::Blocked(ReturnBlocked::FeesUnpaid));
         let err = s.hand_over(first, at(), true, false, (0, 0)).unwrap_err();
         assert_eq!(err.why, Why::Blocked(ReturnBlocked::ApologyRequired));

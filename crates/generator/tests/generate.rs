@@ -96,7 +96,10 @@ fn every_history_is_a_chain_the_rules_allow(conn: &mut AnyConnection) {
     for (id, status, supplements) in stored {
         let history = &histories[&id];
         let (_, first, from, to, _, mut last_at) = history[0].clone();
-        assert_eq!((first.as_str(), from, to.as_str()), ("submit", None, "submitted"));
+        assert_eq!(
+            (first.as_str(), from, to.as_str()),
+            ("submit", None, "submitted")
+        );
         let mut facts = DossierFacts {
             status: DossierStatus::Submitted,
             supplement_from: None,
@@ -129,7 +132,11 @@ fn every_history_is_a_chain_the_rules_allow(conn: &mut AnyConnection) {
             facts.status = next.unwrap();
             *taken.entry(action).or_default() += 1;
         }
-        assert_eq!(facts.status.as_str(), status, "dossier {id} ends where its story did");
+        assert_eq!(
+            facts.status.as_str(),
+            status,
+            "dossier {id} ends where its story did"
+        );
         let asked = history
             .iter()
             .filter(|e| e.1 == Action::RequestSupplement.as_str())
@@ -153,7 +160,10 @@ fn every_history_is_a_chain_the_rules_allow(conn: &mut AnyConnection) {
         Action::Cancel,
         Action::Apology,
     ] {
-        assert!(taken.contains_key(&action), "{action} never generated: {taken:?}");
+        assert!(
+            taken.contains_key(&action),
+            "{action} never generated: {taken:?}"
+        );
     }
     // The stores behind the steps: one request per supplement asked, one letter per apology.
     let requests: i64 = supplement_requests::table.count().get_result(conn).unwrap();

@@ -211,7 +211,10 @@ pub fn last_ids(conn: &mut AnyConnection) -> StoreResult<LastIds> {
 pub type Sequences = HashMap<(i64, NaiveDate), i64>;
 
 /// The dossier-code and ticket sequences of `agencies` so far.
-pub fn sequences(conn: &mut AnyConnection, agencies: &[i64]) -> StoreResult<(Sequences, Sequences)> {
+pub fn sequences(
+    conn: &mut AnyConnection,
+    agencies: &[i64],
+) -> StoreResult<(Sequences, Sequences)> {
     let dossier = dossier_sequences::table
         .filter(dossier_sequences::agency_id.eq_any(agencies))
         .select((
@@ -275,13 +278,15 @@ pub fn write_batch(
         applicants::updated_at.eq(to_db(a.created_at)),
     ));
     write_dossiers(conn, &rows.dossiers)?;
-    insert_chunks!(conn, dossier_agencies::table, rows.dossier_agencies, |(
-        dossier,
-        agency,
-    )| (
-        dossier_agencies::dossier_id.eq(*dossier),
-        dossier_agencies::agency_id.eq(*agency),
-    ));
+    insert_chunks!(
+        conn,
+        dossier_agencies::table,
+        rows.dossier_agencies,
+        |(dossier, agency)| (
+            dossier_agencies::dossier_id.eq(*dossier),
+            dossier_agencies::agency_id.eq(*agency),
+        )
+    );
     insert_chunks!(conn, documents::table, rows.documents, |d| (
         documents::id.eq(&d.id),
         documents::applicant_id.eq(Some(d.owner)),

@@ -105,7 +105,11 @@ fn declared() -> Tables {
             },
         );
     }
-    assert!(tables.len() > 10, "schema.rs parsed to {} tables", tables.len());
+    assert!(
+        tables.len() > 10,
+        "schema.rs parsed to {} tables",
+        tables.len()
+    );
     tables
 }
 
@@ -237,7 +241,11 @@ fn disagreements(dialect: &str, declared: &Tables, created: &Tables) -> Vec<Stri
             if want.nullable != got.nullable {
                 out.push(format!(
                     "{dialect}: {table}.{name} is {} in schema.rs but {} in the migrations",
-                    if want.nullable { "Nullable" } else { "NOT NULL" },
+                    if want.nullable {
+                        "Nullable"
+                    } else {
+                        "NOT NULL"
+                    },
                     if got.nullable { "nullable" } else { "NOT NULL" },
                 ));
             }
@@ -293,8 +301,14 @@ fn each_kind_of_disagreement_is_named() {
         "dossiers".to_owned(),
         [
             ("id".to_owned(), column(Family::BigInt, false, "BigInt")),
-            ("note".to_owned(), column(Family::Text, true, "Nullable<Text>")),
-            ("count".to_owned(), column(Family::Integer, false, "Integer")),
+            (
+                "note".to_owned(),
+                column(Family::Text, true, "Nullable<Text>"),
+            ),
+            (
+                "count".to_owned(),
+                column(Family::Integer, false, "Integer"),
+            ),
             ("gone".to_owned(), column(Family::Date, false, "Date")),
         ]
         .into(),
