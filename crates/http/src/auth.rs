@@ -1,5 +1,4 @@
-//! Access tokens (JWT, HS256 pinned), password hashing (argon2id) and the
-//! `Caller` extractor every protected handler takes.
+//! Access tokens (JWT, HS256 pinned) and the `Caller` extractor every protected handler takes.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -10,15 +9,11 @@ use std::time::{Duration, Instant};
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use motcua_domain::Role;
 use motcua_domain::user::User;
 use motcua_persistence::repo::users;
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -93,41 +88,9 @@ impl TokenService {
     }
 }
 
-/// Random secret text: refresh tokens, client secrets, demo passwords, dev keys.
-pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buf);
-    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, buf)
-}
-
 /// What is stored of a refresh token.
 pub fn token_digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| ApiError::internal("hash password", e))
-}
-
-/// Constant work whether or not the account exists, so timing tells nothing.
-pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let dummy = DUMMY.get_or_init(|| hash_password("not-a-real-password-0").unwrap_or_default());
-    let (hash, real) = match stored {
-        Some(hash) => (hash, true),
-        None => (dummy.as_str(), false),
-    };
-    let ok = PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false);
-    ok && real
 }
 
 /// The authenticated caller, from a valid bearer token.
@@ -390,19 +353,9 @@ mod tests {
     }
 
     #[test]
-    fn passwords() {
-        let hash = hash_password("mat-khau-dai-1").unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("mat-khau-dai-1", Some(&hash)));
-        assert!(!verify_password("mat-khau-dai-2", Some(&hash)));
-        assert!(!verify_password("not-a-real-password-0", None));
-        assert!(!verify_password("x", Some("garbage")));
-    }
-
-    #[test]
     fn random_tokens_differ_and_digest_is_hex() {
-        let a = random_token(32);
-        assert_ne!(a, random_token(32));
+        let a = motcua_app::password::random_token(32);
+        assert_ne!(a, motcua_app::password::random_token(32));
         assert_eq!(a.len(), 43);
         assert_eq!(token_digest("abc").len(), 64);
     }

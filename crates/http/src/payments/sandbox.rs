@@ -45,7 +45,7 @@ fn notify_base(state: &AppState) -> String {
 )]
 #[get("/sandbox/vnpay/pay")]
 pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let params = super::notify::parse(req.query_string());
+    let params = motcua_app::payments::notify::parse(req.query_string());
     let gateway = state.gateway.clone();
     if !vnpay::verify(&params, gateway.secret())
         || params.get("vnp_TmnCode").map(String::as_str) != Some(gateway.tmn_code())

@@ -24,13 +24,13 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Json, Query, from_value};
 use crate::idempotency::{self, Outcome as Written};
-use crate::payments::gateway::Checkout;
-use crate::payments::jobs::{self, JobReport};
 use crate::routes::PageView;
 use crate::routes::auth::client_address;
 use crate::routes::dossiers::who;
 use crate::routes::users::page_request;
 use crate::state::AppState;
+use motcua_app::payments::gateway::Checkout;
+use motcua_app::payments::jobs::{self, JobReport};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -625,7 +625,7 @@ pub async fn ipn(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
         Duration::seconds(i64::try_from(state.settings.payments.requery_after_secs).unwrap_or(60));
     let reply = state
         .db(move |conn| {
-            Ok(crate::payments::notify::handle(
+            Ok(motcua_app::payments::notify::handle(
                 conn,
                 gateway.as_ref(),
                 &raw,
@@ -658,7 +658,7 @@ pub struct IpnReply {
 #[utoipa::path(operation_id = "vnpay_return", tag = "payments", responses((status = 200, description = "A page showing the payment's status", body = String, content_type = "text/html")))]
 #[get("/payments/gateways/vnpay/return")]
 pub async fn return_page(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let params = crate::payments::notify::parse(req.query_string());
+    let params = motcua_app::payments::notify::parse(req.query_string());
     let authentic = motcua_domain::vnpay::verify(&params, state.gateway.secret());
     let txn_ref = params.get("vnp_TxnRef").cloned().unwrap_or_default();
     let payment = if authentic {

@@ -12,12 +12,12 @@ use motcua_persistence::repo::payments::{
     self as repo, GatewayFacts, Job, ReconciliationItem, ReconciliationRun, Transition,
 };
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::gateway::{Gateway, GatewayError, GatewayStatus};
 use super::notify::target;
 
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobReport {
     /// Attempts expired (the gateway knew of no payment).
     pub expired: usize,
@@ -313,50 +313,6 @@ fn verdict_name(v: Option<Verdict>) -> &'static str {
         Some(Verdict::Held) => "held",
         None => "pending",
     }
-}
-
-/// Runs the jobs every `interval` in this process, and yesterday's
-/// reconciliation once a day. Stops with the server.
-pub fn spawn(state: actix_web::web::Data<crate::state::AppState>, interval: std::time::Duration) {
-    actix_web::rt::spawn(async move {
-        let mut ticker = actix_web::rt::time::interval(interval);
-        let mut reconciled: Option<NaiveDate> = None;
-        loop {
-            ticker.tick().await;
-            let (pool, gateway) = (state.pool.clone(), state.gateway.clone());
-            let first = chrono::Duration::seconds(
-                i64::try_from(state.settings.payments.requery_after_secs).unwrap_or(60),
-            );
-            let yesterday = WorkingCalendar::local_date(Utc::now()) - Duration::days(1);
-            let reconcile_day = (reconciled != Some(yesterday)).then_some(yesterday);
-            let result = actix_web::web::block(move || {
-                let report = run(&pool, gateway.as_ref(), first, Utc::now());
-                let reconciled =
-                    reconcile_day.map(|day| (day, reconcile(&pool, gateway.as_ref(), day)));
-                (report, reconciled)
-            })
-            .await;
-            match result {
-                Ok((report, reconciled_now)) => {
-                    if report != JobReport::default() {
-                        tracing::info!(?report, "payment jobs");
-                    }
-                    if let Some((day, outcome)) = reconciled_now {
-                        match outcome {
-                            Ok(run) => {
-                                reconciled = Some(day);
-                                tracing::info!(%day, matched = run.matched, missing = run.missing, mismatch = run.mismatch, "reconciliation");
-                            }
-                            Err(error) => {
-                                tracing::warn!(%day, %error, "reconciliation failed; will retry")
-                            }
-                        }
-                    }
-                }
-                Err(error) => tracing::error!(%error, "payment jobs panicked"),
-            }
-        }
-    });
 }
 
 #[cfg(test)]
