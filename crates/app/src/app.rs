@@ -40,6 +40,8 @@ pub struct App {
     pub notifier: Arc<dyn Notifier>,
     /// The key access tokens are signed with.
     pub jwt_secret: Arc<[u8]>,
+    /// A random name of this process, for the job runs it claims.
+    pub instance: Arc<str>,
 }
 
 impl App {
@@ -90,6 +92,7 @@ impl App {
             gateway,
             notifier,
             jwt_secret,
+            instance: crate::password::random_token(12).into(),
         }
     }
 

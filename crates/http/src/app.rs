@@ -346,7 +346,8 @@ pub fn state(app: motcua_app::App) -> AppState {
         &app.jwt_secret,
         &settings.auth.issuer,
         settings.auth.access_ttl_secs,
-    );
+    )
+    .with_clock(app.clock.clone());
     let accounts =
         crate::auth::AccountCache::new(Duration::from_millis(settings.auth.account_cache_ms));
     let code_key: Arc<[u8]> = {

@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
-use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use motcua_domain::Role;
 use motcua_domain::user::User;
 use motcua_persistence::repo::users;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use motcua_app::Clock;
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -45,7 +46,12 @@ pub struct TokenService {
     validation: Validation,
     issuer: String,
     pub access_ttl_secs: i64,
+    /// Tokens are issued and expire on the app's clock.
+    clock: Clock,
 }
+
+/// Seconds a token is still accepted past its `exp` (clocks of other servers drift).
+const LEEWAY_SECS: i64 = 30;
 
 impl TokenService {
     pub fn new(secret: &[u8], issuer: &str, access_ttl_secs: u64) -> Self {
@@ -54,19 +60,27 @@ impl TokenService {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);
-        validation.leeway = 30;
+        // Expiry is checked against the app's clock in `verify`.
+        validation.validate_exp = false;
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
             issuer: issuer.to_owned(),
             access_ttl_secs: i64::try_from(access_ttl_secs).unwrap_or(900),
+            clock: Clock::system(),
         }
+    }
+
+    /// The same service on another clock (the app's).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// An access token for `user` at the account's current `token_version`.
     pub fn issue(&self, user: &User, token_version: i64) -> Result<String, ApiError> {
-        let now = Utc::now().timestamp();
+        let now = self.clock.now().timestamp();
         let claims = Claims {
             sub: user.id.to_string(),
             role: user.role,
@@ -84,7 +98,9 @@ impl TokenService {
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
-            .map_err(|_| ApiError::new(ErrorCode::InvalidToken))
+            .ok()
+            .filter(|claims| claims.exp.saturating_add(LEEWAY_SECS) >= self.clock.now().timestamp())
+            .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken))
     }
 }
 
@@ -262,6 +278,18 @@ impl FromRequest for MaybeCaller {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
+
+    #[test]
+    fn tokens_expire_on_the_app_clock() {
+        let clock = Clock::fixed(Utc::now());
+        let tokens = TokenService::new(SECRET, "motcua", 900).with_clock(clock.clone());
+        let token = tokens.issue(&user(Role::Officer), 0).unwrap();
+        clock.advance(chrono::Duration::seconds(900 + LEEWAY_SECS));
+        assert!(tokens.verify(&token).is_ok(), "within the leeway");
+        clock.advance(chrono::Duration::seconds(1));
+        assert!(tokens.verify(&token).is_err(), "expired on the clock");
+    }
 
     fn user(role: Role) -> User {
         User {

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use motcua_domain::calendar::WorkingCalendar;
 use motcua_domain::payment::{FailureCode, Payment, PaymentStatus};
+use motcua_domain::settlement::{backoff, target, verdict_name};
 use motcua_domain::vnpay::Verdict;
 use motcua_persistence::Pool;
 use motcua_persistence::repo::payments::{
@@ -14,7 +15,6 @@ use motcua_persistence::repo::payments::{
 use serde::Serialize;
 
 use super::gateway::{Gateway, GatewayError, GatewayStatus};
-use super::notify::target;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -31,13 +31,6 @@ pub struct JobReport {
 
 const LEASE_SECS: i64 = 120;
 const BATCH: i64 = 50;
-
-/// Waiting time before the next query: doubling from `first`, at most an hour.
-pub fn backoff(first: Duration, attempts: i32) -> Duration {
-    let factor = 2_i64.saturating_pow(u32::try_from(attempts.clamp(0, 12)).unwrap_or(12));
-    let wait = first.num_seconds().saturating_mul(factor);
-    Duration::seconds(wait.min(3600))
-}
 
 fn apply(
     conn: &mut motcua_persistence::AnyConnection,
@@ -303,29 +296,4 @@ pub fn reconcile(
         });
     }
     repo::store_reconciliation(&mut conn, day, &items).map_err(|e| e.to_string())
-}
-
-fn verdict_name(v: Option<Verdict>) -> &'static str {
-    match v {
-        Some(Verdict::Paid) => "paid",
-        Some(Verdict::Declined) => "declined",
-        Some(Verdict::CancelledByUser) => "cancelled",
-        Some(Verdict::Held) => "held",
-        None => "pending",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_an_hour() {
-        let first = Duration::seconds(60);
-        assert_eq!(backoff(first, 0), Duration::seconds(60));
-        assert_eq!(backoff(first, 1), Duration::seconds(120));
-        assert_eq!(backoff(first, 5), Duration::seconds(1920));
-        assert_eq!(backoff(first, 6), Duration::seconds(3600));
-        assert_eq!(backoff(first, 100), Duration::seconds(3600));
-    }
 }

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_SECURITY_POLICY;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use motcua_domain::Role;
 use motcua_domain::payment::{
     AmountProblem, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus, check_amount,
@@ -170,6 +170,7 @@ pub async fn create(
         .trim_end_matches('/')
         .to_owned();
     let gateway = state.gateway.clone();
+    let clock = state.clock.clone();
     let caller_copy = caller.clone();
     let response = idempotency::once(
         &state,
@@ -238,7 +239,7 @@ pub async fn create(
                             return Err(ApiError::new(ErrorCode::PaymentInProgress)
                                 .extension("payment_id", serde_json::json!(open.id)));
                         }
-                        let now = motcua_persistence::time::now();
+                        let now = clock.now();
                         let txn_ref = id.simple().to_string();
                         let created = repo::insert(
                             conn,
@@ -251,6 +252,7 @@ pub async fn create(
                                 amount_vnd: outstanding,
                                 client_ip: Some(&client_ip),
                                 created_by: me.user_id,
+                                created_at: now,
                                 expires_at: now + expiry,
                             },
                         )
@@ -623,6 +625,7 @@ pub async fn ipn(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let gateway = state.gateway.clone();
     let requery =
         Duration::seconds(i64::try_from(state.settings.payments.requery_after_secs).unwrap_or(60));
+    let now = state.clock.now();
     let reply = state
         .db(move |conn| {
             Ok(motcua_app::payments::notify::handle(
@@ -630,6 +633,7 @@ pub async fn ipn(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
                 gateway.as_ref(),
                 &raw,
                 requery,
+                now,
             ))
         })
         .await
@@ -780,10 +784,7 @@ pub async fn reconcile(
 #[post("/payments/jobs/run")]
 pub async fn run_jobs(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Admin])?;
-    let (pool, gateway) = (state.pool.clone(), state.gateway.clone());
-    let first =
-        Duration::seconds(i64::try_from(state.settings.payments.requery_after_secs).unwrap_or(60));
-    let report =
-        AppState::cpu(move || jobs::run(&pool, gateway.as_ref(), first, Utc::now())).await?;
+    let app = state.app.clone();
+    let report = AppState::cpu(move || app.payment_jobs()).await?;
     Ok(HttpResponse::Ok().json(report))
 }
