@@ -121,7 +121,7 @@ impl App {
                 return false;
             }
         }
-        let outcome = jobs::reconcile(&self.pool, self.gateway.as_ref(), day);
+        let outcome = jobs::reconcile(&self.pool, self.gateway.as_ref(), day, now);
         let settle = self
             .pool
             .get()

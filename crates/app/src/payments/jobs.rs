@@ -37,6 +37,7 @@ fn apply(
     gateway: &dyn Gateway,
     p: &Payment,
     status: &GatewayStatus,
+    at: DateTime<Utc>,
 ) -> Result<bool, motcua_persistence::StoreError> {
     let Some(verdict) = status.verdict else {
         return Ok(false);
@@ -54,7 +55,7 @@ fn apply(
         paid_at: status.paid_at,
         detail: None,
     };
-    match repo::transition(conn, &p.id, to, code, &facts)? {
+    match repo::transition(conn, &p.id, to, code, &facts, at)? {
         Transition::Corrected(p) => {
             tracing::error!(payment = %p.id, dossier = %p.dossier_code, surplus_vnd = p.surplus_vnd, alert = "late_payment", "payment succeeded after the attempt was closed");
             Ok(true)
@@ -82,7 +83,7 @@ pub fn run(
         Ok(items) => {
             for p in items {
                 let outcome = match gateway.query(&p.txn_ref, p.created_at) {
-                    Ok(status) => apply(&mut conn, gateway, &p, &status).map(|settled| {
+                    Ok(status) => apply(&mut conn, gateway, &p, &status, at).map(|settled| {
                         if settled {
                             report.settled += 1;
                             true
@@ -115,6 +116,7 @@ pub fn run(
                             PaymentStatus::Failed,
                             Some(FailureCode::Expired),
                             &facts,
+                            at,
                         ) {
                             Ok(Transition::Applied(_)) => report.expired += 1,
                             Ok(_) => {}
@@ -141,7 +143,7 @@ pub fn run(
             for p in items {
                 let settled = match gateway.query(&p.txn_ref, p.created_at) {
                     Ok(status) if status.verdict != Some(Verdict::Held) => {
-                        apply(&mut conn, gateway, &p, &status).unwrap_or(false)
+                        apply(&mut conn, gateway, &p, &status, at).unwrap_or(false)
                     }
                     Ok(_) | Err(GatewayError::NotFound) => false,
                     Err(error) => {
@@ -184,6 +186,7 @@ pub fn reconcile(
     pool: &Pool,
     gateway: &dyn Gateway,
     day: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<ReconciliationRun, String> {
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let (from, to) = day_bounds(day);
@@ -233,6 +236,7 @@ pub fn reconcile(
                             PaymentStatus::Success,
                             None,
                             &facts,
+                            now,
                         ) {
                             Ok(Transition::Applied(_) | Transition::Corrected(_)) => {
                                 tracing::error!(payment = %p.id, dossier = %p.dossier_code, alert = "late_payment", "payment found at reconciliation, recorded");
@@ -295,5 +299,5 @@ pub fn reconcile(
             )),
         });
     }
-    repo::store_reconciliation(&mut conn, day, &items).map_err(|e| e.to_string())
+    repo::store_reconciliation(&mut conn, day, &items, now).map_err(|e| e.to_string())
 }

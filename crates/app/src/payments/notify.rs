@@ -34,7 +34,7 @@ pub fn handle(
     now: DateTime<Utc>,
 ) -> Reply {
     let params = parse(raw_query);
-    let reply = match decide(conn, gateway, &params, now + requery_after) {
+    let reply = match decide(conn, gateway, &params, now, requery_after) {
         Ok(reply) => reply,
         Err(error) => {
             tracing::error!(%error, "payment notification failed");
@@ -59,7 +59,8 @@ fn decide(
     conn: &mut AnyConnection,
     gateway: &dyn Gateway,
     params: &BTreeMap<String, String>,
-    requery_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    requery_after: Duration,
 ) -> StoreResult<Reply> {
     if !vnpay::verify(params, gateway.secret())
         || params.get("vnp_TmnCode").map(String::as_str) != Some(gateway.tmn_code())
@@ -94,10 +95,10 @@ fn decide(
         )),
     };
     Ok(
-        match repo::transition(conn, &payment.id, to, code, &facts)? {
+        match repo::transition(conn, &payment.id, to, code, &facts, now)? {
             Transition::Applied(p) => {
                 if p.status == PaymentStatus::Submitted {
-                    repo::schedule_requery(conn, &p.id, requery_at)?;
+                    repo::schedule_requery(conn, &p.id, now + requery_after)?;
                 }
                 Reply::Accepted
             }

@@ -285,6 +285,7 @@ pub async fn create(
                             PaymentStatus::Started,
                             None,
                             &facts,
+                            now,
                         )? {
                             Transition::Applied(p) => p,
                             other => {
@@ -411,6 +412,7 @@ pub async fn cancel(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
+    let now = state.clock.now();
     let result = state
         .db(move |conn| {
             let (payment, payer, staff) = visible(conn, &caller, &id)?;
@@ -422,7 +424,14 @@ pub async fn cancel(
                 kind: format!("cancelled_by_{}", caller.role),
                 ..Default::default()
             };
-            match repo::transition(conn, &payment.id, PaymentStatus::Cancelled, None, &facts)? {
+            match repo::transition(
+                conn,
+                &payment.id,
+                PaymentStatus::Cancelled,
+                None,
+                &facts,
+                now,
+            )? {
                 Transition::Applied(p) | Transition::Repeat(p)
                     if p.status == PaymentStatus::Cancelled =>
                 {
@@ -768,7 +777,8 @@ pub async fn reconcile(
     caller.require(&[Role::Admin])?;
     let day = query.0.date;
     let (pool, gateway) = (state.pool.clone(), state.gateway.clone());
-    AppState::cpu(move || jobs::reconcile(&pool, gateway.as_ref(), day))
+    let now = state.clock.now();
+    AppState::cpu(move || jobs::reconcile(&pool, gateway.as_ref(), day, now))
         .await?
         .map_err(|e| ApiError::new(ErrorCode::GatewayUnavailable).detail_same(e))?;
     let (run, items) = state

@@ -261,13 +261,14 @@ impl From<StoreError> for TxError {
     }
 }
 
-/// Moves a payment to `to`, once. A success also records the money on the dossier.
+/// Moves a payment to `to` at `at`, once. A success also records the money on the dossier.
 pub fn transition(
     conn: &mut AnyConnection,
     id: &str,
     to: PaymentStatus,
     code: Option<FailureCode>,
     facts: &GatewayFacts,
+    at: DateTime<Utc>,
 ) -> StoreResult<Transition> {
     let result = write_tx(conn, |conn| -> Result<Transition, TxError> {
         // Dossier first, then the payment: the order every writer of money keeps.
@@ -283,7 +284,6 @@ pub fn transition(
             Effect::Apply => false,
             Effect::CorrectedSuccess => true,
         };
-        let at = now();
         let finished = to.is_finished().then_some(to_db(at));
         let n = diesel::update(
             payments::table
@@ -445,6 +445,7 @@ pub fn record_counter(
 ) -> StoreResult<Result<Payment, CounterRefusal>> {
     write_tx(conn, |conn| {
         lock_dossier(conn, c.dossier_id)?;
+        let at = now();
         if let Some(open) = open_attempt(conn, c.dossier_id)? {
             if open.status == PaymentStatus::Submitted {
                 return Ok(Err(CounterRefusal::AttemptPending(open.id)));
@@ -461,6 +462,7 @@ pub fn record_counter(
                 PaymentStatus::Cancelled,
                 Some(FailureCode::Superseded),
                 &facts,
+                at,
             )? {
                 Transition::Applied(_) => {}
                 other => {
@@ -470,7 +472,6 @@ pub fn record_counter(
                 }
             }
         }
-        let at = now();
         diesel::insert_into(payments::table)
             .values((
                 payments::id.eq(c.id),
@@ -1178,11 +1179,12 @@ pub struct ReconciliationRun {
     pub overpaid: i32,
 }
 
-/// Replaces a day's reconciliation with a new run.
+/// Replaces a day's reconciliation with a new run, made at `at`.
 pub fn store_reconciliation(
     conn: &mut AnyConnection,
     day: NaiveDate,
     items: &[ReconciliationItem],
+    at: DateTime<Utc>,
 ) -> StoreResult<ReconciliationRun> {
     write_tx(conn, |conn| {
         diesel::delete(reconciliation_items::table.filter(reconciliation_items::day.eq(day)))
@@ -1208,7 +1210,7 @@ pub fn store_reconciliation(
         };
         let run = ReconciliationRun {
             day,
-            run_at: now(),
+            run_at: at,
             matched: count("matched"),
             missing: count("missing"),
             mismatch: count("mismatch"),
