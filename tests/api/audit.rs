@@ -819,7 +819,7 @@ async fn only_admins_read_the_log(app: TestApp) {
 /// one leaves an entry, a start with the same one does not.
 async fn payment_configuration_changes_are_recorded(app: TestApp) {
     let token = app.token(Role::Admin).await;
-    let record = |payments: motcua_http::settings::PaymentSettings| {
+    let record = |payments: motcua_app::settings::PaymentSettings| {
         let pool = app.pool.clone();
         async move {
             actix_web::rt::task::spawn_blocking(move || {
@@ -829,15 +829,15 @@ async fn payment_configuration_changes_are_recorded(app: TestApp) {
             .unwrap()
         }
     };
-    let mut payments = motcua_http::settings::PaymentSettings::default();
+    let mut payments = motcua_app::settings::PaymentSettings::default();
     assert!(
         record(payments.clone()).await,
         "the first start is recorded"
     );
     assert!(!record(payments.clone()).await, "an unchanged start is not");
-    payments.gateway = motcua_http::settings::GatewayKind::Vnpay;
+    payments.gateway = motcua_app::settings::GatewayKind::Vnpay;
     payments.tmn_code = "MERCHANT9".into();
-    payments.hash_secret = Some(motcua_http::settings::Secret::new(
+    payments.hash_secret = Some(motcua_app::settings::Secret::new(
         "a-real-signing-secret-kept-out-of-logs",
     ));
     payments.expiry_secs = 600;

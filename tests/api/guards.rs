@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use motcua::seed::DEMO_CITIZEN_ID;
+use motcua_app::settings::{Environment, GatewayKind, Secret};
 use motcua_domain::Role;
-use motcua_http::settings::{Environment, GatewayKind, Secret};
 use motcua_persistence::Backend;
 use motcua_tests::{TestApp, bearer, on_both_backends, problem};
 use serde_json::{Value, json};
@@ -313,8 +313,8 @@ async fn a_sqlite_write_lock_held_too_long_is_503_database_busy() {
     assert_eq!(res.status(), 201);
 }
 
-fn production() -> motcua_http::Settings {
-    let mut s = motcua_http::Settings {
+fn production() -> motcua_app::Settings {
+    let mut s = motcua_app::Settings {
         environment: Environment::Production,
         ..Default::default()
     };

@@ -23,3 +23,4 @@ mod payments_once;
 mod people;
 mod queue;
 mod timing;
+mod workers;

@@ -171,13 +171,13 @@ async fn readiness_is_503_when_the_database_is_unreachable(app: TestApp) {
     let url = motcua_persistence::DatabaseUrl::parse(&unreachable).unwrap();
     let pool = motcua_persistence::build_pool(&url, &Default::default());
     let mut settings = motcua_tests::test_settings(&app.db);
-    settings.database.url = motcua_http::settings::Secret::new(unreachable);
-    let state = motcua_http::state(
+    settings.database.url = motcua_app::settings::Secret::new(unreachable);
+    let state = motcua_http::state(motcua_app::App::from_parts(
         settings,
         pool,
         app.backend,
-        motcua_tests::JWT_SECRET.as_bytes().to_vec(),
-    );
+        motcua_app::Clock::system(),
+    ));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = motcua_http::serve(motcua_http::Shared::new(state).unwrap(), listener).unwrap();

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use motcua::seed::DEMO_CITIZEN_ID;
+use motcua_app::settings::SANDBOX_SECRET;
 use motcua_domain::Role;
 use motcua_domain::vnpay;
-use motcua_http::settings::SANDBOX_SECRET;
 use motcua_tests::{TestApp, bearer, on_both_backends, problem};
 use serde_json::{Value, json};
 

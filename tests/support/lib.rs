@@ -10,9 +10,9 @@ use std::future::Future;
 use std::net::TcpListener;
 
 use motcua::seed::DemoSeed;
+use motcua_app::settings::Secret;
+use motcua_app::{App, Clock, Settings, Workers};
 use motcua_domain::Role;
-use motcua_http::Settings;
-use motcua_http::settings::Secret;
 use motcua_persistence::testing::TestDb;
 use motcua_persistence::{Backend, Pool};
 use serde_json::{Value, json};
@@ -26,7 +26,12 @@ pub struct TestApp {
     pub pool: Pool,
     pub demo: DemoSeed,
     pub backend: Backend,
+    /// The server's clock: the system's time until a test sets or advances it.
+    pub clock: Clock,
+    /// The server itself, as its handlers see it.
+    pub app: App,
     handle: actix_web::dev::ServerHandle,
+    _workers: Workers,
     // Dropped last: the server's connections go first.
     pub db: TestDb,
 }
@@ -48,6 +53,10 @@ pub fn test_settings(db: &TestDb) -> Settings {
     settings.auth.jwt_secret = Some(Secret::new(JWT_SECRET));
     // Every request reads the account: a change is seen on the next one.
     settings.auth.account_cache_ms = 0;
+    // The workers run as in production, but a round comes only after an hour:
+    // tests run the jobs when they ask (POST /payments/jobs/run, or
+    // `App::payment_round` at a chosen instant), or set a shorter interval.
+    settings.payments.jobs_interval_secs = 3600;
     settings.data_dir = std::env::temp_dir()
         .join(format!("motcua-files-{}", uuid::Uuid::new_v4().simple()))
         .display()
@@ -70,35 +79,24 @@ impl TestApp {
         let port = listener.local_addr().unwrap().port();
         let mut settings = test_settings(&db);
         settings.server.public_base_url = format!("http://127.0.0.1:{port}");
-        // Jobs run when a test asks (POST /payments/jobs/run), not on a timer.
-        settings.payments.jobs_interval_secs = 0;
         customize(&mut settings);
-        let pool = motcua_persistence::build_pool(
-            &db.url,
-            &motcua_persistence::PoolOptions {
-                max_size: settings.database.pool_size,
-                busy_timeout: std::time::Duration::from_millis(settings.database.busy_timeout_ms),
-                ..Default::default()
-            },
-        );
-        let demo = {
-            let pool = pool.clone();
+        let clock = Clock::system();
+        let (app, demo) = {
+            let clock = clock.clone();
             actix_web::rt::task::spawn_blocking(move || {
-                let mut conn = pool.get().expect("connection");
+                let app = App::build_with_clock(settings, clock).expect("build the app");
+                let mut conn = app.conn().expect("connection");
                 motcua::seed::official_calendar(&mut conn).expect("seed the official calendar");
-                motcua::seed::demo(&mut conn).expect("seed demo data")
+                let demo = motcua::seed::demo(&mut conn).expect("seed demo data");
+                (app, demo)
             })
             .await
             .expect("seed task")
         };
-        let secret = settings
-            .auth
-            .jwt_secret
-            .as_ref()
-            .map(|s| s.expose().as_bytes().to_vec())
-            .unwrap_or_default();
-        let state = motcua_http::state(settings, pool.clone(), backend, secret);
-        let shared = motcua_http::Shared::new(state).expect("shared state");
+        let pool = app.pool.clone();
+        let workers = app.start_workers();
+        let shared =
+            motcua_http::Shared::new(motcua_http::state(app.clone())).expect("shared state");
         let server = motcua_http::serve(shared, listener).expect("server");
         let handle = server.handle();
         actix_web::rt::spawn(server);
@@ -113,7 +111,10 @@ impl TestApp {
             pool,
             demo,
             backend,
+            clock,
+            app,
             handle,
+            _workers: workers,
             db,
         })
     }
@@ -224,7 +225,10 @@ impl TestApp {
 /// behind a load balancer would be: its own pool, caches and settings.
 pub struct Peer {
     pub base: String,
+    /// The peer's own app (its pool, caches and workers); it shares the test's clock.
+    pub app: App,
     handle: actix_web::dev::ServerHandle,
+    _workers: Workers,
 }
 
 impl Drop for Peer {
@@ -246,25 +250,24 @@ impl TestApp {
         let port = listener.local_addr().unwrap().port();
         let mut settings = test_settings(&self.db);
         settings.server.public_base_url = format!("http://127.0.0.1:{port}");
-        settings.payments.jobs_interval_secs = 0;
         customize(&mut settings);
-        let pool = motcua_persistence::build_pool(
-            &self.db.url,
-            &motcua_persistence::PoolOptions {
-                max_size: settings.database.pool_size,
-                busy_timeout: std::time::Duration::from_millis(settings.database.busy_timeout_ms),
-                ..Default::default()
-            },
-        );
-        let state =
-            motcua_http::state(settings, pool, self.backend, JWT_SECRET.as_bytes().to_vec());
-        let shared = motcua_http::Shared::new(state).expect("shared state");
+        let clock = self.clock.clone();
+        let app = actix_web::rt::task::spawn_blocking(move || {
+            App::build_with_clock(settings, clock).expect("build the peer")
+        })
+        .await
+        .expect("build task");
+        let workers = app.start_workers();
+        let shared =
+            motcua_http::Shared::new(motcua_http::state(app.clone())).expect("shared state");
         let server = motcua_http::serve(shared, listener).expect("server");
         let handle = server.handle();
         actix_web::rt::spawn(server);
         Peer {
             base: format!("http://127.0.0.1:{port}"),
+            app,
             handle,
+            _workers: workers,
         }
     }
 }

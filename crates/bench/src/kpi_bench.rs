@@ -12,10 +12,11 @@ use anyhow::{Context, bail};
 use chrono::Datelike;
 use clap::Parser;
 use diesel::connection::{Instrumentation, InstrumentationEvent};
+use motcua_app::password::random_token;
+use motcua_app::settings::Secret;
+use motcua_app::{App, Settings};
 use motcua_domain::Role;
-use motcua_http::Settings;
-use motcua_http::auth::{TokenService, random_token};
-use motcua_http::settings::Secret;
+use motcua_http::auth::TokenService;
 use motcua_persistence::repo::{kpi, procedures, users};
 
 const BENCH_SECTOR: &str = "du-lich";
@@ -131,8 +132,10 @@ fn main() -> anyhow::Result<()> {
     if args.trace_queries {
         diesel::connection::set_default_instrumentation(query_tracer)?;
     }
-    let (pool, db_url) = motcua::connect(&settings, Duration::from_secs(30))?;
-    motcua::migrate(&pool)?;
+    let app = App::build(settings.clone())?;
+    let pool = app.pool.clone();
+    let redacted =
+        motcua_persistence::DatabaseUrl::parse(settings.database.url.expose())?.redacted();
 
     let existing: i64 = {
         let mut c = pool.get()?;
@@ -145,7 +148,7 @@ fn main() -> anyhow::Result<()> {
     let missing = n.saturating_sub(u64::try_from(existing).unwrap_or(0));
     let mut generated = None;
     if missing > 0 {
-        eprintln!("generating {missing} dossiers into {}", db_url.redacted());
+        eprintln!("generating {missing} dossiers into {redacted}");
         generated = Some(motcua::generate(
             &settings,
             &pool,
@@ -191,7 +194,7 @@ fn main() -> anyhow::Result<()> {
     let token = TokenService::new(secret.as_bytes(), &settings.auth.issuer, 3600)
         .issue(&admin, version)
         .map_err(|e| anyhow::anyhow!("issuing a token: {:?}", e.code))?;
-    let backend = db_url.backend();
+    let backend = app.backend;
 
     println!(
         "kpi-bench: {} with {existing_after} dossiers, {rows} aggregate rows{gen}",
@@ -208,8 +211,9 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         let base = format!("http://{}", listener.local_addr()?);
-        let state = motcua_http::state(settings, pool, backend, secret.into_bytes());
-        let server = motcua_http::serve(motcua_http::Shared::new(state)?, listener)?;
+        let _workers = app.start_workers();
+        let server =
+            motcua_http::serve(motcua_http::Shared::new(motcua_http::state(app))?, listener)?;
         let handle = server.handle();
         actix_web::rt::spawn(server);
         let client = reqwest::Client::new();

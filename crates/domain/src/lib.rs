@@ -18,6 +18,7 @@ pub mod procedure;
 pub mod queue;
 pub mod role;
 pub mod search;
+pub mod settlement;
 pub mod text;
 pub mod user;
 pub mod validation;

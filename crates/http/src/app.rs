@@ -27,8 +27,8 @@ use crate::routes::{
     agencies, audit, auth, calendar, catalog, documents, dossiers, feedback, identity, kpi, ops,
     payments, queue, tracking, users,
 };
-use crate::settings::Settings;
 use crate::state::AppState;
+use motcua_app::settings::Settings;
 
 /// Every documented route, on any app (the real one, or a bare one for the spec).
 pub fn routes<T>(app: App<T>, sandbox: bool) -> UtoipaApp<T>
@@ -228,7 +228,7 @@ impl Shared {
         let spec = crate::openapi::document_json();
         let value: serde_json::Value =
             serde_json::from_str(&spec).map_err(std::io::Error::other)?;
-        let sandbox = state.settings.payments.gateway == crate::settings::GatewayKind::Sandbox
+        let sandbox = state.settings.payments.gateway == motcua_app::settings::GatewayKind::Sandbox
             && !state.settings.is_production();
         let methods = RouteMethods::from_document(&value, sandbox);
         Ok(Self {
@@ -332,61 +332,36 @@ pub fn build_app(
         .wrap(from_fn(request_id_header))
         .wrap(TracingLogger::<MotcuaRootSpan>::new())
         .wrap(shared.prometheus.clone());
-    let sandbox = settings.payments.gateway == crate::settings::GatewayKind::Sandbox
+    let sandbox = settings.payments.gateway == motcua_app::settings::GatewayKind::Sandbox
         && !settings.is_production();
     routes(app, sandbox)
         .into_app()
         .default_service(web::to(not_found))
 }
 
-/// Builds the shared state from settings and a pool.
-pub fn state(
-    settings: Settings,
-    pool: motcua_persistence::Pool,
-    backend: motcua_persistence::Backend,
-    jwt_secret: Vec<u8>,
-) -> AppState {
+/// The handlers' state around an [`motcua_app::App`].
+pub fn state(app: motcua_app::App) -> AppState {
+    let settings = &app.settings;
     let tokens = TokenService::new(
-        &jwt_secret,
+        &app.jwt_secret,
         &settings.auth.issuer,
         settings.auth.access_ttl_secs,
-    );
+    )
+    .with_clock(app.clock.clone());
     let accounts =
         crate::auth::AccountCache::new(Duration::from_millis(settings.auth.account_cache_ms));
-    let files = Arc::new(motcua_persistence::storage::LocalFileStore::new(
-        std::path::Path::new(&settings.data_dir).join("files"),
-    ));
-    // `Settings::check` vets the hours before a server starts.
-    let hours = settings.calendar.hours().unwrap_or_default();
-    let gateway = crate::payments::gateway::build(
-        &settings.payments,
-        pool.clone(),
-        &settings.server.public_base_url,
-    );
-    let notifier: Arc<dyn crate::notifier::Notifier> = match &settings.identity.outbox_path {
-        Some(path) => Arc::new(crate::notifier::FileOutbox::new(path)),
-        None => Arc::new(crate::notifier::LogSink {
-            production: settings.is_production(),
-        }),
-    };
     let code_key: Arc<[u8]> = {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
         h.update(b"motcua one-time codes\0");
-        h.update(&jwt_secret);
+        h.update(&app.jwt_secret);
         h.finalize().to_vec().into()
     };
     AppState {
-        pool,
-        backend,
-        notifier,
-        code_key,
-        settings: Arc::new(settings),
+        app,
         tokens,
-        files,
-        hours,
-        gateway,
         accounts,
+        code_key,
     }
 }
 

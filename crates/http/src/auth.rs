@@ -1,5 +1,4 @@
-//! Access tokens (JWT, HS256 pinned), password hashing (argon2id) and the
-//! `Caller` extractor every protected handler takes.
+//! Access tokens (JWT, HS256 pinned) and the `Caller` extractor every protected handler takes.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -10,17 +9,14 @@ use std::time::{Duration, Instant};
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use motcua_domain::Role;
 use motcua_domain::user::User;
 use motcua_persistence::repo::users;
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use motcua_app::Clock;
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -50,7 +46,12 @@ pub struct TokenService {
     validation: Validation,
     issuer: String,
     pub access_ttl_secs: i64,
+    /// Tokens are issued and expire on the app's clock.
+    clock: Clock,
 }
+
+/// Seconds a token is still accepted past its `exp` (clocks of other servers drift).
+const LEEWAY_SECS: i64 = 30;
 
 impl TokenService {
     pub fn new(secret: &[u8], issuer: &str, access_ttl_secs: u64) -> Self {
@@ -59,19 +60,27 @@ impl TokenService {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);
-        validation.leeway = 30;
+        // Expiry is checked against the app's clock in `verify`.
+        validation.validate_exp = false;
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
             issuer: issuer.to_owned(),
             access_ttl_secs: i64::try_from(access_ttl_secs).unwrap_or(900),
+            clock: Clock::system(),
         }
+    }
+
+    /// The same service on another clock (the app's).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// An access token for `user` at the account's current `token_version`.
     pub fn issue(&self, user: &User, token_version: i64) -> Result<String, ApiError> {
-        let now = Utc::now().timestamp();
+        let now = self.clock.now().timestamp();
         let claims = Claims {
             sub: user.id.to_string(),
             role: user.role,
@@ -89,45 +98,15 @@ impl TokenService {
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
-            .map_err(|_| ApiError::new(ErrorCode::InvalidToken))
+            .ok()
+            .filter(|claims| claims.exp.saturating_add(LEEWAY_SECS) >= self.clock.now().timestamp())
+            .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken))
     }
-}
-
-/// Random secret text: refresh tokens, client secrets, demo passwords, dev keys.
-pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buf);
-    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, buf)
 }
 
 /// What is stored of a refresh token.
 pub fn token_digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| ApiError::internal("hash password", e))
-}
-
-/// Constant work whether or not the account exists, so timing tells nothing.
-pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let dummy = DUMMY.get_or_init(|| hash_password("not-a-real-password-0").unwrap_or_default());
-    let (hash, real) = match stored {
-        Some(hash) => (hash, true),
-        None => (dummy.as_str(), false),
-    };
-    let ok = PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false);
-    ok && real
 }
 
 /// The authenticated caller, from a valid bearer token.
@@ -299,6 +278,18 @@ impl FromRequest for MaybeCaller {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
+
+    #[test]
+    fn tokens_expire_on_the_app_clock() {
+        let clock = Clock::fixed(Utc::now());
+        let tokens = TokenService::new(SECRET, "motcua", 900).with_clock(clock.clone());
+        let token = tokens.issue(&user(Role::Officer), 0).unwrap();
+        clock.advance(chrono::Duration::seconds(900 + LEEWAY_SECS));
+        assert!(tokens.verify(&token).is_ok(), "within the leeway");
+        clock.advance(chrono::Duration::seconds(1));
+        assert!(tokens.verify(&token).is_err(), "expired on the clock");
+    }
 
     fn user(role: Role) -> User {
         User {
@@ -390,19 +381,9 @@ mod tests {
     }
 
     #[test]
-    fn passwords() {
-        let hash = hash_password("mat-khau-dai-1").unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("mat-khau-dai-1", Some(&hash)));
-        assert!(!verify_password("mat-khau-dai-2", Some(&hash)));
-        assert!(!verify_password("not-a-real-password-0", None));
-        assert!(!verify_password("x", Some("garbage")));
-    }
-
-    #[test]
     fn random_tokens_differ_and_digest_is_hex() {
-        let a = random_token(32);
-        assert_ne!(a, random_token(32));
+        let a = motcua_app::password::random_token(32);
+        assert_ne!(a, motcua_app::password::random_token(32));
         assert_eq!(a.len(), 43);
         assert_eq!(token_digest("abc").len(), 64);
     }

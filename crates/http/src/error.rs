@@ -389,6 +389,32 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<motcua_app::password::HashError> for ApiError {
+    fn from(error: motcua_app::password::HashError) -> Self {
+        ApiError::internal("hash password", error)
+    }
+}
+
+impl From<motcua_app::catalog_import::FileError> for ApiError {
+    fn from(error: motcua_app::catalog_import::FileError) -> Self {
+        use motcua_app::catalog_import::FileError;
+        match error {
+            FileError::Nul => crate::extract::nul_error(),
+            FileError::NotJsonArray(e) => ApiError::new(ErrorCode::MalformedJson).detail(
+                format!("Tệp phải là một mảng JSON các thủ tục: {e}"),
+                format!("The file must be a JSON array of procedures: {e}"),
+            ),
+            FileError::Csv(e) => {
+                ApiError::new(ErrorCode::BadRequest).detail_same(format!("CSV: {e}"))
+            }
+            FileError::MissingColumns(missing) => ApiError::new(ErrorCode::BadRequest).detail(
+                format!("Thiếu cột: {}", missing.join(", ")),
+                format!("Missing columns: {}", missing.join(", ")),
+            ),
+        }
+    }
+}
+
 impl From<motcua_persistence::DieselError> for ApiError {
     fn from(error: motcua_persistence::DieselError) -> Self {
         StoreError::from(error).into()

@@ -8,6 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::StreamExt;
+use motcua_app::input::{field_error, json_has_nul};
 use motcua_domain::validation::{FieldError, Problem};
 use serde::de::DeserializeOwned;
 
@@ -129,26 +130,6 @@ pub fn nul_error() -> ApiError {
     )
 }
 
-/// Whether a JSON text has an escaped NUL (`\u0000`) inside a string. Raw
-/// control characters are already invalid JSON; an escaped backslash
-/// (`\\u0000`) is not a NUL.
-pub fn json_has_nul(bytes: &[u8]) -> bool {
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' {
-            if bytes.get(i + 1) == Some(&b'u')
-                && bytes.get(i + 2..i + 6) == Some(b"0000".as_slice())
-            {
-                return true;
-            }
-            i += 2;
-        } else {
-            i += 1;
-        }
-    }
-    false
-}
-
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if json_has_nul(bytes) {
         return Err(nul_error());
@@ -181,59 +162,10 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ap
 }
 
 /// A serde data error as field errors, for callers that collect them per row.
-pub fn data_error_fields(path: &str, message: &str) -> Vec<FieldError> {
-    std::mem::take(&mut data_error(path, message).errors)
-}
-
 /// Turns a serde data error (JSON or query string) into a field error.
 fn data_error(path: &str, message: &str) -> ApiError {
     let message = message.split(" at line ").next().unwrap_or(message);
-    let join = |name: &str| {
-        if path == "." || path.is_empty() || path == name || path.ends_with(&format!(".{name}")) {
-            name.to_owned()
-        } else {
-            format!("{path}.{name}")
-        }
-    };
-    let quoted = |s: &str| s.split('`').nth(1).map(str::to_owned);
-    let (field, problem) = if let Some(rest) = message.strip_prefix("missing field ") {
-        (join(&quoted(rest).unwrap_or_default()), Problem::Required)
-    } else if let Some(rest) = message.strip_prefix("unknown field ") {
-        (
-            join(&quoted(rest).unwrap_or_default()),
-            Problem::rule("unknown_field"),
-        )
-    } else if message.starts_with("unknown variant ") {
-        let allowed: Vec<String> = message
-            .split("expected ")
-            .nth(1)
-            .map(|list| {
-                list.split('`')
-                    .skip(1)
-                    .step_by(2)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
-        (path.to_owned(), Problem::NotAllowed { allowed })
-    } else if message.starts_with("invalid type")
-        || message.starts_with("invalid digit")
-        || message.contains("number too large")
-    {
-        (path.to_owned(), Problem::rule("invalid_type"))
-    } else if message.starts_with("input contains invalid characters")
-        || message.starts_with("premature end of input")
-    {
-        (path.to_owned(), Problem::rule("invalid_date"))
-    } else {
-        (path.to_owned(), Problem::rule("invalid_value"))
-    };
-    let field = if field.is_empty() || field == "." {
-        "body".to_owned()
-    } else {
-        field
-    };
-    ApiError::validation(vec![FieldError { field, problem }]).detail_same(message.to_owned())
+    ApiError::validation(vec![field_error(path, message)]).detail_same(message.to_owned())
 }
 
 /// A query string. Unknown parameters and values → 400 `invalid_query` naming the parameter.

@@ -1,10 +1,9 @@
 //! motcua's HTTP layer: actix-web handlers, the OpenAPI contract, auth and
-//! error mapping. No SQL here: handlers call repositories.
+//! error mapping. No SQL here: handlers call `motcua_app` and repositories.
 
 pub mod access_log;
 pub mod app;
 pub mod auth;
-pub mod catalog_import;
 pub mod docs;
 pub mod error;
 pub mod etag;
@@ -12,12 +11,9 @@ pub mod extract;
 pub mod i18n;
 pub mod idempotency;
 pub mod middleware;
-pub mod notifier;
 pub mod openapi;
 pub mod payments;
 pub mod routes;
-pub mod settings;
 pub mod state;
 
 pub use app::{Shared, build_app, serve, state};
-pub use settings::Settings;

@@ -2,35 +2,31 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
-use motcua_persistence::{AnyConnection, Backend, Pool};
-
-use motcua_domain::calendar::WorkingHours;
-use motcua_persistence::storage::FileStore;
+use motcua_app::App;
+use motcua_persistence::AnyConnection;
 
 use crate::auth::TokenService;
 use crate::error::{ApiError, ApiResult};
-use crate::settings::Settings;
 
-/// Everything handlers share. Nothing in it matters across processes: several
-/// servers can run against one PostgreSQL.
+/// Everything handlers share: the [`App`] (reached through `Deref`: `state.pool`,
+/// `state.settings`, `state.clock`, …) and what only the wire needs. Nothing
+/// in it matters across processes: several servers can run against one PostgreSQL.
 pub struct AppState {
-    pub pool: Pool,
-    pub backend: Backend,
-    pub settings: Arc<Settings>,
+    pub app: App,
     pub tokens: TokenService,
-    /// Where document files are kept.
-    pub files: Arc<dyn FileStore>,
-    /// Working sessions and cut-off for due dates.
-    pub hours: WorkingHours,
-    /// The payment gateway (VNPay, or the built-in sandbox).
-    pub gateway: Arc<dyn crate::payments::gateway::Gateway>,
     /// Accounts' access state, read from the database at most every `auth.account_cache_ms`.
     pub accounts: crate::auth::AccountCache,
-    /// Where one-time codes go (an SMS/e-mail provider, or a development sink).
-    pub notifier: Arc<dyn crate::notifier::Notifier>,
     /// Keys the digest of one-time codes, so a stored digest cannot be
     /// reversed by trying the million codes without the server's secret.
     pub code_key: Arc<[u8]>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.app
+    }
 }
 
 impl AppState {

@@ -7,19 +7,18 @@ pub mod telemetry;
 
 use std::io::BufRead;
 use std::net::TcpListener;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
+use motcua_app::password::hash_password;
+use motcua_app::settings::Secret;
+use motcua_app::{App, Settings};
 use motcua_domain::Role;
 use motcua_domain::user::{check_password, check_username};
 use motcua_domain::validation::FieldErrors;
-use motcua_http::Settings;
-use motcua_http::auth::{hash_password, random_token};
-use motcua_http::settings::Secret;
 use motcua_persistence::repo::{agencies, procedures, users};
-use motcua_persistence::{
-    AnyConnection, DatabaseUrl, Pool, PoolOptions, build_pool, run_migrations,
-};
+use motcua_persistence::{AnyConnection, Pool};
+
+pub use motcua_app::app::{connect, migrate};
 
 /// Loads settings and applies command-line overrides, which win over everything.
 pub fn settings(
@@ -37,56 +36,8 @@ pub fn settings(
     Ok(settings)
 }
 
-/// Opens the pool; waits up to `wait` for the database (a container may still be starting).
-pub fn connect(settings: &Settings, wait: Duration) -> anyhow::Result<(Pool, DatabaseUrl)> {
-    let url = DatabaseUrl::parse(settings.database.url.expose())?;
-    let sqlite_dir = url
-        .sqlite_path()
-        .and_then(|p| std::path::Path::new(p).parent())
-        .filter(|p| !p.as_os_str().is_empty());
-    if let Some(dir) = sqlite_dir {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let options = PoolOptions {
-        max_size: settings.database.pool_size.max(1),
-        connect_timeout: Duration::from_secs(settings.database.connect_timeout_secs.max(1)),
-        busy_timeout: Duration::from_millis(settings.database.busy_timeout_ms),
-    };
-    let pool = build_pool(&url, &options);
-    let deadline = std::time::Instant::now() + wait;
-    loop {
-        match url.establish() {
-            Ok(_) => return Ok((pool, url)),
-            Err(e) if std::time::Instant::now() < deadline => {
-                tracing::warn!(database = %url.redacted(), error = %e, "database not reachable yet; retrying");
-                std::thread::sleep(Duration::from_secs(1));
-            }
-            Err(e) => bail!("cannot connect to {}: {e}", url.redacted()),
-        }
-    }
-}
-
 fn conn(pool: &Pool) -> anyhow::Result<motcua_persistence::db::PooledConnection> {
     pool.get().context("getting a database connection")
-}
-
-pub fn migrate(pool: &Pool) -> anyhow::Result<Vec<String>> {
-    let mut c = conn(pool)?;
-    Ok(run_migrations(&mut c)?)
-}
-
-/// The JWT key: configured, or (development only) random for this run.
-pub fn jwt_secret(settings: &Settings) -> Vec<u8> {
-    match &settings.auth.jwt_secret {
-        Some(secret) => secret.expose().as_bytes().to_vec(),
-        None => {
-            tracing::warn!(
-                "no auth.jwt_secret configured: using a random key for this run (development only); \
-                 tokens will not survive a restart or work across processes"
-            );
-            random_token(48).into_bytes()
-        }
-    }
 }
 
 /// Seeds demo data into an empty database (when enabled) and returns it for printing.
@@ -106,7 +57,7 @@ pub fn seed_if_empty(
 /// start-up is where a change shows. Returns whether an entry was written.
 pub fn record_payment_config(
     pool: &Pool,
-    payments: &motcua_http::settings::PaymentSettings,
+    payments: &motcua_app::settings::PaymentSettings,
 ) -> anyhow::Result<bool> {
     let mut c = conn(pool)?;
     Ok(motcua_persistence::repo::audit::record_if_changed(
@@ -119,28 +70,10 @@ pub fn record_payment_config(
     )?)
 }
 
-/// `motcua serve`: migrate, seed, serve until SIGTERM/SIGINT.
+/// `motcua serve`: migrate, seed, serve until SIGTERM/SIGINT, with the
+/// background workers running.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     settings.check()?;
-    let (pool, url) = connect(&settings, Duration::from_secs(30))?;
-    let applied = migrate(&pool)?;
-    tracing::info!(database = %url.redacted(), applied = applied.len(), "database ready");
-    let seeded = {
-        let mut c = conn(&pool)?;
-        let years = seed::official_calendar(&mut c)?;
-        if !years.is_empty() {
-            tracing::info!(?years, "official holidays seeded");
-        }
-        seed_if_empty(&mut c, settings.demo_enabled())?
-    };
-    if let Some(seeded) = &seeded {
-        seed::print_demo_accounts(seeded);
-    }
-    if record_payment_config(&pool, &settings.payments)? {
-        tracing::info!(
-            "payment configuration changed since the last start: recorded in the audit log"
-        );
-    }
     let listener = TcpListener::bind(&settings.server.bind)
         .with_context(|| format!("binding {}", settings.server.bind))?;
     let address = listener.local_addr()?;
@@ -148,18 +81,31 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.server.public_base_url.trim().is_empty() {
         settings.server.public_base_url = format!("http://{address}");
     }
-    let secret = jwt_secret(&settings);
-    let backend = url.backend();
-    let state = motcua_http::state(settings, pool, backend, secret);
-    let shared = motcua_http::Shared::new(state)?;
-    let jobs_every = shared.state.settings.payments.jobs_interval_secs;
-    if jobs_every > 0 {
-        motcua_http::payments::jobs::spawn(shared.state.clone(), Duration::from_secs(jobs_every));
+    let app = App::build(settings)?;
+    tracing::info!(backend = ?app.backend, "database ready");
+    let seeded = {
+        let mut c = app.conn()?;
+        let years = seed::official_calendar(&mut c)?;
+        if !years.is_empty() {
+            tracing::info!(?years, "official holidays seeded");
+        }
+        seed_if_empty(&mut c, app.settings.demo_enabled())?
+    };
+    if let Some(seeded) = &seeded {
+        seed::print_demo_accounts(seeded);
     }
+    if record_payment_config(&app.pool, &app.settings.payments)? {
+        tracing::info!(
+            "payment configuration changed since the last start: recorded in the audit log"
+        );
+    }
+    let workers = app.start_workers();
+    let shared = motcua_http::Shared::new(motcua_http::state(app))?;
     let server = motcua_http::serve(shared, listener)?;
     stop_on_signals(server.handle())?;
     tracing::info!("motcua listening on http://{address} (API under /api/v1, docs at /docs)");
     server.await?;
+    drop(workers);
     tracing::info!("stopped");
     Ok(())
 }
@@ -268,19 +214,11 @@ pub fn import_catalog(
 ) -> anyhow::Result<procedures::ImportReport> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {file}"))?;
     let rows = if file.to_ascii_lowercase().ends_with(".csv") {
-        motcua_http::catalog_import::parse_csv(&bytes)
+        motcua_app::catalog_import::parse_csv(&bytes)
     } else {
-        motcua_http::catalog_import::parse_json(&bytes)
+        motcua_app::catalog_import::parse_json(&bytes)
     }
-    .map_err(|e| {
-        anyhow::anyhow!(
-            "{file}: {}",
-            e.detail
-                .as_ref()
-                .map(|d| d.en.clone())
-                .unwrap_or_else(|| e.code.as_str().to_owned())
-        )
-    })?;
+    .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
     let mut c = conn(pool)?;
     let default = match agency {
         Some(code) => Some(

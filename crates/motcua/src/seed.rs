@@ -2,10 +2,10 @@
 //! always; demo agencies, accounts and the catalog when demo data is on.
 
 use anyhow::Context;
+use motcua_app::password::{hash_password, random_token};
 use motcua_domain::Role;
 use motcua_domain::agency::NewAgency;
 use motcua_domain::procedure::AdminLevel;
-use motcua_http::auth::{hash_password, random_token};
 use motcua_persistence::repo::{agencies, applicants, procedures, users};
 use motcua_persistence::{AnyConnection, write_tx};
 
@@ -102,7 +102,7 @@ pub const DEMO_CITIZEN_ID: &str = "001099012345";
 /// Seeds demo agencies, one account per role with fresh random passwords,
 /// and the catalog. All in one transaction.
 pub fn demo(conn: &mut AnyConnection) -> anyhow::Result<DemoSeed> {
-    let specs = motcua_http::catalog_import::parse_json(CATALOG_JSON.as_bytes())
+    let specs = motcua_app::catalog_import::parse_json(CATALOG_JSON.as_bytes())
         .map_err(|e| anyhow::anyhow!("data/catalog.json: {e}"))?;
     let plans = [
         ("demo.admin", Role::Admin, None, "Quản trị viên (demo)"),

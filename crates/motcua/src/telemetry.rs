@@ -1,4 +1,4 @@
-use motcua_http::settings::{LogFormat, Settings};
+use motcua_app::settings::{LogFormat, Settings};
 use tracing_subscriber::EnvFilter;
 
 /// Human-readable logs in development, JSON lines with `LOG_FORMAT=json`.

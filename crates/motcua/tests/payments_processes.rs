@@ -1,6 +1,6 @@
 //! Payments seen from outside the process: the logs never carry the signing
 //! secret, a signature or a payment link; and two server processes sharing one
-//! PostgreSQL expire each payment once.
+//! PostgreSQL expire each payment once and reconcile each day once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -271,7 +271,7 @@ async fn logs_never_carry_secrets_signatures_or_payment_links() {
 }
 
 #[tokio::test]
-async fn two_processes_expire_each_payment_once() {
+async fn two_processes_expire_each_payment_once_and_reconcile_once() {
     let Some(db) = motcua_persistence::testing::TestDb::postgres() else {
         eprintln!("skipped: MOTCUA_TEST_POSTGRES_URL not set");
         return;
@@ -319,8 +319,37 @@ async fn two_processes_expire_each_payment_once() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    let (_, a_logs) = a.stop();
-    let (_, b_logs) = b.stop();
+    // Yesterday's reconciliation is claimed through the database: one of
+    // the two servers runs it, once.
+    use motcua_persistence::schema::job_runs;
+    loop {
+        let done: i64 = job_runs::table
+            .filter(job_runs::job.eq("reconciliation"))
+            .filter(job_runs::finished_at.is_not_null())
+            .count()
+            .get_result(&mut pg())
+            .unwrap();
+        if done > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no reconciliation in time");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Further rounds of both servers find the day done.
+    std::thread::sleep(Duration::from_millis(2500));
+    let (a_out, a_logs) = a.stop();
+    let (b_out, b_logs) = b.stop();
+    let reconciliations = a_out
+        .iter()
+        .chain(&b_out)
+        .chain(&a_logs)
+        .chain(&b_logs)
+        .filter(|line| line.contains("\"message\":\"reconciliation\""))
+        .count();
+    assert_eq!(
+        reconciliations, 1,
+        "the day was reconciled {reconciliations} times"
+    );
     let mut conn = pg();
     let codes: Vec<Option<String>> = payments::table
         .select(payments::failure_code)
@@ -345,9 +374,5 @@ async fn two_processes_expire_each_payment_once() {
         .get_result(&mut conn)
         .unwrap();
     assert_eq!(expired_events, 12);
-    // Only the jobs expire payments, so the 12 expiries above show they ran;
-    // their summary line is written after the day's reconciliation, which the
-    // servers may not reach before they are stopped, so it is not awaited.
-    drop((a_logs, b_logs));
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -645,3 +645,14 @@ diesel::table! {
         at -> Timestamp,
     }
 }
+
+diesel::table! {
+    job_runs (job, run_key) {
+        job -> Text,
+        run_key -> Text,
+        claimed_by -> Text,
+        claimed_at -> Timestamp,
+        lease_until -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}

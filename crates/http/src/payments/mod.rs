@@ -1,7 +1,4 @@
-//! Online payment of fees: the gateway adapters, the notification pipeline,
-//! the built-in sandbox gateway and the background jobs.
+//! The built-in sandbox gateway's pages (development only); the payment
+//! pipeline itself lives in `motcua_app::payments`.
 
-pub mod gateway;
-pub mod jobs;
-pub mod notify;
 pub mod sandbox;

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use actix_web::http::header::{CONTENT_SECURITY_POLICY, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::Utc;
 use motcua_domain::vnpay;
 use motcua_persistence::repo::payments as repo;
 use serde::{Deserialize, Serialize};
@@ -45,7 +44,7 @@ fn notify_base(state: &AppState) -> String {
 )]
 #[get("/sandbox/vnpay/pay")]
 pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let params = super::notify::parse(req.query_string());
+    let params = motcua_app::payments::notify::parse(req.query_string());
     let gateway = state.gateway.clone();
     if !vnpay::verify(&params, gateway.secret())
         || params.get("vnp_TmnCode").map(String::as_str) != Some(gateway.tmn_code())
@@ -58,7 +57,7 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Htt
     let amount: i64 = get("vnp_Amount")
         .parse()
         .map_err(|_| ApiError::new(ErrorCode::BadRequest))?;
-    let expired = vnpay::parse_time(&get("vnp_ExpireDate")).is_some_and(|e| e < Utc::now());
+    let expired = vnpay::parse_time(&get("vnp_ExpireDate")).is_some_and(|e| e < state.clock.now());
     let txn_no = format!(
         "{}",
         10_000_000 + (uuid::Uuid::new_v4().as_u128() % 89_999_999)
@@ -262,7 +261,7 @@ async fn complete(
         Outcome::Cancel => ("cancelled", "24", "02"),
         Outcome::Hold => ("held", "07", "07"),
     };
-    let pay_date = vnpay::format_time(Utc::now());
+    let pay_date = vnpay::format_time(state.clock.now());
     let (r, d) = (tx.txn_ref.clone(), pay_date.clone());
     state
         .db(move |conn| Ok(repo::sandbox_settle(conn, &r, status, response_code, &d)?))

@@ -198,7 +198,7 @@ pub async fn export(
             Ok(all)
         })
         .await?;
-    let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
+    let stamp = state.clock.now().format("%Y%m%dT%H%M%SZ");
     if !csv {
         return Ok(HttpResponse::Ok()
             .insert_header((

@@ -2,6 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{Duration, NaiveDate, Utc};
+use motcua_app::password::{hash_password, random_token, verify_password};
 use motcua_domain::Role;
 use motcua_domain::access::IdentityStatus;
 use motcua_domain::user::{Registration, User};
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::auth::{Caller, hash_password, random_token, token_digest, verify_password};
+use crate::auth::{Caller, token_digest};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Json, JsonOrForm, validate};
 use crate::routes::users::UserView;

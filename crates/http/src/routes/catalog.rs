@@ -2,6 +2,7 @@
 
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use motcua_app::catalog_import;
 use motcua_domain::Role;
 use motcua_domain::agency::AgencyRef;
 use motcua_domain::procedure::{
@@ -18,7 +19,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, MaybeCaller};
-use crate::catalog_import;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrorBody};
 use crate::etag::{self, IfMatch};
 use crate::extract::{Json, Query, read_limited};

@@ -161,9 +161,9 @@ pub async fn submit(
     let sender = caller.0.map(|c| c.user_id);
     let requested_agency = body.agency_id;
     let hours = state.hours;
+    let now = state.clock.now();
     let created = state
         .db(move |conn| {
-            let now = Utc::now();
             let hits = rate_limits::hit(conn, FEEDBACK_BUCKET, &address, Duration::hours(1), now)?;
             if hits.hits > MAX_PER_HOUR {
                 return Err(ApiError::too_many_requests(
@@ -391,6 +391,7 @@ pub async fn reply(
     }
     let fb = handled_by(&state, &caller, id.into_inner()).await?;
     let by = caller.user_id;
+    let now = state.clock.now();
     let done = state
         .db(move |conn| {
             Ok(repo::reply(
@@ -399,7 +400,7 @@ pub async fn reply(
                 action,
                 content.trim(),
                 Some(by),
-                Utc::now(),
+                now,
             )?)
         })
         .await?;
@@ -448,6 +449,7 @@ pub async fn add_info(
     errors.text("content", &content, 5000);
     errors.into_result()?;
     let code = code.into_inner().trim().to_uppercase();
+    let now = state.clock.now();
     let done = state
         .db(move |conn| {
             let fb = repo::by_tracking_code(conn, &code)?;
@@ -457,7 +459,7 @@ pub async fn add_info(
                 FeedbackAction::Supplement,
                 content.trim(),
                 None,
-                Utc::now(),
+                now,
             )?)
         })
         .await?;

@@ -21,10 +21,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Json, Query};
-use crate::notifier::Message;
 use crate::routes::PageView;
 use crate::routes::users::page_request;
 use crate::state::AppState;
+use motcua_app::notifier::Message;
 
 /// The digest stored for a code: keyed with the server's secret and bound to the account.
 fn code_digest(key: &[u8], user_id: i64, code: &str) -> String {

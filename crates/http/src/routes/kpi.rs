@@ -3,7 +3,7 @@
 
 use actix_web::http::header::{self, ACCEPT};
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use chrono::{Datelike, Duration, NaiveDate, Utc};
+use chrono::{Datelike, Duration, NaiveDate};
 use motcua_domain::Role;
 use motcua_domain::calendar::WorkingCalendar;
 use motcua_domain::dossier::Channel;
@@ -142,7 +142,7 @@ async fn scope(
     f: Filters,
     audience: Audience,
 ) -> ApiResult<(Scope, Option<i64>)> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let today = WorkingCalendar::local_date(now);
     let (from, to) = days(&f, today)?;
     let staff_agency = match &audience {

@@ -3,7 +3,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use motcua_domain::dossier::DossierStatus;
 use motcua_domain::payment::PaymentStatus;
 use motcua_persistence::repo::kpi;
@@ -158,9 +157,10 @@ impl Gauges {
         if !self.business_due() {
             return Ok(());
         }
+        let now = state.clock.now();
         let (by_status, overdue, payments) = state
-            .db(|conn| {
-                let (by_status, overdue) = kpi::status_counts(conn, Utc::now())?;
+            .db(move |conn| {
+                let (by_status, overdue) = kpi::status_counts(conn, now)?;
                 Ok((by_status, overdue, kpi::payment_status_counts(conn)?))
             })
             .await?;

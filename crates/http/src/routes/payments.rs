@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_SECURITY_POLICY;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use motcua_domain::Role;
 use motcua_domain::payment::{
     AmountProblem, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus, check_amount,
@@ -24,13 +24,13 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Json, Query, from_value};
 use crate::idempotency::{self, Outcome as Written};
-use crate::payments::gateway::Checkout;
-use crate::payments::jobs::{self, JobReport};
 use crate::routes::PageView;
 use crate::routes::auth::client_address;
 use crate::routes::dossiers::who;
 use crate::routes::users::page_request;
 use crate::state::AppState;
+use motcua_app::payments::gateway::Checkout;
+use motcua_app::payments::jobs::{self, JobReport};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -170,6 +170,7 @@ pub async fn create(
         .trim_end_matches('/')
         .to_owned();
     let gateway = state.gateway.clone();
+    let clock = state.clock.clone();
     let caller_copy = caller.clone();
     let response = idempotency::once(
         &state,
@@ -238,7 +239,7 @@ pub async fn create(
                             return Err(ApiError::new(ErrorCode::PaymentInProgress)
                                 .extension("payment_id", serde_json::json!(open.id)));
                         }
-                        let now = motcua_persistence::time::now();
+                        let now = clock.now();
                         let txn_ref = id.simple().to_string();
                         let created = repo::insert(
                             conn,
@@ -251,6 +252,7 @@ pub async fn create(
                                 amount_vnd: outstanding,
                                 client_ip: Some(&client_ip),
                                 created_by: me.user_id,
+                                created_at: now,
                                 expires_at: now + expiry,
                             },
                         )
@@ -283,6 +285,7 @@ pub async fn create(
                             PaymentStatus::Started,
                             None,
                             &facts,
+                            now,
                         )? {
                             Transition::Applied(p) => p,
                             other => {
@@ -409,6 +412,7 @@ pub async fn cancel(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
+    let now = state.clock.now();
     let result = state
         .db(move |conn| {
             let (payment, payer, staff) = visible(conn, &caller, &id)?;
@@ -420,7 +424,14 @@ pub async fn cancel(
                 kind: format!("cancelled_by_{}", caller.role),
                 ..Default::default()
             };
-            match repo::transition(conn, &payment.id, PaymentStatus::Cancelled, None, &facts)? {
+            match repo::transition(
+                conn,
+                &payment.id,
+                PaymentStatus::Cancelled,
+                None,
+                &facts,
+                now,
+            )? {
                 Transition::Applied(p) | Transition::Repeat(p)
                     if p.status == PaymentStatus::Cancelled =>
                 {
@@ -623,13 +634,15 @@ pub async fn ipn(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let gateway = state.gateway.clone();
     let requery =
         Duration::seconds(i64::try_from(state.settings.payments.requery_after_secs).unwrap_or(60));
+    let now = state.clock.now();
     let reply = state
         .db(move |conn| {
-            Ok(crate::payments::notify::handle(
+            Ok(motcua_app::payments::notify::handle(
                 conn,
                 gateway.as_ref(),
                 &raw,
                 requery,
+                now,
             ))
         })
         .await
@@ -658,7 +671,7 @@ pub struct IpnReply {
 #[utoipa::path(operation_id = "vnpay_return", tag = "payments", responses((status = 200, description = "A page showing the payment's status", body = String, content_type = "text/html")))]
 #[get("/payments/gateways/vnpay/return")]
 pub async fn return_page(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let params = crate::payments::notify::parse(req.query_string());
+    let params = motcua_app::payments::notify::parse(req.query_string());
     let authentic = motcua_domain::vnpay::verify(&params, state.gateway.secret());
     let txn_ref = params.get("vnp_TxnRef").cloned().unwrap_or_default();
     let payment = if authentic {
@@ -764,7 +777,8 @@ pub async fn reconcile(
     caller.require(&[Role::Admin])?;
     let day = query.0.date;
     let (pool, gateway) = (state.pool.clone(), state.gateway.clone());
-    AppState::cpu(move || jobs::reconcile(&pool, gateway.as_ref(), day))
+    let now = state.clock.now();
+    AppState::cpu(move || jobs::reconcile(&pool, gateway.as_ref(), day, now))
         .await?
         .map_err(|e| ApiError::new(ErrorCode::GatewayUnavailable).detail_same(e))?;
     let (run, items) = state
@@ -780,10 +794,7 @@ pub async fn reconcile(
 #[post("/payments/jobs/run")]
 pub async fn run_jobs(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Admin])?;
-    let (pool, gateway) = (state.pool.clone(), state.gateway.clone());
-    let first =
-        Duration::seconds(i64::try_from(state.settings.payments.requery_after_secs).unwrap_or(60));
-    let report =
-        AppState::cpu(move || jobs::run(&pool, gateway.as_ref(), first, Utc::now())).await?;
+    let app = state.app.clone();
+    let report = AppState::cpu(move || app.payment_jobs()).await?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -3,7 +3,6 @@
 //! Numbers restart every day per agency.
 
 use actix_web::{HttpResponse, get, post, web};
-use chrono::Utc;
 use motcua_domain::Role;
 use motcua_domain::calendar::WorkingCalendar;
 use motcua_domain::queue::Ticket;
@@ -89,6 +88,7 @@ pub async fn take(
     caller.require(&[Role::Integration, Role::Officer, Role::Leader, Role::Admin])?;
     let agency_id = staff_agency(&state, &caller, body.0.agency_id).await?;
     let sector = clean(body.0.sector.as_deref());
+    let now = state.clock.now();
     let view = state
         .db(move |conn| {
             if let Some(code) = &sector
@@ -96,7 +96,7 @@ pub async fn take(
             {
                 return Err(ApiError::field("sector", Problem::rule("unknown_sector")));
             }
-            let ticket = queue::take(conn, agency_id, sector.as_deref(), Utc::now())?;
+            let ticket = queue::take(conn, agency_id, sector.as_deref(), now)?;
             let waiting_ahead = queue::waiting_ahead(conn, &ticket)?;
             Ok(TicketView {
                 ticket,
@@ -193,11 +193,11 @@ pub async fn call_next(
     let agency_id = staff_agency(&state, &caller, input.agency_id).await?;
     let sector = clean(input.sector.as_deref());
     let by = caller.user_id;
+    let now = state.clock.now();
     let called = state
         .db(move |conn| {
-            let ticket =
-                queue::call_next(conn, agency_id, &counter, sector.as_deref(), by, Utc::now())?;
-            let today = WorkingCalendar::local_date(Utc::now());
+            let ticket = queue::call_next(conn, agency_id, &counter, sector.as_deref(), by, now)?;
+            let today = WorkingCalendar::local_date(now);
             let waiting = queue::waiting(conn, agency_id, today, None)?;
             Ok(Called { ticket, waiting })
         })
@@ -222,8 +222,9 @@ pub async fn complete(
     let id = id.into_inner();
     let ticket = state.db(move |conn| Ok(queue::get(conn, id)?)).await?;
     staff_agency(&state, &caller, Some(ticket.agency_id)).await?;
+    let now = state.clock.now();
     let done = state
-        .db(move |conn| Ok(queue::complete(conn, id, Utc::now())?))
+        .db(move |conn| Ok(queue::complete(conn, id, now)?))
         .await?;
     match done {
         Completion::Done(ticket) => Ok(HttpResponse::Ok().json(ticket)),

@@ -2,6 +2,7 @@
 
 use actix_web::http::header::ETAG;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use motcua_app::password::{hash_password, random_token};
 use motcua_domain::Role;
 use motcua_domain::audit::{Change, EntityType, changed_fields, user_action};
 use motcua_domain::page::PageRequest;
@@ -12,7 +13,7 @@ use motcua_persistence::write_tx;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Caller, hash_password, random_token};
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::etag::{self, IfMatch};
 use crate::extract::{Json, Query};

@@ -11,6 +11,7 @@ pub mod feedback;
 pub mod idempotency;
 pub mod identity;
 pub mod integrations;
+pub mod job_runs;
 pub mod kpi;
 pub mod payments;
 pub mod procedures;

@@ -139,12 +139,14 @@ pub struct NewPayment<'a> {
     pub amount_vnd: i64,
     pub client_ip: Option<&'a str>,
     pub created_by: i64,
+    /// When the attempt is opened (the caller's clock).
+    pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
 
 /// Inserts an online attempt in `created`.
 pub fn insert(conn: &mut AnyConnection, p: &NewPayment<'_>) -> StoreResult<Payment> {
-    let at = to_db(now());
+    let at = to_db(p.created_at);
     diesel::insert_into(payments::table)
         .values((
             payments::id.eq(p.id),
@@ -259,13 +261,14 @@ impl From<StoreError> for TxError {
     }
 }
 
-/// Moves a payment to `to`, once. A success also records the money on the dossier.
+/// Moves a payment to `to` at `at`, once. A success also records the money on the dossier.
 pub fn transition(
     conn: &mut AnyConnection,
     id: &str,
     to: PaymentStatus,
     code: Option<FailureCode>,
     facts: &GatewayFacts,
+    at: DateTime<Utc>,
 ) -> StoreResult<Transition> {
     let result = write_tx(conn, |conn| -> Result<Transition, TxError> {
         // Dossier first, then the payment: the order every writer of money keeps.
@@ -281,7 +284,6 @@ pub fn transition(
             Effect::Apply => false,
             Effect::CorrectedSuccess => true,
         };
-        let at = now();
         let finished = to.is_finished().then_some(to_db(at));
         let n = diesel::update(
             payments::table
@@ -443,6 +445,7 @@ pub fn record_counter(
 ) -> StoreResult<Result<Payment, CounterRefusal>> {
     write_tx(conn, |conn| {
         lock_dossier(conn, c.dossier_id)?;
+        let at = now();
         if let Some(open) = open_attempt(conn, c.dossier_id)? {
             if open.status == PaymentStatus::Submitted {
                 return Ok(Err(CounterRefusal::AttemptPending(open.id)));
@@ -459,6 +462,7 @@ pub fn record_counter(
                 PaymentStatus::Cancelled,
                 Some(FailureCode::Superseded),
                 &facts,
+                at,
             )? {
                 Transition::Applied(_) => {}
                 other => {
@@ -468,7 +472,6 @@ pub fn record_counter(
                 }
             }
         }
-        let at = now();
         diesel::insert_into(payments::table)
             .values((
                 payments::id.eq(c.id),
@@ -1038,6 +1041,45 @@ pub enum Job {
     Requery,
 }
 
+/// The ids of payments a job should process at `at`, not claimed by anyone,
+/// oldest deadline first: one selection for both backends, with the locking
+/// clauses given (`for_update, skip_locked` on PostgreSQL).
+macro_rules! due_ids {
+    ($conn:expr, $job:expr, $at:expr, $limit:expr $(, $lock:ident)*) => {{
+        let at = to_db($at);
+        let base = payments::table
+            .filter(payments::method.eq(PaymentMethod::Online.as_str()))
+            .filter(
+                payments::claimed_until
+                    .is_null()
+                    .or(payments::claimed_until.lt(at)),
+            )
+            .select(payments::id)
+            .order(payments::expires_at.asc())
+            .limit($limit);
+        let ids: Vec<String> = match $job {
+            Job::Expiry => base
+                .filter(payments::status.eq_any([
+                    PaymentStatus::Created.as_str(),
+                    PaymentStatus::Started.as_str(),
+                ]))
+                .filter(payments::expires_at.lt(at))
+                $(.$lock())*
+                .load($conn)?,
+            Job::Requery => base
+                .filter(payments::status.eq(PaymentStatus::Submitted.as_str()))
+                .filter(
+                    payments::next_check_at
+                        .is_null()
+                        .or(payments::next_check_at.le(at)),
+                )
+                $(.$lock())*
+                .load($conn)?,
+        };
+        ids
+    }};
+}
+
 /// Claims up to `limit` payments a job should process now, for `lease`. On
 /// PostgreSQL the rows are picked `FOR UPDATE SKIP LOCKED`, so processes running
 /// the same job split the work instead of doing it twice.
@@ -1049,71 +1091,9 @@ pub fn claim(
     limit: i64,
 ) -> StoreResult<Vec<Payment>> {
     write_tx(conn, |conn| {
-        let free = payments::claimed_until
-            .is_null()
-            .or(payments::claimed_until.lt(to_db(at)));
-        let mut q = payments::table
-            .filter(payments::method.eq(PaymentMethod::Online.as_str()))
-            .filter(free)
-            .select(payments::id)
-            .order(payments::expires_at.asc())
-            .limit(limit)
-            .into_boxed::<crate::db::Db>();
-        q = match job {
-            Job::Expiry => q
-                .filter(payments::status.eq_any([
-                    PaymentStatus::Created.as_str(),
-                    PaymentStatus::Started.as_str(),
-                ]))
-                .filter(payments::expires_at.lt(to_db(at))),
-            Job::Requery => q
-                .filter(payments::status.eq(PaymentStatus::Submitted.as_str()))
-                .filter(
-                    payments::next_check_at
-                        .is_null()
-                        .or(payments::next_check_at.le(to_db(at))),
-                ),
-        };
-        let ids: Vec<String> = match conn {
-            AnyConnection::Postgresql(_) => {
-                // Boxed multi-backend queries cannot take locking clauses; run
-                // the same selection on the PostgreSQL connection.
-                let base = payments::table
-                    .filter(payments::method.eq(PaymentMethod::Online.as_str()))
-                    .filter(
-                        payments::claimed_until
-                            .is_null()
-                            .or(payments::claimed_until.lt(to_db(at))),
-                    )
-                    .select(payments::id)
-                    .order(payments::expires_at.asc())
-                    .limit(limit);
-                let AnyConnection::Postgresql(pg) = conn else {
-                    return Ok(Vec::new());
-                };
-                match job {
-                    Job::Expiry => base
-                        .filter(payments::status.eq_any([
-                            PaymentStatus::Created.as_str(),
-                            PaymentStatus::Started.as_str(),
-                        ]))
-                        .filter(payments::expires_at.lt(to_db(at)))
-                        .for_update()
-                        .skip_locked()
-                        .load(pg)?,
-                    Job::Requery => base
-                        .filter(payments::status.eq(PaymentStatus::Submitted.as_str()))
-                        .filter(
-                            payments::next_check_at
-                                .is_null()
-                                .or(payments::next_check_at.le(to_db(at))),
-                        )
-                        .for_update()
-                        .skip_locked()
-                        .load(pg)?,
-                }
-            }
-            AnyConnection::Sqlite(_) => q.load(conn)?,
+        let ids = match conn {
+            AnyConnection::Postgresql(pg) => due_ids!(pg, job, at, limit, for_update, skip_locked),
+            AnyConnection::Sqlite(lite) => due_ids!(lite, job, at, limit),
         };
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -1199,11 +1179,12 @@ pub struct ReconciliationRun {
     pub overpaid: i32,
 }
 
-/// Replaces a day's reconciliation with a new run.
+/// Replaces a day's reconciliation with a new run, made at `at`.
 pub fn store_reconciliation(
     conn: &mut AnyConnection,
     day: NaiveDate,
     items: &[ReconciliationItem],
+    at: DateTime<Utc>,
 ) -> StoreResult<ReconciliationRun> {
     write_tx(conn, |conn| {
         diesel::delete(reconciliation_items::table.filter(reconciliation_items::day.eq(day)))
@@ -1229,7 +1210,7 @@ pub fn store_reconciliation(
         };
         let run = ReconciliationRun {
             day,
-            run_at: now(),
+            run_at: at,
             matched: count("matched"),
             missing: count("missing"),
             mismatch: count("mismatch"),

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration, Utc};
-use motcua_domain::payment::{FailureCode, PaymentMethod, PaymentStatus};
+use chrono::{DateTime, Duration, Utc};
+use motcua_domain::payment::{PaymentMethod, PaymentStatus};
+use motcua_domain::settlement::target;
 use motcua_domain::vnpay::{self, Reply, Verdict};
 use motcua_persistence::repo::payments::{self as repo, GatewayFacts, Transition};
 use motcua_persistence::{AnyConnection, StoreResult};
@@ -22,25 +23,6 @@ pub fn parse(raw_query: &str) -> BTreeMap<String, String> {
     params
 }
 
-/// Where a verdict takes a payment, and the event's kind.
-pub fn target(verdict: Verdict, source: &str) -> (PaymentStatus, Option<FailureCode>, String) {
-    let (status, code, what) = match verdict {
-        Verdict::Paid => (PaymentStatus::Success, None, "paid"),
-        Verdict::CancelledByUser => (
-            PaymentStatus::Failed,
-            Some(FailureCode::CancelledByUser),
-            "cancelled",
-        ),
-        Verdict::Held => (PaymentStatus::Submitted, None, "held"),
-        Verdict::Declined => (
-            PaymentStatus::Failed,
-            Some(FailureCode::Declined),
-            "declined",
-        ),
-    };
-    (status, code, format!("{source}_{what}"))
-}
-
 /// The notification pipeline: keep the raw query, verify the signature, find
 /// our reference, check merchant, amount and currency, apply the transition
 /// once with its event, reply. A bad signature changes nothing.
@@ -49,9 +31,10 @@ pub fn handle(
     gateway: &dyn Gateway,
     raw_query: &str,
     requery_after: Duration,
+    now: DateTime<Utc>,
 ) -> Reply {
     let params = parse(raw_query);
-    let reply = match decide(conn, gateway, &params, requery_after) {
+    let reply = match decide(conn, gateway, &params, now, requery_after) {
         Ok(reply) => reply,
         Err(error) => {
             tracing::error!(%error, "payment notification failed");
@@ -76,6 +59,7 @@ fn decide(
     conn: &mut AnyConnection,
     gateway: &dyn Gateway,
     params: &BTreeMap<String, String>,
+    now: DateTime<Utc>,
     requery_after: Duration,
 ) -> StoreResult<Reply> {
     if !vnpay::verify(params, gateway.secret())
@@ -111,10 +95,10 @@ fn decide(
         )),
     };
     Ok(
-        match repo::transition(conn, &payment.id, to, code, &facts)? {
+        match repo::transition(conn, &payment.id, to, code, &facts, now)? {
             Transition::Applied(p) => {
                 if p.status == PaymentStatus::Submitted {
-                    repo::schedule_requery(conn, &p.id, Utc::now() + requery_after)?;
+                    repo::schedule_requery(conn, &p.id, now + requery_after)?;
                 }
                 Reply::Accepted
             }

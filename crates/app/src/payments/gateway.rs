@@ -9,6 +9,7 @@ use motcua_domain::vnpay::{self, Verdict};
 use motcua_persistence::Pool;
 use motcua_persistence::repo::payments as repo;
 
+use crate::clock::Clock;
 use crate::settings::{GatewayKind, PaymentSettings};
 
 /// What the citizen is sent to pay.
@@ -110,10 +111,11 @@ pub struct Vnpay {
     pay_url: String,
     api_url: String,
     agent: ureq::Agent,
+    clock: Clock,
 }
 
 impl Vnpay {
-    pub fn new(settings: &PaymentSettings) -> Self {
+    pub fn new(settings: &PaymentSettings, clock: Clock) -> Self {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(std::time::Duration::from_secs(20)))
             .build();
@@ -123,6 +125,7 @@ impl Vnpay {
             pay_url: settings.pay_url.clone(),
             api_url: settings.api_url.clone(),
             agent: ureq::Agent::new_with_config(config),
+            clock,
         }
     }
 
@@ -175,7 +178,7 @@ impl Gateway for Vnpay {
         created_at: DateTime<Utc>,
     ) -> Result<GatewayStatus, GatewayError> {
         let request_id = uuid::Uuid::new_v4().simple().to_string();
-        let now = vnpay::format_time(Utc::now());
+        let now = vnpay::format_time(self.clock.now());
         let transaction_date = vnpay::format_time(created_at);
         let info = format!("Truy van giao dich {txn_ref}");
         let ip = "127.0.0.1";
@@ -261,7 +264,7 @@ impl Gateway for Vnpay {
         by: &str,
     ) -> Result<String, GatewayError> {
         let request_id = uuid::Uuid::new_v4().simple().to_string();
-        let now = vnpay::format_time(Utc::now());
+        let now = vnpay::format_time(self.clock.now());
         let transaction_date = vnpay::format_time(created_at);
         let kind = if full { "02" } else { "03" };
         let amount = vnpay::to_gateway_amount(amount_vnd)
@@ -436,9 +439,14 @@ impl Gateway for Sandbox {
     }
 }
 
-pub fn build(settings: &PaymentSettings, pool: Pool, public_base_url: &str) -> Arc<dyn Gateway> {
+pub fn build(
+    settings: &PaymentSettings,
+    pool: Pool,
+    public_base_url: &str,
+    clock: &Clock,
+) -> Arc<dyn Gateway> {
     match settings.gateway {
-        GatewayKind::Vnpay => Arc::new(Vnpay::new(settings)),
+        GatewayKind::Vnpay => Arc::new(Vnpay::new(settings, clock.clone())),
         GatewayKind::Sandbox => Arc::new(Sandbox::new(settings, pool, public_base_url)),
     }
 }

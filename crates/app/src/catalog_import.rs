@@ -6,26 +6,40 @@ use motcua_domain::procedure::ProcedureSpec;
 use motcua_domain::validation::{FieldError, Problem};
 use motcua_persistence::repo::procedures::ImportInput;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::input::{field_error, json_has_nul};
+
+/// Why a catalog file cannot be read at all (as opposed to a bad row, which
+/// is reported with the others).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    /// An escaped or raw NUL character.
+    #[error("the NUL character (\\u0000) is not accepted")]
+    Nul,
+    /// Not a JSON array.
+    #[error("the file must be a JSON array of procedures: {0}")]
+    NotJsonArray(String),
+    /// The CSV cannot be read (header or a record).
+    #[error("CSV: {0}")]
+    Csv(String),
+    /// Columns of [`CSV_COLUMNS`] absent from the header.
+    #[error("missing columns: {}", .0.join(", "))]
+    MissingColumns(Vec<String>),
+}
 
 /// A JSON array; one entry's mistakes do not hide another's.
-pub fn parse_json(bytes: &[u8]) -> Result<Vec<ImportInput>, ApiError> {
-    if crate::extract::json_has_nul(bytes) {
-        return Err(crate::extract::nul_error());
+pub fn parse_json(bytes: &[u8]) -> Result<Vec<ImportInput>, FileError> {
+    if json_has_nul(bytes) {
+        return Err(FileError::Nul);
     }
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::new(ErrorCode::MalformedJson).detail(
-            format!("Tệp phải là một mảng JSON các thủ tục: {e}"),
-            format!("The file must be a JSON array of procedures: {e}"),
-        )
-    })?;
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_slice(bytes).map_err(|e| FileError::NotJsonArray(e.to_string()))?;
     Ok(rows
         .into_iter()
         .map(|row| {
             serde_path_to_error::deserialize::<_, ProcedureSpec>(row).map_err(|err| {
                 let path = err.path().to_string();
                 let message = err.into_inner().to_string();
-                crate::extract::data_error_fields(&path, &message)
+                vec![field_error(&path, &message)]
             })
         })
         .collect())
@@ -54,9 +68,9 @@ pub const CSV_COLUMNS: [&str; 17] = [
     "status",
 ];
 
-pub fn parse_csv(bytes: &[u8]) -> Result<Vec<ImportInput>, ApiError> {
+pub fn parse_csv(bytes: &[u8]) -> Result<Vec<ImportInput>, FileError> {
     if bytes.contains(&0) {
-        return Err(crate::extract::nul_error());
+        return Err(FileError::Nul);
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new()
@@ -65,7 +79,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<ImportInput>, ApiError> {
         .from_reader(bytes);
     let headers = reader
         .headers()
-        .map_err(|e| ApiError::new(ErrorCode::BadRequest).detail_same(format!("CSV header: {e}")))?
+        .map_err(|e| FileError::Csv(format!("header: {e}")))?
         .clone();
     let missing: Vec<&str> = CSV_COLUMNS
         .iter()
@@ -73,15 +87,13 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<ImportInput>, ApiError> {
         .filter(|c| !headers.iter().any(|h| h == *c))
         .collect();
     if !missing.is_empty() {
-        return Err(ApiError::new(ErrorCode::BadRequest).detail(
-            format!("Thiếu cột: {}", missing.join(", ")),
-            format!("Missing columns: {}", missing.join(", ")),
+        return Err(FileError::MissingColumns(
+            missing.into_iter().map(str::to_owned).collect(),
         ));
     }
     let mut out = Vec::new();
     for record in reader.records() {
-        let record = record
-            .map_err(|e| ApiError::new(ErrorCode::BadRequest).detail_same(format!("CSV: {e}")))?;
+        let record = record.map_err(|e| FileError::Csv(e.to_string()))?;
         let row: std::collections::HashMap<&str, &str> =
             headers.iter().zip(record.iter()).collect();
         out.push(csv_row(&row));
@@ -175,7 +187,7 @@ fn csv_row(row: &std::collections::HashMap<&str, &str>) -> ImportInput {
     serde_path_to_error::deserialize::<_, ProcedureSpec>(value).map_err(|err| {
         let path = err.path().to_string();
         let message = err.into_inner().to_string();
-        crate::extract::data_error_fields(&path, &message)
+        vec![field_error(&path, &message)]
     })
 }
 
@@ -206,7 +218,7 @@ mod tests {
     #[test]
     fn csv_without_columns_is_refused() {
         let e = parse_csv(b"code,name\n1,2\n").unwrap_err();
-        assert_eq!(e.code, ErrorCode::BadRequest);
+        assert!(matches!(e, FileError::MissingColumns(ref c) if c.len() == 15));
     }
 
     #[test]

@@ -6,18 +6,18 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use motcua_domain::calendar::WorkingCalendar;
 use motcua_domain::payment::{FailureCode, Payment, PaymentStatus};
+use motcua_domain::settlement::{backoff, target, verdict_name};
 use motcua_domain::vnpay::Verdict;
 use motcua_persistence::Pool;
 use motcua_persistence::repo::payments::{
     self as repo, GatewayFacts, Job, ReconciliationItem, ReconciliationRun, Transition,
 };
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::gateway::{Gateway, GatewayError, GatewayStatus};
-use super::notify::target;
 
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobReport {
     /// Attempts expired (the gateway knew of no payment).
     pub expired: usize,
@@ -32,18 +32,12 @@ pub struct JobReport {
 const LEASE_SECS: i64 = 120;
 const BATCH: i64 = 50;
 
-/// Waiting time before the next query: doubling from `first`, at most an hour.
-pub fn backoff(first: Duration, attempts: i32) -> Duration {
-    let factor = 2_i64.saturating_pow(u32::try_from(attempts.clamp(0, 12)).unwrap_or(12));
-    let wait = first.num_seconds().saturating_mul(factor);
-    Duration::seconds(wait.min(3600))
-}
-
 fn apply(
     conn: &mut motcua_persistence::AnyConnection,
     gateway: &dyn Gateway,
     p: &Payment,
     status: &GatewayStatus,
+    at: DateTime<Utc>,
 ) -> Result<bool, motcua_persistence::StoreError> {
     let Some(verdict) = status.verdict else {
         return Ok(false);
@@ -61,7 +55,7 @@ fn apply(
         paid_at: status.paid_at,
         detail: None,
     };
-    match repo::transition(conn, &p.id, to, code, &facts)? {
+    match repo::transition(conn, &p.id, to, code, &facts, at)? {
         Transition::Corrected(p) => {
             tracing::error!(payment = %p.id, dossier = %p.dossier_code, surplus_vnd = p.surplus_vnd, alert = "late_payment", "payment succeeded after the attempt was closed");
             Ok(true)
@@ -89,7 +83,7 @@ pub fn run(
         Ok(items) => {
             for p in items {
                 let outcome = match gateway.query(&p.txn_ref, p.created_at) {
-                    Ok(status) => apply(&mut conn, gateway, &p, &status).map(|settled| {
+                    Ok(status) => apply(&mut conn, gateway, &p, &status, at).map(|settled| {
                         if settled {
                             report.settled += 1;
                             true
@@ -122,6 +116,7 @@ pub fn run(
                             PaymentStatus::Failed,
                             Some(FailureCode::Expired),
                             &facts,
+                            at,
                         ) {
                             Ok(Transition::Applied(_)) => report.expired += 1,
                             Ok(_) => {}
@@ -148,7 +143,7 @@ pub fn run(
             for p in items {
                 let settled = match gateway.query(&p.txn_ref, p.created_at) {
                     Ok(status) if status.verdict != Some(Verdict::Held) => {
-                        apply(&mut conn, gateway, &p, &status).unwrap_or(false)
+                        apply(&mut conn, gateway, &p, &status, at).unwrap_or(false)
                     }
                     Ok(_) | Err(GatewayError::NotFound) => false,
                     Err(error) => {
@@ -191,6 +186,7 @@ pub fn reconcile(
     pool: &Pool,
     gateway: &dyn Gateway,
     day: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<ReconciliationRun, String> {
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let (from, to) = day_bounds(day);
@@ -240,6 +236,7 @@ pub fn reconcile(
                             PaymentStatus::Success,
                             None,
                             &facts,
+                            now,
                         ) {
                             Ok(Transition::Applied(_) | Transition::Corrected(_)) => {
                                 tracing::error!(payment = %p.id, dossier = %p.dossier_code, alert = "late_payment", "payment found at reconciliation, recorded");
@@ -302,74 +299,5 @@ pub fn reconcile(
             )),
         });
     }
-    repo::store_reconciliation(&mut conn, day, &items).map_err(|e| e.to_string())
-}
-
-fn verdict_name(v: Option<Verdict>) -> &'static str {
-    match v {
-        Some(Verdict::Paid) => "paid",
-        Some(Verdict::Declined) => "declined",
-        Some(Verdict::CancelledByUser) => "cancelled",
-        Some(Verdict::Held) => "held",
-        None => "pending",
-    }
-}
-
-/// Runs the jobs every `interval` in this process, and yesterday's
-/// reconciliation once a day. Stops with the server.
-pub fn spawn(state: actix_web::web::Data<crate::state::AppState>, interval: std::time::Duration) {
-    actix_web::rt::spawn(async move {
-        let mut ticker = actix_web::rt::time::interval(interval);
-        let mut reconciled: Option<NaiveDate> = None;
-        loop {
-            ticker.tick().await;
-            let (pool, gateway) = (state.pool.clone(), state.gateway.clone());
-            let first = chrono::Duration::seconds(
-                i64::try_from(state.settings.payments.requery_after_secs).unwrap_or(60),
-            );
-            let yesterday = WorkingCalendar::local_date(Utc::now()) - Duration::days(1);
-            let reconcile_day = (reconciled != Some(yesterday)).then_some(yesterday);
-            let result = actix_web::web::block(move || {
-                let report = run(&pool, gateway.as_ref(), first, Utc::now());
-                let reconciled =
-                    reconcile_day.map(|day| (day, reconcile(&pool, gateway.as_ref(), day)));
-                (report, reconciled)
-            })
-            .await;
-            match result {
-                Ok((report, reconciled_now)) => {
-                    if report != JobReport::default() {
-                        tracing::info!(?report, "payment jobs");
-                    }
-                    if let Some((day, outcome)) = reconciled_now {
-                        match outcome {
-                            Ok(run) => {
-                                reconciled = Some(day);
-                                tracing::info!(%day, matched = run.matched, missing = run.missing, mismatch = run.mismatch, "reconciliation");
-                            }
-                            Err(error) => {
-                                tracing::warn!(%day, %error, "reconciliation failed; will retry")
-                            }
-                        }
-                    }
-                }
-                Err(error) => tracing::error!(%error, "payment jobs panicked"),
-            }
-        }
-    });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_an_hour() {
-        let first = Duration::seconds(60);
-        assert_eq!(backoff(first, 0), Duration::seconds(60));
-        assert_eq!(backoff(first, 1), Duration::seconds(120));
-        assert_eq!(backoff(first, 5), Duration::seconds(1920));
-        assert_eq!(backoff(first, 6), Duration::seconds(3600));
-        assert_eq!(backoff(first, 100), Duration::seconds(3600));
-    }
+    repo::store_reconciliation(&mut conn, day, &items, now).map_err(|e| e.to_string())
 }

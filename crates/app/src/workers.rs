@@ -1,0 +1,156 @@
+//! The background workers of a server process: the payment jobs (expiry,
+//! status queries) every `payments.jobs_interval_secs`, and yesterday's
+//! reconciliation, claimed through the database (`job_runs`) so that it runs
+//! once a day whatever the number of processes. They run in production and
+//! in the tests alike; the first round comes one interval after the start.
+
+use chrono::{Duration, NaiveDate};
+use motcua_domain::calendar::WorkingCalendar;
+use motcua_persistence::repo::job_runs;
+
+use crate::App;
+use crate::payments::jobs::{self, JobReport};
+
+/// The `job_runs.job` of the daily reconciliation (its `run_key` is the day).
+pub const RECONCILIATION: &str = "reconciliation";
+
+/// How long a process may hold a reconciliation before another may take it over.
+const RECONCILIATION_LEASE_MINUTES: i64 = 15;
+
+/// The running workers; dropping this stops them (a round in progress finishes).
+#[derive(Debug, Default)]
+pub struct Workers {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Workers {
+    /// How many workers run.
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// What one round did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Round {
+    pub jobs: JobReport,
+    /// The day this process reconciled in this round, if it did.
+    pub reconciled: Option<NaiveDate>,
+}
+
+impl App {
+    /// Starts the workers on the current Tokio runtime (an interval of 0 turns
+    /// the payment jobs off). Keep the result for as long as they should run.
+    pub fn start_workers(&self) -> Workers {
+        let mut workers = Workers::default();
+        let every = self.settings.payments.jobs_interval_secs;
+        if every > 0 {
+            let app = self.clone();
+            let every = std::time::Duration::from_secs(every);
+            workers.tasks.push(tokio::spawn(async move {
+                let start = tokio::time::Instant::now() + every;
+                let mut ticker = tokio::time::interval_at(start, every);
+                loop {
+                    ticker.tick().await;
+                    let app = app.clone();
+                    if let Err(error) =
+                        tokio::task::spawn_blocking(move || app.payment_round()).await
+                    {
+                        tracing::error!(%error, "payment jobs panicked");
+                    }
+                }
+            }));
+        }
+        workers
+    }
+
+    /// One round of the payment jobs at the clock's time, then yesterday's
+    /// reconciliation if no process has done it yet. Blocking.
+    pub fn payment_round(&self) -> Round {
+        let report = self.payment_jobs();
+        if report != JobReport::default() {
+            tracing::info!(?report, "payment jobs");
+        }
+        let yesterday = WorkingCalendar::local_date(self.clock.now()) - Duration::days(1);
+        Round {
+            jobs: report,
+            reconciled: self.reconcile_once(yesterday).then_some(yesterday),
+        }
+    }
+
+    /// Expiry of unfinished attempts and status queries of pending ones, at
+    /// the clock's time. Blocking.
+    pub fn payment_jobs(&self) -> JobReport {
+        let first = Duration::seconds(
+            i64::try_from(self.settings.payments.requery_after_secs).unwrap_or(60),
+        );
+        jobs::run(&self.pool, self.gateway.as_ref(), first, self.clock.now())
+    }
+
+    /// Reconciles `day` if this process wins its claim; true when it did.
+    /// A failed reconciliation gives the claim back for the next round.
+    pub fn reconcile_once(&self, day: NaiveDate) -> bool {
+        let key = day.to_string();
+        let now = self.clock.now();
+        let lease = Duration::minutes(RECONCILIATION_LEASE_MINUTES);
+        let claimed = self
+            .pool
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut c| {
+                job_runs::claim(&mut c, RECONCILIATION, &key, &self.instance, now, lease)
+                    .map_err(|e| e.to_string())
+            });
+        match claimed {
+            Ok(true) => {}
+            Ok(false) => return false,
+            Err(error) => {
+                tracing::warn!(%day, %error, "claiming the reconciliation failed; will retry");
+                return false;
+            }
+        }
+        let outcome = jobs::reconcile(&self.pool, self.gateway.as_ref(), day, now);
+        let settle = self
+            .pool
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut c| {
+                match &outcome {
+                    Ok(_) => job_runs::finish(
+                        &mut c,
+                        RECONCILIATION,
+                        &key,
+                        &self.instance,
+                        self.clock.now(),
+                    ),
+                    Err(_) => job_runs::release(&mut c, RECONCILIATION, &key, &self.instance),
+                }
+                .map_err(|e| e.to_string())
+            });
+        if let Err(error) = settle {
+            tracing::error!(%day, %error, "recording the reconciliation's claim failed");
+        }
+        match outcome {
+            Ok(run) => {
+                tracing::info!(%day, matched = run.matched, missing = run.missing, mismatch = run.mismatch, "reconciliation");
+                true
+            }
+            Err(error) => {
+                tracing::warn!(%day, %error, "reconciliation failed; will retry");
+                false
+            }
+        }
+    }
+}
