@@ -21,18 +21,19 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// 12-digit citizen ID number; it becomes the username.
-    #[schema(example = "079203001234")]
+    #[schema(value_type = motcua_domain::rules::CitizenIdNumber, example = "079203001234")]
     pub id_number: String,
-    #[schema(example = "Nguyễn Văn An")]
+    #[schema(value_type = motcua_domain::rules::PersonName, example = "Nguyễn Văn An")]
     pub full_name: String,
-    #[schema(example = "0912345678")]
+    #[schema(value_type = motcua_domain::rules::PhoneNumber, example = "0912345678")]
     pub phone: String,
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::EmailOrBlank>)]
     pub email: Option<String>,
     #[serde(default)]
     pub date_of_birth: Option<NaiveDate>,
     /// At least 10 characters, not only digits.
-    #[schema(example = "mat-khau-cua-an")]
+    #[schema(value_type = motcua_domain::rules::Password, example = "mat-khau-cua-an")]
     pub password: String,
 }
 

@@ -11,6 +11,7 @@ use motcua_domain::calendar::{Outcome, Progress, WorkingCalendar, WorkingHours};
 use motcua_domain::dossier::{
     Action, Actor, Channel, Dossier, DossierStatus, RatingScore, allowed_actions,
 };
+use motcua_domain::rules::{DueWithinDays, RangeRule};
 use motcua_domain::validation::Problem;
 use motcua_persistence::AnyConnection;
 use motcua_persistence::repo::dossiers::{
@@ -43,19 +44,22 @@ pub fn who(caller: &Caller) -> workflow::Caller {
 pub struct ApplicantBody {
     /// A person's 12-digit citizen ID number. Give this or `tax_code`.
     #[serde(default)]
-    #[schema(example = "079203001234")]
+    #[schema(value_type = Option<motcua_domain::rules::CitizenIdNumberOrBlank>, example = "079203001234")]
     pub id_number: Option<String>,
     /// An organisation's tax code (10 digits, or 10-3 for a branch), when a
     /// business or association files.
     #[serde(default)]
-    #[schema(example = "0100233488")]
+    #[schema(value_type = Option<motcua_domain::rules::TaxCodeNumberOrBlank>, example = "0100233488")]
     pub tax_code: Option<String>,
     /// Required when the applicant is new to the system.
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::PersonNameOrBlank>)]
     pub full_name: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::PhoneNumberOrBlank>)]
     pub phone: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::EmailOrBlank>)]
     pub email: Option<String>,
     #[serde(default)]
     pub address: Option<String>,
@@ -311,6 +315,7 @@ pub struct DossierQuery {
     /// `true`: open dossiers past their due moment.
     pub overdue: Option<bool>,
     /// Open dossiers due within this many working days (0 = today), not yet overdue.
+    #[param(value_type = Option<motcua_domain::rules::DueWithinDays>)]
     pub due_within: Option<u32>,
     pub channel: Option<Channel>,
     /// Submitted on or after this date (local).
@@ -352,10 +357,12 @@ pub async fn list(
             })?,
         );
     }
-    if q.due_within.is_some_and(|n| n > 60) {
+    if q.due_within
+        .is_some_and(|n| !DueWithinDays::contains(n.into()))
+    {
         return Err(ApiError::query_field(
             "due_within",
-            Problem::OutOfRange { min: 0, max: 60 },
+            DueWithinDays::problem(),
         ));
     }
     if let (Some(from), Some(to)) = (q.from, q.to)
@@ -463,6 +470,7 @@ pub struct ActionRequest {
     pub action: Action,
     /// Remark, or the written reason (required to refuse, reject, cancel, send back, apologise).
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::NoteOrBlank>)]
     pub note: Option<String>,
     /// assign: the officer to handle it.
     #[serde(default)]
@@ -670,6 +678,7 @@ pub async fn upload_to_dossier(
 pub struct RatingRequest {
     pub score: RatingScore,
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::CommentOrBlank>)]
     pub comment: Option<String>,
 }
 

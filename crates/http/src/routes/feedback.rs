@@ -8,6 +8,7 @@ use motcua_domain::Role;
 use motcua_domain::feedback::{Feedback, FeedbackAction, FeedbackStatus, deadline_days};
 use motcua_domain::identity::normalize_phone;
 use motcua_domain::procedure::TimeUnit;
+use motcua_domain::rules::{Message, PersonName, ShortText, TextRule};
 use motcua_domain::text::nfc;
 use motcua_domain::user::is_plausible_email;
 use motcua_domain::validation::{FieldErrors, Problem};
@@ -34,10 +35,15 @@ pub struct FeedbackRequest {
     /// The procedure the feedback is about, if any.
     #[schema(example = "1.001234")]
     pub procedure_code: Option<String>,
-    #[schema(example = "Thành phần hồ sơ yêu cầu bản sao không cần thiết")]
+    #[schema(
+        value_type = motcua_domain::rules::ShortText,
+        example = "Thành phần hồ sơ yêu cầu bản sao không cần thiết"
+    )]
     pub subject: String,
+    #[schema(value_type = motcua_domain::rules::Message)]
     pub content: String,
     /// Leave out to send anonymously.
+    #[schema(value_type = Option<motcua_domain::rules::PersonNameOrBlank>)]
     pub sender_name: Option<String>,
     /// Phone or e-mail for the answer; required when not signed in.
     #[schema(example = "0912345678")]
@@ -118,15 +124,15 @@ pub async fn submit(
     let mut errors = FieldErrors::new();
     let subject = nfc(&body.subject);
     let content = nfc(&body.content);
-    errors.text("subject", &subject, 200);
-    errors.text("content", &content, 5000);
+    ShortText::check(&mut errors, "subject", &subject);
+    Message::check(&mut errors, "content", &content);
     let sender_name = body
         .sender_name
         .as_deref()
         .map(nfc)
         .filter(|n| !n.trim().is_empty());
     if let Some(name) = &sender_name {
-        errors.text("sender_name", name, 200);
+        PersonName::check(&mut errors, "sender_name", name);
     }
     let contact = match body
         .contact
@@ -351,6 +357,7 @@ pub struct ReplyRequest {
     pub action: FeedbackAction,
     /// The answer, the reasons or the question; optional for `close`.
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::MessageOrBlank>)]
     pub content: Option<String>,
 }
 
@@ -384,11 +391,13 @@ pub async fn reply(
         ));
     }
     let content = content.map(|c| nfc(&c)).unwrap_or_default();
-    if action != FeedbackAction::Close {
-        let mut errors = FieldErrors::new();
-        errors.text("content", &content, 5000);
-        errors.into_result()?;
+    let mut errors = FieldErrors::new();
+    if action == FeedbackAction::Close {
+        Message::check_optional(&mut errors, "content", Some(&content));
+    } else {
+        Message::check(&mut errors, "content", &content);
     }
+    errors.into_result()?;
     let fb = handled_by(&state, &caller, id.into_inner()).await?;
     let by = caller.user_id;
     let done = state
@@ -427,6 +436,7 @@ pub async fn track(state: web::Data<AppState>, code: web::Path<String>) -> ApiRe
 #[serde(deny_unknown_fields)]
 pub struct InfoRequest {
     /// What the agency asked for.
+    #[schema(value_type = motcua_domain::rules::Message)]
     pub content: String,
 }
 
@@ -445,7 +455,7 @@ pub async fn add_info(
 ) -> ApiResult<HttpResponse> {
     let content = nfc(&body.0.content);
     let mut errors = FieldErrors::new();
-    errors.text("content", &content, 5000);
+    Message::check(&mut errors, "content", &content);
     errors.into_result()?;
     let code = code.into_inner().trim().to_uppercase();
     let done = state
