@@ -111,6 +111,7 @@ fn username(value: &str) -> bool {
 }
 
 type StringCheck = Box<dyn Fn(&str) -> bool>;
+type RangeCheck = fn(i64) -> bool;
 
 /// Each string rule's check, by the name its schema has in the document.
 fn string_rules() -> Vec<(&'static str, StringCheck)> {
@@ -147,15 +148,34 @@ fn string_rules() -> Vec<(&'static str, StringCheck)> {
         ("Username", Box::new(username)),
         ("AgencyCode", Box::new(AgencyCode::is_valid)),
         ("ProcedureCode", Box::new(ProcedureCode::is_valid)),
+        (
+            "ContactOrBlank",
+            Box::new(|v: &str| {
+                let mut e = FieldErrors::new();
+                ContactOrBlank::check(&mut e, "f", Some(v));
+                e.is_empty()
+            }),
+        ),
         ("OneTimeCode", Box::new(OneTimeCode::is_valid)),
     ];
     rules.extend(others);
+    // Credentials: `validator`'s `length` with the rule's bounds, counted in
+    // characters (crates/http/src/routes/auth.rs runs the derive itself).
+    macro_rules! lengths {
+        ($($rule:ident),+) => {$(
+            rules.push((
+                stringify!($rule),
+                Box::new(|v: &str| ($rule::MIN..=$rule::MAX).contains(&(v.chars().count() as u64))),
+            ));
+        )+};
+    }
+    lengths!(SignInName, Secret, OpaqueToken, ScopeList);
     rules
 }
 
-fn range_rules() -> Vec<(&'static str, fn(i64) -> bool)> {
+fn range_rules() -> Vec<(&'static str, RangeCheck)> {
     macro_rules! ranges {
-        ($($rule:ident),+) => { vec![$((stringify!($rule), $rule::contains as fn(i64) -> bool)),+] };
+        ($($rule:ident),+) => { vec![$((stringify!($rule), $rule::contains as RangeCheck)),+] };
     }
     ranges!(
         AmountVnd,

@@ -123,6 +123,48 @@ text_rules! {
     AgencyName, AgencyNameOrBlank = 300;
 }
 
+macro_rules! length_rules {
+    ($($(#[doc = $doc:literal])* $name:ident = $min:expr, $max:expr;)+) => {$(
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $name;
+        impl $name {
+            pub const MIN: u64 = $min;
+            pub const MAX: u64 = $max;
+        }
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                schema::text(
+                    usize::try_from($name::MIN).ok().filter(|m| *m > 0),
+                    $name::MAX,
+                    None,
+                    concat!($($doc, "\n",)* ""),
+                )
+            }
+        }
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+        }
+    )+};
+}
+
+// Credentials are measured as sent (nothing is trimmed from a secret), with
+// `validator`'s `length(min = Rule::MIN, max = Rule::MAX)`.
+length_rules! {
+    /// A sign-in name as sent: a citizen ID number or an account name (1 to 200 characters).
+    SignInName = 1, 200;
+    /// A password or client secret as sent (1 to 256 characters).
+    Secret = 1, 256;
+    /// An opaque token or client identifier as sent (1 to 200 characters).
+    OpaqueToken = 1, 200;
+    /// An OAuth2 scope list as sent (at most 200 characters).
+    ScopeList = 0, 200;
+}
+
 macro_rules! range_rules {
     ($($(#[doc = $doc:literal])* $name:ident = $min:expr, $max:expr;)+) => {$(
         $(#[doc = $doc])*
@@ -285,6 +327,37 @@ impl Email {
             errors.add(field, Problem::format(Self::EXAMPLE));
             None
         }
+    }
+}
+
+/// A phone number or an e-mail address to answer on ([`PhoneNumber`] or
+/// [`Email`]), optional: blank means not given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContactOrBlank;
+
+impl ContactOrBlank {
+    pub fn pattern() -> String {
+        let inner = |p: &str| p.trim_start_matches('^').trim_end_matches('$').to_owned();
+        format!(
+            r"^(\s*|{}|{})$",
+            inner(&PhoneNumber::pattern()),
+            inner(Email::PATTERN)
+        )
+    }
+
+    /// The phone number in national form or the address lower-cased;
+    /// absent or blank passes as `None`.
+    pub fn check(errors: &mut FieldErrors, field: &str, value: Option<&str>) -> Option<String> {
+        let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+        let contact = if value.contains('@') {
+            Email::is_valid(value).then(|| value.to_lowercase())
+        } else {
+            normalize_phone(value)
+        };
+        if contact.is_none() {
+            errors.add(field, Problem::format("phone 0xxxxxxxxx or e-mail"));
+        }
+        contact
     }
 }
 
@@ -508,6 +581,12 @@ mod schemas {
             Some(Email::MAX),
             Email::EXAMPLE,
             "An e-mail address (shape only); blank means not given.",
+        );
+        ContactOrBlank => schema::pattern(
+            ContactOrBlank::pattern(),
+            Some(Email::MAX),
+            PhoneNumber::EXAMPLE,
+            "A phone number (see `PhoneNumber`) or an e-mail address (see `Email`); blank means not given.",
         );
         Password => RefOr::T(Schema::Object(
             utoipa::openapi::schema::ObjectBuilder::new()

@@ -11,7 +11,7 @@ use motcua_domain::calendar::{Outcome, Progress, WorkingCalendar, WorkingHours};
 use motcua_domain::dossier::{
     Action, Actor, Channel, Dossier, DossierStatus, RatingScore, allowed_actions,
 };
-use motcua_domain::rules::{DueWithinDays, RangeRule};
+use motcua_domain::rules::{DueWithinDays, Note, RangeRule, TextRule};
 use motcua_domain::validation::Problem;
 use motcua_persistence::AnyConnection;
 use motcua_persistence::repo::dossiers::{
@@ -96,7 +96,7 @@ impl From<DocumentRef> for DocumentInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitRequest {
-    #[schema(example = "1.004630")]
+    #[schema(value_type = motcua_domain::rules::ProcedureCode, example = "1.004630")]
     pub procedure_code: String,
     /// The receiving agency, for procedures every commune handles.
     #[serde(default)]
@@ -510,11 +510,14 @@ fn if_match(req: &HttpRequest) -> ApiResult<Option<i32>> {
     }
     let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
     let number = text.strip_prefix('v').unwrap_or(text);
-    number.parse::<i32>().map(Some).map_err(|_| {
-        ApiError::new(ErrorCode::PreconditionFailed)
-            .detail("If-Match không khớp ETag nào.", "If-Match matches no ETag.")
-    })
+    // A tag that names no version (empty, not ours) matches no dossier: it is
+    // answered in the workflow's order (404 for a dossier the caller cannot
+    // see, then 412 with the current `ETag`), like a stale one.
+    Ok(Some(number.parse::<i32>().unwrap_or(NO_VERSION)))
 }
+
+/// A version no dossier has (versions start at 1).
+const NO_VERSION: i32 = 0;
 
 /// Takes an action on a dossier (see the state machine in the docs). Needs
 /// `If-Match` with the current `ETag`: 428 without it, 412 when stale. An
@@ -542,8 +545,14 @@ pub async fn act(
     code: web::Path<String>,
     body: Json<ActionRequest>,
 ) -> ApiResult<HttpResponse> {
-    let version = if_match(&req)?;
     let b = body.0;
+    // What the body states is checked before the precondition: an invalid
+    // body is refused (422) whatever `If-Match` says.
+    let mut errors = motcua_domain::validation::FieldErrors::new();
+    let note = b.note.as_deref().map(motcua_domain::text::nfc);
+    Note::check_optional(&mut errors, "note", note.as_deref());
+    errors.into_result()?;
+    let version = if_match(&req)?;
     let input = ActionInput {
         action: Some(b.action),
         note: b.note,

@@ -6,11 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{Duration, Utc};
 use motcua_domain::Role;
 use motcua_domain::feedback::{Feedback, FeedbackAction, FeedbackStatus, deadline_days};
-use motcua_domain::identity::normalize_phone;
 use motcua_domain::procedure::TimeUnit;
-use motcua_domain::rules::{Message, PersonName, ShortText, TextRule};
+use motcua_domain::rules::{ContactOrBlank, Message, PersonName, ShortText, TextRule};
 use motcua_domain::text::nfc;
-use motcua_domain::user::is_plausible_email;
 use motcua_domain::validation::{FieldErrors, Problem};
 use motcua_persistence::StoreError;
 use motcua_persistence::repo::feedback::{self as repo, FeedbackFilter, NewFeedback, Reply};
@@ -46,7 +44,7 @@ pub struct FeedbackRequest {
     #[schema(value_type = Option<motcua_domain::rules::PersonNameOrBlank>)]
     pub sender_name: Option<String>,
     /// Phone or e-mail for the answer; required when not signed in.
-    #[schema(example = "0912345678")]
+    #[schema(value_type = Option<motcua_domain::rules::ContactOrBlank>, example = "0912345678")]
     pub contact: Option<String>,
 }
 
@@ -96,15 +94,6 @@ fn tracking_code() -> String {
     format!("PA-{a}-{b}-{c}")
 }
 
-fn contact_of(raw: &str) -> Option<String> {
-    let raw = raw.trim();
-    if raw.contains('@') {
-        is_plausible_email(raw).then(|| raw.to_lowercase())
-    } else {
-        normalize_phone(raw)
-    }
-}
-
 /// Sends feedback (no sign-in needed). The answer is due within 15 working
 /// days; keep the tracking code to follow it.
 #[utoipa::path(operation_id = "submit_feedback", 
@@ -134,25 +123,11 @@ pub async fn submit(
     if let Some(name) = &sender_name {
         PersonName::check(&mut errors, "sender_name", name);
     }
-    let contact = match body
-        .contact
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        Some(raw) => match contact_of(raw) {
-            Some(c) => Some(c),
-            None => {
-                errors.add("contact", Problem::format("phone 0xxxxxxxxx or e-mail"));
-                None
-            }
-        },
-        None if caller.0.is_none() => {
-            errors.add("contact", Problem::Required);
-            None
-        }
-        None => None,
-    };
+    let given = body.contact.as_deref().filter(|c| !c.trim().is_empty());
+    let contact = ContactOrBlank::check(&mut errors, "contact", given);
+    if given.is_none() && caller.0.is_none() {
+        errors.add("contact", Problem::Required);
+    }
     let procedure_code = body
         .procedure_code
         .as_deref()
