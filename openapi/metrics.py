@@ -2,7 +2,8 @@
 """Counts the contract defects issue 10 names, straight from the document.
 
 Usage: python3 openapi/metrics.py [openapi/openapi.json]
-Prints one `name: count` per line; every count should be 0.
+Prints one `name: count` per line; every defect count should be 0 (the
+last two lines are informational: constrained request fields).
 """
 import json
 import re
@@ -52,6 +53,49 @@ for p, m, o in ops:
             content = r.get("content", {})
             if list(content) != ["application/problem+json"]:
                 not_problem += 1
+KEYS = ("pattern", "minLength", "maxLength", "minimum", "maximum")
+
+
+def resolve(node):
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+        node = schemas.get(node["$ref"].split("/")[-1], {})
+    return node
+
+
+def constrained(node):
+    node = resolve(node)
+    if not isinstance(node, dict):
+        return False
+    if any(k in node for k in KEYS):
+        return True
+    if any(constrained(x) for k in ("oneOf", "anyOf", "allOf") for x in node.get(k, [])):
+        return True
+    return "items" in node and constrained(node["items"])
+
+
+def fields(node, out, depth=0):
+    """(request field, constrained?) for every property, nested ones too."""
+    node = resolve(node)
+    if depth > 4 or not isinstance(node, dict):
+        return
+    for k in ("oneOf", "anyOf", "allOf"):
+        for x in node.get(k, []):
+            fields(x, out, depth + 1)
+    for p in node.get("properties", {}).values():
+        out.append(constrained(p))
+        fields(p, out, depth + 1)
+    if "items" in node:
+        fields(node["items"], out, depth + 1)
+
+
+request_fields = []
+for _, _, o in ops:
+    for p in o.get("parameters", []):
+        if p.get("in") in ("query", "path"):
+            request_fields.append(constrained(p.get("schema", {})))
+    for c in list(o.get("requestBody", {}).get("content", {}).values())[:1]:
+        fields(c.get("schema", {}), request_fields)
+
 no_security = sum(1 for _, _, o in ops if "security" not in o)
 no_summary = sum(1 for _, _, o in ops if not o.get("summary"))
 
@@ -63,3 +107,7 @@ print(f"error_responses_not_problem_json: {not_problem}")
 print(f"responses_without_description: {no_desc}")
 print(f"operations_without_security: {no_security}")
 print(f"operations_without_summary: {no_summary}")
+# Informational, not a defect count: request fields (query/path parameters and
+# body properties, nested ones too) whose schema states a length, pattern or range.
+print(f"request_fields: {len(request_fields)}")
+print(f"request_fields_constrained: {sum(request_fields)}")

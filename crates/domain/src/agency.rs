@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::identity::is_valid_agency_code;
 use crate::procedure::AdminLevel;
+use crate::rules::{AgencyName, TextRule};
 use crate::text::nfc;
 use crate::validation::{FieldErrors, Problem};
 
@@ -33,11 +34,17 @@ pub struct AgencyRef {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewAgency {
-    #[cfg_attr(feature = "openapi", schema(example = "000.00.20.H56"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = crate::rules::AgencyCode, example = "000.00.20.H56")
+    )]
     pub code: String,
     #[cfg_attr(
         feature = "openapi",
-        schema(example = "Sở Văn hóa, Thể thao và Du lịch")
+        schema(
+            value_type = crate::rules::AgencyName,
+            example = "Sở Văn hóa, Thể thao và Du lịch"
+        )
     )]
     pub name: String,
     pub level: AdminLevel,
@@ -57,7 +64,7 @@ impl NewAgency {
         if !is_valid_agency_code(&self.code) {
             errors.add("code", Problem::format("000.00.20.H56"));
         }
-        errors.text("name", &self.name, 300);
+        AgencyName::check(&mut errors, "name", &self.name);
         errors.into_result()
     }
 }

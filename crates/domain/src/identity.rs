@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Province prefixes of the 12-digit citizen ID number (Circular 07/2016/TT-BCA,
 /// kept by Circular 59/2021/TT-BCA). The 2025 province mergers did not re-issue
 /// numbers, so the 63 historical prefixes all remain valid.
-const PROVINCE_PREFIXES: [u16; 63] = [
+pub(crate) const PROVINCE_PREFIXES: [u16; 63] = [
     1, 2, 4, 6, 8, 10, 11, 12, 14, 15, 17, 19, 20, 22, 24, 25, 26, 27, 30, 31, 33, 34, 35, 36, 37,
     38, 40, 42, 44, 45, 46, 48, 49, 51, 52, 54, 56, 58, 60, 62, 64, 66, 67, 68, 70, 72, 74, 75, 77,
     79, 80, 82, 83, 84, 86, 87, 89, 91, 92, 93, 94, 95, 96,

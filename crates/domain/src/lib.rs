@@ -17,6 +17,7 @@ pub mod payment;
 pub mod procedure;
 pub mod queue;
 pub mod role;
+pub mod rules;
 pub mod search;
 pub mod settlement;
 pub mod text;

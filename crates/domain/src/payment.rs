@@ -172,10 +172,12 @@ pub enum AmountProblem {
     TooLarge,
 }
 
+/// An amount paid or refunded: within [`crate::rules::AmountVnd`].
 pub fn check_amount(vnd: i64) -> Result<i64, AmountProblem> {
-    if vnd <= 0 {
+    use crate::rules::{AmountVnd, RangeRule};
+    if vnd < AmountVnd::MIN {
         Err(AmountProblem::NotPositive)
-    } else if vnd > MAX_AMOUNT_VND {
+    } else if vnd > AmountVnd::MAX {
         Err(AmountProblem::TooLarge)
     } else {
         Ok(vnd)

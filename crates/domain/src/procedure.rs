@@ -3,6 +3,10 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::rules::{
+    FeeAmountVnd, FeeCode, Paragraph, ProcedureName, ProcessingDays, RangeRule, SectorName,
+    TextRule,
+};
 use crate::text::{fold, nfc, slug};
 use crate::validation::{FieldErrors, Problem};
 
@@ -89,6 +93,7 @@ pub struct RequiredDocument {
     /// Stable key within the procedure, cited by dossiers; `D1`, `D2`… when omitted.
     #[serde(default)]
     pub code: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::rules::Paragraph))]
     pub name: String,
     #[serde(default = "one")]
     pub originals: u8,
@@ -113,8 +118,11 @@ fn one() -> u8 {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Fee {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::rules::FeeCode))]
     pub code: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::rules::ProcedureName))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::rules::FeeAmountVnd))]
     pub amount_vnd: i64,
     pub payable_online: bool,
     /// The condition under which this tier applies; `None` when always due.
@@ -129,24 +137,34 @@ pub struct Fee {
 #[serde(deny_unknown_fields)]
 pub struct ProcedureSpec {
     /// National procedure code, e.g. `1.001029`.
-    #[cfg_attr(feature = "openapi", schema(example = "1.001029"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = crate::rules::ProcedureCode, example = "1.001029")
+    )]
     pub code: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::rules::ProcedureName))]
     pub name: String,
     /// Sector (lĩnh vực) name, e.g. `Nghệ thuật biểu diễn`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::rules::SectorName))]
     pub sector: String,
     pub levels: Vec<AdminLevel>,
     /// Processing time set by law.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::rules::ProcessingDays))]
     pub regulated_days: u32,
     /// The agency's committed time, at most the regulated one.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::rules::ProcessingDays))]
     pub committed_days: u32,
     #[serde(default = "default_time_unit")]
     pub time_unit: TimeUnit,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::rules::Paragraph>))]
     pub steps: Vec<String>,
     pub required_documents: Vec<RequiredDocument>,
     #[serde(default)]
     pub fees: Vec<Fee>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::rules::Paragraph>))]
     pub legal_basis: Vec<String>,
     /// What the applicant receives, e.g. `Giấy phép tổ chức biểu diễn nghệ thuật`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::rules::ProcedureName))]
     pub result: String,
     #[serde(default = "default_applicants")]
     pub applicant_types: Vec<ApplicantKind>,
@@ -176,9 +194,11 @@ fn default_status() -> ProcedureStatus {
     ProcedureStatus::Active
 }
 
-pub const MAX_NAME: u64 = 500;
-pub const MAX_TEXT: u64 = 2000;
+pub const MAX_NAME: u64 = <ProcedureName as TextRule>::MAX;
+pub const MAX_TEXT: u64 = <Paragraph as TextRule>::MAX;
 pub const MAX_DAYS: u32 = 365;
+/// The largest fee a procedure may state (1,000 billion đồng).
+pub const MAX_FEE_VND: i64 = 1_000_000_000_000;
 
 /// National procedure codes look like `1.001029` or `2.000500`.
 pub fn is_valid_procedure_code(code: &str) -> bool {
@@ -245,27 +265,19 @@ impl ProcedureSpec {
         } else if !is_valid_procedure_code(&self.code) {
             errors.add("code", Problem::format("1.001029"));
         }
-        errors.text("name", &self.name, MAX_NAME);
-        errors.text("sector", &self.sector, 200);
+        ProcedureName::check(&mut errors, "name", &self.name);
+        SectorName::check(&mut errors, "sector", &self.sector);
         if slug(&self.sector).is_empty() && !self.sector.trim().is_empty() {
             errors.add("sector", Problem::format("a sector name with letters"));
         }
-        errors.text("result", &self.result, MAX_NAME);
+        ProcedureName::check(&mut errors, "result", &self.result);
         if self.levels.is_empty() {
             errors.add("levels", Problem::Required);
         }
         if self.applicant_types.is_empty() {
             errors.add("applicant_types", Problem::Required);
         }
-        if self.regulated_days > MAX_DAYS {
-            errors.add(
-                "regulated_days",
-                Problem::OutOfRange {
-                    min: 0,
-                    max: MAX_DAYS.into(),
-                },
-            );
-        }
+        ProcessingDays::check(&mut errors, "regulated_days", self.regulated_days.into());
         if self.committed_days > self.regulated_days {
             errors.add(
                 "committed_days",
@@ -284,20 +296,20 @@ impl ProcedureSpec {
             errors.add("steps", Problem::Required);
         }
         for (i, step) in self.steps.iter().enumerate() {
-            errors.text(&format!("steps[{i}]"), step, MAX_TEXT);
+            Paragraph::check(&mut errors, &format!("steps[{i}]"), step);
         }
         if self.legal_basis.is_empty() {
             errors.add("legal_basis", Problem::Required);
         }
         for (i, basis) in self.legal_basis.iter().enumerate() {
-            errors.text(&format!("legal_basis[{i}]"), basis, MAX_TEXT);
+            Paragraph::check(&mut errors, &format!("legal_basis[{i}]"), basis);
         }
         let mut doc_codes = Vec::new();
         for (i, doc) in self.required_documents.iter().enumerate() {
-            errors.text(
+            Paragraph::check(
+                &mut errors,
                 &format!("required_documents[{i}].name"),
                 &doc.name,
-                MAX_TEXT,
             );
             if doc.originals == 0 && doc.copies == 0 {
                 errors.add(
@@ -312,17 +324,13 @@ impl ProcedureSpec {
         }
         let mut fee_codes = Vec::new();
         for (i, fee) in self.fees.iter().enumerate() {
-            errors.text(&format!("fees[{i}].code"), &fee.code, 20);
-            errors.text(&format!("fees[{i}].name"), &fee.name, MAX_NAME);
-            if fee.amount_vnd <= 0 || fee.amount_vnd > 1_000_000_000_000 {
-                errors.add(
-                    format!("fees[{i}].amount_vnd"),
-                    Problem::OutOfRange {
-                        min: 1,
-                        max: 1_000_000_000_000,
-                    },
-                );
-            }
+            FeeCode::check(&mut errors, &format!("fees[{i}].code"), &fee.code);
+            ProcedureName::check(&mut errors, &format!("fees[{i}].name"), &fee.name);
+            FeeAmountVnd::check(
+                &mut errors,
+                &format!("fees[{i}].amount_vnd"),
+                fee.amount_vnd,
+            );
             if fee_codes.contains(&fee.code) {
                 errors.add(format!("fees[{i}].code"), Problem::Duplicate);
             }

@@ -2,7 +2,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Role;
-use crate::identity::{CitizenId, normalize_phone};
+use crate::identity::CitizenId;
+use crate::rules::{CitizenIdNumber, Email, Password, PersonName, PhoneNumber, TextRule, Username};
 use crate::text::nfc;
 use crate::validation::{FieldErrors, Problem};
 
@@ -26,48 +27,23 @@ pub struct User {
     pub last_login_at: Option<DateTime<Utc>>,
 }
 
-pub const MIN_PASSWORD: u64 = 10;
-pub const MAX_PASSWORD: u64 = 128;
+pub const MIN_PASSWORD: u64 = Password::MIN;
+pub const MAX_PASSWORD: u64 = Password::MAX;
 
-/// Password policy: long enough, not absurdly long (hashing cost), not only digits,
-/// and not the account's own identifier.
+/// Password policy ([`Password`]): long enough, not absurdly long (hashing
+/// cost), not only digits, and not the account's own identifier.
 pub fn check_password(errors: &mut FieldErrors, field: &str, password: &str, username: &str) {
-    let len = password.chars().count() as u64;
-    if len < MIN_PASSWORD {
-        errors.add(field, Problem::TooShort { min: MIN_PASSWORD });
-    } else if len > MAX_PASSWORD {
-        errors.add(field, Problem::TooLong { max: MAX_PASSWORD });
-    } else if password.chars().all(|c| c.is_ascii_digit()) {
-        errors.add(field, Problem::rule("password_only_digits"));
-    } else if password.eq_ignore_ascii_case(username) {
-        errors.add(field, Problem::rule("password_equals_username"));
-    }
+    Password::check(errors, field, password, username);
 }
 
-/// Checks a username for staff and service accounts: 3–64 of `[a-z0-9._-]`.
+/// Checks a username for staff and service accounts ([`Username`]): 3–64 of `[a-z0-9._-]`.
 pub fn check_username(errors: &mut FieldErrors, field: &str, username: &str) {
-    let ok = (3..=64).contains(&username.len())
-        && username
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-    if !ok {
-        errors.add(field, Problem::format("3-64 characters: a-z 0-9 . _ -"));
-    }
+    Username::check(errors, field, username);
 }
 
-/// Simple shape check; deliverability is not our business.
+/// Simple shape check ([`Email`]); deliverability is not our business.
 pub fn is_plausible_email(email: &str) -> bool {
-    match email.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && email.len() <= 254
-                && !email.chars().any(char::is_whitespace)
-        }
-        None => false,
-    }
+    Email::is_valid(email)
 }
 
 /// Citizen self-registration, validated and normalised.
@@ -92,19 +68,10 @@ impl Registration {
         today: NaiveDate,
     ) -> Result<Self, Vec<crate::validation::FieldError>> {
         let mut errors = FieldErrors::new();
-        let id = CitizenId::parse(id_number);
-        if id.is_err() {
-            errors.add("id_number", Problem::rule("invalid_citizen_id"));
-        }
-        errors.text("full_name", full_name, 200);
-        let phone = normalize_phone(phone);
-        if phone.is_none() {
-            errors.add("phone", Problem::format("0912345678"));
-        }
-        let email = email.map(str::trim).filter(|e| !e.is_empty());
-        if email.is_some_and(|e| !is_plausible_email(e)) {
-            errors.add("email", Problem::format("name@example.vn"));
-        }
+        let id = CitizenIdNumber::check(&mut errors, "id_number", id_number);
+        PersonName::check(&mut errors, "full_name", full_name);
+        let phone = PhoneNumber::check(&mut errors, "phone", phone);
+        let email = Email::check_optional(&mut errors, "email", email);
         if let Some(dob) = date_of_birth
             && (dob > today || dob < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(dob))
         {
@@ -113,11 +80,11 @@ impl Registration {
         check_password(&mut errors, "password", password, id_number.trim());
         errors.into_result()?;
         match (id, phone) {
-            (Ok(id_number), Some(phone)) => Ok(Self {
+            (Some(id_number), Some(phone)) => Ok(Self {
                 id_number,
                 full_name: nfc(full_name),
                 phone,
-                email: email.map(str::to_lowercase),
+                email,
                 date_of_birth,
                 password: password.to_owned(),
             }),

@@ -54,6 +54,9 @@ grant at `POST /api/v1/auth/token`. Either way the access token is sent as `Auth
         crate::i18n::FieldErrorCode,
         motcua_domain::procedure::OnlineFilter,
         motcua_domain::procedure::StatusFilter,
+        // Rules query parameters refer to (parameters do not register their schemas).
+        motcua_domain::rules::YearNumber,
+        motcua_domain::rules::DueWithinDays,
     )),
     modifiers(&Contract),
 )]

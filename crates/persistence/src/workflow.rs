@@ -12,6 +12,7 @@ use motcua_domain::dossier::{
 };
 use motcua_domain::identity::{CitizenId, TaxCode, normalize_phone};
 use motcua_domain::procedure::{OnlineLevel, ProcedureStatus, SupplementClock, TimeUnit};
+use motcua_domain::rules::{Comment, Note, PersonName, TextRule};
 use motcua_domain::text::{fold, nfc};
 use motcua_domain::user::is_plausible_email;
 use motcua_domain::validation::{FieldError, FieldErrors, Problem};
@@ -254,8 +255,13 @@ fn check_applicant(input: &ApplicantInput, errors: &mut FieldErrors) -> Option<I
     {
         errors.add("applicant.email", Problem::format("name@example.vn"));
     }
-    if input.full_name.trim().chars().count() > 200 {
-        errors.add("applicant.full_name", Problem::TooLong { max: 200 });
+    if input.full_name.trim().chars().count() as u64 > PersonName::MAX {
+        errors.add(
+            "applicant.full_name",
+            Problem::TooLong {
+                max: PersonName::MAX,
+            },
+        );
     }
     identity
 }
@@ -470,8 +476,11 @@ pub fn submit(
             }
         };
         let note = input.note.as_deref().map(nfc).filter(|n| !n.is_empty());
-        if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-            errors.add("note", Problem::TooLong { max: 2000 });
+        if note
+            .as_ref()
+            .is_some_and(|n| n.chars().count() as u64 > Note::MAX)
+        {
+            errors.add("note", Problem::TooLong { max: Note::MAX });
         }
         errors.into_result()?;
 
@@ -644,8 +653,11 @@ pub fn act(
         if action.needs_reason() && note.is_none() {
             return Err(invalid("note", Problem::rule("reason_required")));
         }
-        if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-            return Err(invalid("note", Problem::TooLong { max: 2000 }));
+        if note
+            .as_ref()
+            .is_some_and(|n| n.chars().count() as u64 > Note::MAX)
+        {
+            return Err(invalid("note", Problem::TooLong { max: Note::MAX }));
         }
         let calendar = calendar::load(conn, hours)?;
         let mut change = Change::from(&dossier);
@@ -1042,8 +1054,11 @@ pub fn rate(
             return Err(WorkflowError::AlreadyRated);
         }
         let comment = comment.map(nfc).filter(|c| !c.is_empty());
-        if comment.as_ref().is_some_and(|c| c.chars().count() > 1000) {
-            return Err(invalid("comment", Problem::TooLong { max: 1000 }));
+        if comment
+            .as_ref()
+            .is_some_and(|c| c.chars().count() as u64 > Comment::MAX)
+        {
+            return Err(invalid("comment", Problem::TooLong { max: Comment::MAX }));
         }
         let rating = dossiers::rate(conn, dossier.id, caller.user_id, score, comment.as_deref())
             .map_err(|e| {

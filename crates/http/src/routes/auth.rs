@@ -5,6 +5,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use motcua_app::password::{hash_password, random_token, verify_password};
 use motcua_domain::Role;
 use motcua_domain::access::IdentityStatus;
+use motcua_domain::rules::{OpaqueToken, ScopeList, Secret, SignInName};
 use motcua_domain::user::{Registration, User};
 use motcua_persistence::repo::{agencies, applicants, identity, rate_limits, sessions, users};
 use motcua_persistence::write_tx;
@@ -22,18 +23,19 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// 12-digit citizen ID number; it becomes the username.
-    #[schema(example = "079203001234")]
+    #[schema(value_type = motcua_domain::rules::CitizenIdNumber, example = "079203001234")]
     pub id_number: String,
-    #[schema(example = "Nguyễn Văn An")]
+    #[schema(value_type = motcua_domain::rules::PersonName, example = "Nguyễn Văn An")]
     pub full_name: String,
-    #[schema(example = "0912345678")]
+    #[schema(value_type = motcua_domain::rules::PhoneNumber, example = "0912345678")]
     pub phone: String,
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::EmailOrBlank>)]
     pub email: Option<String>,
     #[serde(default)]
     pub date_of_birth: Option<NaiveDate>,
     /// At least 10 characters, not only digits.
-    #[schema(example = "mat-khau-cua-an")]
+    #[schema(value_type = motcua_domain::rules::Password, example = "mat-khau-cua-an")]
     pub password: String,
 }
 
@@ -41,11 +43,11 @@ pub struct RegisterRequest {
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Citizen ID number for citizens; the account name for staff.
-    #[validate(length(min = 1, max = 200))]
-    #[schema(example = "079203001234", min_length = 1, max_length = 200)]
+    #[validate(length(min = SignInName::MIN, max = SignInName::MAX))]
+    #[schema(value_type = SignInName, example = "079203001234")]
     pub username: String,
-    #[validate(length(min = 1, max = 256))]
-    #[schema(min_length = 1, max_length = 256)]
+    #[validate(length(min = Secret::MIN, max = Secret::MAX))]
+    #[schema(value_type = Secret)]
     pub password: String,
 }
 
@@ -57,18 +59,18 @@ pub struct LoginRequest {
 pub struct ClientCredentialsRequest {
     pub grant_type: GrantType,
     /// Required unless sent with HTTP Basic.
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200, nullable = false)]
+    #[validate(length(min = OpaqueToken::MIN, max = OpaqueToken::MAX))]
+    #[schema(value_type = OpaqueToken)]
     #[serde(default)]
     pub client_id: Option<String>,
     /// Required unless sent with HTTP Basic.
-    #[validate(length(min = 1, max = 256))]
-    #[schema(min_length = 1, max_length = 256, nullable = false)]
+    #[validate(length(min = Secret::MIN, max = Secret::MAX))]
+    #[schema(value_type = Secret)]
     #[serde(default)]
     pub client_secret: Option<String>,
     /// Accepted and ignored: service accounts have no scopes.
-    #[validate(length(max = 200))]
-    #[schema(max_length = 200, nullable = false)]
+    #[validate(length(max = ScopeList::MAX))]
+    #[schema(value_type = ScopeList)]
     #[serde(default)]
     pub scope: Option<String>,
 }
@@ -102,8 +104,8 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[validate(length(min = OpaqueToken::MIN, max = OpaqueToken::MAX))]
+    #[schema(value_type = OpaqueToken)]
     pub refresh_token: String,
 }
 
@@ -631,7 +633,14 @@ mod contract_tests {
         field: &str,
     ) {
         let schema = serde_json::to_value(T::schema()).unwrap();
-        let prop = &schema["properties"][field];
+        // The field names its rule; the rule's schema is in the document.
+        let reference = schema["properties"][field]["$ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{field}: no rule"));
+        let doc = crate::openapi::document();
+        let prop = doc
+            .pointer(reference.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("{field}: {reference} not in the document"));
         let max = prop["maxLength"]
             .as_u64()
             .unwrap_or_else(|| panic!("{field}: no maxLength")) as usize;

@@ -6,6 +6,7 @@ use motcua_domain::Role;
 use motcua_domain::audit::{Change, EntityType};
 use motcua_domain::calendar::{DayInfo, DayKind, WorkingCalendar};
 use motcua_domain::procedure::TimeUnit;
+use motcua_domain::rules::{RangeRule, ShortText, TextRule, YearNumber};
 use motcua_domain::validation::Problem;
 use motcua_persistence::repo::audit;
 use motcua_persistence::repo::calendar::{self, DayOverride};
@@ -23,7 +24,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct YearQuery {
-    #[param(example = 2026)]
+    #[param(value_type = motcua_domain::rules::YearNumber, example = 2026)]
     pub year: i32,
 }
 
@@ -78,14 +79,8 @@ fn parse_date(raw: &str) -> ApiResult<NaiveDate> {
 #[get("/calendar/days")]
 pub async fn year(state: web::Data<AppState>, query: Query<YearQuery>) -> ApiResult<HttpResponse> {
     let year = query.0.year;
-    if !(2000..=2100).contains(&year) {
-        return Err(ApiError::query_field(
-            "year",
-            Problem::OutOfRange {
-                min: 2000,
-                max: 2100,
-            },
-        ));
+    if !YearNumber::contains(year.into()) {
+        return Err(ApiError::query_field("year", YearNumber::problem()));
     }
     let hours = state.hours;
     let (first, last) = (
@@ -161,7 +156,7 @@ pub async fn day(state: web::Data<AppState>, date: web::Path<String>) -> ApiResu
 pub struct DayRequest {
     /// `holiday` (a weekday off) or `working` (a weekend make-up working day).
     pub kind: DayKind,
-    #[schema(example = "Tết Nguyên đán")]
+    #[schema(value_type = motcua_domain::rules::ShortText, example = "Tết Nguyên đán")]
     pub name: String,
 }
 
@@ -188,7 +183,7 @@ pub async fn set(
     let DayRequest { kind, name } = body.0;
     let name = motcua_domain::text::nfc(&name);
     let mut errors = motcua_domain::validation::FieldErrors::new();
-    errors.text("name", &name, 200);
+    ShortText::check(&mut errors, "name", &name);
     let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
     match kind {
         DayKind::Holiday if weekend => errors.add("kind", Problem::rule("holiday_on_weekend")),

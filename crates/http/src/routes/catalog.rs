@@ -217,7 +217,9 @@ pub async fn update(
     let updated = state
         .db(move |conn| {
             motcua_persistence::write_tx(conn, |conn| {
-                let current = procedures::get(conn, &spec.code)?;
+                // Locked first, then compared: two writers holding the same
+                // `If-Match` cannot both see the version it names.
+                let current = procedures::lock(conn, &spec.code)?;
                 precondition.check(&etag::of_version(current.version))?;
                 let agency = resolve_agency(conn, &spec)?;
                 Ok(procedures::update(conn, &spec, agency, &actor)?)

@@ -11,6 +11,7 @@ use motcua_domain::calendar::{Outcome, Progress, WorkingCalendar, WorkingHours};
 use motcua_domain::dossier::{
     Action, Actor, Channel, Dossier, DossierStatus, RatingScore, allowed_actions,
 };
+use motcua_domain::rules::{DueWithinDays, Note, RangeRule, TextRule};
 use motcua_domain::validation::Problem;
 use motcua_persistence::AnyConnection;
 use motcua_persistence::repo::dossiers::{
@@ -43,19 +44,22 @@ pub fn who(caller: &Caller) -> workflow::Caller {
 pub struct ApplicantBody {
     /// A person's 12-digit citizen ID number. Give this or `tax_code`.
     #[serde(default)]
-    #[schema(example = "079203001234")]
+    #[schema(value_type = Option<motcua_domain::rules::CitizenIdNumberOrBlank>, example = "079203001234")]
     pub id_number: Option<String>,
     /// An organisation's tax code (10 digits, or 10-3 for a branch), when a
     /// business or association files.
     #[serde(default)]
-    #[schema(example = "0100233488")]
+    #[schema(value_type = Option<motcua_domain::rules::TaxCodeNumberOrBlank>, example = "0100233488")]
     pub tax_code: Option<String>,
     /// Required when the applicant is new to the system.
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::PersonNameOrBlank>)]
     pub full_name: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::PhoneNumberOrBlank>)]
     pub phone: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::EmailOrBlank>)]
     pub email: Option<String>,
     #[serde(default)]
     pub address: Option<String>,
@@ -92,7 +96,7 @@ impl From<DocumentRef> for DocumentInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitRequest {
-    #[schema(example = "1.004630")]
+    #[schema(value_type = motcua_domain::rules::ProcedureCode, example = "1.004630")]
     pub procedure_code: String,
     /// The receiving agency, for procedures every commune handles.
     #[serde(default)]
@@ -311,6 +315,7 @@ pub struct DossierQuery {
     /// `true`: open dossiers past their due moment.
     pub overdue: Option<bool>,
     /// Open dossiers due within this many working days (0 = today), not yet overdue.
+    #[param(value_type = Option<motcua_domain::rules::DueWithinDays>)]
     pub due_within: Option<u32>,
     pub channel: Option<Channel>,
     /// Submitted on or after this date (local).
@@ -352,10 +357,12 @@ pub async fn list(
             })?,
         );
     }
-    if q.due_within.is_some_and(|n| n > 60) {
+    if q.due_within
+        .is_some_and(|n| !DueWithinDays::contains(n.into()))
+    {
         return Err(ApiError::query_field(
             "due_within",
-            Problem::OutOfRange { min: 0, max: 60 },
+            DueWithinDays::problem(),
         ));
     }
     if let (Some(from), Some(to)) = (q.from, q.to)
@@ -463,6 +470,7 @@ pub struct ActionRequest {
     pub action: Action,
     /// Remark, or the written reason (required to refuse, reject, cancel, send back, apologise).
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::NoteOrBlank>)]
     pub note: Option<String>,
     /// assign: the officer to handle it.
     #[serde(default)]
@@ -502,11 +510,14 @@ fn if_match(req: &HttpRequest) -> ApiResult<Option<i32>> {
     }
     let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
     let number = text.strip_prefix('v').unwrap_or(text);
-    number.parse::<i32>().map(Some).map_err(|_| {
-        ApiError::new(ErrorCode::PreconditionFailed)
-            .detail("If-Match không khớp ETag nào.", "If-Match matches no ETag.")
-    })
+    // A tag that names no version (empty, not ours) matches no dossier: it is
+    // answered in the workflow's order (404 for a dossier the caller cannot
+    // see, then 412 with the current `ETag`), like a stale one.
+    Ok(Some(number.parse::<i32>().unwrap_or(NO_VERSION)))
 }
+
+/// A version no dossier has (versions start at 1).
+const NO_VERSION: i32 = 0;
 
 /// Takes an action on a dossier (see the state machine in the docs). Needs
 /// `If-Match` with the current `ETag`: 428 without it, 412 when stale. An
@@ -534,8 +545,14 @@ pub async fn act(
     code: web::Path<String>,
     body: Json<ActionRequest>,
 ) -> ApiResult<HttpResponse> {
-    let version = if_match(&req)?;
     let b = body.0;
+    // What the body states is checked before the precondition: an invalid
+    // body is refused (422) whatever `If-Match` says.
+    let mut errors = motcua_domain::validation::FieldErrors::new();
+    let note = b.note.as_deref().map(motcua_domain::text::nfc);
+    Note::check_optional(&mut errors, "note", note.as_deref());
+    errors.into_result()?;
+    let version = if_match(&req)?;
     let input = ActionInput {
         action: Some(b.action),
         note: b.note,
@@ -670,6 +687,7 @@ pub async fn upload_to_dossier(
 pub struct RatingRequest {
     pub score: RatingScore,
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::CommentOrBlank>)]
     pub comment: Option<String>,
 }
 

@@ -6,10 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{Duration, Utc};
 use motcua_domain::Role;
 use motcua_domain::feedback::{Feedback, FeedbackAction, FeedbackStatus, deadline_days};
-use motcua_domain::identity::normalize_phone;
 use motcua_domain::procedure::TimeUnit;
+use motcua_domain::rules::{ContactOrBlank, Message, PersonName, ShortText, TextRule};
 use motcua_domain::text::nfc;
-use motcua_domain::user::is_plausible_email;
 use motcua_domain::validation::{FieldErrors, Problem};
 use motcua_persistence::StoreError;
 use motcua_persistence::repo::feedback::{self as repo, FeedbackFilter, NewFeedback, Reply};
@@ -34,13 +33,18 @@ pub struct FeedbackRequest {
     /// The procedure the feedback is about, if any.
     #[schema(example = "1.001234")]
     pub procedure_code: Option<String>,
-    #[schema(example = "Thành phần hồ sơ yêu cầu bản sao không cần thiết")]
+    #[schema(
+        value_type = motcua_domain::rules::ShortText,
+        example = "Thành phần hồ sơ yêu cầu bản sao không cần thiết"
+    )]
     pub subject: String,
+    #[schema(value_type = motcua_domain::rules::Message)]
     pub content: String,
     /// Leave out to send anonymously.
+    #[schema(value_type = Option<motcua_domain::rules::PersonNameOrBlank>)]
     pub sender_name: Option<String>,
     /// Phone or e-mail for the answer; required when not signed in.
-    #[schema(example = "0912345678")]
+    #[schema(value_type = Option<motcua_domain::rules::ContactOrBlank>, example = "0912345678")]
     pub contact: Option<String>,
 }
 
@@ -90,15 +94,6 @@ fn tracking_code() -> String {
     format!("PA-{a}-{b}-{c}")
 }
 
-fn contact_of(raw: &str) -> Option<String> {
-    let raw = raw.trim();
-    if raw.contains('@') {
-        is_plausible_email(raw).then(|| raw.to_lowercase())
-    } else {
-        normalize_phone(raw)
-    }
-}
-
 /// Sends feedback (no sign-in needed). The answer is due within 15 working
 /// days; keep the tracking code to follow it.
 #[utoipa::path(operation_id = "submit_feedback", 
@@ -118,35 +113,21 @@ pub async fn submit(
     let mut errors = FieldErrors::new();
     let subject = nfc(&body.subject);
     let content = nfc(&body.content);
-    errors.text("subject", &subject, 200);
-    errors.text("content", &content, 5000);
+    ShortText::check(&mut errors, "subject", &subject);
+    Message::check(&mut errors, "content", &content);
     let sender_name = body
         .sender_name
         .as_deref()
         .map(nfc)
         .filter(|n| !n.trim().is_empty());
     if let Some(name) = &sender_name {
-        errors.text("sender_name", name, 200);
+        PersonName::check(&mut errors, "sender_name", name);
     }
-    let contact = match body
-        .contact
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        Some(raw) => match contact_of(raw) {
-            Some(c) => Some(c),
-            None => {
-                errors.add("contact", Problem::format("phone 0xxxxxxxxx or e-mail"));
-                None
-            }
-        },
-        None if caller.0.is_none() => {
-            errors.add("contact", Problem::Required);
-            None
-        }
-        None => None,
-    };
+    let given = body.contact.as_deref().filter(|c| !c.trim().is_empty());
+    let contact = ContactOrBlank::check(&mut errors, "contact", given);
+    if given.is_none() && caller.0.is_none() {
+        errors.add("contact", Problem::Required);
+    }
     let procedure_code = body
         .procedure_code
         .as_deref()
@@ -351,6 +332,7 @@ pub struct ReplyRequest {
     pub action: FeedbackAction,
     /// The answer, the reasons or the question; optional for `close`.
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::MessageOrBlank>)]
     pub content: Option<String>,
 }
 
@@ -384,11 +366,13 @@ pub async fn reply(
         ));
     }
     let content = content.map(|c| nfc(&c)).unwrap_or_default();
-    if action != FeedbackAction::Close {
-        let mut errors = FieldErrors::new();
-        errors.text("content", &content, 5000);
-        errors.into_result()?;
+    let mut errors = FieldErrors::new();
+    if action == FeedbackAction::Close {
+        Message::check_optional(&mut errors, "content", Some(&content));
+    } else {
+        Message::check(&mut errors, "content", &content);
     }
+    errors.into_result()?;
     let fb = handled_by(&state, &caller, id.into_inner()).await?;
     let by = caller.user_id;
     let now = state.clock.now();
@@ -428,6 +412,7 @@ pub async fn track(state: web::Data<AppState>, code: web::Path<String>) -> ApiRe
 #[serde(deny_unknown_fields)]
 pub struct InfoRequest {
     /// What the agency asked for.
+    #[schema(value_type = motcua_domain::rules::Message)]
     pub content: String,
 }
 
@@ -446,7 +431,7 @@ pub async fn add_info(
 ) -> ApiResult<HttpResponse> {
     let content = nfc(&body.0.content);
     let mut errors = FieldErrors::new();
-    errors.text("content", &content, 5000);
+    Message::check(&mut errors, "content", &content);
     errors.into_result()?;
     let code = code.into_inner().trim().to_uppercase();
     let now = state.clock.now();

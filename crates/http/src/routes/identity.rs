@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Duration, Utc};
 use motcua_domain::Role;
 use motcua_domain::access::{ContactChannel, OTP_DIGITS, VerificationMethod};
+use motcua_domain::rules::{OneTimeCode, Reason, TextRule};
 use motcua_domain::validation::Problem;
 use motcua_persistence::repo::identity::{self, Mismatch, Verification};
 use motcua_persistence::repo::integrations::{self, Access, Grant};
@@ -130,7 +131,7 @@ pub async fn request_code(state: web::Data<AppState>, caller: Caller) -> ApiResu
 #[serde(deny_unknown_fields)]
 pub struct ConfirmCode {
     /// The 6 digits received.
-    #[schema(example = "042917")]
+    #[schema(value_type = motcua_domain::rules::OneTimeCode, example = "042917")]
     pub code: String,
 }
 
@@ -155,7 +156,7 @@ pub async fn confirm_code(
 ) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Citizen])?;
     let code = body.0.code.trim().to_owned();
-    if code.len() != OTP_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
+    if !OneTimeCode::is_valid(&code) {
         return Err(ApiError::field("code", Problem::format("6 digits")));
     }
     let digest = code_digest(&state.code_key, caller.user_id, &code);
@@ -186,6 +187,7 @@ pub async fn confirm_code(
 pub struct CounterVerification {
     /// What was checked, e.g. `CCCD gắn chip, đối chiếu ảnh`.
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::ReasonOrBlank>)]
     pub note: Option<String>,
 }
 
@@ -217,9 +219,9 @@ pub async fn verify_at_counter(
         .as_deref()
         .map(motcua_domain::text::nfc)
         .filter(|n| !n.is_empty());
-    if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
-        return Err(ApiError::field("note", Problem::TooLong { max: 500 }));
-    }
+    let mut errors = motcua_domain::validation::FieldErrors::new();
+    Reason::check_optional(&mut errors, "note", note.as_deref());
+    errors.into_result()?;
     let (user_id, officer) = (id.into_inner(), caller.user_id);
     let linked = state
         .db(move |conn| {

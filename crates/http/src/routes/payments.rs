@@ -9,6 +9,7 @@ use motcua_domain::Role;
 use motcua_domain::payment::{
     AmountProblem, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus, check_amount,
 };
+use motcua_domain::rules::{Reason, ReceiptNumber, TextRule};
 use motcua_domain::validation::Problem;
 use motcua_persistence::repo::dossiers as dossier_repo;
 use motcua_persistence::repo::payments::{
@@ -41,9 +42,11 @@ pub struct CreatePaymentRequest {
     pub method: Option<PaymentMethod>,
     /// The amount the client expects to pay; must equal the fees still due.
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::AmountVnd>)]
     pub amount_vnd: Option<i64>,
     /// Counter payments: the number of the receipt handed over.
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::ReceiptNumberOrBlank>)]
     pub receipt_number: Option<String>,
     /// Language of the gateway's pages: `vn` (default) or `en`.
     #[serde(default)]
@@ -145,11 +148,10 @@ pub async fn create(
         (PaymentMethod::Counter, None) => {
             return Err(ApiError::field("receipt_number", Problem::Required));
         }
-        (PaymentMethod::Counter, Some(r)) if r.chars().count() > 50 => {
-            return Err(ApiError::field(
-                "receipt_number",
-                Problem::TooLong { max: 50 },
-            ));
+        (PaymentMethod::Counter, Some(r)) => {
+            let mut errors = motcua_domain::validation::FieldErrors::new();
+            ReceiptNumber::check(&mut errors, "receipt_number", r);
+            errors.into_result()?;
         }
         (PaymentMethod::Online, Some(_)) => {
             return Err(ApiError::field(
@@ -451,8 +453,10 @@ pub async fn cancel(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundRequest {
+    #[schema(value_type = motcua_domain::rules::AmountVnd)]
     pub amount_vnd: i64,
     /// Why, e.g. the dossier was rejected.
+    #[schema(value_type = motcua_domain::rules::Reason)]
     pub reason: String,
 }
 
@@ -487,7 +491,7 @@ pub async fn refund(
     check_amount(request.amount_vnd).map_err(|p| amount_error("amount_vnd", p))?;
     let reason = motcua_domain::text::nfc(&request.reason);
     let mut errors = motcua_domain::validation::FieldErrors::new();
-    errors.text("reason", &reason, 500);
+    Reason::check(&mut errors, "reason", &reason);
     errors.into_result()?;
     let gateway = state.gateway.clone();
     let (caller_id, caller_copy) = (caller.user_id, caller.clone());

@@ -6,7 +6,8 @@ use motcua_app::password::{hash_password, random_token};
 use motcua_domain::Role;
 use motcua_domain::audit::{Change, EntityType, changed_fields, user_action};
 use motcua_domain::page::PageRequest;
-use motcua_domain::user::{User, check_password, check_username, is_plausible_email};
+use motcua_domain::rules::{Email, PersonName, PhoneNumber, TextRule};
+use motcua_domain::user::{User, check_password, check_username};
 use motcua_domain::validation::{FieldErrors, Problem};
 use motcua_persistence::repo::{agencies, audit, sessions, users};
 use motcua_persistence::write_tx;
@@ -118,21 +119,24 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     /// 3–64 of `a-z 0-9 . _ -`; for integration accounts, the client id.
-    #[schema(example = "canbo.vhttdl")]
+    #[schema(value_type = motcua_domain::rules::Username, example = "canbo.vhttdl")]
     pub username: String,
     /// Staff accounts: at least 10 characters. Integration accounts: omit, a secret is generated.
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::Password>)]
     pub password: Option<String>,
     /// `officer`, `leader`, `admin` or `integration`; citizens register themselves.
     pub role: Role,
     /// Required for officers and leaders; not allowed for admins and integration accounts.
     #[serde(default)]
     pub agency_id: Option<i64>,
-    #[schema(example = "Trần Thị Bình")]
+    #[schema(value_type = motcua_domain::rules::PersonName, example = "Trần Thị Bình")]
     pub full_name: String,
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::PhoneNumberOrBlank>)]
     pub phone: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::EmailOrBlank>)]
     pub email: Option<String>,
 }
 
@@ -169,22 +173,9 @@ fn check_contact(
     phone: Option<&str>,
     email: Option<&str>,
 ) -> (Option<String>, Option<String>) {
-    let phone = phone.map(str::trim).filter(|p| !p.is_empty());
-    let phone = match phone {
-        Some(p) => match motcua_domain::identity::normalize_phone(p) {
-            Some(n) => Some(n),
-            None => {
-                errors.add("phone", Problem::format("0912345678"));
-                None
-            }
-        },
-        None => None,
-    };
-    let email = email.map(str::trim).filter(|e| !e.is_empty());
-    if email.is_some_and(|e| !is_plausible_email(e)) {
-        errors.add("email", Problem::format("name@example.vn"));
-    }
-    (phone, email.map(str::to_lowercase))
+    let phone = PhoneNumber::check_optional(errors, "phone", phone);
+    let email = Email::check_optional(errors, "email", email);
+    (phone, email)
 }
 
 fn check_role_agency(errors: &mut FieldErrors, role: Role, agency_id: Option<i64>) {
@@ -211,7 +202,7 @@ pub async fn create(
     let mut errors = FieldErrors::new();
     let username = body.username.trim().to_lowercase();
     check_username(&mut errors, "username", &username);
-    errors.text("full_name", &body.full_name, 200);
+    PersonName::check(&mut errors, "full_name", &body.full_name);
     if body.role == Role::Citizen {
         errors.add(
             "role",
@@ -315,12 +306,13 @@ pub async fn get(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
+    #[schema(value_type = Option<motcua_domain::rules::PersonName>)]
     pub full_name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<motcua_domain::rules::PhoneNumberOrBlank>)]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<motcua_domain::rules::EmailOrBlank>)]
     pub email: Option<Option<String>>,
     pub role: Option<Role>,
     #[serde(default, deserialize_with = "double_option")]
@@ -329,6 +321,7 @@ pub struct UpdateUserRequest {
     /// `false` locks the account and ends its sessions.
     pub active: Option<bool>,
     /// A new password; ends the account's sessions.
+    #[schema(value_type = Option<motcua_domain::rules::Password>)]
     pub password: Option<String>,
 }
 
@@ -365,7 +358,7 @@ pub async fn update(
     let current = state.db(move |conn| Ok(users::by_id(conn, id)?)).await?;
     let mut errors = FieldErrors::new();
     if let Some(name) = &body.full_name {
-        errors.text("full_name", name, 200);
+        PersonName::check(&mut errors, "full_name", name);
     }
     let role = body.role.unwrap_or(current.role);
     if role != current.role {
@@ -412,15 +405,16 @@ pub async fn update(
     let user = state
         .db(move |conn| {
             write_tx(conn, |conn| {
-                let before = UserView::from(users::by_id(conn, id)?);
-                precondition.check(&etag::of_representation(&before))?;
+                // Locked first, then compared: two writers holding the same
+                // `If-Match` cannot both see the state it names.
+                let before = users::lock(conn, id)?;
+                precondition.check(&etag::of_representation(&UserView::from(before.clone())))?;
                 if let Some(Some(agency)) = changes.agency_id {
                     agencies::by_id(conn, agency).map_err(|_| {
                         ApiError::field("agency_id", Problem::rule("unknown_agency"))
                     })?;
                 }
                 let new_password = changes.password_hash.is_some();
-                let before = users::lock(conn, id)?;
                 let user = users::update(conn, id, changes)?;
                 if ends_sessions {
                     sessions::revoke_user(conn, id)?;

@@ -72,6 +72,20 @@ pub fn get(conn: &mut AnyConnection, code: &str) -> StoreResult<ProcedureRecord>
     into_record(row, agency)
 }
 
+/// The procedure as it is, its row locked until the transaction ends
+/// (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's write transaction already
+/// excludes other writers), so a version compared is the version replaced.
+pub fn lock(conn: &mut AnyConnection, code: &str) -> StoreResult<ProcedureRecord> {
+    if let AnyConnection::Postgresql(c) = conn {
+        procedures::table
+            .filter(procedures::code.eq(code))
+            .select(procedures::id)
+            .for_update()
+            .first::<i64>(c)?;
+    }
+    get(conn, code)
+}
+
 pub fn get_by_id(conn: &mut AnyConnection, id: i64) -> StoreResult<ProcedureRecord> {
     let (row, agency): (Row, AgencyCols) =
         with_agency!(procedures::table.filter(procedures::id.eq(id))).first(conn)?;
