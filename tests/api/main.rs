@@ -12,6 +12,7 @@ mod contract;
 mod dossier_rules;
 mod dossiers;
 mod errors;
+mod fast_paths;
 mod feedback;
 mod guards;
 mod identity;

@@ -376,7 +376,17 @@ pub fn state(
         h.update(&jwt_secret);
         h.finalize().to_vec().into()
     };
+    let hasher = crate::hashing::Hasher::new(settings.auth.hash_concurrency);
+    let tracking_limit = crate::throttle::Throttle::new(
+        crate::routes::tracking::BUCKET,
+        settings.tracking.per_window,
+        Duration::from_secs(settings.tracking.window_secs),
+        Duration::from_millis(settings.tracking.shared_flush_ms),
+    );
     AppState {
+        hasher,
+        tracking_limit,
+        catalog: Arc::new(motcua_persistence::repo::catalog_index::CatalogIndex::new()),
         pool,
         backend,
         notifier,

@@ -10,9 +10,6 @@ use std::time::{Duration, Instant};
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use motcua_domain::Role;
@@ -106,10 +103,7 @@ pub fn token_digest(token: &str) -> String {
 }
 
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| ApiError::internal("hash password", e))
+    crate::hashing::hash(password).map_err(|e| ApiError::internal("hash password", e))
 }
 
 /// Constant work whether or not the account exists, so timing tells nothing.
@@ -120,14 +114,7 @@ pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
         Some(hash) => (hash, true),
         None => (dummy.as_str(), false),
     };
-    let ok = PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false);
-    ok && real
+    crate::hashing::verify(password, hash) && real
 }
 
 /// The authenticated caller, from a valid bearer token.

@@ -9,6 +9,7 @@ pub mod docs;
 pub mod error;
 pub mod etag;
 pub mod extract;
+pub mod hashing;
 pub mod i18n;
 pub mod idempotency;
 pub mod middleware;
@@ -18,6 +19,7 @@ pub mod payments;
 pub mod routes;
 pub mod settings;
 pub mod state;
+pub mod throttle;
 
 pub use app::{Shared, build_app, serve, state};
 pub use settings::Settings;

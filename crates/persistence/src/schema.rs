@@ -645,3 +645,12 @@ diesel::table! {
         at -> Timestamp,
     }
 }
+
+// The catalog's change counter, bumped by triggers (migration 000012).
+
+diesel::table! {
+    catalog_generation (id) {
+        id -> Integer,
+        generation -> BigInt,
+    }
+}

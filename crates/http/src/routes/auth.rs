@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::auth::{Caller, hash_password, random_token, token_digest, verify_password};
+use crate::auth::{Caller, random_token, token_digest};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Json, JsonOrForm, validate};
 use crate::routes::users::UserView;
@@ -195,7 +195,7 @@ pub async fn register(
         ));
     }
     let password = registration.password.clone();
-    let hash = AppState::cpu(move || hash_password(&password)).await??;
+    let hash = state.hasher.hash(password).await?;
     let user = state
         .db(move |conn| {
             write_tx(conn, |conn| {
@@ -341,8 +341,7 @@ async fn authenticate(
         })
         .await?;
     let stored_hash = found.as_ref().map(|(_, hash)| hash.clone());
-    let verified =
-        AppState::cpu(move || verify_password(&password, stored_hash.as_deref())).await?;
+    let verified = state.hasher.verify(password, stored_hash).await?;
     match found {
         Some((user, _)) if verified => {
             if !user.active {

@@ -12,7 +12,7 @@ use motcua_persistence::write_tx;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Caller, hash_password, random_token};
+use crate::auth::{Caller, random_token};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::etag::{self, IfMatch};
 use crate::extract::{Json, Query};
@@ -234,7 +234,7 @@ pub async fn create(
         }
     };
     errors.into_result()?;
-    let hash = AppState::cpu(move || hash_password(&password)).await??;
+    let hash = state.hasher.hash(password).await?;
     let full_name = motcua_domain::text::nfc(&body.full_name);
     let (role, agency_id) = (body.role, body.agency_id);
     let user = state
@@ -394,7 +394,7 @@ pub async fn update(
     }
     errors.into_result()?;
     let password_hash = match body.password {
-        Some(password) => Some(AppState::cpu(move || hash_password(&password)).await??),
+        Some(password) => Some(state.hasher.hash(password).await?),
         None => None,
     };
     let ends_sessions =
