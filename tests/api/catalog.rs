@@ -204,7 +204,7 @@ async fn detail_and_sectors(app: TestApp) {
     );
 }
 
-fn spec(code: &str, name: &str) -> Value {
+pub fn spec(code: &str, name: &str) -> Value {
     json!({
         "code": code,
         "name": name,

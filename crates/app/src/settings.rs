@@ -53,6 +53,29 @@ pub struct Settings {
     pub payments: PaymentSettings,
     pub kpi: KpiSettings,
     pub identity: IdentitySettings,
+    pub tracking: TrackingSettings,
+}
+
+/// The public tracking look-up's limit per client address (see `docs/configuration.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrackingSettings {
+    /// Look-ups allowed per client address within a window; more get 429.
+    pub per_window: u32,
+    pub window_secs: u64,
+    /// How often, at most, a process adds its counts to the shared counters
+    /// and learns which addresses other processes have seen too often.
+    pub shared_flush_ms: u64,
+}
+
+impl Default for TrackingSettings {
+    fn default() -> Self {
+        Self {
+            per_window: 20,
+            window_secs: 60,
+            shared_flush_ms: 2000,
+        }
+    }
 }
 
 /// Proving a citizen account's identity (see `docs/identity.md`).
@@ -280,6 +303,9 @@ pub struct AuthSettings {
     /// agency, lock, token version) before reading it again. Another
     /// process's lock or role change takes effect within this long.
     pub account_cache_ms: u64,
+    /// Passwords hashed or verified at once (each argon2id run holds its
+    /// memory cost, 19 MiB); the number of cores when unset.
+    pub hash_concurrency: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -322,6 +348,7 @@ impl Default for Settings {
             payments: PaymentSettings::default(),
             kpi: KpiSettings::default(),
             identity: IdentitySettings::default(),
+            tracking: TrackingSettings::default(),
         }
     }
 }
@@ -362,6 +389,7 @@ impl Default for AuthSettings {
             failure_window_secs: 15 * 60,
             attack_spacing_secs: 2,
             account_cache_ms: 1000,
+            hash_concurrency: None,
         }
     }
 }
@@ -463,6 +491,16 @@ impl Settings {
         } else if self.environment == Environment::Production {
             return Err(SettingsError::Invalid(
                 "auth.jwt_secret is required in production (MOTCUA__AUTH__JWT_SECRET)".into(),
+            ));
+        }
+        if self.tracking.per_window == 0 || self.tracking.window_secs == 0 {
+            return Err(SettingsError::Invalid(
+                "tracking.per_window and tracking.window_secs must be positive".into(),
+            ));
+        }
+        if self.auth.hash_concurrency == Some(0) {
+            return Err(SettingsError::Invalid(
+                "auth.hash_concurrency must be positive".into(),
             ));
         }
         if self.auth.access_ttl_secs == 0 || self.auth.refresh_ttl_secs == 0 {

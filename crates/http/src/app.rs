@@ -357,8 +357,18 @@ pub fn state(app: motcua_app::App) -> AppState {
         h.update(&app.jwt_secret);
         h.finalize().to_vec().into()
     };
+    let hasher = crate::hashing::Hasher::new(settings.auth.hash_concurrency);
+    let tracking_limit = crate::throttle::Throttle::new(
+        crate::routes::tracking::BUCKET,
+        settings.tracking.per_window,
+        Duration::from_secs(settings.tracking.window_secs),
+        Duration::from_millis(settings.tracking.shared_flush_ms),
+    );
     AppState {
         app,
+        hasher,
+        tracking_limit,
+        catalog: Arc::new(motcua_persistence::repo::catalog_index::CatalogIndex::new()),
         tokens,
         accounts,
         code_key,

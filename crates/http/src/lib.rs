@@ -8,6 +8,7 @@ pub mod docs;
 pub mod error;
 pub mod etag;
 pub mod extract;
+pub mod hashing;
 pub mod i18n;
 pub mod idempotency;
 pub mod middleware;
@@ -15,5 +16,6 @@ pub mod openapi;
 pub mod payments;
 pub mod routes;
 pub mod state;
+pub mod throttle;
 
 pub use app::{Shared, build_app, serve, state};

@@ -19,6 +19,12 @@ pub struct AppState {
     /// Keys the digest of one-time codes, so a stored digest cannot be
     /// reversed by trying the million codes without the server's secret.
     pub code_key: Arc<[u8]>,
+    /// Password hashing, a bounded number at once.
+    pub hasher: crate::hashing::Hasher,
+    /// The public tracking look-up's limit per client address.
+    pub tracking_limit: crate::throttle::Throttle,
+    /// This process's catalog search index, kept as fresh as the database.
+    pub catalog: Arc<motcua_persistence::repo::catalog_index::CatalogIndex>,
 }
 
 impl std::ops::Deref for AppState {

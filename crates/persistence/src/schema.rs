@@ -656,3 +656,12 @@ diesel::table! {
         finished_at -> Nullable<Timestamp>,
     }
 }
+
+// The catalog's change counter, bumped by triggers (migration 000012).
+
+diesel::table! {
+    catalog_generation (id) {
+        id -> Integer,
+        generation -> BigInt,
+    }
+}

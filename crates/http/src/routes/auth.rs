@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{Duration, NaiveDate, Utc};
-use motcua_app::password::{hash_password, random_token, verify_password};
+use motcua_app::password::random_token;
 use motcua_domain::Role;
 use motcua_domain::access::IdentityStatus;
 use motcua_domain::rules::{OpaqueToken, ScopeList, Secret, SignInName};
@@ -198,7 +198,7 @@ pub async fn register(
         ));
     }
     let password = registration.password.clone();
-    let hash = AppState::cpu(move || hash_password(&password)).await??;
+    let hash = state.hasher.hash(password).await?;
     let user = state
         .db(move |conn| {
             write_tx(conn, |conn| {
@@ -344,8 +344,7 @@ async fn authenticate(
         })
         .await?;
     let stored_hash = found.as_ref().map(|(_, hash)| hash.clone());
-    let verified =
-        AppState::cpu(move || verify_password(&password, stored_hash.as_deref())).await?;
+    let verified = state.hasher.verify(password, stored_hash).await?;
     match found {
         Some((user, _)) if verified => {
             if !user.active {

@@ -108,8 +108,9 @@ pub async fn list(
         online: q.online,
         status: q.status,
     };
+    let index = state.catalog.clone();
     let found = state
-        .db(move |conn| Ok(procedures::list(conn, &filter, page)?))
+        .db(move |conn| Ok(procedures::list_indexed(conn, &index, &filter, page)?))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, PUBLIC_CACHE))

@@ -1,10 +1,10 @@
 //! Public tracking of a dossier with its code and the applicant's ID number.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use motcua_domain::dossier::DossierStatus;
 use motcua_domain::identity::TaxCode;
-use motcua_persistence::repo::{dossiers, rate_limits};
+use motcua_persistence::repo::{dossiers, rate_limits, tracking};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,6 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
 use crate::routes::auth::client_address;
 use crate::state::AppState;
+use crate::throttle::Verdict;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -36,11 +37,13 @@ pub struct Tracking {
     pub current_stage: String,
 }
 
-/// Tracking attempts allowed per client address per minute.
-pub const PER_MINUTE: i32 = 20;
+/// The shared counters' bucket (table `rate_limits`).
+pub const BUCKET: &str = "tracking_address";
 
 /// Public look-up. A wrong ID number and an unknown code answer the same 404,
 /// so the endpoint tells nothing about dossiers one cannot already name.
+/// Each client address gets `tracking.per_window` look-ups per window, counted
+/// in memory (see `crate::throttle`): a look-up writes nothing.
 #[utoipa::path(operation_id = "track_dossier", 
     tag = "dossiers",
     params(("code" = String, Path), TrackingQuery),
@@ -54,34 +57,33 @@ pub async fn track(
     query: Query<TrackingQuery>,
 ) -> ApiResult<HttpResponse> {
     let address = client_address(&req, state.settings.server.trust_forwarded_for);
+    let verdict = state.tracking_limit.check(&address, Utc::now());
+    let flush = match verdict {
+        Verdict::Allowed { flush } | Verdict::Refused { flush, .. } => flush,
+    };
+    if flush {
+        actix_web::rt::spawn(flush_counts(state.clone()));
+    }
+    if let Verdict::Refused {
+        retry_after_secs, ..
+    } = verdict
+    {
+        return Err(ApiError::too_many_requests(retry_after_secs));
+    }
     let (code, id_number) = (code.into_inner(), query.0.id_number.trim().to_owned());
     let pin = query.0.pin.map(|p| p.trim().to_owned());
     let found = state
         .db(move |conn| {
-            let window = rate_limits::hit(
-                conn,
-                "tracking_address",
-                &address,
-                Duration::minutes(1),
-                Utc::now(),
-            )?;
-            if window.hits > PER_MINUTE {
-                return Err(ApiError::too_many_requests(
-                    (window.resets_at - Utc::now()).num_seconds(),
-                ));
-            }
-            let dossier = match dossiers::by_code(conn, &code) {
-                Ok(d) => d,
-                Err(motcua_persistence::StoreError::NotFound) => return Err(ApiError::not_found()),
-                Err(e) => return Err(e.into()),
+            let Some(dossier) = tracking::by_code(conn, &code)? else {
+                return Err(ApiError::not_found());
             };
             let matches = match TaxCode::parse(&id_number) {
                 Ok(tax_code) => {
-                    dossier.applicant.tax_code.as_deref() == Some(tax_code.as_str())
+                    dossier.applicant_tax_code.as_deref() == Some(tax_code.as_str())
                         && pin.is_some()
                         && dossiers::tracking_pin(conn, dossier.id)? == pin
                 }
-                Err(_) => dossier.applicant.id_number.as_deref() == Some(id_number.as_str()),
+                Err(_) => dossier.applicant_id_number.as_deref() == Some(id_number.as_str()),
             };
             if !matches {
                 return Err(ApiError::not_found());
@@ -90,12 +92,12 @@ pub async fn track(
                 s if s.is_finished() => s.label_vi().to_owned(),
                 DossierStatus::SupplementRequested => "Chờ người nộp bổ sung hồ sơ".to_owned(),
                 DossierStatus::ResultReady => {
-                    format!("Có kết quả, chờ trả tại {}", dossier.agency.name)
+                    format!("Có kết quả, chờ trả tại {}", dossier.agency_name)
                 }
                 _ => format!(
                     "{} tại {}",
                     dossier.status.label_vi(),
-                    dossier.handling_agency.name
+                    dossier.handling_agency_name
                 ),
             };
             Ok(Tracking {
@@ -109,4 +111,31 @@ pub async fn track(
         })
         .await?;
     Ok(HttpResponse::Ok().json(found))
+}
+
+/// Adds this process's counts to the shared ones and learns which addresses
+/// are over the limit everywhere. Runs beside requests, never in their way.
+async fn flush_counts(state: web::Data<AppState>) {
+    let now = Utc::now();
+    let batch = state.tracking_limit.take(now);
+    let (limit, window) = (
+        i32::try_from(state.tracking_limit.limit).unwrap_or(i32::MAX),
+        state.tracking_limit.window,
+    );
+    let shared = state
+        .db(move |conn| {
+            Ok(rate_limits::flush(
+                conn,
+                BUCKET,
+                &batch.counted,
+                limit,
+                window,
+                now,
+            )?)
+        })
+        .await;
+    if let Err(e) = &shared {
+        tracing::warn!(error = ?e, "tracking limits: shared counters not updated");
+    }
+    state.tracking_limit.finish(shared.ok());
 }

@@ -2,7 +2,7 @@
 
 use actix_web::http::header::ETAG;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
-use motcua_app::password::{hash_password, random_token};
+use motcua_app::password::random_token;
 use motcua_domain::Role;
 use motcua_domain::audit::{Change, EntityType, changed_fields, user_action};
 use motcua_domain::page::PageRequest;
@@ -226,7 +226,7 @@ pub async fn create(
         }
     };
     errors.into_result()?;
-    let hash = AppState::cpu(move || hash_password(&password)).await??;
+    let hash = state.hasher.hash(password).await?;
     let full_name = motcua_domain::text::nfc(&body.full_name);
     let (role, agency_id) = (body.role, body.agency_id);
     let user = state
@@ -388,7 +388,7 @@ pub async fn update(
     }
     errors.into_result()?;
     let password_hash = match body.password {
-        Some(password) => Some(AppState::cpu(move || hash_password(&password)).await??),
+        Some(password) => Some(state.hasher.hash(password).await?),
         None => None,
     };
     let ends_sessions =

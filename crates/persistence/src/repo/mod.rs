@@ -5,6 +5,7 @@ pub mod agencies;
 pub mod applicants;
 pub mod audit;
 pub mod calendar;
+pub mod catalog_index;
 pub mod documents;
 pub mod dossiers;
 pub mod feedback;
@@ -18,6 +19,7 @@ pub mod procedures;
 pub mod queue;
 pub mod rate_limits;
 pub mod sessions;
+pub mod tracking;
 pub mod users;
 
 /// Bumps and returns the next number of an agency's day in `$table` (columns

@@ -17,6 +17,7 @@ use serde::Serialize;
 use motcua_domain::audit::{Actor, Change, EntityType};
 
 use crate::repo::audit;
+use crate::repo::catalog_index::CatalogIndex;
 use crate::schema::{agencies, procedure_versions, procedures, sectors};
 use crate::time::{from_db, now, to_db};
 use crate::{AnyConnection, StoreError, StoreResult, insert_or_ignore, write_tx};
@@ -542,6 +543,39 @@ pub fn list(
             (ids, total)
         }
     };
+    page_of(conn, ids, total, page)
+}
+
+/// Like [`list`], but a search goes through this process's `index`
+/// ([`CatalogIndex`]): the same results, without loading every candidate.
+pub fn list_indexed(
+    conn: &mut AnyConnection,
+    index: &CatalogIndex,
+    filter: &ProcedureFilter,
+    page: PageRequest,
+) -> StoreResult<Page<ProcedureRecord>> {
+    match &filter.query {
+        Some(query) => {
+            let (ids, total) = index.search(
+                conn,
+                query,
+                filter,
+                usize::try_from(page.offset()).unwrap_or(usize::MAX),
+                page.per_page as usize,
+            )?;
+            page_of(conn, ids, total, page)
+        }
+        None => list(conn, filter, page),
+    }
+}
+
+/// The records of `ids`, in that order.
+fn page_of(
+    conn: &mut AnyConnection,
+    ids: Vec<i64>,
+    total: i64,
+    page: PageRequest,
+) -> StoreResult<Page<ProcedureRecord>> {
     let rows: Vec<(Row, AgencyCols)> =
         with_agency!(procedures::table.filter(procedures::id.eq_any(&ids))).load(conn)?;
     let mut records = rows

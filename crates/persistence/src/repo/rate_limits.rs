@@ -41,34 +41,73 @@ pub fn hit(
     window: Duration,
     at: DateTime<Utc>,
 ) -> StoreResult<Window> {
+    write_tx(conn, |conn| add(conn, bucket, subject, 1, window, at))
+}
+
+/// Counts `hits` at once, in the caller's transaction.
+fn add(
+    conn: &mut AnyConnection,
+    bucket: &str,
+    subject: &str,
+    hits: i32,
+    window: Duration,
+    at: DateTime<Utc>,
+) -> StoreResult<Window> {
+    insert_or_ignore!(
+        &mut *conn,
+        rate_limits::table,
+        (
+            rate_limits::bucket.eq(bucket),
+            rate_limits::subject.eq(subject),
+            rate_limits::window_start.eq(to_db(at)),
+            rate_limits::hits.eq(0),
+        )
+    )?;
+    let key = rate_limits::table.find((bucket, subject));
+    diesel::update(key.filter(rate_limits::window_start.le(to_db(at - window))))
+        .set((
+            rate_limits::window_start.eq(to_db(at)),
+            rate_limits::hits.eq(0),
+        ))
+        .execute(conn)?;
+    diesel::update(key)
+        .set(rate_limits::hits.eq(rate_limits::hits + hits))
+        .execute(conn)?;
+    let (start, hits): (chrono::NaiveDateTime, i32) = key
+        .select((rate_limits::window_start, rate_limits::hits))
+        .first(conn)?;
+    Ok(Window {
+        hits,
+        resets_at: from_db(start) + window,
+    })
+}
+
+/// Adds hits counted elsewhere (one process's since its last flush) in one
+/// transaction, and returns every subject of the bucket over `limit` in its
+/// current window, with when that window ends: the shared backstop of limits
+/// kept in memory, written once per flush rather than once per request.
+pub fn flush(
+    conn: &mut AnyConnection,
+    bucket: &str,
+    counted: &[(String, i32)],
+    limit: i32,
+    window: Duration,
+    at: DateTime<Utc>,
+) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
     write_tx(conn, |conn| {
-        insert_or_ignore!(
-            &mut *conn,
-            rate_limits::table,
-            (
-                rate_limits::bucket.eq(bucket),
-                rate_limits::subject.eq(subject),
-                rate_limits::window_start.eq(to_db(at)),
-                rate_limits::hits.eq(0),
-            )
-        )?;
-        let key = rate_limits::table.find((bucket, subject));
-        diesel::update(key.filter(rate_limits::window_start.le(to_db(at - window))))
-            .set((
-                rate_limits::window_start.eq(to_db(at)),
-                rate_limits::hits.eq(0),
-            ))
-            .execute(conn)?;
-        diesel::update(key)
-            .set(rate_limits::hits.eq(rate_limits::hits + 1))
-            .execute(conn)?;
-        let (start, hits): (chrono::NaiveDateTime, i32) = key
-            .select((rate_limits::window_start, rate_limits::hits))
-            .first(conn)?;
-        Ok(Window {
-            hits,
-            resets_at: from_db(start) + window,
-        })
+        for (subject, hits) in counted {
+            add(conn, bucket, subject, *hits, window, at)?;
+        }
+        let over: Vec<(String, chrono::NaiveDateTime)> = rate_limits::table
+            .filter(rate_limits::bucket.eq(bucket))
+            .filter(rate_limits::hits.gt(limit))
+            .filter(rate_limits::window_start.gt(to_db(at - window)))
+            .select((rate_limits::subject, rate_limits::window_start))
+            .load(conn)?;
+        Ok(over
+            .into_iter()
+            .map(|(subject, start)| (subject, from_db(start) + window))
+            .collect())
     })
 }
 

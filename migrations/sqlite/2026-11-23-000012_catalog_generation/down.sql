@@ -1,0 +1,4 @@
+DROP TRIGGER procedures_generation_delete;
+DROP TRIGGER procedures_generation_update;
+DROP TRIGGER procedures_generation_insert;
+DROP TABLE catalog_generation;
