@@ -22,4 +22,5 @@ mod payments;
 mod payments_once;
 mod people;
 mod queue;
+mod statements;
 mod timing;

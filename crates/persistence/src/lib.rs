@@ -16,7 +16,8 @@ pub mod workflow;
 pub mod testing;
 
 pub use db::{
-    AnyConnection, Backend, DatabaseUrl, Pool, PoolOptions, build_pool, run_migrations, write_tx,
+    AnyConnection, Backend, DatabaseUrl, Pool, PoolOptions, StatementCounter, build_pool,
+    run_migrations, write_tx,
 };
 pub use diesel::result::Error as DieselError;
 pub use error::{StoreError, StoreResult};
