@@ -192,7 +192,8 @@ impl Instrumentation for Watch {
             InstrumentationEvent::FinishQuery {
                 error:
                     Some(diesel::result::Error::DatabaseError(
-                        diesel::result::DatabaseErrorKind::ClosedConnection,
+                        diesel::result::DatabaseErrorKind::ClosedConnection
+                        | diesel::result::DatabaseErrorKind::UnableToSendCommand,
                         _,
                     )),
                 ..

@@ -1,6 +1,8 @@
 //! motcua's persistence: diesel schema, migrations and repositories that run
 //! unchanged on SQLite (embedded default) and PostgreSQL (production).
 
+#[cfg(feature = "bench")]
+pub mod baseline;
 pub mod db;
 mod error;
 pub mod repo;
