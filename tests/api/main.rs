@@ -25,5 +25,6 @@ mod payments;
 mod payments_once;
 mod people;
 mod queue;
+mod statements;
 mod timing;
 mod workers;

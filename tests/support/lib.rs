@@ -123,6 +123,17 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// Runs `f` (requests to this server) and returns its output with the
+    /// number of statements the server's pool sent meanwhile.
+    pub async fn statements<T, Fut>(&self, f: impl FnOnce() -> Fut) -> (T, u64)
+    where
+        Fut: Future<Output = T>,
+    {
+        let before = self.pool.statements().get();
+        let out = f().await;
+        (out, self.pool.statements().get() - before)
+    }
+
     /// The demo account of a role: (username, password). `officer` is the reception officer.
     pub fn account(&self, role: Role) -> (String, String) {
         let a = self

@@ -125,6 +125,7 @@ pub fn connect(settings: &Settings, wait: Duration) -> anyhow::Result<(Pool, Dat
         max_size: settings.database.pool_size.max(1),
         connect_timeout: Duration::from_secs(settings.database.connect_timeout_secs.max(1)),
         busy_timeout: Duration::from_millis(settings.database.busy_timeout_ms),
+        ..PoolOptions::default()
     };
     let pool = build_pool(&url, &options);
     let deadline = std::time::Instant::now() + wait;

@@ -1,8 +1,13 @@
 //! Connections, pool and migrations for SQLite and PostgreSQL behind one type.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{
+    AnsiTransactionManager, Instrumentation, InstrumentationEvent, SimpleConnection,
+    TransactionManager,
+};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
@@ -153,12 +158,61 @@ fn scheme_of(raw: &str) -> String {
     }
 }
 
+/// How many statements a pool's connections have sent to the database: every
+/// query, batch and transaction statement (`BEGIN`, `COMMIT`, savepoints) is
+/// one, so the count is the number of round trips. One counter per pool, so
+/// servers (and tests) running side by side do not see each other's work.
+#[derive(Debug, Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    /// Statements sent so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Watches one connection: counts its statements into the pool's counter and
+/// remembers when the server closed it, so the pool drops it instead of
+/// handing it out again (there is no `SELECT 1` on checkout to find out).
+/// Events also reach the process's default instrumentation, if one is set
+/// (`diesel::connection::set_default_instrumentation`, e.g. a query tracer).
+struct Watch {
+    statements: StatementCounter,
+    closed: bool,
+    default: Option<Box<dyn Instrumentation>>,
+}
+
+impl Instrumentation for Watch {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match &event {
+            InstrumentationEvent::StartQuery { .. } => {
+                self.statements.0.fetch_add(1, Ordering::Relaxed);
+            }
+            InstrumentationEvent::FinishQuery {
+                error:
+                    Some(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::ClosedConnection
+                        | diesel::result::DatabaseErrorKind::UnableToSendCommand,
+                        _,
+                    )),
+                ..
+            } => self.closed = true,
+            _ => {}
+        }
+        if let Some(default) = &mut self.default {
+            default.on_connection_event(event);
+        }
+    }
+}
+
 /// r2d2 manager that connects through [`DatabaseUrl`], so the real PostgreSQL
 /// connection error reaches the log instead of a SQLite fallback's.
 #[derive(Debug, Clone)]
 pub struct Manager {
     url: DatabaseUrl,
     busy_timeout: Duration,
+    statements: StatementCounter,
 }
 
 impl ManageConnection for Manager {
@@ -166,9 +220,16 @@ impl ManageConnection for Manager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
-        self.url
+        let mut conn = self
+            .url
             .establish_with(self.busy_timeout)
-            .map_err(r2d2::Error::ConnectionError)
+            .map_err(r2d2::Error::ConnectionError)?;
+        conn.set_instrumentation(Watch {
+            statements: self.statements.clone(),
+            closed: false,
+            default: diesel::connection::get_default_instrumentation(),
+        });
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
@@ -177,10 +238,45 @@ impl ManageConnection for Manager {
 
     fn has_broken(&self, conn: &mut AnyConnection) -> bool {
         conn.is_broken()
+            || conn
+                .instrumentation()
+                .downcast_ref::<Watch>()
+                .is_some_and(|watch| watch.closed)
     }
 }
 
-pub type Pool = r2d2::Pool<Manager>;
+/// The connection pool, with the count of statements its connections sent.
+/// It dereferences to the r2d2 pool (`get`, `state`, …).
+#[derive(Clone)]
+pub struct Pool {
+    inner: r2d2::Pool<Manager>,
+    statements: StatementCounter,
+}
+
+impl Pool {
+    /// The statements this pool's connections have sent so far.
+    pub fn statements(&self) -> &StatementCounter {
+        &self.statements
+    }
+}
+
+impl std::ops::Deref for Pool {
+    type Target = r2d2::Pool<Manager>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("state", &self.inner.state())
+            .field("statements", &self.statements.get())
+            .finish()
+    }
+}
+
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
 
 #[derive(Debug, Clone)]
@@ -189,6 +285,13 @@ pub struct PoolOptions {
     pub connect_timeout: Duration,
     /// SQLite only: how long a statement waits for another connection's write lock.
     pub busy_timeout: Duration,
+    /// Ping (`SELECT 1`) every connection as it leaves the pool: one more
+    /// round trip per request. Off by default: a connection the server
+    /// closed fails its request once and is then dropped, and idle ones are
+    /// closed after `idle_timeout` before servers or firewalls drop them.
+    pub test_on_check_out: bool,
+    /// How long a connection may sit unused in the pool before it is closed.
+    pub idle_timeout: Duration,
 }
 
 /// SQLite's wait for a write lock when none is configured.
@@ -200,6 +303,8 @@ impl Default for PoolOptions {
             max_size: 10,
             connect_timeout: Duration::from_secs(5),
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            test_on_check_out: false,
+            idle_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -207,15 +312,19 @@ impl Default for PoolOptions {
 /// Builds the pool without connecting: start-up and readiness decide what an
 /// unreachable database means, and the pool reconnects by itself later.
 pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
-    r2d2::Pool::builder()
+    let statements = StatementCounter::default();
+    let inner = r2d2::Pool::builder()
         .max_size(options.max_size)
         .min_idle(Some(0))
         .connection_timeout(options.connect_timeout)
-        .test_on_check_out(true)
+        .test_on_check_out(options.test_on_check_out)
+        .idle_timeout(Some(options.idle_timeout))
         .build_unchecked(Manager {
             url: url.clone(),
             busy_timeout: options.busy_timeout,
-        })
+            statements: statements.clone(),
+        });
+    Pool { inner, statements }
 }
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");

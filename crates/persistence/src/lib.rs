@@ -1,6 +1,8 @@
 //! motcua's persistence: diesel schema, migrations and repositories that run
 //! unchanged on SQLite (embedded default) and PostgreSQL (production).
 
+#[cfg(feature = "bench")]
+pub mod baseline;
 pub mod bulk;
 pub mod db;
 mod error;
@@ -16,7 +18,8 @@ pub mod workflow;
 pub mod testing;
 
 pub use db::{
-    AnyConnection, Backend, DatabaseUrl, Pool, PoolOptions, build_pool, run_migrations, write_tx,
+    AnyConnection, Backend, DatabaseUrl, Pool, PoolOptions, StatementCounter, build_pool,
+    run_migrations, write_tx,
 };
 pub use diesel::result::Error as DieselError;
 pub use error::{StoreError, StoreResult};

@@ -156,8 +156,54 @@ fn holding(conn: &mut AnyConnection, viewer: Viewer, dossier: &Dossier) -> Workf
 /// see: the domain's [`access::reach`] decides, for every route.
 fn actor_for(conn: &mut AnyConnection, caller: Caller, dossier: &Dossier) -> WorkflowResult<Actor> {
     let viewer = viewer(conn, caller)?;
-    let reach =
-        access::reach(viewer, holding(conn, viewer, dossier)?).ok_or(WorkflowError::NotFound)?;
+    let holding = holding(conn, viewer, dossier)?;
+    actor_with(caller, viewer, holding, dossier)
+}
+
+/// Whom a caller acts as on each of a page of dossiers, read in at most three
+/// statements whatever the page size (the same rule as [`visible`]).
+pub fn actors(
+    conn: &mut AnyConnection,
+    caller: Caller,
+    page: &[Dossier],
+) -> WorkflowResult<Vec<Actor>> {
+    let viewer = viewer(conn, caller)?;
+    let passed = match (viewer.role, viewer.agency_id) {
+        (Role::Officer | Role::Leader, Some(agency)) if !page.is_empty() => {
+            let ids: Vec<i64> = page.iter().map(|d| d.id).collect();
+            dossiers::passed_agency(conn, &ids, agency)?
+        }
+        _ => Default::default(),
+    };
+    let granted: Vec<i64> = if viewer.role == Role::Integration && !page.is_empty() {
+        integrations::grants_of(conn, viewer.user_id)?
+            .into_iter()
+            .map(|g| g.agency_id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    page.iter()
+        .map(|dossier| {
+            let holding = Holding {
+                applicant_id: dossier.applicant.id,
+                submitted_by: dossier.submitted_by,
+                agency_id: dossier.agency.id,
+                passed_viewer_agency: passed.contains(&dossier.id),
+                granted_to_viewer: granted.contains(&dossier.agency.id),
+            };
+            actor_with(caller, viewer, holding, dossier)
+        })
+        .collect()
+}
+
+fn actor_with(
+    caller: Caller,
+    viewer: Viewer,
+    holding: Holding,
+    dossier: &Dossier,
+) -> WorkflowResult<Actor> {
+    let reach = access::reach(viewer, holding).ok_or(WorkflowError::NotFound)?;
     let mut actor = Actor {
         role: caller.role,
         is_applicant: reach.as_applicant,

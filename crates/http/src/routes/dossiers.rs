@@ -416,11 +416,13 @@ pub async fn list(
                 assignee_id: assignee,
             };
             let found = dossiers::list(conn, scope, &filter, page)?;
-            let mut items = Vec::with_capacity(found.items.len());
-            for d in found.items {
-                let actor = workflow::visible(conn, me, &d.code)?.1;
-                items.push(view(d, actor, &calendar, now));
-            }
+            let actors = workflow::actors(conn, me, &found.items)?;
+            let items = found
+                .items
+                .into_iter()
+                .zip(actors)
+                .map(|(d, actor)| view(d, actor, &calendar, now))
+                .collect();
             Ok(Some(PageView {
                 items,
                 page: found.page,

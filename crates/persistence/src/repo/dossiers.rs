@@ -1,6 +1,8 @@
 //! Dossier storage: rows, their trail, their documents. The rules of what may
 //! happen live in the domain; `crate::workflow` combines the two.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use motcua_domain::Role;
@@ -56,35 +58,96 @@ struct Row {
     updated_at: NaiveDateTime,
 }
 
-fn agency_ref(conn: &mut AnyConnection, id: i64) -> StoreResult<AgencyRef> {
-    let (code, name): (String, String) = agencies::table
-        .find(id)
-        .select((agencies::code, agencies::name))
-        .first(conn)?;
-    Ok(AgencyRef { id, code, name })
+type ApplicantCols = (String, String, Option<String>, Option<String>);
+
+/// The rows a page of dossiers refers to, each read once by `IN (...)`:
+/// procedures, applicants, agencies (receiving and handling).
+struct Refs {
+    procedures: HashMap<i64, (String, String)>,
+    applicants: HashMap<i64, ApplicantCols>,
+    agencies: HashMap<i64, (String, String)>,
 }
 
-fn assemble(conn: &mut AnyConnection, row: Row) -> StoreResult<Dossier> {
-    let (p_code, p_name): (String, String) = procedures::table
-        .find(row.procedure_id)
-        .select((procedures::code, procedures::name))
-        .first(conn)?;
-    let (kind, full_name, id_number, tax_code): (String, String, Option<String>, Option<String>) =
-        applicants::table
-            .find(row.applicant_id)
+fn distinct(ids: impl Iterator<Item = i64>) -> Vec<i64> {
+    let mut ids: Vec<i64> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+impl Refs {
+    fn load(conn: &mut AnyConnection, rows: &[Row]) -> StoreResult<Self> {
+        let procedure_ids = distinct(rows.iter().map(|r| r.procedure_id));
+        let applicant_ids = distinct(rows.iter().map(|r| r.applicant_id));
+        let agency_ids = distinct(
+            rows.iter()
+                .flat_map(|r| [r.agency_id, r.handling_agency_id]),
+        );
+        let procedures: Vec<(i64, String, String)> = procedures::table
+            .filter(procedures::id.eq_any(&procedure_ids))
+            .select((procedures::id, procedures::code, procedures::name))
+            .load(conn)?;
+        let applicants: Vec<(i64, ApplicantCols)> = applicants::table
+            .filter(applicants::id.eq_any(&applicant_ids))
             .select((
-                applicants::kind,
-                applicants::full_name,
-                applicants::id_number,
-                applicants::tax_code,
+                applicants::id,
+                (
+                    applicants::kind,
+                    applicants::full_name,
+                    applicants::id_number,
+                    applicants::tax_code,
+                ),
             ))
-            .first(conn)?;
-    let agency = agency_ref(conn, row.agency_id)?;
-    let handling_agency = if row.handling_agency_id == row.agency_id {
-        agency.clone()
-    } else {
-        agency_ref(conn, row.handling_agency_id)?
-    };
+            .load(conn)?;
+        let agencies: Vec<(i64, String, String)> = agencies::table
+            .filter(agencies::id.eq_any(&agency_ids))
+            .select((agencies::id, agencies::code, agencies::name))
+            .load(conn)?;
+        Ok(Self {
+            procedures: procedures
+                .into_iter()
+                .map(|(id, code, name)| (id, (code, name)))
+                .collect(),
+            applicants: applicants.into_iter().collect(),
+            agencies: agencies
+                .into_iter()
+                .map(|(id, code, name)| (id, (code, name)))
+                .collect(),
+        })
+    }
+
+    fn agency(&self, id: i64) -> StoreResult<AgencyRef> {
+        let (code, name) = self.agencies.get(&id).ok_or(StoreError::NotFound)?;
+        Ok(AgencyRef {
+            id,
+            code: code.clone(),
+            name: name.clone(),
+        })
+    }
+}
+
+/// Dossiers from their rows, with four statements whatever their number.
+fn assemble_all(conn: &mut AnyConnection, rows: Vec<Row>) -> StoreResult<Vec<Dossier>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let refs = Refs::load(conn, &rows)?;
+    rows.into_iter().map(|row| assemble(&refs, row)).collect()
+}
+
+fn assemble(refs: &Refs, row: Row) -> StoreResult<Dossier> {
+    let (p_code, p_name) = refs
+        .procedures
+        .get(&row.procedure_id)
+        .cloned()
+        .ok_or(StoreError::NotFound)?;
+    let (kind, full_name, id_number, tax_code) = refs
+        .applicants
+        .get(&row.applicant_id)
+        .cloned()
+        .ok_or(StoreError::NotFound)?;
+    let agency = refs.agency(row.agency_id)?;
+    let handling_agency = refs.agency(row.handling_agency_id)?;
     let paused_remaining: Option<Remaining> = match &row.paused_remaining {
         Some(text) => Some(serde_json::from_str(text).map_err(StoreError::corrupt)?),
         None => None,
@@ -135,20 +198,57 @@ fn assemble(conn: &mut AnyConnection, row: Row) -> StoreResult<Dossier> {
     })
 }
 
+diesel::alias!(agencies as handling_agencies: HandlingAgencies);
+
+/// One dossier with what it refers to, in one statement.
+type Joined = (
+    Row,
+    (String, String),
+    ApplicantCols,
+    (String, String),
+    (String, String),
+);
+
+macro_rules! read_one {
+    ($conn:expr, $filter:expr) => {{
+        let (row, procedure, applicant, agency, handling): Joined = dossiers::table
+            .inner_join(procedures::table)
+            .inner_join(applicants::table)
+            .inner_join(agencies::table.on(agencies::id.eq(dossiers::agency_id)))
+            .inner_join(
+                handling_agencies.on(handling_agencies
+                    .field(agencies::id)
+                    .eq(dossiers::handling_agency_id)),
+            )
+            .filter($filter)
+            .select((
+                Row::as_select(),
+                (procedures::code, procedures::name),
+                (
+                    applicants::kind,
+                    applicants::full_name,
+                    applicants::id_number,
+                    applicants::tax_code,
+                ),
+                (agencies::code, agencies::name),
+                handling_agencies.fields((agencies::code, agencies::name)),
+            ))
+            .first($conn)?;
+        let refs = Refs {
+            procedures: HashMap::from([(row.procedure_id, procedure)]),
+            applicants: HashMap::from([(row.applicant_id, applicant)]),
+            agencies: HashMap::from([(row.agency_id, agency), (row.handling_agency_id, handling)]),
+        };
+        assemble(&refs, row)
+    }};
+}
+
 pub fn by_code(conn: &mut AnyConnection, code: &str) -> StoreResult<Dossier> {
-    let row: Row = dossiers::table
-        .filter(dossiers::code.eq(code))
-        .select(Row::as_select())
-        .first(conn)?;
-    assemble(conn, row)
+    read_one!(conn, dossiers::code.eq(code))
 }
 
 pub fn by_id(conn: &mut AnyConnection, id: i64) -> StoreResult<Dossier> {
-    let row: Row = dossiers::table
-        .find(id)
-        .select(Row::as_select())
-        .first(conn)?;
-    assemble(conn, row)
+    read_one!(conn, dossiers::id.eq(id))
 }
 
 /// Next dossier number of an agency's day, in the caller's transaction (see
@@ -231,6 +331,23 @@ pub fn visible_to_agency(
         .count()
         .get_result::<i64>(conn)?
         > 0)
+}
+
+/// Which of `dossier_ids` have passed through `agency_id`: one statement for a page.
+pub fn passed_agency(
+    conn: &mut AnyConnection,
+    dossier_ids: &[i64],
+    agency_id: i64,
+) -> StoreResult<HashSet<i64>> {
+    if dossier_ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let ids: Vec<i64> = dossier_agencies::table
+        .filter(dossier_agencies::agency_id.eq(agency_id))
+        .filter(dossier_agencies::dossier_id.eq_any(dossier_ids))
+        .select(dossier_agencies::dossier_id)
+        .load(conn)?;
+    Ok(ids.into_iter().collect())
 }
 
 /// The new state of a dossier after an action; every field is written.
@@ -865,10 +982,7 @@ pub fn list(
         .limit(page.limit())
         .select(Row::as_select())
         .load(conn)?;
-    let items = rows
-        .into_iter()
-        .map(|row| assemble(conn, row))
-        .collect::<StoreResult<Vec<_>>>()?;
+    let items = assemble_all(conn, rows)?;
     Ok(Page::new(items, page, total))
 }
 
