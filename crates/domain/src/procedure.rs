@@ -1,5 +1,6 @@
 //! The procedure catalog (danh mục thủ tục hành chính).
 
+use crate::rule::RuleCode;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -269,7 +270,7 @@ impl ProcedureSpec {
         if self.committed_days > self.regulated_days {
             errors.add(
                 "committed_days",
-                Problem::rule("committed_exceeds_regulated"),
+                Problem::rule(RuleCode::CommittedExceedsRegulated),
             );
         } else if self.committed_days == 0 && self.regulated_days > 0 {
             errors.add(
@@ -302,7 +303,7 @@ impl ProcedureSpec {
             if doc.originals == 0 && doc.copies == 0 {
                 errors.add(
                     format!("required_documents[{i}].originals"),
-                    Problem::rule("no_original_nor_copy"),
+                    Problem::rule(RuleCode::NoOriginalNorCopy),
                 );
             }
             if doc_codes.contains(&doc.code) {

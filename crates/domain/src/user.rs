@@ -1,3 +1,4 @@
+use crate::rule::RuleCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -38,9 +39,9 @@ pub fn check_password(errors: &mut FieldErrors, field: &str, password: &str, use
     } else if len > MAX_PASSWORD {
         errors.add(field, Problem::TooLong { max: MAX_PASSWORD });
     } else if password.chars().all(|c| c.is_ascii_digit()) {
-        errors.add(field, Problem::rule("password_only_digits"));
+        errors.add(field, Problem::rule(RuleCode::PasswordOnlyDigits));
     } else if password.eq_ignore_ascii_case(username) {
-        errors.add(field, Problem::rule("password_equals_username"));
+        errors.add(field, Problem::rule(RuleCode::PasswordEqualsUsername));
     }
 }
 
@@ -94,7 +95,7 @@ impl Registration {
         let mut errors = FieldErrors::new();
         let id = CitizenId::parse(id_number);
         if id.is_err() {
-            errors.add("id_number", Problem::rule("invalid_citizen_id"));
+            errors.add("id_number", Problem::rule(RuleCode::InvalidCitizenId));
         }
         errors.text("full_name", full_name, 200);
         let phone = normalize_phone(phone);
@@ -108,7 +109,10 @@ impl Registration {
         if let Some(dob) = date_of_birth
             && (dob > today || dob < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(dob))
         {
-            errors.add("date_of_birth", Problem::rule("implausible_date_of_birth"));
+            errors.add(
+                "date_of_birth",
+                Problem::rule(RuleCode::ImplausibleDateOfBirth),
+            );
         }
         check_password(&mut errors, "password", password, id_number.trim());
         errors.into_result()?;

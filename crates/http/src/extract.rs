@@ -1,6 +1,7 @@
 //! Extractors that report bad input as problem+json with field paths:
 //! JSON bodies, query strings, and validator-derived rules.
 
+use motcua_domain::rule::RuleCode;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -201,7 +202,7 @@ fn data_error(path: &str, message: &str) -> ApiError {
     } else if let Some(rest) = message.strip_prefix("unknown field ") {
         (
             join(&quoted(rest).unwrap_or_default()),
-            Problem::rule("unknown_field"),
+            Problem::rule(RuleCode::UnknownField),
         )
     } else if message.starts_with("unknown variant ") {
         let allowed: Vec<String> = message
@@ -220,13 +221,13 @@ fn data_error(path: &str, message: &str) -> ApiError {
         || message.starts_with("invalid digit")
         || message.contains("number too large")
     {
-        (path.to_owned(), Problem::rule("invalid_type"))
+        (path.to_owned(), Problem::rule(RuleCode::InvalidType))
     } else if message.starts_with("input contains invalid characters")
         || message.starts_with("premature end of input")
     {
-        (path.to_owned(), Problem::rule("invalid_date"))
+        (path.to_owned(), Problem::rule(RuleCode::InvalidDate))
     } else {
-        (path.to_owned(), Problem::rule("invalid_value"))
+        (path.to_owned(), Problem::rule(RuleCode::InvalidValue))
     };
     let field = if field.is_empty() || field == "." {
         "body".to_owned()
@@ -315,7 +316,7 @@ fn problem_of(e: &validator::ValidationError) -> Problem {
             }
             (_, Some(max)) => Problem::TooLong { max: max as u64 },
             (Some(min), None) => Problem::TooShort { min: min as u64 },
-            _ => Problem::rule("invalid_value"),
+            _ => Problem::rule(RuleCode::InvalidValue),
         },
         "range" => Problem::OutOfRange {
             min: param("min").unwrap_or(i64::MIN),
@@ -323,7 +324,7 @@ fn problem_of(e: &validator::ValidationError) -> Problem {
         },
         "required" => Problem::Required,
         "email" => Problem::format("name@example.vn"),
-        other => Problem::rule(other),
+        other => Problem::rule(other.parse().unwrap_or(RuleCode::InvalidValue)),
     }
 }
 

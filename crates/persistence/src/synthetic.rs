@@ -375,7 +375,7 @@ struct DossierRow {
 fn at_local(day: NaiveDate, minutes: u32) -> DateTime<Utc> {
     let time = NaiveTime::from_num_seconds_from_midnight_opt(minutes.min(24 * 60 - 1) * 60, 0)
         .unwrap_or(NaiveTime::MIN);
-    WorkingCalendar::local_datetime(day, time)
+    motcua_domain::local_time::instant(day, time)
 }
 
 /// Everything in flight while generating.
@@ -403,7 +403,7 @@ fn one_dossier(
 ) {
     let until = plan.until;
     let days = i64::from(plan.years.max(1)) * 365;
-    let start = WorkingCalendar::local_date(until) - Duration::days(days);
+    let start = motcua_domain::local_time::date(until) - Duration::days(days);
     // More dossiers in recent years; popular procedures more often.
     let t: f64 = rng.random::<f64>().sqrt();
     let day = start + Duration::days(((t * days as f64) as i64).min(days - 1));
@@ -1103,7 +1103,7 @@ fn feedback_rows(
 ) -> Vec<FeedbackRow> {
     let count = (plan.dossiers / 500).max(5);
     let days = i64::from(plan.years.max(1)) * 365;
-    let start = WorkingCalendar::local_date(plan.until) - Duration::days(days);
+    let start = motcua_domain::local_time::date(plan.until) - Duration::days(days);
     (0..count)
         .filter_map(|i| {
             let agency = pick(rng, agencies);

@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{Duration, NaiveDate, Utc};
 use motcua_domain::Role;
 use motcua_domain::access::IdentityStatus;
+use motcua_domain::rule::RuleCode;
 use motcua_domain::user::{Registration, User};
 use motcua_persistence::repo::{agencies, applicants, identity, rate_limits, sessions, users};
 use motcua_persistence::write_tx;
@@ -166,7 +167,7 @@ pub async fn register(
     body: Json<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.0;
-    let today = (Utc::now() + Duration::hours(7)).date_naive();
+    let today = motcua_domain::local_time::date(Utc::now());
     let registration = Registration::parse(
         &body.id_number,
         &body.full_name,
@@ -435,7 +436,7 @@ pub async fn token(
         (Some(_), _, _) => {
             return Err(ApiError::field(
                 "client_id",
-                motcua_domain::validation::Problem::rule("credentials_twice"),
+                motcua_domain::validation::Problem::rule(RuleCode::CredentialsTwice),
             ));
         }
         (None, None, _) => {
