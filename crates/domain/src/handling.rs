@@ -3,14 +3,15 @@
 //! which stage a document attached later joins. The state machine itself is
 //! [`crate::dossier::decide`].
 
-use crate::rule::RuleCode;
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::Role;
 use crate::calendar::{Outcome, Progress, Remaining, WorkingCalendar};
 use crate::document::{DocumentKind, DocumentStage};
 use crate::dossier::{Actor, DossierStatus};
 use crate::local_time;
 use crate::procedure::{SupplementClock, TimeUnit};
+use crate::rule::RuleCode;
 use crate::validation::Problem;
 
 /// Working days an applicant gets to supplement when the officer sets no deadline.
@@ -106,6 +107,50 @@ pub fn processed_late(
     }
 }
 
+/// An assignment names an officer, a unit (division) of the handling agency, or both.
+pub fn check_assignment(assignee: Option<i64>, unit: Option<i64>) -> Result<(), Problem> {
+    if assignee.is_none() && unit.is_none() {
+        return Err(Problem::Required);
+    }
+    Ok(())
+}
+
+/// An assignee is an officer or leader of the handling agency, or of the unit
+/// the dossier is routed to: `role_in_agency` and `role_in_unit` are their
+/// roles there, if they belong.
+pub fn assignee_fits(role_in_agency: Option<Role>, role_in_unit: Option<Role>) -> bool {
+    matches!(
+        role_in_agency.or(role_in_unit),
+        Some(Role::Officer | Role::Leader)
+    )
+}
+
+/// A transfer names another agency than the one handling the dossier.
+pub fn check_transfer(handling_agency: i64, target: Option<i64>) -> Result<i64, Problem> {
+    match target {
+        None => Err(Problem::Required),
+        Some(target) if target == handling_agency => Err(Problem::rule(RuleCode::SameAgency)),
+        Some(target) => Ok(target),
+    }
+}
+
+/// A result is issued as a file (new, or attached before) or on paper.
+pub fn check_result_given(files: usize, attached_before: bool, paper: bool) -> Result<(), Problem> {
+    if files == 0 && !attached_before && !paper {
+        return Err(Problem::rule(RuleCode::ResultRequired));
+    }
+    Ok(())
+}
+
+/// A supplement brings documents (added now or uploaded since the request),
+/// or at least a note.
+pub fn check_supplement_given(documents: usize, note_given: bool) -> Result<(), Problem> {
+    if documents == 0 && !note_given {
+        return Err(Problem::Required);
+    }
+    Ok(())
+}
+
 /// What decides where a dossier stands against its due moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClockState {
@@ -193,7 +238,6 @@ pub fn attach_stage(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Role;
     use crate::calendar::WorkingHours;
     use chrono::NaiveTime;
 
@@ -356,6 +400,46 @@ mod tests {
         for (due, done, late) in cases {
             assert_eq!(processed_late(&cal, due, done, d), late, "{due:?} {done:?}");
         }
+    }
+
+    #[test]
+    fn assignments_transfers_results_and_supplements() {
+        let code = |r: Result<(), Problem>| r.map_err(|p| p.code().to_owned());
+        let err = |c: &str| Err(c.to_owned());
+        assert_eq!(code(check_assignment(None, None)), err("required"));
+        assert_eq!(code(check_assignment(Some(1), None)), Ok(()));
+        assert_eq!(code(check_assignment(None, Some(2))), Ok(()));
+        let fits = [
+            (Some(Role::Officer), None, true),
+            (None, Some(Role::Leader), true),
+            (Some(Role::Admin), Some(Role::Officer), false),
+            (None, Some(Role::Citizen), false),
+            (None, None, false),
+        ];
+        for (agency, unit, want) in fits {
+            assert_eq!(assignee_fits(agency, unit), want, "{agency:?} {unit:?}");
+        }
+        let transfers = [
+            (None, Err("required")),
+            (Some(7), Err("same_agency")),
+            (Some(8), Ok(8)),
+        ];
+        for (target, want) in transfers {
+            let got = check_transfer(7, target).map_err(|p| p.code().to_owned());
+            assert_eq!(got, want.map_err(str::to_owned), "{target:?}");
+        }
+        let results = [
+            (0, false, false, err("result_required")),
+            (1, false, false, Ok(())),
+            (0, true, false, Ok(())),
+            (0, false, true, Ok(())),
+        ];
+        for (files, before, paper, want) in results {
+            assert_eq!(code(check_result_given(files, before, paper)), want);
+        }
+        assert_eq!(code(check_supplement_given(0, false)), err("required"));
+        assert_eq!(code(check_supplement_given(0, true)), Ok(()));
+        assert_eq!(code(check_supplement_given(2, false)), Ok(()));
     }
 
     #[test]

@@ -1,4 +1,18 @@
 //! motcua's domain: the types and rules of the one-stop shop, free of I/O.
+//!
+//! Where each rule lives:
+//! - who sees which dossier, list scopes, views by agency: [`access`];
+//! - statuses, actions, who may take them (the one state machine,
+//!   [`dossier::decide`]), staff of the dossier's agency: [`dossier`];
+//! - filing a dossier (permission, channel, agency, applicant, documents): [`submission`];
+//! - what an action needs beyond its status (supplement clock, apology,
+//!   late return, attachments), outcome and progress, due windows: [`handling`];
+//! - working days and due moments: [`calendar`], [`holidays`], [`lunar`];
+//!   local time (UTC+7): [`local_time`];
+//! - KPI facts of one dossier (Decision 766): [`kpi_facts`]; counters,
+//!   rates and scores: [`kpi`];
+//! - payments and the gateway: [`payment`], [`vnpay`];
+//! - rule codes with their messages: [`rule`]; field problems: [`validation`].
 
 pub mod access;
 pub mod agency;

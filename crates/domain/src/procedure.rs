@@ -1,9 +1,9 @@
 //! The procedure catalog (danh mục thủ tục hành chính).
 
-use crate::rule::RuleCode;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::rule::RuleCode;
 use crate::text::{fold, nfc, slug};
 use crate::validation::{FieldErrors, Problem};
 

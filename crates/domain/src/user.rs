@@ -1,9 +1,9 @@
-use crate::rule::RuleCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Role;
 use crate::identity::{CitizenId, normalize_phone};
+use crate::rule::RuleCode;
 use crate::text::nfc;
 use crate::validation::{FieldErrors, Problem};
 

@@ -1,7 +1,6 @@
 //! Extractors that report bad input as problem+json with field paths:
 //! JSON bodies, query strings, and validator-derived rules.
 
-use motcua_domain::rule::RuleCode;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -9,6 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::StreamExt;
+use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::{FieldError, Problem};
 use serde::de::DeserializeOwned;
 

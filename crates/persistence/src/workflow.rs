@@ -549,9 +549,8 @@ pub fn act(
                 documents::store(conn, &accepted)?;
             }
             Action::Assign => {
-                if input.assignee_id.is_none() && input.unit_id.is_none() {
-                    return Err(invalid("assignee_id", Problem::Required));
-                }
+                handling::check_assignment(input.assignee_id, input.unit_id)
+                    .map_err(|problem| invalid("assignee_id", problem))?;
                 let handling = dossier.handling_agency.id;
                 if let Some(unit) = input.unit_id {
                     match agencies::by_id(conn, unit) {
@@ -572,7 +571,7 @@ pub fn act(
                         Some(u) => dossiers::user_in_agency(conn, user, u)?,
                         None => None,
                     };
-                    if !matches!(in_agency.or(in_unit), Some(Role::Officer | Role::Leader)) {
+                    if !handling::assignee_fits(in_agency, in_unit) {
                         return Err(invalid(
                             "assignee_id",
                             Problem::rule(RuleCode::NotInHandlingAgency),
@@ -675,9 +674,8 @@ pub fn act(
                         })
                         .count();
                 }
-                if added == 0 && note.is_none() {
-                    return Err(invalid("documents", Problem::Required));
-                }
+                handling::check_supplement_given(added, note.is_some())
+                    .map_err(|problem| invalid("documents", problem))?;
                 if let Some(request) = open {
                     dossiers::close_supplement_request(conn, request.id, now)?;
                 }
@@ -717,15 +715,9 @@ pub fn act(
                 data.insert("documents_added".into(), serde_json::json!(added));
             }
             Action::Transfer => {
-                let Some(target) = input.target_agency_id else {
-                    return Err(invalid("target_agency_id", Problem::Required));
-                };
-                if target == dossier.handling_agency.id {
-                    return Err(invalid(
-                        "target_agency_id",
-                        Problem::rule(RuleCode::SameAgency),
-                    ));
-                }
+                let target =
+                    handling::check_transfer(dossier.handling_agency.id, input.target_agency_id)
+                        .map_err(|problem| invalid("target_agency_id", problem))?;
                 match agencies::by_id(conn, target) {
                     Ok(_) => {}
                     Err(StoreError::NotFound) => {
@@ -791,12 +783,8 @@ pub fn act(
                 let attached = dossiers::documents_of(conn, dossier.id)?
                     .iter()
                     .any(|d| d.stage == DocumentStage::Result.as_str() && d.document_id.is_some());
-                if issued.is_empty() && !attached && !input.paper_result {
-                    return Err(invalid(
-                        "documents",
-                        Problem::rule(RuleCode::ResultRequired),
-                    ));
-                }
+                handling::check_result_given(issued.len(), attached, input.paper_result)
+                    .map_err(|problem| invalid("documents", problem))?;
                 if input.paper_result {
                     dossiers::add_document(
                         conn,
