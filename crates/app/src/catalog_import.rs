@@ -3,6 +3,7 @@
 //! can name every bad row at once.
 
 use motcua_domain::procedure::ProcedureSpec;
+use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::{FieldError, Problem};
 use motcua_persistence::repo::procedures::ImportInput;
 
@@ -145,7 +146,7 @@ fn csv_row(row: &std::collections::HashMap<&str, &str>) -> ImportInput {
     let number = |field: &str, bad: &mut dyn FnMut(&str, Problem)| match get(field).parse::<u32>() {
         Ok(n) => serde_json::json!(n),
         Err(_) => {
-            bad(field, Problem::rule("invalid_type"));
+            bad(field, Problem::rule(RuleCode::InvalidType));
             serde_json::json!(0)
         }
     };

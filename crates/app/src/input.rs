@@ -2,6 +2,7 @@
 //! a query string, an imported file): escaped NULs, and serde's data errors
 //! as field errors naming the field.
 
+use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::{FieldError, Problem};
 
 /// Whether a JSON text has an escaped NUL (`\u0000`) inside a string. Raw
@@ -41,7 +42,7 @@ pub fn field_error(path: &str, message: &str) -> FieldError {
     } else if let Some(rest) = message.strip_prefix("unknown field ") {
         (
             join(&quoted(rest).unwrap_or_default()),
-            Problem::rule("unknown_field"),
+            Problem::rule(RuleCode::UnknownField),
         )
     } else if message.starts_with("unknown variant ") {
         let allowed: Vec<String> = message
@@ -60,13 +61,13 @@ pub fn field_error(path: &str, message: &str) -> FieldError {
         || message.starts_with("invalid digit")
         || message.contains("number too large")
     {
-        (path.to_owned(), Problem::rule("invalid_type"))
+        (path.to_owned(), Problem::rule(RuleCode::InvalidType))
     } else if message.starts_with("input contains invalid characters")
         || message.starts_with("premature end of input")
     {
-        (path.to_owned(), Problem::rule("invalid_date"))
+        (path.to_owned(), Problem::rule(RuleCode::InvalidDate))
     } else {
-        (path.to_owned(), Problem::rule("invalid_value"))
+        (path.to_owned(), Problem::rule(RuleCode::InvalidValue))
     };
     let field = if field.is_empty() || field == "." {
         "body".to_owned()

@@ -122,6 +122,53 @@ pub fn list_scope(viewer: Viewer) -> ListScope {
     }
 }
 
+/// How far a caller's views by agency (KPIs, queue, feedback) reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffReach {
+    /// The home agency of this agency (a division acts for its department).
+    Home(i64),
+    /// Any agency: admins, accounts without an agency, the public where a
+    /// view is public. Whether they may use the view at all is the view's rule.
+    Anywhere,
+}
+
+/// The caller may not see this view by agency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotStaff;
+
+/// Officers and leaders reach their own agency only (they must have one);
+/// everyone else any agency.
+pub fn staff_reach(role: Role, own_agency: Option<i64>) -> Result<StaffReach, NotStaff> {
+    match (role.needs_agency(), own_agency) {
+        (true, Some(agency)) => Ok(StaffReach::Home(agency)),
+        (true, None) => Err(NotStaff),
+        (false, _) => Ok(StaffReach::Anywhere),
+    }
+}
+
+/// Which agency a view by agency covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgencyView {
+    /// The caller's home agency.
+    Home(i64),
+    /// The one asked for (it must exist).
+    Chosen(i64),
+    /// Every agency.
+    All,
+}
+
+/// The agency a view covers, once the home agency of a [`StaffReach::Home`]
+/// is known: staff see their home agency and may not ask for another; whoever
+/// reaches anywhere sees the one asked for, or all.
+pub fn agency_view(home: Option<i64>, requested: Option<i64>) -> Result<AgencyView, NotStaff> {
+    match (home, requested) {
+        (Some(home), Some(id)) if id != home => Err(NotStaff),
+        (Some(home), _) => Ok(AgencyView::Home(home)),
+        (None, Some(id)) => Ok(AgencyView::Chosen(id)),
+        (None, None) => Ok(AgencyView::All),
+    }
+}
+
 /// Names match when they are the same letters, whatever the accents, case,
 /// spacing and punctuation: `Trần Thị Bích` and `TRAN THI BICH`.
 pub fn names_match(a: &str, b: &str) -> bool {
@@ -342,6 +389,32 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn views_by_agency() {
+        let cases = [
+            (Role::Officer, Some(5), Ok(StaffReach::Home(5))),
+            (Role::Leader, Some(5), Ok(StaffReach::Home(5))),
+            (Role::Officer, None, Err(NotStaff)),
+            (Role::Admin, None, Ok(StaffReach::Anywhere)),
+            (Role::Admin, Some(5), Ok(StaffReach::Anywhere)),
+            (Role::Citizen, None, Ok(StaffReach::Anywhere)),
+            (Role::Integration, Some(5), Ok(StaffReach::Anywhere)),
+        ];
+        for (role, own, want) in cases {
+            assert_eq!(staff_reach(role, own), want, "{role} {own:?}");
+        }
+        let cases = [
+            (Some(3), None, Ok(AgencyView::Home(3))),
+            (Some(3), Some(3), Ok(AgencyView::Home(3))),
+            (Some(3), Some(4), Err(NotStaff)),
+            (None, Some(4), Ok(AgencyView::Chosen(4))),
+            (None, None, Ok(AgencyView::All)),
+        ];
+        for (home, requested, want) in cases {
+            assert_eq!(agency_view(home, requested), want, "{home:?} {requested:?}");
         }
     }
 

@@ -14,17 +14,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound::{Excluded, Included};
 
-use chrono::{
-    DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, TimeDelta, Utc, Weekday,
-};
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeDelta, Utc, Weekday};
 
 use crate::procedure::TimeUnit;
-
-/// Vietnam's offset from UTC: +07:00 all year round.
-const VIETNAM: FixedOffset = match FixedOffset::east_opt(7 * 3600) {
-    Some(offset) => offset,
-    None => panic!("+07:00 is a valid offset"),
-};
 
 /// How many consecutive days without work a computation walks through before
 /// giving up (three years; real calendars never have more than ten in a row).
@@ -270,19 +262,16 @@ impl WorkingCalendar {
 
     /// The local (UTC+7) date of an instant.
     pub fn local_date(at: DateTime<Utc>) -> NaiveDate {
-        at.with_timezone(&VIETNAM).date_naive()
+        crate::local_time::date(at)
     }
 
     /// The instant of a local (UTC+7) wall time.
     pub fn local_datetime(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
-        let naive = date.and_time(time);
-        naive
-            .checked_sub_signed(TimeDelta::hours(7))
-            .map_or(DateTime::<Utc>::MIN_UTC, |utc| utc.and_utc())
+        crate::local_time::instant(date, time)
     }
 
     fn local_time(at: DateTime<Utc>) -> NaiveTime {
-        at.with_timezone(&VIETNAM).time()
+        crate::local_time::time(at)
     }
 
     pub fn is_working_day(&self, date: NaiveDate) -> bool {

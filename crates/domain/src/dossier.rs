@@ -142,7 +142,7 @@ impl Action {
 
 /// What a rule needs to know about the dossier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DossierFacts {
+pub struct StatusFacts {
     pub status: DossierStatus,
     /// The status a supplement request came from, to return to it.
     pub supplement_from: Option<DossierStatus>,
@@ -160,8 +160,28 @@ pub struct Actor {
     pub at_handling_agency: bool,
 }
 
+impl Actor {
+    /// Staff of the dossier's agencies (receiving or handling), or an admin.
+    pub fn is_agency_staff(self) -> bool {
+        self.role == Role::Admin
+            || (matches!(self.role, Role::Officer | Role::Leader)
+                && (self.at_receiving_agency || self.at_handling_agency))
+    }
+
+    /// Pays online for the dossier: its applicant (the portal only for what
+    /// it filed itself), or an admin.
+    pub fn is_payer(self) -> bool {
+        self.is_applicant || self.role == Role::Admin
+    }
+
+    /// Takes a payment at the counter: an officer of the receiving agency, or an admin.
+    pub fn may_take_counter_payment(self) -> bool {
+        self.role == Role::Admin || (self.role == Role::Officer && self.at_receiving_agency)
+    }
+}
+
 /// Where a status goes on an action, ignoring who acts.
-fn target(facts: DossierFacts, action: Action) -> Option<DossierStatus> {
+fn target(facts: StatusFacts, action: Action) -> Option<DossierStatus> {
     use Action as A;
     use DossierStatus as S;
     let status = facts.status;
@@ -199,8 +219,7 @@ pub fn may_act(actor: Actor, action: Action, status: DossierStatus) -> bool {
     }
     let officer = actor.role == Role::Officer;
     let leader = actor.role == Role::Leader;
-    let staff_anywhere =
-        (officer || leader) && (actor.at_receiving_agency || actor.at_handling_agency);
+    let staff_anywhere = actor.is_agency_staff();
     match action {
         A::Receive | A::Refuse | A::Return => officer && actor.at_receiving_agency,
         A::RequestSupplement => {
@@ -232,7 +251,7 @@ pub enum Refusal {
 }
 
 /// The status an action leads to, or why it may not be taken.
-pub fn decide(facts: DossierFacts, action: Action, actor: Actor) -> Result<DossierStatus, Refusal> {
+pub fn decide(facts: StatusFacts, action: Action, actor: Actor) -> Result<DossierStatus, Refusal> {
     if !may_act(actor, action, facts.status) {
         return Err(Refusal::Forbidden);
     }
@@ -242,7 +261,7 @@ pub fn decide(facts: DossierFacts, action: Action, actor: Actor) -> Result<Dossi
 }
 
 /// Actions the actor could take now, in table order.
-pub fn allowed_actions(facts: DossierFacts, actor: Actor) -> Vec<Action> {
+pub fn allowed_actions(facts: StatusFacts, actor: Actor) -> Vec<Action> {
     Action::ALL
         .iter()
         .copied()
@@ -349,8 +368,8 @@ pub struct Dossier {
 }
 
 impl Dossier {
-    pub fn facts(&self) -> DossierFacts {
-        DossierFacts {
+    pub fn facts(&self) -> StatusFacts {
+        StatusFacts {
             status: self.status,
             supplement_from: self.supplement_from,
         }
@@ -399,6 +418,53 @@ mod tests {
         at_receiving_agency: true,
         at_handling_agency: true,
     };
+
+    #[test]
+    fn staff_payers_and_counter_payments() {
+        let actor = |role, is_applicant, receiving, handling| Actor {
+            role,
+            is_applicant,
+            at_receiving_agency: receiving,
+            at_handling_agency: handling,
+        };
+        // (actor, agency staff, payer, takes counter payments)
+        let cases = [
+            (actor(Role::Officer, false, true, false), true, false, true),
+            (actor(Role::Officer, false, false, true), true, false, false),
+            (
+                actor(Role::Officer, false, false, false),
+                false,
+                false,
+                false,
+            ),
+            (actor(Role::Leader, false, true, true), true, false, false),
+            (actor(Role::Admin, false, false, false), true, true, true),
+            (actor(Role::Citizen, true, false, false), false, true, false),
+            (
+                actor(Role::Integration, true, false, false),
+                false,
+                true,
+                false,
+            ),
+            (
+                actor(Role::Integration, false, false, false),
+                false,
+                false,
+                false,
+            ),
+        ];
+        for (a, staff, payer, counter) in cases {
+            assert_eq!(
+                (
+                    a.is_agency_staff(),
+                    a.is_payer(),
+                    a.may_take_counter_payment()
+                ),
+                (staff, payer, counter),
+                "{a:?}"
+            );
+        }
+    }
     const LEADER: Actor = Actor {
         role: Role::Leader,
         ..OFFICER
@@ -435,8 +501,8 @@ mod tests {
         ..OFFICER
     };
 
-    fn facts(status: DossierStatus) -> DossierFacts {
-        DossierFacts {
+    fn facts(status: DossierStatus) -> StatusFacts {
+        StatusFacts {
             status,
             supplement_from: None,
         }
@@ -553,7 +619,7 @@ mod tests {
 
     #[test]
     fn supplement_returns_where_it_came_from() {
-        let at_reception = DossierFacts {
+        let at_reception = StatusFacts {
             status: S::SupplementRequested,
             supplement_from: Some(S::Submitted),
         };
@@ -561,7 +627,7 @@ mod tests {
             decide(at_reception, A::Supplement, APPLICANT),
             Ok(S::Submitted)
         );
-        let in_review = DossierFacts {
+        let in_review = StatusFacts {
             status: S::SupplementRequested,
             supplement_from: Some(S::InReview),
         };

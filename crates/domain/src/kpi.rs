@@ -27,7 +27,7 @@ crate::string_enum! {
 
 /// What one dossier contributes, derived from its stored state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DossierFacts {
+pub struct KpiFacts {
     pub agency_id: i64,
     pub procedure_id: i64,
     pub channel: Channel,
@@ -134,7 +134,7 @@ counters! {
 }
 
 /// The (day, counter, delta) entries a dossier adds to the aggregates.
-pub fn contributions(f: &DossierFacts) -> Vec<(NaiveDate, Field, i64)> {
+pub fn contributions(f: &KpiFacts) -> Vec<(NaiveDate, Field, i64)> {
     let mut out = Vec::new();
     if let Some(day) = f.received {
         out.push((day, Field::received, 1));
@@ -229,7 +229,7 @@ pub const ALL_PROCEDURES: i64 = 0;
 
 /// Adds `sign` × a dossier's contributions to the rows of every grain, for
 /// its procedure and for all procedures.
-pub fn accumulate(into: &mut BTreeMap<Bucket, Counters>, facts: &DossierFacts, sign: i64) {
+pub fn accumulate(into: &mut BTreeMap<Bucket, Counters>, facts: &KpiFacts, sign: i64) {
     for (day, field, value) in contributions(facts) {
         for grain in Grain::ALL {
             for procedure_id in [facts.procedure_id, ALL_PROCEDURES] {
@@ -248,10 +248,7 @@ pub fn accumulate(into: &mut BTreeMap<Bucket, Counters>, facts: &DossierFacts, s
 
 /// What changes in each row when a dossier's facts go from `old` to `new`
 /// (either may be absent), without the rows that do not change.
-pub fn change(
-    old: Option<&DossierFacts>,
-    new: Option<&DossierFacts>,
-) -> BTreeMap<Bucket, Counters> {
+pub fn change(old: Option<&KpiFacts>, new: Option<&KpiFacts>) -> BTreeMap<Bucket, Counters> {
     let mut rows = BTreeMap::new();
     if let Some(old) = old {
         accumulate(&mut rows, old, -1);
@@ -884,8 +881,8 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
     }
 
-    fn facts(received: Option<NaiveDate>) -> DossierFacts {
-        DossierFacts {
+    fn facts(received: Option<NaiveDate>) -> KpiFacts {
+        KpiFacts {
             agency_id: 1,
             procedure_id: 1,
             channel: Channel::Counter,
@@ -906,7 +903,7 @@ mod tests {
     }
 
     /// Sums the contributions of many dossiers into flows over `[from, to)` and the stock at `to`.
-    fn period(all: &[DossierFacts], from: NaiveDate, to: NaiveDate) -> (Counters, Counters) {
+    fn period(all: &[KpiFacts], from: NaiveDate, to: NaiveDate) -> (Counters, Counters) {
         let (mut flows, mut stock) = (Counters::default(), Counters::default());
         for f in all {
             for (day, field, value) in contributions(f) {
@@ -1067,7 +1064,7 @@ mod tests {
         let mut b = facts(Some(d(2026, 3, 2)));
         b.agency_id = 20;
         let per_agency = |agency: i64| {
-            let mine: Vec<DossierFacts> = [a.clone(), b.clone()]
+            let mine: Vec<KpiFacts> = [a.clone(), b.clone()]
                 .into_iter()
                 .filter(|f| f.agency_id == agency)
                 .collect();

@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::rule::RuleCode;
 use crate::rules::{
     FeeAmountVnd, FeeCode, Paragraph, ProcedureName, ProcessingDays, RangeRule, SectorName,
     TextRule,
@@ -281,7 +282,7 @@ impl ProcedureSpec {
         if self.committed_days > self.regulated_days {
             errors.add(
                 "committed_days",
-                Problem::rule("committed_exceeds_regulated"),
+                Problem::rule(RuleCode::CommittedExceedsRegulated),
             );
         } else if self.committed_days == 0 && self.regulated_days > 0 {
             errors.add(
@@ -314,7 +315,7 @@ impl ProcedureSpec {
             if doc.originals == 0 && doc.copies == 0 {
                 errors.add(
                     format!("required_documents[{i}].originals"),
-                    Problem::rule("no_original_nor_copy"),
+                    Problem::rule(RuleCode::NoOriginalNorCopy),
                 );
             }
             if doc_codes.contains(&doc.code) {

@@ -219,7 +219,10 @@ impl CitizenIdNumber {
     pub fn check(errors: &mut FieldErrors, field: &str, value: &str) -> Option<CitizenId> {
         let parsed = CitizenId::parse(value).ok();
         if parsed.is_none() {
-            errors.add(field, Problem::rule("invalid_citizen_id"));
+            errors.add(
+                field,
+                Problem::rule(crate::rule::RuleCode::InvalidCitizenId),
+            );
         }
         parsed
     }
@@ -378,9 +381,15 @@ impl Password {
         } else if len > Self::MAX {
             errors.add(field, Problem::TooLong { max: Self::MAX });
         } else if password.chars().all(|c| c.is_ascii_digit()) {
-            errors.add(field, Problem::rule("password_only_digits"));
+            errors.add(
+                field,
+                Problem::rule(crate::rule::RuleCode::PasswordOnlyDigits),
+            );
         } else if password.eq_ignore_ascii_case(username) {
-            errors.add(field, Problem::rule("password_equals_username"));
+            errors.add(
+                field,
+                Problem::rule(crate::rule::RuleCode::PasswordEqualsUsername),
+            );
         }
     }
 }

@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Role;
 use crate::identity::CitizenId;
+use crate::rule::RuleCode;
 use crate::rules::{CitizenIdNumber, Email, Password, PersonName, PhoneNumber, TextRule, Username};
 use crate::text::nfc;
 use crate::validation::{FieldErrors, Problem};
@@ -75,7 +76,10 @@ impl Registration {
         if let Some(dob) = date_of_birth
             && (dob > today || dob < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(dob))
         {
-            errors.add("date_of_birth", Problem::rule("implausible_date_of_birth"));
+            errors.add(
+                "date_of_birth",
+                Problem::rule(RuleCode::ImplausibleDateOfBirth),
+            );
         }
         check_password(&mut errors, "password", password, id_number.trim());
         errors.into_result()?;

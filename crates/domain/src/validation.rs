@@ -5,6 +5,8 @@
 
 use serde::Serialize;
 
+use crate::rule::RuleCode;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Problem {
@@ -28,7 +30,7 @@ pub enum Problem {
     Duplicate,
     /// A rule with no parameters, named by its own code (e.g. `committed_exceeds_regulated`).
     Rule {
-        rule: String,
+        rule: RuleCode,
     },
 }
 
@@ -42,14 +44,12 @@ impl Problem {
             Problem::InvalidFormat { .. } => "invalid_format",
             Problem::NotAllowed { .. } => "not_allowed",
             Problem::Duplicate => "duplicate",
-            Problem::Rule { rule } => rule,
+            Problem::Rule { rule } => rule.as_str(),
         }
     }
 
-    pub fn rule(rule: &str) -> Self {
-        Problem::Rule {
-            rule: rule.to_owned(),
-        }
+    pub fn rule(rule: RuleCode) -> Self {
+        Problem::Rule { rule }
     }
 
     pub fn format(expected: &str) -> Self {

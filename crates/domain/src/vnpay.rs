@@ -151,7 +151,7 @@ impl Reply {
 
 /// `yyyyMMddHHmmss` in Vietnam time (UTC+7), as VNPay dates are written.
 pub fn format_time(at: chrono::DateTime<chrono::Utc>) -> String {
-    (at.naive_utc() + chrono::Duration::hours(7))
+    crate::local_time::wall(at)
         .format("%Y%m%d%H%M%S")
         .to_string()
 }
@@ -159,7 +159,7 @@ pub fn format_time(at: chrono::DateTime<chrono::Utc>) -> String {
 pub fn parse_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::NaiveDateTime::parse_from_str(text, "%Y%m%d%H%M%S")
         .ok()
-        .map(|local| (local - chrono::Duration::hours(7)).and_utc())
+        .and_then(crate::local_time::from_wall)
 }
 
 /// VNPay amounts are đồng × 100.

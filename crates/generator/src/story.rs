@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use motcua_domain::Role;
 use motcua_domain::dossier::{
-    Action, Actor, DossierFacts, DossierStatus, Refusal, ReturnBlocked, check_return, decide,
+    Action, Actor, DossierStatus, Refusal, ReturnBlocked, StatusFacts, check_return, decide,
 };
 use motcua_persistence::bulk::EventRow;
 
@@ -74,7 +74,7 @@ fn reason(action: Action) -> Option<&'static str> {
 
 pub struct Story {
     dossier: i64,
-    facts: DossierFacts,
+    facts: StatusFacts,
     receiving_agency: i64,
     handling_agency: i64,
     events: Vec<EventRow>,
@@ -85,7 +85,7 @@ impl Story {
     pub fn submitted(dossier: i64, receiving_agency: i64, by: Who, at: DateTime<Utc>) -> Self {
         Self {
             dossier,
-            facts: DossierFacts {
+            facts: StatusFacts {
                 status: DossierStatus::Submitted,
                 supplement_from: None,
             },

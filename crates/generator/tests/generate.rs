@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use motcua_domain::Role;
-use motcua_domain::dossier::{Action, Actor, DossierFacts, DossierStatus, decide};
+use motcua_domain::dossier::{Action, Actor, DossierStatus, StatusFacts, decide};
 use motcua_generator::{Placeholder, Plan, generate};
 use motcua_persistence::repo::kpi;
 use motcua_persistence::schema::{apology_letters, dossier_events, dossiers, supplement_requests};
@@ -100,7 +100,7 @@ fn every_history_is_a_chain_the_rules_allow(conn: &mut AnyConnection) {
             (first.as_str(), from, to.as_str()),
             ("submit", None, "submitted")
         );
-        let mut facts = DossierFacts {
+        let mut facts = StatusFacts {
             status: DossierStatus::Submitted,
             supplement_from: None,
         };

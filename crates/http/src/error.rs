@@ -476,6 +476,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use motcua_domain::rule::RuleCode;
 
     #[test]
     fn codes_are_unique_snake_case_with_both_titles() {
@@ -494,7 +495,7 @@ mod tests {
 
     #[test]
     fn problem_body_in_both_languages() {
-        let e = ApiError::field("id_number", Problem::rule("invalid_citizen_id"));
+        let e = ApiError::field("id_number", Problem::rule(RuleCode::InvalidCitizenId));
         let vi = e.body(Lang::Vi);
         let en = e.body(Lang::En);
         assert_eq!(vi.code, "validation_failed");

@@ -9,6 +9,7 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::StreamExt;
 use motcua_app::input::{field_error, json_has_nul};
+use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::{FieldError, Problem};
 use serde::de::DeserializeOwned;
 
@@ -247,7 +248,7 @@ fn problem_of(e: &validator::ValidationError) -> Problem {
             }
             (_, Some(max)) => Problem::TooLong { max: max as u64 },
             (Some(min), None) => Problem::TooShort { min: min as u64 },
-            _ => Problem::rule("invalid_value"),
+            _ => Problem::rule(RuleCode::InvalidValue),
         },
         "range" => Problem::OutOfRange {
             min: param("min").unwrap_or(i64::MIN),
@@ -255,7 +256,7 @@ fn problem_of(e: &validator::ValidationError) -> Problem {
         },
         "required" => Problem::Required,
         "email" => Problem::format("name@example.vn"),
-        other => Problem::rule(other),
+        other => Problem::rule(other.parse().unwrap_or(RuleCode::InvalidValue)),
     }
 }
 

@@ -70,14 +70,14 @@ pub fn fingerprint(method: &str, path: &str, body: &serde_json::Value) -> String
 }
 
 /// What a write produced, to send now and to replay later.
-pub struct Outcome {
+pub struct Written {
     pub status: StatusCode,
     pub body: serde_json::Value,
     pub location: Option<String>,
     pub etag: Option<String>,
 }
 
-fn respond(outcome: &Outcome, replayed: bool) -> HttpResponse {
+fn respond(outcome: &Written, replayed: bool) -> HttpResponse {
     let status = if replayed {
         StatusCode::OK
     } else {
@@ -113,7 +113,7 @@ pub async fn once<F>(
     work: F,
 ) -> ApiResult<HttpResponse>
 where
-    F: FnOnce(&mut AnyConnection) -> ApiResult<Outcome> + Send + 'static,
+    F: FnOnce(&mut AnyConnection) -> ApiResult<Written> + Send + 'static,
 {
     let Some(key) = key else {
         let outcome = state.db(work).await?;
@@ -148,7 +148,7 @@ pub async fn once_unlocked<F>(
     work: F,
 ) -> ApiResult<HttpResponse>
 where
-    F: FnOnce(&motcua_persistence::Pool) -> ApiResult<Outcome> + Send + 'static,
+    F: FnOnce(&motcua_persistence::Pool) -> ApiResult<Written> + Send + 'static,
 {
     let pool = state.pool.clone();
     let Some(key) = key else {
@@ -190,7 +190,7 @@ async fn claim(
         Claim::Replay { status, body, .. } => {
             let stored: Stored = serde_json::from_str(&body)
                 .map_err(|e| ApiError::internal("stored response", e))?;
-            let outcome = Outcome {
+            let outcome = Written {
                 status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
                 body: stored.body,
                 location: stored.location,
@@ -205,7 +205,7 @@ async fn claim(
     }
 }
 
-fn store(conn: &mut AnyConnection, caller: &str, key: &str, outcome: &Outcome) -> ApiResult<()> {
+fn store(conn: &mut AnyConnection, caller: &str, key: &str, outcome: &Written) -> ApiResult<()> {
     let stored = Stored {
         body: outcome.body.clone(),
         location: outcome.location.clone(),
@@ -230,7 +230,7 @@ async fn finish(
     state: &AppState,
     caller: String,
     key: String,
-    result: ApiResult<Outcome>,
+    result: ApiResult<Written>,
 ) -> ApiResult<HttpResponse> {
     match result {
         Ok(outcome) => Ok(respond(&outcome, false)),

@@ -487,8 +487,8 @@ mod tests {
         let fields = doc["components"]["schemas"]["FieldErrorCode"]["enum"]
             .as_array()
             .unwrap();
-        for (rule, _, _) in crate::i18n::RULES {
-            assert!(fields.contains(&json!(rule)), "{rule}");
+        for rule in motcua_domain::rule::RuleCode::ALL {
+            assert!(fields.contains(&json!(rule.as_str())), "{rule}");
         }
         assert_eq!(
             doc["components"]["schemas"]["Problem"]["properties"]["code"]["$ref"],

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use motcua_domain::agency::{Agency, AgencyRef};
-use motcua_domain::calendar::WorkingCalendar;
 use motcua_domain::dossier::Channel;
 use motcua_domain::kpi::{
     self, CatalogCounts, CatalogRates, Counters, DossierCounts, FeedbackCounts, Granularity, Group,
@@ -20,7 +19,7 @@ use crate::{AnyConnection, StoreResult};
 
 /// What a report is about: days `[from, to)` (local), seen at `as_of`.
 #[derive(Debug, Clone)]
-pub struct Scope {
+pub struct ReportScope {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub as_of: DateTime<Utc>,
@@ -34,7 +33,7 @@ pub struct Scope {
     pub channel: Option<Channel>,
 }
 
-impl Scope {
+impl ReportScope {
     fn filter(&self) -> KpiFilter {
         KpiFilter {
             agency_id: self.agency.as_ref().map(|a| a.id),
@@ -53,7 +52,7 @@ impl Scope {
     }
 
     fn instant(day: NaiveDate) -> DateTime<Utc> {
-        WorkingCalendar::local_datetime(day, NaiveTime::MIN)
+        motcua_domain::local_time::instant(day, NaiveTime::MIN)
     }
 
     /// The queue is counted per agency: no figure for a sector, a procedure
@@ -158,14 +157,18 @@ fn add_histogram(total: &mut BTreeMap<i64, i64>, h: &BTreeMap<i64, i64>) {
     }
 }
 
-fn catalog_of(conn: &mut AnyConnection, scope: &Scope) -> StoreResult<CatalogCounts> {
+fn catalog_of(conn: &mut AnyConnection, scope: &ReportScope) -> StoreResult<CatalogCounts> {
     let ids = scope.filter().procedure_ids;
     let agency = scope.agency.as_ref().map(|a| [(a.id, a.level)]);
     let counts = agg::catalog_counts(conn, agency.as_ref().map(|a| &a[..]), ids.as_deref())?;
     Ok(counts.into_values().next().unwrap_or_default())
 }
 
-pub fn summary(conn: &mut AnyConnection, scope: &Scope, scoring: &Scoring) -> StoreResult<Summary> {
+pub fn summary(
+    conn: &mut AnyConnection,
+    scope: &ReportScope,
+    scoring: &Scoring,
+) -> StoreResult<Summary> {
     let filter = scope.filter();
     let flows = agg::total(&agg::flows_by_agency(
         conn,
@@ -180,8 +183,8 @@ pub fn summary(conn: &mut AnyConnection, scope: &Scope, scoring: &Scoring) -> St
             conn,
             filter.agency_id,
             codes.as_deref(),
-            Scope::instant(scope.from),
-            Scope::instant(scope.to),
+            ReportScope::instant(scope.from),
+            ReportScope::instant(scope.to),
             scope.as_of,
         )?,
         FeedbackCounts::default(),
@@ -239,7 +242,7 @@ pub const MAX_POINTS: usize = 400;
 /// range, grouped by period, and what was in progress when it began.
 pub fn timeseries(
     conn: &mut AnyConnection,
-    scope: &Scope,
+    scope: &ReportScope,
     granularity: Granularity,
 ) -> StoreResult<Timeseries> {
     let buckets = kpi::buckets(granularity, scope.from, scope.to);
@@ -319,7 +322,7 @@ pub struct Ranking {
 /// still among all).
 pub fn ranking(
     conn: &mut AnyConnection,
-    scope: &Scope,
+    scope: &ReportScope,
     scoring: &Scoring,
     only: Option<i64>,
 ) -> StoreResult<Ranking> {
@@ -335,8 +338,8 @@ pub fn ranking(
         conn,
         None,
         codes.as_deref(),
-        Scope::instant(scope.from),
-        Scope::instant(scope.to),
+        ReportScope::instant(scope.from),
+        ReportScope::instant(scope.to),
         scope.as_of,
     )?;
     let waits = if scope.has_queue() {

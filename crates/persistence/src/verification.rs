@@ -8,7 +8,7 @@ use motcua_domain::access::{
     self, ContactChannel, IdentityStatus, OtpCheck, OtpState, VerificationMethod,
 };
 
-use crate::repo::identity::{self, NewAttempt, NewMismatch, Outcome, Verification};
+use crate::repo::identity::{self, AttemptOutcome, NewAttempt, NewMismatch, Verification};
 use crate::repo::{applicants, users};
 use crate::workflow::{WorkflowError, WorkflowResult};
 use crate::{AnyConnection, write_tx};
@@ -69,7 +69,7 @@ pub fn link(
                     user_id,
                     applicant.id,
                     method,
-                    Outcome::Mismatch,
+                    AttemptOutcome::Mismatch,
                     actor_id,
                     now,
                 ),
@@ -86,7 +86,7 @@ pub fn link(
                 user_id,
                 applicant.id,
                 method,
-                Outcome::Verified,
+                AttemptOutcome::Verified,
                 actor_id,
                 now,
             ),
@@ -100,7 +100,7 @@ fn attempt<'a>(
     user_id: i64,
     applicant_id: i64,
     method: VerificationMethod,
-    outcome: Outcome,
+    outcome: AttemptOutcome,
     actor_id: Option<i64>,
     at: DateTime<Utc>,
 ) -> NewAttempt<'a> {
@@ -203,7 +203,7 @@ pub fn request_code(
                 destination: Some(&masked),
                 code_hash: Some(code_hash),
                 expires_at: Some(expires_at),
-                outcome: Outcome::Pending,
+                outcome: AttemptOutcome::Pending,
                 actor_id: None,
                 at: now,
             },
@@ -249,7 +249,13 @@ pub fn enter_code(
         let matches = constant_time_eq(pending.code_hash.as_bytes(), entered_hash.as_bytes());
         match access::check_otp(&state, matches, now) {
             OtpCheck::Accepted => {
-                identity::record_try(conn, pending.id, pending.tries, Outcome::Verified, now)?;
+                identity::record_try(
+                    conn,
+                    pending.id,
+                    pending.tries,
+                    AttemptOutcome::Verified,
+                    now,
+                )?;
                 Ok(
                     match link(conn, user_id, VerificationMethod::Otp, None, None, now)? {
                         Linked::Verified(v) => CodeEntry::Verified(v),
@@ -258,11 +264,23 @@ pub fn enter_code(
                 )
             }
             OtpCheck::Wrong { left } => {
-                identity::record_try(conn, pending.id, pending.tries + 1, Outcome::Pending, now)?;
+                identity::record_try(
+                    conn,
+                    pending.id,
+                    pending.tries + 1,
+                    AttemptOutcome::Pending,
+                    now,
+                )?;
                 Ok(CodeEntry::Wrong { left })
             }
             OtpCheck::Expired => {
-                identity::record_try(conn, pending.id, pending.tries, Outcome::Expired, now)?;
+                identity::record_try(
+                    conn,
+                    pending.id,
+                    pending.tries,
+                    AttemptOutcome::Expired,
+                    now,
+                )?;
                 Ok(CodeEntry::Expired)
             }
             OtpCheck::Exhausted => {
@@ -271,7 +289,7 @@ pub fn enter_code(
                 } else {
                     pending.tries + 1
                 };
-                identity::record_try(conn, pending.id, tries, Outcome::Exhausted, now)?;
+                identity::record_try(conn, pending.id, tries, AttemptOutcome::Exhausted, now)?;
                 Ok(CodeEntry::Exhausted)
             }
         }

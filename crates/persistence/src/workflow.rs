@@ -4,17 +4,22 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use motcua_domain::Role;
 use motcua_domain::access::{self, Holding, IdentityStatus, ListScope, Viewer};
-use motcua_domain::calendar::{Outcome, WorkingCalendar, WorkingHours};
+use motcua_domain::calendar::WorkingHours;
 use motcua_domain::document::{DocumentKind, DocumentStage};
 use motcua_domain::dossier::{
     Action, Actor, Channel, Dossier, DossierStatus, Refusal, ReturnBlocked, check_return, decide,
     dossier_code,
 };
-use motcua_domain::identity::{CitizenId, TaxCode, normalize_phone};
-use motcua_domain::procedure::{OnlineLevel, ProcedureStatus, SupplementClock, TimeUnit};
+use motcua_domain::handling::{self, AttachRefusal};
+use motcua_domain::identity::normalize_phone;
+use motcua_domain::local_time;
+use motcua_domain::procedure::ProcedureStatus;
+use motcua_domain::rule::RuleCode;
 use motcua_domain::rules::{Comment, Note, PersonName, TextRule};
+use motcua_domain::submission::{
+    self, AgencyChoice, ApplicantIdentity, DocumentHolding, DocumentUse, DocumentUser,
+};
 use motcua_domain::text::{fold, nfc};
-use motcua_domain::user::is_plausible_email;
 use motcua_domain::validation::{FieldError, FieldErrors, Problem};
 use rand::Rng;
 
@@ -69,36 +74,17 @@ fn invalid(field: &str, problem: Problem) -> WorkflowError {
     }])
 }
 
-/// The signed-in caller, as far as dossiers care.
+/// Who acts on dossiers: the signed-in account, narrowed to what the use
+/// cases need (the HTTP layer's `Caller` carries more).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Caller {
+pub struct Principal {
     pub user_id: i64,
     pub role: Role,
     pub agency_id: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct ApplicantInput {
-    /// A person's 12-digit citizen ID number; or, for an organisation,
-    pub id_number: Option<String>,
-    /// its tax code. Exactly one of the two.
-    pub tax_code: Option<String>,
-    pub full_name: String,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub address: Option<String>,
-    pub date_of_birth: Option<NaiveDate>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct DocumentInput {
-    /// Code of the procedure's required document it meets (`D1`…).
-    pub requirement: Option<String>,
-    /// A file uploaded by the submitter, or one from the applicant's store.
-    pub document_id: Option<String>,
-    /// Handed in on paper at the counter.
-    pub paper: bool,
-}
+pub use motcua_domain::handling::DEFAULT_SUPPLEMENT_DAYS;
+pub use motcua_domain::submission::{ApplicantInput, DocumentInput};
 
 #[derive(Debug, Clone, Default)]
 pub struct Submission {
@@ -114,7 +100,7 @@ pub struct Submission {
 
 /// The caller as the access rule sees it: a citizen's applicant record and
 /// whether it has proven it is that person.
-pub fn viewer(conn: &mut AnyConnection, caller: Caller) -> WorkflowResult<Viewer> {
+pub fn viewer(conn: &mut AnyConnection, caller: Principal) -> WorkflowResult<Viewer> {
     let (applicant_id, identity) = if caller.role == Role::Citizen {
         let user = users::by_id(conn, caller.user_id)?;
         (
@@ -154,7 +140,11 @@ fn holding(conn: &mut AnyConnection, viewer: Viewer, dossier: &Dossier) -> Workf
 
 /// Whom a caller acts as on a dossier, or `NotFound` when it is not theirs to
 /// see: the domain's [`access::reach`] decides, for every route.
-fn actor_for(conn: &mut AnyConnection, caller: Caller, dossier: &Dossier) -> WorkflowResult<Actor> {
+fn actor_for(
+    conn: &mut AnyConnection,
+    caller: Principal,
+    dossier: &Dossier,
+) -> WorkflowResult<Actor> {
     let viewer = viewer(conn, caller)?;
     let holding = holding(conn, viewer, dossier)?;
     actor_with(caller, viewer, holding, dossier)
@@ -164,7 +154,7 @@ fn actor_for(conn: &mut AnyConnection, caller: Caller, dossier: &Dossier) -> Wor
 /// statements whatever the page size (the same rule as [`visible`]).
 pub fn actors(
     conn: &mut AnyConnection,
-    caller: Caller,
+    caller: Principal,
     page: &[Dossier],
 ) -> WorkflowResult<Vec<Actor>> {
     let viewer = viewer(conn, caller)?;
@@ -198,7 +188,7 @@ pub fn actors(
 }
 
 fn actor_with(
-    caller: Caller,
+    caller: Principal,
     viewer: Viewer,
     holding: Holding,
     dossier: &Dossier,
@@ -221,7 +211,7 @@ fn actor_with(
 
 /// Which dossiers a caller's lists show (the same rule as [`visible`]);
 /// `None` when nothing.
-pub fn scope(conn: &mut AnyConnection, caller: Caller) -> WorkflowResult<Option<Scope>> {
+pub fn scope(conn: &mut AnyConnection, caller: Principal) -> WorkflowResult<Option<Scope>> {
     Ok(match access::list_scope(viewer(conn, caller)?) {
         ListScope::All => Some(Scope::All),
         ListScope::Applicant(a) => Some(Scope::Applicant(a)),
@@ -235,7 +225,7 @@ pub fn scope(conn: &mut AnyConnection, caller: Caller) -> WorkflowResult<Option<
 /// A dossier the caller may see.
 pub fn visible(
     conn: &mut AnyConnection,
-    caller: Caller,
+    caller: Principal,
     code: &str,
 ) -> WorkflowResult<(Dossier, Actor)> {
     let dossier = dossiers::by_code(conn, code).map_err(|e| match e {
@@ -246,62 +236,10 @@ pub fn visible(
     Ok((dossier, actor))
 }
 
-/// A value that was sent and is not blank.
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-/// Who an applicant is: a person by citizen ID number, an organisation by tax code.
-enum Identity {
-    Person(CitizenId),
-    Organization(TaxCode),
-}
-
-fn check_applicant(input: &ApplicantInput, errors: &mut FieldErrors) -> Option<Identity> {
-    let identity = match (given(&input.id_number), given(&input.tax_code)) {
-        (Some(id), None) => match CitizenId::parse(id) {
-            Ok(id) => Some(Identity::Person(id)),
-            Err(_) => {
-                errors.add("applicant.id_number", Problem::rule("invalid_citizen_id"));
-                None
-            }
-        },
-        (None, Some(code)) => match TaxCode::parse(code) {
-            Ok(code) => Some(Identity::Organization(code)),
-            Err(_) => {
-                errors.add("applicant.tax_code", Problem::rule("invalid_tax_code"));
-                None
-            }
-        },
-        (Some(_), Some(_)) => {
-            errors.add(
-                "applicant.tax_code",
-                Problem::rule("person_or_organization"),
-            );
-            None
-        }
-        (None, None) => {
-            errors.add("applicant.id_number", Problem::Required);
-            None
-        }
-    };
-    if matches!(identity, Some(Identity::Organization(_))) && input.date_of_birth.is_some() {
-        errors.add(
-            "applicant.date_of_birth",
-            Problem::rule("not_for_organizations"),
-        );
-    }
-    if let Some(phone) = input.phone.as_deref().filter(|p| !p.trim().is_empty())
-        && normalize_phone(phone).is_none()
-    {
-        errors.add("applicant.phone", Problem::format("0912345678"));
-    }
-    if let Some(email) = input.email.as_deref().filter(|e| !e.trim().is_empty())
-        && !is_plausible_email(email.trim())
-    {
-        errors.add("applicant.email", Problem::format("name@example.vn"));
-    }
-    if input.full_name.trim().chars().count() as u64 > PersonName::MAX {
+/// The applicant checks of the domain, and the length limit of a name.
+fn check_applicant(input: &ApplicantInput, errors: &mut FieldErrors) -> Option<ApplicantIdentity> {
+    let identity = submission::check_applicant(input, errors);
+    if input.full_name.trim().chars().count() > PersonName::MAX as usize {
         errors.add(
             "applicant.full_name",
             Problem::TooLong {
@@ -317,14 +255,11 @@ fn check_applicant(input: &ApplicantInput, errors: &mut FieldErrors) -> Option<I
 /// named by citizen ID number.
 pub fn submit(
     conn: &mut AnyConnection,
-    caller: Caller,
+    caller: Principal,
     input: Submission,
     now: DateTime<Utc>,
 ) -> WorkflowResult<Dossier> {
-    if !matches!(
-        caller.role,
-        Role::Citizen | Role::Officer | Role::Integration | Role::Admin
-    ) {
+    if !submission::may_submit(caller.role) {
         return Err(WorkflowError::Forbidden);
     }
     write_tx(conn, |conn| {
@@ -334,7 +269,7 @@ pub fn submit(
             Err(StoreError::NotFound) => {
                 return Err(invalid(
                     "procedure_code",
-                    Problem::rule("unknown_procedure"),
+                    Problem::rule(RuleCode::UnknownProcedure),
                 ));
             }
             Err(e) => return Err(e.into()),
@@ -342,41 +277,32 @@ pub fn submit(
         if procedure.spec.status == ProcedureStatus::Abolished {
             return Err(invalid(
                 "procedure_code",
-                Problem::rule("procedure_abolished"),
+                Problem::rule(RuleCode::ProcedureAbolished),
             ));
         }
-        let default_channel = match caller.role {
-            Role::Officer | Role::Admin => Channel::Counter,
-            _ => Channel::Online,
-        };
-        let channel = input.channel.unwrap_or(default_channel);
-        match (caller.role, channel) {
-            (Role::Citizen | Role::Integration, Channel::Online)
-            | (Role::Officer | Role::Admin, _) => {}
-            _ => errors.add("channel", Problem::one_of(&["online"])),
-        }
-        if channel == Channel::Online && procedure.spec.online_level == OnlineLevel::None {
-            errors.add("channel", Problem::rule("online_not_offered"));
-        }
+        let channel = submission::check_channel(
+            caller.role,
+            input.channel,
+            procedure.spec.online_level,
+            &mut errors,
+        );
         let result_channel = input.result_channel.unwrap_or(channel);
 
         // The receiving agency: the procedure's, or a commune for commune-wide procedures.
-        let agency = match (procedure.agency.as_ref(), input.agency_id) {
-            (Some(own), None) => agencies::by_id(conn, own.id)?,
-            (Some(own), Some(chosen)) if chosen == own.id => agencies::by_id(conn, own.id)?,
-            (Some(_), Some(_)) => {
-                return Err(invalid("agency_id", Problem::rule("agency_mismatch")));
-            }
-            (None, Some(chosen)) => match agencies::by_id(conn, chosen) {
+        let choice =
+            submission::choose_agency(procedure.agency.as_ref().map(|a| a.id), input.agency_id)
+                .map_err(|(field, problem)| invalid(field, problem))?;
+        let agency = match choice {
+            AgencyChoice::Own(own) => agencies::by_id(conn, own)?,
+            AgencyChoice::Chosen(chosen) => match agencies::by_id(conn, chosen) {
                 Ok(a) if procedure.spec.levels.contains(&a.level) => a,
                 Ok(_) | Err(StoreError::NotFound) => {
-                    return Err(invalid("agency_id", Problem::rule("unknown_agency")));
+                    return Err(invalid("agency_id", Problem::rule(RuleCode::UnknownAgency)));
                 }
                 Err(e) => return Err(e.into()),
             },
-            (None, None) => return Err(invalid("agency_id", Problem::Required)),
         };
-        if caller.role == Role::Officer && caller.agency_id != Some(agency.id) {
+        if !submission::may_file_at(caller.role, caller.agency_id, agency.id) {
             return Err(WorkflowError::Forbidden);
         }
 
@@ -385,9 +311,10 @@ pub fn submit(
             Role::Citizen => {
                 let user = users::by_id(conn, caller.user_id)?;
                 let id = user.applicant_id.ok_or(WorkflowError::Forbidden)?;
-                if input.applicant.is_some() {
-                    errors.add("applicant", Problem::rule("applicant_is_you"));
-                }
+                submission::check_citizen_names_no_applicant(
+                    input.applicant.is_some(),
+                    &mut errors,
+                );
                 applicants::by_id(conn, id)?
             }
             _ => {
@@ -398,15 +325,15 @@ pub fn submit(
                     return Err(WorkflowError::Invalid(errors.into_vec()));
                 };
                 let known = match &identity {
-                    Identity::Person(id) => applicants::by_id_number(conn, id.as_str())?,
-                    Identity::Organization(code) => applicants::by_tax_code(conn, code.as_str())?,
+                    ApplicantIdentity::Person(id) => applicants::by_id_number(conn, id.as_str())?,
+                    ApplicantIdentity::Organization(code) => {
+                        applicants::by_tax_code(conn, code.as_str())?
+                    }
                 };
                 match known {
                     Some(existing) => existing,
                     None => {
-                        if given.full_name.trim().is_empty() {
-                            errors.add("applicant.full_name", Problem::Required);
-                        }
+                        submission::check_new_applicant(given, &mut errors);
                         if !errors.is_empty() {
                             return Err(WorkflowError::Invalid(errors.into_vec()));
                         }
@@ -419,7 +346,7 @@ pub fn submit(
                             .filter(|e| !e.is_empty());
                         let address = given.address.as_deref().map(nfc).filter(|a| !a.is_empty());
                         match &identity {
-                            Identity::Person(id) => applicants::insert_person(
+                            ApplicantIdentity::Person(id) => applicants::insert_person(
                                 conn,
                                 &applicants::NewPerson {
                                     id_number: id.as_str(),
@@ -430,16 +357,18 @@ pub fn submit(
                                     address: address.as_deref(),
                                 },
                             )?,
-                            Identity::Organization(code) => applicants::insert_organization(
-                                conn,
-                                &applicants::NewOrganization {
-                                    tax_code: code.as_str(),
-                                    full_name: &name,
-                                    phone: phone.as_deref(),
-                                    email: email.as_deref(),
-                                    address: address.as_deref(),
-                                },
-                            )?,
+                            ApplicantIdentity::Organization(code) => {
+                                applicants::insert_organization(
+                                    conn,
+                                    &applicants::NewOrganization {
+                                        tax_code: code.as_str(),
+                                        full_name: &name,
+                                        phone: phone.as_deref(),
+                                        email: email.as_deref(),
+                                        address: address.as_deref(),
+                                    },
+                                )?
+                            }
                         }
                     }
                 }
@@ -447,72 +376,23 @@ pub fn submit(
         };
 
         // Documents: each requirement met by an upload, a stored copy, or paper at the counter.
-        let mut lines: Vec<(Option<String>, Option<String>, bool, bool)> = Vec::new();
-        for (i, doc) in input.documents.iter().enumerate() {
-            let field = format!("documents[{i}]");
-            let requirement = doc.requirement.as_deref().map(str::trim).unwrap_or("");
-            let Some(required) = procedure
-                .spec
-                .required_documents
-                .iter()
-                .find(|r| r.code == requirement)
-            else {
-                errors.add(
-                    format!("{field}.requirement"),
-                    Problem::rule("unknown_requirement"),
-                );
-                continue;
-            };
-            match (&doc.document_id, doc.paper) {
-                (None, true) if channel != Channel::Online => {
-                    lines.push((Some(required.code.clone()), None, true, false));
-                }
-                (None, true) => {
-                    errors.add(format!("{field}.paper"), Problem::rule("paper_not_online"))
-                }
-                (Some(_), true) => {
-                    errors.add(format!("{field}.paper"), Problem::rule("paper_or_file"))
-                }
-                (None, false) => errors.add(format!("{field}.document_id"), Problem::Required),
-                (Some(id), false) => match usable(conn, caller, applicant.id, id)? {
-                    Usable::Fresh => {
-                        lines.push((Some(required.code.clone()), Some(id.clone()), false, false))
-                    }
-                    Usable::Stored if required.reusable => {
-                        lines.push((Some(required.code.clone()), Some(id.clone()), false, true))
-                    }
-                    Usable::Stored => errors.add(
-                        format!("{field}.document_id"),
-                        Problem::rule("not_reusable"),
-                    ),
-                    Usable::No => errors.add(
-                        format!("{field}.document_id"),
-                        Problem::rule("document_not_usable"),
-                    ),
-                },
+        let mut uses = std::collections::HashMap::new();
+        for doc in input.documents.iter().filter(|d| !d.paper) {
+            if let Some(id) = &doc.document_id {
+                uses.insert(id.clone(), usable(conn, caller, applicant.id, id)?);
             }
         }
-        for required in procedure
-            .spec
-            .required_documents
-            .iter()
-            .filter(|r| !r.optional)
-        {
-            if !input
-                .documents
-                .iter()
-                .any(|d| d.requirement.as_deref().map(str::trim) == Some(required.code.as_str()))
-            {
-                errors.add(
-                    format!("documents.{}", required.code),
-                    Problem::rule("missing_document"),
-                );
-            }
-        }
+        let lines = submission::document_lines(
+            &procedure.spec.required_documents,
+            &input.documents,
+            channel,
+            |id| uses.get(id).copied().unwrap_or(DocumentUse::Unusable),
+            &mut errors,
+        );
         let fees = match procedure.spec.fees_due(&input.fee_codes) {
             Ok(fees) => fees.into_iter().cloned().collect::<Vec<_>>(),
             Err(motcua_domain::procedure::FeeChoiceError::Unknown(code)) => {
-                errors.add("fee_codes", Problem::rule("unknown_fee"));
+                errors.add("fee_codes", Problem::rule(RuleCode::UnknownFee));
                 tracing::debug!(code, "unknown fee code");
                 Vec::new()
             }
@@ -530,7 +410,7 @@ pub fn submit(
         }
         errors.into_result()?;
 
-        let day = WorkingCalendar::local_date(now);
+        let day = local_time::date(now);
         let sequence = dossiers::next_sequence(conn, agency.id, day)?;
         let code = dossier_code(&agency.code, day, sequence);
         let search_text = format!(
@@ -568,9 +448,9 @@ pub fn submit(
             let pin = format!("{:06}", rand::rng().random_range(0..1_000_000));
             dossiers::set_tracking_pin(conn, id, &pin)?;
         }
-        for (requirement, document_id, paper, reused) in &lines {
-            if let Some(doc) = document_id
-                && !reused
+        for line in &lines {
+            if let Some(doc) = &line.document_id
+                && !line.reused
             {
                 documents::set_owner(conn, doc, applicant.id)?;
             }
@@ -578,10 +458,10 @@ pub fn submit(
                 conn,
                 id,
                 &NewDossierDocument {
-                    requirement: requirement.as_deref(),
-                    document_id: document_id.as_deref(),
-                    paper: *paper,
-                    reused: *reused,
+                    requirement: Some(line.requirement.as_str()),
+                    document_id: line.document_id.as_deref(),
+                    paper: line.paper,
+                    reused: line.reused,
                     stage: DocumentStage::Submission.as_str(),
                 },
             )?;
@@ -605,39 +485,42 @@ pub fn submit(
     })
 }
 
-enum Usable {
-    /// Uploaded by this caller and not yet part of any dossier.
-    Fresh,
-    /// In the applicant's store.
-    Stored,
-    No,
-}
-
+/// How the caller may use a document for an applicant: the domain's
+/// [`submission::document_use`] on what is stored about it.
 fn usable(
     conn: &mut AnyConnection,
-    caller: Caller,
+    caller: Principal,
     applicant_id: i64,
     id: &str,
-) -> WorkflowResult<Usable> {
+) -> WorkflowResult<DocumentUse> {
     let doc = match documents::get(conn, id) {
         Ok(doc) => doc,
-        Err(StoreError::NotFound) => return Ok(Usable::No),
+        Err(StoreError::NotFound) => return Ok(DocumentUse::Unusable),
         Err(e) => return Err(e.into()),
     };
-    if doc.in_store && doc.applicant_id == Some(applicant_id) {
-        // An unverified account reuses only what it uploaded itself.
-        let may = caller.role != Role::Citizen
-            || doc.uploaded_by == caller.user_id
-            || viewer(conn, caller)?.identity == IdentityStatus::Verified;
-        return Ok(if may { Usable::Stored } else { Usable::No });
-    }
-    if doc.kind == DocumentKind::Input
+    // Only what the rule can ask about is looked up.
+    let in_a_dossier = doc.kind == DocumentKind::Input
         && doc.uploaded_by == caller.user_id
-        && documents::dossiers_of(conn, id)?.is_empty()
-    {
-        return Ok(Usable::Fresh);
-    }
-    Ok(Usable::No)
+        && !documents::dossiers_of(conn, id)?.is_empty();
+    let verified = caller.role == Role::Citizen
+        && doc.in_store
+        && doc.uploaded_by != caller.user_id
+        && viewer(conn, caller)?.identity == IdentityStatus::Verified;
+    Ok(submission::document_use(
+        Some(DocumentHolding {
+            kind: doc.kind,
+            uploaded_by: doc.uploaded_by,
+            applicant_id: doc.applicant_id,
+            in_store: doc.in_store,
+            in_a_dossier,
+        }),
+        DocumentUser {
+            user_id: caller.user_id,
+            role: caller.role,
+            verified,
+            applicant_id,
+        },
+    ))
 }
 
 /// What an action carries besides its name.
@@ -659,16 +542,13 @@ pub struct ActionInput {
     pub new_appointment_date: Option<NaiveDate>,
 }
 
-/// Days an applicant gets to supplement when the officer sets no deadline.
-pub const DEFAULT_SUPPLEMENT_DAYS: u32 = 15;
-
 /// Takes an action on a dossier at `expected_version`. Checks, in order:
 /// visible (404), permitted for the caller (403), current version (412),
 /// permitted from the status (409), the action's own input (422), then
 /// preconditions such as payment and apology (409).
 pub fn act(
     conn: &mut AnyConnection,
-    caller: Caller,
+    caller: Principal,
     code: &str,
     expected_version: i32,
     input: ActionInput,
@@ -697,7 +577,7 @@ pub fn act(
         };
         let note = input.note.as_deref().map(nfc).filter(|n| !n.is_empty());
         if action.needs_reason() && note.is_none() {
-            return Err(invalid("note", Problem::rule("reason_required")));
+            return Err(invalid("note", Problem::rule(RuleCode::ReasonRequired)));
         }
         if note
             .as_ref()
@@ -727,9 +607,8 @@ pub fn act(
                 documents::store(conn, &accepted)?;
             }
             Action::Assign => {
-                if input.assignee_id.is_none() && input.unit_id.is_none() {
-                    return Err(invalid("assignee_id", Problem::Required));
-                }
+                handling::check_assignment(input.assignee_id, input.unit_id)
+                    .map_err(|problem| invalid("assignee_id", problem))?;
                 let handling = dossier.handling_agency.id;
                 if let Some(unit) = input.unit_id {
                     match agencies::by_id(conn, unit) {
@@ -737,7 +616,7 @@ pub fn act(
                         Ok(_) | Err(StoreError::NotFound) => {
                             return Err(invalid(
                                 "unit_id",
-                                Problem::rule("not_in_handling_agency"),
+                                Problem::rule(RuleCode::NotInHandlingAgency),
                             ));
                         }
                         Err(e) => return Err(e.into()),
@@ -750,10 +629,10 @@ pub fn act(
                         Some(u) => dossiers::user_in_agency(conn, user, u)?,
                         None => None,
                     };
-                    if !matches!(in_agency.or(in_unit), Some(Role::Officer | Role::Leader)) {
+                    if !handling::assignee_fits(in_agency, in_unit) {
                         return Err(invalid(
                             "assignee_id",
-                            Problem::rule("not_in_handling_agency"),
+                            Problem::rule(RuleCode::NotInHandlingAgency),
                         ));
                     }
                 }
@@ -778,13 +657,8 @@ pub fn act(
                 if missing.iter().any(|m| m.chars().count() > 500) {
                     return Err(invalid("missing", Problem::TooLong { max: 500 }));
                 }
-                let today = WorkingCalendar::local_date(now);
-                let deadline = input
-                    .deadline
-                    .unwrap_or_else(|| calendar.add_working_days(today, DEFAULT_SUPPLEMENT_DAYS));
-                if deadline <= today {
-                    return Err(invalid("deadline", Problem::rule("deadline_in_past")));
-                }
+                let deadline = handling::supplement_deadline(&calendar, input.deadline, now)
+                    .map_err(|problem| invalid("deadline", problem))?;
                 dossiers::add_supplement_request(
                     conn,
                     dossier.id,
@@ -799,22 +673,13 @@ pub fn act(
                     change.supplement_count += 1;
                     if let Some(due) = dossier.due_at {
                         change.paused_at = Some(now);
-                        // Before its first counted day nothing of the time is used yet:
-                        // count what is left from the deemed day of receipt.
-                        let mut counted_from = now;
-                        if let (TimeUnit::WorkingDays, Some(received)) =
-                            (dossier.time_unit, dossier.received_at)
-                        {
-                            let deemed = calendar.effective_start_day(received);
-                            if WorkingCalendar::local_date(now) < deemed {
-                                counted_from = WorkingCalendar::local_datetime(
-                                    deemed,
-                                    calendar.hours().morning_start,
-                                );
-                            }
-                        }
-                        change.paused_remaining =
-                            Some(calendar.remaining_at_pause(due, counted_from, dossier.time_unit));
+                        change.paused_remaining = Some(handling::remaining_at_supplement(
+                            &calendar,
+                            due,
+                            dossier.received_at,
+                            dossier.time_unit,
+                            now,
+                        ));
                     }
                 }
                 data.insert("missing".into(), serde_json::json!(missing));
@@ -831,12 +696,12 @@ pub fn act(
                         ));
                     };
                     let reused = match usable(conn, caller, applicant, id)? {
-                        Usable::Fresh => false,
-                        Usable::Stored => true,
-                        Usable::No => {
+                        DocumentUse::Fresh => false,
+                        DocumentUse::Stored => true,
+                        DocumentUse::Unusable => {
                             return Err(invalid(
                                 &format!("documents[{i}].document_id"),
-                                Problem::rule("document_not_usable"),
+                                Problem::rule(RuleCode::DocumentNotUsable),
                             ));
                         }
                     };
@@ -867,9 +732,8 @@ pub fn act(
                         })
                         .count();
                 }
-                if added == 0 && note.is_none() {
-                    return Err(invalid("documents", Problem::Required));
-                }
+                handling::check_supplement_given(added, note.is_some())
+                    .map_err(|problem| invalid("documents", problem))?;
                 if let Some(request) = open {
                     dossiers::close_supplement_request(conn, request.id, now)?;
                 }
@@ -888,18 +752,19 @@ pub fn act(
                     let clock = procedures::get_by_id(conn, dossier.procedure.id)?
                         .spec
                         .supplement_clock;
-                    let due = match (clock, dossier.paused_remaining) {
-                        (SupplementClock::Restart, _) | (_, None) => {
-                            calendar.due(now, dossier.allowed_time, dossier.time_unit)
-                        }
-                        (SupplementClock::Pause, Some(remaining)) => {
-                            calendar.resume(now, remaining, dossier.time_unit)
-                        }
-                    };
+                    let due = handling::due_after_supplement(
+                        &calendar,
+                        clock,
+                        dossier.paused_remaining,
+                        dossier.allowed_time,
+                        dossier.time_unit,
+                        now,
+                    );
                     change.due_at = Some(due);
-                    // An apology's later appointment stands; otherwise the applicant sees the new due date.
-                    change.appointment_at =
-                        Some(dossier.appointment_at.map_or(due, |a| a.max(due)));
+                    change.appointment_at = Some(handling::appointment_after_supplement(
+                        dossier.appointment_at,
+                        due,
+                    ));
                     data.insert("due_at".into(), serde_json::json!(due));
                 }
                 change.paused_at = None;
@@ -908,16 +773,16 @@ pub fn act(
                 data.insert("documents_added".into(), serde_json::json!(added));
             }
             Action::Transfer => {
-                let Some(target) = input.target_agency_id else {
-                    return Err(invalid("target_agency_id", Problem::Required));
-                };
-                if target == dossier.handling_agency.id {
-                    return Err(invalid("target_agency_id", Problem::rule("same_agency")));
-                }
+                let target =
+                    handling::check_transfer(dossier.handling_agency.id, input.target_agency_id)
+                        .map_err(|problem| invalid("target_agency_id", problem))?;
                 match agencies::by_id(conn, target) {
                     Ok(_) => {}
                     Err(StoreError::NotFound) => {
-                        return Err(invalid("target_agency_id", Problem::rule("unknown_agency")));
+                        return Err(invalid(
+                            "target_agency_id",
+                            Problem::rule(RuleCode::UnknownAgency),
+                        ));
                     }
                     Err(e) => return Err(e.into()),
                 }
@@ -945,7 +810,7 @@ pub fn act(
                         Err(StoreError::NotFound) => {
                             return Err(invalid(
                                 &format!("documents[{i}].document_id"),
-                                Problem::rule("document_not_usable"),
+                                Problem::rule(RuleCode::DocumentNotUsable),
                             ));
                         }
                         Err(e) => return Err(e.into()),
@@ -956,7 +821,7 @@ pub fn act(
                     if !fresh {
                         return Err(invalid(
                             &format!("documents[{i}].document_id"),
-                            Problem::rule("document_not_usable"),
+                            Problem::rule(RuleCode::DocumentNotUsable),
                         ));
                     }
                     documents::set_owner(conn, id, dossier.applicant.id)?;
@@ -976,9 +841,8 @@ pub fn act(
                 let attached = dossiers::documents_of(conn, dossier.id)?
                     .iter()
                     .any(|d| d.stage == DocumentStage::Result.as_str() && d.document_id.is_some());
-                if issued.is_empty() && !attached && !input.paper_result {
-                    return Err(invalid("documents", Problem::rule("result_required")));
-                }
+                handling::check_result_given(issued.len(), attached, input.paper_result)
+                    .map_err(|problem| invalid("documents", problem))?;
                 if input.paper_result {
                     dossiers::add_document(
                         conn,
@@ -996,12 +860,12 @@ pub fn act(
                 data.insert("result_documents".into(), serde_json::json!(issued));
             }
             Action::Return => {
-                let late = match (dossier.due_at, dossier.processed_at) {
-                    (Some(due), Some(done)) => {
-                        calendar.classify_finished(due, done, dossier.time_unit) == Outcome::Late
-                    }
-                    _ => false,
-                };
+                let late = handling::processed_late(
+                    &calendar,
+                    dossier.due_at,
+                    dossier.processed_at,
+                    dossier.time_unit,
+                );
                 let apologised = !dossiers::apologies(conn, dossier.id)?.is_empty();
                 check_return(
                     late,
@@ -1023,13 +887,8 @@ pub fn act(
                 let Some(date) = input.new_appointment_date else {
                     return Err(invalid("new_appointment_date", Problem::Required));
                 };
-                let today = WorkingCalendar::local_date(now);
-                if date < today || !calendar.is_working_day(date) {
-                    return Err(invalid(
-                        "new_appointment_date",
-                        Problem::rule("not_a_future_working_day"),
-                    ));
-                }
+                handling::check_apology_date(&calendar, date, now)
+                    .map_err(|problem| invalid("new_appointment_date", problem))?;
                 let reason = note.clone().unwrap_or_default();
                 dossiers::add_apology(
                     conn,
@@ -1080,7 +939,7 @@ pub fn act(
 /// The applicant rates the service once, after the outcome.
 pub fn rate(
     conn: &mut AnyConnection,
-    caller: Caller,
+    caller: Principal,
     code: &str,
     score: motcua_domain::dossier::RatingScore,
     comment: Option<&str>,
@@ -1120,7 +979,7 @@ pub fn rate(
 }
 
 /// The applicant record of a citizen caller.
-pub fn applicant_of(conn: &mut AnyConnection, caller: Caller) -> WorkflowResult<Option<i64>> {
+pub fn applicant_of(conn: &mut AnyConnection, caller: Principal) -> WorkflowResult<Option<i64>> {
     if caller.role != Role::Citizen {
         return Ok(None);
     }
@@ -1131,7 +990,7 @@ pub fn applicant_of(conn: &mut AnyConnection, caller: Caller) -> WorkflowResult<
 /// supplement, a scan of paper handed in at the counter, or the result.
 pub fn attach(
     conn: &mut AnyConnection,
-    caller: Caller,
+    caller: Principal,
     code: &str,
     document_id: &str,
     requirement: Option<&str>,
@@ -1140,40 +999,16 @@ pub fn attach(
     write_tx(conn, |conn| {
         let (dossier, actor) = visible(conn, caller, code)?;
         let doc = documents::get(conn, document_id)?;
-        let staff = caller.role == Role::Admin
-            || (matches!(caller.role, Role::Officer | Role::Leader)
-                && (actor.at_receiving_agency || actor.at_handling_agency));
-        let applicant_side = actor.is_applicant;
-        let stage = match doc.kind {
-            DocumentKind::Result if staff => {
-                if dossier.status != DossierStatus::Approved {
-                    return Err(WorkflowError::NotAllowed {
+        let stage =
+            handling::attach_stage(doc.kind, actor, dossier.status).map_err(
+                |refusal| match refusal {
+                    AttachRefusal::Forbidden => WorkflowError::Forbidden,
+                    AttachRefusal::NotNow => WorkflowError::NotAllowed {
                         status: dossier.status,
                         allowed: Vec::new(),
-                    });
-                }
-                DocumentStage::Result
-            }
-            DocumentKind::Input if applicant_side => {
-                if dossier.status != DossierStatus::SupplementRequested {
-                    return Err(WorkflowError::NotAllowed {
-                        status: dossier.status,
-                        allowed: Vec::new(),
-                    });
-                }
-                DocumentStage::Supplement
-            }
-            DocumentKind::Input if staff => {
-                if dossier.status.is_finished() {
-                    return Err(WorkflowError::NotAllowed {
-                        status: dossier.status,
-                        allowed: Vec::new(),
-                    });
-                }
-                DocumentStage::Submission
-            }
-            _ => return Err(WorkflowError::Forbidden),
-        };
+                    },
+                },
+            )?;
         let procedure = procedures::get_by_id(conn, dossier.procedure.id)?;
         let requirement = requirement.map(str::trim).filter(|r| !r.is_empty());
         if let Some(r) = requirement
@@ -1183,7 +1018,10 @@ pub fn attach(
                 .iter()
                 .any(|d| d.code == r)
         {
-            return Err(invalid("requirement", Problem::rule("unknown_requirement")));
+            return Err(invalid(
+                "requirement",
+                Problem::rule(RuleCode::UnknownRequirement),
+            ));
         }
         if stage == DocumentStage::Submission && requirement.is_none() {
             return Err(invalid("requirement", Problem::Required));
@@ -1236,7 +1074,7 @@ pub fn attach(
 /// result only once it is in their store (returned, fees paid).
 pub fn may_read_document(
     conn: &mut AnyConnection,
-    caller: Caller,
+    caller: Principal,
     doc: &motcua_domain::document::Document,
 ) -> WorkflowResult<bool> {
     if caller.role == Role::Admin || doc.uploaded_by == caller.user_id {

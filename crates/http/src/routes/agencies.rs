@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use motcua_domain::Role;
 use motcua_domain::agency::{Agency, NewAgency};
 use motcua_domain::audit::{Change, EntityType};
+use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::Problem;
 use motcua_persistence::repo::{agencies, audit};
 use motcua_persistence::write_tx;
@@ -74,7 +75,7 @@ pub async fn create(
             write_tx(conn, |conn| {
                 if let Some(parent) = agency.parent_id {
                     agencies::by_id(conn, parent).map_err(|_| {
-                        ApiError::field("parent_id", Problem::rule("unknown_agency"))
+                        ApiError::field("parent_id", Problem::rule(RuleCode::UnknownAgency))
                     })?;
                 }
                 let created = agencies::insert(conn, &agency).map_err(|e| {

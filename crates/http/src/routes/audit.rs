@@ -6,6 +6,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use motcua_domain::Role;
 use motcua_domain::audit::{Actor, AuditEntry, EntityType, csv_cell};
+use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::{FieldError, Problem};
 use motcua_persistence::repo::audit::{self, AuditFilter};
 use serde::Deserialize;
@@ -105,7 +106,7 @@ fn filter(
     if let (Some(from), Some(to)) = (from, to)
         && from > to
     {
-        return Err(bad_query("to", Problem::rule("before_from")));
+        return Err(bad_query("to", Problem::rule(RuleCode::BeforeFrom)));
     }
     Ok(AuditFilter {
         entity_type,

@@ -5,6 +5,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use motcua_app::password::random_token;
 use motcua_domain::Role;
 use motcua_domain::access::IdentityStatus;
+use motcua_domain::rule::RuleCode;
 use motcua_domain::rules::{OpaqueToken, ScopeList, Secret, SignInName};
 use motcua_domain::user::{Registration, User};
 use motcua_persistence::repo::{agencies, applicants, identity, rate_limits, sessions, users};
@@ -169,7 +170,7 @@ pub async fn register(
     body: Json<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.0;
-    let today = (Utc::now() + Duration::hours(7)).date_naive();
+    let today = motcua_domain::local_time::date(Utc::now());
     let registration = Registration::parse(
         &body.id_number,
         &body.full_name,
@@ -437,7 +438,7 @@ pub async fn token(
         (Some(_), _, _) => {
             return Err(ApiError::field(
                 "client_id",
-                motcua_domain::validation::Problem::rule("credentials_twice"),
+                motcua_domain::validation::Problem::rule(RuleCode::CredentialsTwice),
             ));
         }
         (None, None, _) => {

@@ -6,6 +6,7 @@ use motcua_domain::Role;
 use motcua_domain::audit::{Change, EntityType};
 use motcua_domain::calendar::{DayInfo, DayKind, WorkingCalendar};
 use motcua_domain::procedure::TimeUnit;
+use motcua_domain::rule::RuleCode;
 use motcua_domain::rules::{RangeRule, ShortText, TextRule, YearNumber};
 use motcua_domain::validation::Problem;
 use motcua_persistence::repo::audit;
@@ -186,8 +187,12 @@ pub async fn set(
     ShortText::check(&mut errors, "name", &name);
     let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
     match kind {
-        DayKind::Holiday if weekend => errors.add("kind", Problem::rule("holiday_on_weekend")),
-        DayKind::Working if !weekend => errors.add("kind", Problem::rule("working_on_weekday")),
+        DayKind::Holiday if weekend => {
+            errors.add("kind", Problem::rule(RuleCode::HolidayOnWeekend))
+        }
+        DayKind::Working if !weekend => {
+            errors.add("kind", Problem::rule(RuleCode::WorkingOnWeekday))
+        }
         _ => {}
     }
     errors.into_result()?;
@@ -409,7 +414,7 @@ pub async fn appointment(
             let cal = calendar::load(conn, hours)?;
             let due_at = cal.due(received_at, spec.committed_days, spec.time_unit);
             let counts_from = cal.effective_start_day(received_at);
-            let due_day = WorkingCalendar::local_date(due_at);
+            let due_day = motcua_domain::local_time::date(due_at);
             let days_off = counts_from
                 .iter_days()
                 .take_while(|d| *d <= due_day)
@@ -432,7 +437,7 @@ pub async fn appointment(
                 time_unit: spec.time_unit,
                 due_at,
                 provisional: cal
-                    .rests_on_provisional(WorkingCalendar::local_date(received_at), due_day),
+                    .rests_on_provisional(motcua_domain::local_time::date(received_at), due_day),
                 days_off,
             })
         })

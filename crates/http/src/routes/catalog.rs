@@ -9,6 +9,7 @@ use motcua_domain::procedure::{
     AdminLevel, OnlineFilter, OnlineLevel, ProcedureRecord, ProcedureSpec, ProcedureStatus,
     StatusFilter,
 };
+use motcua_domain::rule::RuleCode;
 use motcua_domain::search::SearchQuery;
 use motcua_domain::validation::Problem;
 use motcua_persistence::repo::agencies;
@@ -151,7 +152,7 @@ fn default_agency(conn: &mut motcua_persistence::AnyConnection) -> ApiResult<i64
         .into_iter()
         .find(|a| a.level == AdminLevel::Province && a.parent_id.is_none())
         .map(|a| a.id)
-        .ok_or_else(|| ApiError::field("agency_code", Problem::rule("agency_required")))
+        .ok_or_else(|| ApiError::field("agency_code", Problem::rule(RuleCode::AgencyRequired)))
 }
 
 /// Publishes a new procedure (admin).
@@ -212,7 +213,10 @@ pub async fn update(
     let actor = audit::actor(&req, &caller);
     let code = code.into_inner();
     if body.0.code.trim() != code {
-        return Err(ApiError::field("code", Problem::rule("code_mismatch")));
+        return Err(ApiError::field(
+            "code",
+            Problem::rule(RuleCode::CodeMismatch),
+        ));
     }
     let spec = body.0.prepared()?;
     let updated = state
@@ -314,7 +318,7 @@ pub async fn import(
                             let mut e = ApiError::new(ErrorCode::InvalidQuery);
                             e.errors.push(motcua_domain::validation::FieldError {
                                 field: "default_agency_code".into(),
-                                problem: Problem::rule("unknown_agency"),
+                                problem: Problem::rule(RuleCode::UnknownAgency),
                             });
                             e
                         })?

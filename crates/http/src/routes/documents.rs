@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, get, post, web};
 use futures_util::StreamExt;
 use motcua_domain::Role;
 use motcua_domain::document::{ACCEPTED_TYPES, Document, DocumentKind, clean_file_name};
+use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::Problem;
 use motcua_persistence::repo::documents;
 use motcua_persistence::workflow;
@@ -80,7 +81,7 @@ pub async fn read_upload(mut form: Multipart, max_file_bytes: usize) -> ApiResul
             "title" | "kind" | "requirement" => {
                 let bytes = read_field(&mut field, TEXT_FIELD_LIMIT).await?;
                 let text = String::from_utf8(bytes)
-                    .map_err(|_| ApiError::field(&name, Problem::rule("invalid_value")))?;
+                    .map_err(|_| ApiError::field(&name, Problem::rule(RuleCode::InvalidValue)))?;
                 if text.contains('\0') {
                     return Err(crate::extract::nul_error());
                 }
@@ -95,14 +96,19 @@ pub async fn read_upload(mut form: Multipart, max_file_bytes: usize) -> ApiResul
                     }
                 }
             }
-            other => return Err(ApiError::field(other, Problem::rule("unknown_field"))),
+            other => {
+                return Err(ApiError::field(
+                    other,
+                    Problem::rule(RuleCode::UnknownField),
+                ));
+            }
         }
     }
     let Some((bytes, file_name)) = file else {
         return Err(ApiError::field("file", Problem::Required));
     };
     if bytes.is_empty() {
-        return Err(ApiError::field("file", Problem::rule("empty_file")));
+        return Err(ApiError::field("file", Problem::rule(RuleCode::EmptyFile)));
     }
     let sniffed = infer::get(&bytes).map(|t| t.mime_type());
     let Some(content_type) = ACCEPTED_TYPES.iter().copied().find(|t| Some(*t) == sniffed) else {
@@ -129,8 +135,8 @@ pub async fn read_upload(mut form: Multipart, max_file_bytes: usize) -> ApiResul
     })
 }
 
-fn caller_of(caller: &Caller) -> workflow::Caller {
-    workflow::Caller {
+fn caller_of(caller: &Caller) -> workflow::Principal {
+    workflow::Principal {
         user_id: caller.user_id,
         role: caller.role,
         agency_id: caller.agency_id,
@@ -219,7 +225,7 @@ pub async fn upload_document(
     if upload.requirement.is_some() {
         return Err(ApiError::field(
             "requirement",
-            Problem::rule("unknown_field"),
+            Problem::rule(RuleCode::UnknownField),
         ));
     }
     let kind = kind_for(&caller, upload.kind)?;

@@ -6,11 +6,12 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ACCEPT, ETAG, IF_MATCH, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use motcua_domain::Role;
 use motcua_domain::calendar::{Outcome, Progress, WorkingCalendar, WorkingHours};
 use motcua_domain::dossier::{
     Action, Actor, Channel, Dossier, DossierStatus, RatingScore, allowed_actions,
 };
+use motcua_domain::handling::{self, ClockState};
+use motcua_domain::rule::RuleCode;
 use motcua_domain::rules::{DueWithinDays, Note, RangeRule, TextRule};
 use motcua_domain::validation::Problem;
 use motcua_persistence::AnyConnection;
@@ -25,14 +26,14 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Json, Query, from_value};
-use crate::idempotency::{self, Outcome as Written};
+use crate::idempotency::{self, Written};
 use crate::routes::PageView;
 use crate::routes::documents::{kind_for, read_upload, store_upload};
 use crate::routes::users::page_request;
 use crate::state::AppState;
 
-pub fn who(caller: &Caller) -> workflow::Caller {
-    workflow::Caller {
+pub fn who(caller: &Caller) -> workflow::Principal {
+    workflow::Principal {
         user_id: caller.user_id,
         role: caller.role,
         agency_id: caller.agency_id,
@@ -155,28 +156,18 @@ pub struct DossierDetail {
     pub fees_overpaid_vnd: i64,
 }
 
-fn outcome_of(
-    d: &Dossier,
-    calendar: &WorkingCalendar,
-    now: DateTime<Utc>,
-) -> (Option<Outcome>, Option<Progress>) {
-    let Some(due) = d.due_at else {
-        return (None, None);
-    };
-    match d.processed_at {
-        Some(done) => (
-            Some(calendar.classify_finished(due, done, d.time_unit)),
-            None,
-        ),
-        None if d.status.is_finished() => (None, None),
-        // The clock stands still while a supplement is awaited.
-        None if d.paused_at.is_some() => (None, Some(Progress::WithinTime)),
-        None => (None, Some(WorkingCalendar::classify_open(due, now))),
-    }
-}
-
 fn view(d: Dossier, actor: Actor, calendar: &WorkingCalendar, now: DateTime<Utc>) -> DossierView {
-    let (outcome, progress) = outcome_of(&d, calendar, now);
+    let (outcome, progress) = handling::standing(
+        ClockState {
+            status: d.status,
+            time_unit: d.time_unit,
+            due_at: d.due_at,
+            processed_at: d.processed_at,
+            paused_at: d.paused_at,
+        },
+        calendar,
+        now,
+    );
     DossierView {
         status_label: d.status.label_vi(),
         portal_status: d.portal_status(),
@@ -256,10 +247,7 @@ pub async fn submit(
     req: HttpRequest,
     body: Json<serde_json::Value>,
 ) -> ApiResult<HttpResponse> {
-    if !matches!(
-        caller.role,
-        Role::Citizen | Role::Officer | Role::Integration | Role::Admin
-    ) {
+    if !motcua_domain::submission::may_submit(caller.role) {
         return Err(ApiError::forbidden());
     }
     let key = idempotency::key_of(&req)?;
@@ -368,7 +356,10 @@ pub async fn list(
     if let (Some(from), Some(to)) = (q.from, q.to)
         && from > to
     {
-        return Err(ApiError::query_field("to", Problem::rule("before_from")));
+        return Err(ApiError::query_field(
+            "to",
+            Problem::rule(RuleCode::BeforeFrom),
+        ));
     }
     let assignee = match q.assignee.as_deref() {
         None => None,
@@ -383,8 +374,7 @@ pub async fn list(
             };
             let now = motcua_persistence::time::now();
             let calendar = calendar::load(conn, hours)?;
-            let day_start =
-                |d: NaiveDate| WorkingCalendar::local_datetime(d, chrono::NaiveTime::MIN);
+            let day_start = motcua_domain::local_time::start_of;
             let filter = DossierFilter {
                 statuses,
                 procedure_code: q
@@ -401,18 +391,9 @@ pub async fn list(
                     .map(motcua_domain::text::search_terms)
                     .unwrap_or_default(),
                 overdue_at: (q.overdue == Some(true)).then_some(now),
-                due_by: q.due_within.map(|n| {
-                    let today = WorkingCalendar::local_date(now);
-                    let first = if calendar.is_working_day(today) {
-                        today
-                    } else {
-                        calendar.next_working_day(today)
-                    };
-                    (
-                        now,
-                        calendar.end_of_day(calendar.add_working_days(first, n)),
-                    )
-                }),
+                due_by: q
+                    .due_within
+                    .map(|n| (now, handling::due_window_end(&calendar, now, n))),
                 assignee_id: assignee,
             };
             let found = dossiers::list(conn, scope, &filter, page)?;
@@ -813,8 +794,8 @@ fn receipt_of(
         appointment_at: d.appointment_at,
         appointment_provisional: match d.appointment_at {
             Some(appointment) => calendar::load(conn, hours)?.rests_on_provisional(
-                WorkingCalendar::local_date(received_at),
-                WorkingCalendar::local_date(appointment),
+                motcua_domain::local_time::date(received_at),
+                motcua_domain::local_time::date(appointment),
             ),
             None => false,
         },
@@ -827,9 +808,7 @@ fn receipt_of(
 
 /// Local (UTC+7) wall time, as printed on Vietnamese forms.
 fn local(at: DateTime<Utc>) -> String {
-    (at.naive_utc() + chrono::Duration::hours(7))
-        .format("%H giờ %M, ngày %d/%m/%Y")
-        .to_string()
+    motcua_domain::local_time::on_forms(at)
 }
 
 fn receipt_html(r: &Receipt) -> String {

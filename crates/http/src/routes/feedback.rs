@@ -5,8 +5,10 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{Duration, Utc};
 use motcua_domain::Role;
+use motcua_domain::access::{self, AgencyView, StaffReach};
 use motcua_domain::feedback::{Feedback, FeedbackAction, FeedbackStatus, deadline_days};
 use motcua_domain::procedure::TimeUnit;
+use motcua_domain::rule::RuleCode;
 use motcua_domain::rules::{ContactOrBlank, Message, PersonName, ShortText, TextRule};
 use motcua_domain::text::nfc;
 use motcua_domain::validation::{FieldErrors, Problem};
@@ -157,7 +159,7 @@ pub async fn submit(
                     Err(StoreError::NotFound) => {
                         return Err(ApiError::field(
                             "procedure_code",
-                            Problem::rule("unknown_procedure"),
+                            Problem::rule(RuleCode::UnknownProcedure),
                         ));
                     }
                     Err(e) => return Err(e.into()),
@@ -168,7 +170,7 @@ pub async fn submit(
                 (Some(own), Some(given)) if own != given => {
                     return Err(ApiError::field(
                         "agency_id",
-                        Problem::rule("agency_mismatch"),
+                        Problem::rule(RuleCode::AgencyMismatch),
                     ));
                 }
                 (Some(own), _) => own,
@@ -177,7 +179,7 @@ pub async fn submit(
                     Err(StoreError::NotFound) => {
                         return Err(ApiError::field(
                             "agency_id",
-                            Problem::rule("unknown_agency"),
+                            Problem::rule(RuleCode::UnknownAgency),
                         ));
                     }
                     Err(e) => return Err(e.into()),
@@ -244,9 +246,7 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let q = query.0;
     let page = page_request(q.page, q.per_page)?;
-    let staff = caller
-        .0
-        .filter(|c| matches!(c.role, Role::Officer | Role::Leader | Role::Admin));
+    let staff = caller.0.filter(|c| c.role.is_staff());
     let statuses = match q.status.as_deref() {
         Some(raw) if staff.is_some() => Some(
             raw.split(',')
@@ -256,19 +256,23 @@ pub async fn list(
                     ApiError::query_field("status", Problem::one_of(FeedbackStatus::NAMES))
                 })?,
         ),
-        Some(_) => return Err(ApiError::query_field("status", Problem::rule("staff_only"))),
+        Some(_) => {
+            return Err(ApiError::query_field(
+                "status",
+                Problem::rule(RuleCode::StaffOnly),
+            ));
+        }
         None if staff.is_none() => Some(vec![FeedbackStatus::Answered, FeedbackStatus::Closed]),
         None => None,
     };
-    let agency_id = match (&staff, q.agency_id) {
-        (Some(c), requested) if c.role != Role::Admin => {
-            let home = home_of(&state, c).await?;
-            if requested.is_some_and(|id| id != home) {
-                return Err(ApiError::forbidden());
-            }
-            Some(home)
-        }
-        (_, requested) => requested,
+    let home = match &staff {
+        Some(c) => home_of(&state, c).await?,
+        None => None,
+    };
+    let agency_id = match access::agency_view(home, q.agency_id) {
+        Ok(AgencyView::Home(id) | AgencyView::Chosen(id)) => Some(id),
+        Ok(AgencyView::All) => None,
+        Err(_) => return Err(ApiError::forbidden()),
     };
     let is_staff = staff.is_some();
     let page = state
@@ -291,21 +295,22 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(PageView::from(page)))
 }
 
-async fn home_of(state: &AppState, caller: &Caller) -> ApiResult<i64> {
-    let agency = caller.agency_id.ok_or_else(ApiError::forbidden)?;
-    state
-        .db(move |conn| Ok(agencies::home_agency(conn, agency)?.id))
-        .await
+/// The home agency staff act for; `None` for admins, who reach every agency.
+async fn home_of(state: &AppState, caller: &Caller) -> ApiResult<Option<i64>> {
+    match access::staff_reach(caller.role, caller.agency_id).map_err(|_| ApiError::forbidden())? {
+        StaffReach::Home(agency) => {
+            state
+                .db(move |conn| Ok(Some(agencies::home_agency(conn, agency)?.id)))
+                .await
+        }
+        StaffReach::Anywhere => Ok(None),
+    }
 }
 
 /// Loads feedback that the caller, as staff, may handle: 404 otherwise.
 async fn handled_by(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Feedback> {
     caller.require(&[Role::Officer, Role::Leader, Role::Admin])?;
-    let home = if caller.role == Role::Admin {
-        None
-    } else {
-        Some(home_of(state, caller).await?)
-    };
+    let home = home_of(state, caller).await?;
     let fb = state.db(move |conn| Ok(repo::get(conn, id)?)).await?;
     if home.is_some_and(|h| h != fb.agency_id) {
         return Err(ApiError::not_found());

@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Duration, Utc};
 use motcua_domain::Role;
 use motcua_domain::access::{ContactChannel, OTP_DIGITS, VerificationMethod};
+use motcua_domain::rule::RuleCode;
 use motcua_domain::rules::{OneTimeCode, Reason, TextRule};
 use motcua_domain::validation::Problem;
 use motcua_persistence::repo::identity::{self, Mismatch, Verification};
@@ -346,7 +347,7 @@ pub async fn grant(
                     Err(motcua_persistence::StoreError::NotFound) => {
                         return Err(ApiError::field(
                             "agency_id",
-                            Problem::rule("unknown_agency"),
+                            Problem::rule(RuleCode::UnknownAgency),
                         ));
                     }
                     Err(e) => return Err(e.into()),

@@ -4,15 +4,15 @@
 use actix_web::http::header::{self, ACCEPT};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{Datelike, Duration, NaiveDate};
-use motcua_domain::Role;
-use motcua_domain::calendar::WorkingCalendar;
+use motcua_domain::access::{self, AgencyView, StaffReach};
 use motcua_domain::dossier::Channel;
 use motcua_domain::kpi::{Granularity, Rate, parse_period};
+use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::Problem;
 use motcua_persistence::StoreError;
 use motcua_persistence::repo::{agencies, kpi as agg, procedures};
 use motcua_persistence::reports::{
-    self, AgencyRow, MAX_POINTS, Ranking, Scope, Summary, Timeseries,
+    self, AgencyRow, MAX_POINTS, Ranking, ReportScope, Summary, Timeseries,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -91,13 +91,13 @@ fn days(f: &Filters, today: NaiveDate) -> ApiResult<(NaiveDate, NaiveDate)> {
         (Some(_), Some(_), _) => {
             return Err(ApiError::query_field(
                 "from",
-                Problem::rule("period_or_dates"),
+                Problem::rule(RuleCode::PeriodOrDates),
             ));
         }
         (Some(_), None, Some(_)) => {
             return Err(ApiError::query_field(
                 "to",
-                Problem::rule("period_or_dates"),
+                Problem::rule(RuleCode::PeriodOrDates),
             ));
         }
         (Some(text), None, None) => parse_period(text).ok_or_else(|| {
@@ -111,7 +111,10 @@ fn days(f: &Filters, today: NaiveDate) -> ApiResult<(NaiveDate, NaiveDate)> {
                 .unwrap_or_else(|| NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today));
             let to = to.unwrap_or(today);
             if to < from {
-                return Err(ApiError::query_field("to", Problem::rule("before_from")));
+                return Err(ApiError::query_field(
+                    "to",
+                    Problem::rule(RuleCode::BeforeFrom),
+                ));
             }
             (from, to.succ_opt().unwrap_or(to))
         }
@@ -119,7 +122,7 @@ fn days(f: &Filters, today: NaiveDate) -> ApiResult<(NaiveDate, NaiveDate)> {
     if from < kpi_epoch() || (to - from) > Duration::days(366 * MAX_YEARS) {
         return Err(ApiError::query_field(
             if f.period.is_some() { "period" } else { "from" },
-            Problem::rule("range_too_long"),
+            Problem::rule(RuleCode::RangeTooLong),
         ));
     }
     let end = to.min(today.succ_opt().unwrap_or(today)).max(from);
@@ -141,17 +144,21 @@ async fn scope(
     state: &AppState,
     f: Filters,
     audience: Audience,
-) -> ApiResult<(Scope, Option<i64>)> {
+) -> ApiResult<(ReportScope, Option<i64>)> {
     let now = state.clock.now();
-    let today = WorkingCalendar::local_date(now);
+    let today = motcua_domain::local_time::date(now);
     let (from, to) = days(&f, today)?;
     let staff_agency = match &audience {
         Audience::Public => None,
-        Audience::Staff(caller) => match caller.role {
-            Role::Admin => None,
-            Role::Officer | Role::Leader => Some(caller.agency_id.ok_or_else(ApiError::forbidden)?),
-            _ => return Err(ApiError::forbidden()),
-        },
+        Audience::Staff(caller) if caller.role.is_staff() => {
+            match access::staff_reach(caller.role, caller.agency_id)
+                .map_err(|_| ApiError::forbidden())?
+            {
+                StaffReach::Home(agency) => Some(agency),
+                StaffReach::Anywhere => None,
+            }
+        }
+        Audience::Staff(_) => return Err(ApiError::forbidden()),
     };
     let sector = f
         .sector
@@ -169,20 +176,21 @@ async fn scope(
             let home = staff_agency
                 .map(|id| agencies::home_agency(conn, id))
                 .transpose()?;
-            let agency = match (home, requested) {
-                (Some(home), Some(id)) if id != home.id => return Err(ApiError::forbidden()),
-                (Some(home), _) => Some(home),
-                (None, Some(id)) => match agencies::by_id(conn, id) {
+            let view = access::agency_view(home.as_ref().map(|h| h.id), requested)
+                .map_err(|_| ApiError::forbidden())?;
+            let agency = match view {
+                AgencyView::Home(_) => home,
+                AgencyView::Chosen(id) => match agencies::by_id(conn, id) {
                     Ok(a) => Some(a),
                     Err(StoreError::NotFound) => {
                         return Err(ApiError::query_field(
                             "agency_id",
-                            Problem::rule("unknown_agency"),
+                            Problem::rule(RuleCode::UnknownAgency),
                         ));
                     }
                     Err(e) => return Err(e.into()),
                 },
-                (None, None) => None,
+                AgencyView::All => None,
             };
             let in_sector = match &sector {
                 Some(code) => {
@@ -190,7 +198,7 @@ async fn scope(
                     if list.is_empty() {
                         return Err(ApiError::query_field(
                             "sector",
-                            Problem::rule("unknown_sector"),
+                            Problem::rule(RuleCode::UnknownSector),
                         ));
                     }
                     Some(list)
@@ -204,7 +212,7 @@ async fn scope(
                         Err(StoreError::NotFound) => {
                             return Err(ApiError::query_field(
                                 "procedure",
-                                Problem::rule("unknown_procedure"),
+                                Problem::rule(RuleCode::UnknownProcedure),
                             ));
                         }
                         Err(e) => return Err(e.into()),
@@ -215,7 +223,7 @@ async fn scope(
                     {
                         return Err(ApiError::query_field(
                             "procedure",
-                            Problem::rule("not_in_sector"),
+                            Problem::rule(RuleCode::NotInSector),
                         ));
                     }
                     Some(vec![(p.id, p.spec.code.clone())])
@@ -224,7 +232,7 @@ async fn scope(
             };
             let only = staff_agency.and(agency.as_ref().map(|a| a.id));
             Ok((
-                Scope {
+                ReportScope {
                     from,
                     to,
                     as_of: now,
@@ -270,7 +278,7 @@ pub async fn timeseries(
     if motcua_domain::kpi::buckets(granularity, scope.from, scope.to).len() > MAX_POINTS {
         return Err(ApiError::query_field(
             "granularity",
-            Problem::rule("too_many_points"),
+            Problem::rule(RuleCode::TooManyPoints),
         ));
     }
     let body = state

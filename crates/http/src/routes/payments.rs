@@ -9,6 +9,7 @@ use motcua_domain::Role;
 use motcua_domain::payment::{
     AmountProblem, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus, check_amount,
 };
+use motcua_domain::rule::RuleCode;
 use motcua_domain::rules::{Reason, ReceiptNumber, TextRule};
 use motcua_domain::validation::Problem;
 use motcua_persistence::repo::dossiers as dossier_repo;
@@ -24,7 +25,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Json, Query, from_value};
-use crate::idempotency::{self, Outcome as Written};
+use crate::idempotency::{self, Written};
 use crate::routes::PageView;
 use crate::routes::auth::client_address;
 use crate::routes::dossiers::who;
@@ -66,21 +67,10 @@ pub struct PaymentView {
 
 fn amount_error(field: &str, problem: AmountProblem) -> ApiError {
     let rule = match problem {
-        AmountProblem::NotPositive => "amount_not_positive",
-        AmountProblem::TooLarge => "amount_too_large",
+        AmountProblem::NotPositive => RuleCode::AmountNotPositive,
+        AmountProblem::TooLarge => RuleCode::AmountTooLarge,
     };
     ApiError::field(field, Problem::rule(rule))
-}
-
-fn is_payer(caller: &Caller, actor: &motcua_domain::dossier::Actor) -> bool {
-    // The portal pays only for what it filed (`is_applicant` then).
-    actor.is_applicant || caller.role == Role::Admin
-}
-
-fn is_agency_staff(caller: &Caller, actor: &motcua_domain::dossier::Actor) -> bool {
-    caller.role == Role::Admin
-        || (matches!(caller.role, Role::Officer | Role::Leader)
-            && (actor.at_receiving_agency || actor.at_handling_agency))
 }
 
 fn view(conn: &mut AnyConnection, payment: Payment, show_link: bool) -> ApiResult<PaymentView> {
@@ -156,7 +146,7 @@ pub async fn create(
         (PaymentMethod::Online, Some(_)) => {
             return Err(ApiError::field(
                 "receipt_number",
-                Problem::rule("unknown_field"),
+                Problem::rule(RuleCode::UnknownField),
             ));
         }
         _ => {}
@@ -173,7 +163,6 @@ pub async fn create(
         .to_owned();
     let gateway = state.gateway.clone();
     let clock = state.clock.clone();
-    let caller_copy = caller.clone();
     let response = idempotency::once(
         &state,
         &format!("user:{}", caller.user_id),
@@ -182,13 +171,10 @@ pub async fn create(
         move |conn| {
             let (dossier, actor) = workflow::visible(conn, me, &code)?;
             match method {
-                PaymentMethod::Online if !is_payer(&caller_copy, &actor) => {
+                PaymentMethod::Online if !actor.is_payer() => {
                     return Err(ApiError::forbidden());
                 }
-                PaymentMethod::Counter
-                    if !(caller_copy.role == Role::Admin
-                        || (caller_copy.role == Role::Officer && actor.at_receiving_agency)) =>
-                {
+                PaymentMethod::Counter if !actor.may_take_counter_payment() => {
                     return Err(ApiError::forbidden());
                 }
                 _ => {}
@@ -206,10 +192,11 @@ pub async fn create(
                     return Err(ApiError::new(ErrorCode::NothingToPay));
                 }
                 if request.amount_vnd.is_some_and(|a| a != outstanding) {
-                    return Err(
-                        ApiError::field("amount_vnd", Problem::rule("amount_mismatch"))
-                            .extension("amount_due_vnd", serde_json::json!(outstanding)),
-                    );
+                    return Err(ApiError::field(
+                        "amount_vnd",
+                        Problem::rule(RuleCode::AmountMismatch),
+                    )
+                    .extension("amount_due_vnd", serde_json::json!(outstanding)));
                 }
                 let id = uuid::Uuid::new_v4();
                 Ok(match method {
@@ -328,11 +315,7 @@ fn visible(
         Err(e) => return Err(e.into()),
     };
     let (_, actor) = workflow::visible(conn, who(caller), &payment.dossier_code)?;
-    Ok((
-        payment,
-        is_payer(caller, &actor),
-        is_agency_staff(caller, &actor),
-    ))
+    Ok((payment, actor.is_payer(), actor.is_agency_staff()))
 }
 
 /// One payment with its refunds and transitions.

@@ -4,8 +4,9 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use motcua_domain::Role;
-use motcua_domain::calendar::WorkingCalendar;
+use motcua_domain::access::{self, AgencyView, StaffReach};
 use motcua_domain::queue::Ticket;
+use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::Problem;
 use motcua_persistence::StoreError;
 use motcua_persistence::repo::queue::{self, Completion};
@@ -42,25 +43,21 @@ async fn staff_agency(state: &AppState, caller: &Caller, requested: Option<i64>)
     let role = caller.role;
     state
         .db(move |conn| {
-            let home = match (role, own) {
-                (Role::Officer | Role::Leader, Some(id)) => {
-                    Some(agencies::home_agency(conn, id)?.id)
-                }
-                (Role::Officer | Role::Leader, None) => return Err(ApiError::forbidden()),
-                _ => None,
+            let home = match access::staff_reach(role, own).map_err(|_| ApiError::forbidden())? {
+                StaffReach::Home(id) => Some(agencies::home_agency(conn, id)?.id),
+                StaffReach::Anywhere => None,
             };
-            match (home, requested) {
-                (Some(home), Some(id)) if id != home => Err(ApiError::forbidden()),
-                (Some(home), _) => Ok(home),
-                (None, Some(id)) => match agencies::by_id(conn, id) {
+            match access::agency_view(home, requested).map_err(|_| ApiError::forbidden())? {
+                AgencyView::Home(home) => Ok(home),
+                AgencyView::Chosen(id) => match agencies::by_id(conn, id) {
                     Ok(a) => Ok(a.id),
                     Err(StoreError::NotFound) => Err(ApiError::field(
                         "agency_id",
-                        Problem::rule("unknown_agency"),
+                        Problem::rule(RuleCode::UnknownAgency),
                     )),
                     Err(e) => Err(e.into()),
                 },
-                (None, None) => Err(ApiError::field("agency_id", Problem::Required)),
+                AgencyView::All => Err(ApiError::field("agency_id", Problem::Required)),
             }
         })
         .await
@@ -94,7 +91,10 @@ pub async fn take(
             if let Some(code) = &sector
                 && !procedures::sector_exists(conn, code)?
             {
-                return Err(ApiError::field("sector", Problem::rule("unknown_sector")));
+                return Err(ApiError::field(
+                    "sector",
+                    Problem::rule(RuleCode::UnknownSector),
+                ));
             }
             let ticket = queue::take(conn, agency_id, sector.as_deref(), now)?;
             let waiting_ahead = queue::waiting_ahead(conn, &ticket)?;
@@ -197,7 +197,7 @@ pub async fn call_next(
     let called = state
         .db(move |conn| {
             let ticket = queue::call_next(conn, agency_id, &counter, sector.as_deref(), by, now)?;
-            let today = WorkingCalendar::local_date(now);
+            let today = motcua_domain::local_time::date(now);
             let waiting = queue::waiting(conn, agency_id, today, None)?;
             Ok(Called { ticket, waiting })
         })

@@ -6,6 +6,7 @@ use motcua_app::password::random_token;
 use motcua_domain::Role;
 use motcua_domain::audit::{Change, EntityType, changed_fields, user_action};
 use motcua_domain::page::PageRequest;
+use motcua_domain::rule::RuleCode;
 use motcua_domain::rules::{Email, PersonName, PhoneNumber, TextRule};
 use motcua_domain::user::{User, check_password, check_username};
 use motcua_domain::validation::{FieldErrors, Problem};
@@ -180,10 +181,10 @@ fn check_contact(
 
 fn check_role_agency(errors: &mut FieldErrors, role: Role, agency_id: Option<i64>) {
     if role.needs_agency() && agency_id.is_none() {
-        errors.add("agency_id", Problem::rule("agency_required"));
+        errors.add("agency_id", Problem::rule(RuleCode::AgencyRequired));
     }
     if !role.needs_agency() && agency_id.is_some() {
-        errors.add("agency_id", Problem::rule("agency_not_allowed"));
+        errors.add("agency_id", Problem::rule(RuleCode::AgencyNotAllowed));
     }
 }
 
@@ -234,7 +235,7 @@ pub async fn create(
             write_tx(conn, |conn| {
                 if let Some(id) = agency_id {
                     agencies::by_id(conn, id).map_err(|_| {
-                        ApiError::field("agency_id", Problem::rule("unknown_agency"))
+                        ApiError::field("agency_id", Problem::rule(RuleCode::UnknownAgency))
                     })?;
                 }
                 let user = users::insert(
@@ -368,7 +369,7 @@ pub async fn update(
                 Problem::one_of(&["officer", "leader", "admin", "integration"]),
             );
         } else if matches!(current.role, Role::Citizen | Role::Integration) {
-            errors.add("role", Problem::rule("role_change_not_allowed"));
+            errors.add("role", Problem::rule(RuleCode::RoleChangeNotAllowed));
         }
     }
     let agency_id = body.agency_id.unwrap_or(current.agency_id);
@@ -381,7 +382,7 @@ pub async fn update(
     if id == caller.user_id
         && (body.active == Some(false) || body.role.is_some_and(|r| r != Role::Admin))
     {
-        errors.add("active", Problem::rule("cannot_lock_yourself"));
+        errors.add("active", Problem::rule(RuleCode::CannotLockYourself));
     }
     if let Some(password) = &body.password {
         check_password(&mut errors, "password", password, &current.username);
@@ -411,7 +412,7 @@ pub async fn update(
                 precondition.check(&etag::of_representation(&UserView::from(before.clone())))?;
                 if let Some(Some(agency)) = changes.agency_id {
                     agencies::by_id(conn, agency).map_err(|_| {
-                        ApiError::field("agency_id", Problem::rule("unknown_agency"))
+                        ApiError::field("agency_id", Problem::rule(RuleCode::UnknownAgency))
                     })?;
                 }
                 let new_password = changes.password_hash.is_some();

@@ -86,7 +86,7 @@ pub fn set_verified(
 
 /// How an attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum AttemptOutcome {
     Pending,
     Verified,
     Expired,
@@ -95,15 +95,15 @@ pub enum Outcome {
     Mismatch,
 }
 
-impl Outcome {
+impl AttemptOutcome {
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Pending => "pending",
-            Outcome::Verified => "verified",
-            Outcome::Expired => "expired",
-            Outcome::Exhausted => "exhausted",
-            Outcome::Superseded => "superseded",
-            Outcome::Mismatch => "mismatch",
+            AttemptOutcome::Pending => "pending",
+            AttemptOutcome::Verified => "verified",
+            AttemptOutcome::Expired => "expired",
+            AttemptOutcome::Exhausted => "exhausted",
+            AttemptOutcome::Superseded => "superseded",
+            AttemptOutcome::Mismatch => "mismatch",
         }
     }
 }
@@ -118,7 +118,7 @@ pub struct NewAttempt<'a> {
     pub destination: Option<&'a str>,
     pub code_hash: Option<&'a str>,
     pub expires_at: Option<DateTime<Utc>>,
-    pub outcome: Outcome,
+    pub outcome: AttemptOutcome,
     pub actor_id: Option<i64>,
     pub at: DateTime<Utc>,
 }
@@ -129,15 +129,15 @@ pub fn record_attempt(conn: &mut AnyConnection, a: &NewAttempt<'_>) -> StoreResu
         diesel::update(
             identity_attempts::table
                 .filter(identity_attempts::user_id.eq(a.user_id))
-                .filter(identity_attempts::outcome.eq(Outcome::Pending.as_str())),
+                .filter(identity_attempts::outcome.eq(AttemptOutcome::Pending.as_str())),
         )
         .set((
-            identity_attempts::outcome.eq(Outcome::Superseded.as_str()),
+            identity_attempts::outcome.eq(AttemptOutcome::Superseded.as_str()),
             identity_attempts::decided_at.eq(Some(to_db(a.at))),
         ))
         .execute(conn)?;
     }
-    let decided = (a.outcome != Outcome::Pending).then(|| to_db(a.at));
+    let decided = (a.outcome != AttemptOutcome::Pending).then(|| to_db(a.at));
     Ok(diesel::insert_into(identity_attempts::table)
         .values((
             identity_attempts::user_id.eq(a.user_id),
@@ -197,7 +197,7 @@ pub struct PendingCode {
 pub fn pending_code(conn: &mut AnyConnection, user_id: i64) -> StoreResult<Option<PendingCode>> {
     let row: Option<PendingRow> = identity_attempts::table
         .filter(identity_attempts::user_id.eq(user_id))
-        .filter(identity_attempts::outcome.eq(Outcome::Pending.as_str()))
+        .filter(identity_attempts::outcome.eq(AttemptOutcome::Pending.as_str()))
         .filter(identity_attempts::code_hash.is_not_null())
         .order(identity_attempts::id.desc())
         .select((
@@ -225,10 +225,10 @@ pub fn record_try(
     conn: &mut AnyConnection,
     id: i64,
     tries: i32,
-    outcome: Outcome,
+    outcome: AttemptOutcome,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let decided = (outcome != Outcome::Pending).then(|| to_db(at));
+    let decided = (outcome != AttemptOutcome::Pending).then(|| to_db(at));
     diesel::update(identity_attempts::table.find(id))
         .set((
             identity_attempts::tries.eq(tries),

@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
-use motcua_domain::calendar::{Outcome, WorkingCalendar, WorkingHours};
-use motcua_domain::dossier::{Channel, DossierStatus, RatingScore};
-use motcua_domain::kpi::{self, Bucket, CatalogCounts, Counters, DossierFacts, Grain, Span};
-use motcua_domain::payment::{PaymentMethod, PaymentStatus};
-use motcua_domain::procedure::{AdminLevel, OnlineLevel, ProcedureStatus, TimeUnit};
+use motcua_domain::calendar::{WorkingCalendar, WorkingHours};
+use motcua_domain::dossier::{Channel, RatingScore};
+use motcua_domain::kpi::{self, Bucket, CatalogCounts, Counters, Grain, KpiFacts, Span};
+use motcua_domain::kpi_facts::{self, DossierRecord, RecordDocument, RecordPayment};
+use motcua_domain::procedure::{AdminLevel, OnlineLevel, ProcedureStatus};
 
 use crate::db::Db;
 use crate::schema::{
@@ -230,11 +230,8 @@ type PayLine = (String, String, i64, Option<NaiveDateTime>);
 /// A supplement request: (requested at, supplemented at).
 type PauseLine = (NaiveDateTime, Option<NaiveDateTime>);
 
-fn local_day(at: NaiveDateTime) -> NaiveDate {
-    WorkingCalendar::local_date(from_db(at))
-}
-
-/// A dossier's facts from its stored state: what [`kpi::contributions`] counts.
+/// A dossier's facts from its stored state: what [`kpi::contributions`]
+/// counts, decided by the domain's [`kpi_facts::facts`].
 fn facts_from(
     d: &DossierRow,
     docs: &[DocLine],
@@ -242,107 +239,54 @@ fn facts_from(
     pauses: &[PauseLine],
     rating: Option<&(String, NaiveDateTime)>,
     calendar: &WorkingCalendar,
-) -> StoreResult<DossierFacts> {
-    let status: DossierStatus = parse_enum(&d.status)?;
-    let unit: TimeUnit = parse_enum(&d.time_unit)?;
-    let received = d.received_at.map(local_day);
-    let inputs: Vec<&DocLine> = docs
-        .iter()
-        .filter(|l| l.4 != "result" && l.0.is_some())
-        .collect();
-    let mut requirements: Vec<&str> = inputs.iter().filter_map(|l| l.0.as_deref()).collect();
-    requirements.sort_unstable();
-    requirements.dedup();
-    let digitized = !requirements.is_empty()
-        && requirements.iter().all(|r| {
-            inputs
-                .iter()
-                .any(|l| l.0.as_deref() == Some(*r) && l.1.is_some())
-        });
-    let reused = inputs.iter().any(|l| l.3);
-    let finished = match (status.is_finished(), d.finished_at) {
-        (true, Some(at)) => Some((local_day(at), status)),
-        _ => None,
-    };
-    // Processing ends when the result is issued or the dossier is stopped;
-    // a withdrawal has no processed moment, only its finish.
-    let ended = match (d.processed_at, finished) {
-        (Some(at), _) => Some(local_day(at)),
-        (None, Some((day, _))) => Some(day),
-        (None, None) => None,
-    };
-    let decided = matches!(
-        status,
-        DossierStatus::ResultReady | DossierStatus::Returned | DossierStatus::Rejected
-    );
-    let (outcome, used_days) = match (decided, d.received_at, d.due_at, d.processed_at) {
-        (true, Some(received), Some(due), Some(done)) => {
-            // More than one supplement request counts as late (Decision 766).
-            let outcome = if d.supplement_count > 1 {
-                Outcome::Late
-            } else {
-                calendar.classify_finished(from_db(due), from_db(done), unit)
-            };
-            // The days waiting for a supplement are not the agency's (DOMAIN.md, KPIs).
-            let pauses: Vec<(NaiveDate, NaiveDate)> = pauses
-                .iter()
-                .map(|(stopped, resumed)| (local_day(*stopped), local_day(resumed.unwrap_or(done))))
-                .collect();
-            let used = calendar.working_days_running(local_day(received), local_day(done), &pauses);
-            (Some(outcome), Some(i64::from(used)))
-        }
-        _ => (None, None),
-    };
-    let result = match (status, d.processed_at) {
-        (DossierStatus::ResultReady | DossierStatus::Returned, Some(at)) => Some((
-            local_day(at),
-            docs.iter().any(|l| l.4 == "result" && l.1.is_some()),
-        )),
-        _ => None,
-    };
-    let successes: Vec<&PayLine> = pays
-        .iter()
-        .filter(|p| p.1 == PaymentStatus::Success.as_str())
-        .collect();
-    let paid_total: i64 = successes.iter().map(|p| p.2).sum();
-    let paid = if d.fees_due_vnd > 0 && paid_total >= d.fees_due_vnd {
-        let day = successes.iter().filter_map(|p| p.3).max().map(local_day);
-        let online: i64 = successes
-            .iter()
-            .filter(|p| p.0 == PaymentMethod::Online.as_str())
-            .map(|p| p.2)
-            .sum();
-        day.map(|day| (day, online >= d.fees_due_vnd))
-    } else {
-        None
-    };
-    let rating = match rating {
-        Some((score, at)) => Some((local_day(*at), parse_enum::<RatingScore>(score)?)),
-        None => None,
-    };
-    Ok(DossierFacts {
+) -> StoreResult<KpiFacts> {
+    let at = |t: &Option<NaiveDateTime>| t.map(from_db);
+    let record = DossierRecord {
         agency_id: d.agency_id,
         procedure_id: d.procedure_id,
         channel: parse_enum(&d.channel)?,
-        received,
-        digitized: received.is_some() && digitized,
-        reused: received.is_some() && reused,
-        fee_bearing: d.fees_due_vnd > 0,
-        // A paused clock has no due date.
-        due: if received.is_some() && d.paused_at.is_none() {
-            d.due_at.map(local_day)
-        } else {
-            None
+        status: parse_enum(&d.status)?,
+        time_unit: parse_enum(&d.time_unit)?,
+        received_at: at(&d.received_at),
+        due_at: at(&d.due_at),
+        paused_at: at(&d.paused_at),
+        processed_at: at(&d.processed_at),
+        finished_at: at(&d.finished_at),
+        supplement_count: d.supplement_count,
+        regulated_days: d.regulated_days,
+        fees_due_vnd: d.fees_due_vnd,
+        documents: docs
+            .iter()
+            .map(|(requirement, document_id, _paper, reused, stage)| {
+                Ok(RecordDocument {
+                    requirement: requirement.clone(),
+                    electronic: document_id.is_some(),
+                    reused: *reused,
+                    stage: parse_enum(stage)?,
+                })
+            })
+            .collect::<StoreResult<_>>()?,
+        payments: pays
+            .iter()
+            .map(|(method, status, applied_vnd, paid_at)| {
+                Ok(RecordPayment {
+                    method: parse_enum(method)?,
+                    status: parse_enum(status)?,
+                    applied_vnd: *applied_vnd,
+                    paid_at: at(paid_at),
+                })
+            })
+            .collect::<StoreResult<_>>()?,
+        pauses: pauses
+            .iter()
+            .map(|(stopped, resumed)| (from_db(*stopped), at(resumed)))
+            .collect(),
+        rating: match rating {
+            Some((score, at)) => Some((parse_enum::<RatingScore>(score)?, from_db(*at))),
+            None => None,
         },
-        finished,
-        ended,
-        outcome,
-        used_days,
-        regulated_days: i64::from(d.regulated_days),
-        result,
-        paid,
-        rating,
-    })
+    };
+    Ok(kpi_facts::facts(&record, calendar))
 }
 
 /// The calendar the aggregates use: only its days matter here.
@@ -350,7 +294,7 @@ fn calendar(conn: &mut AnyConnection) -> StoreResult<WorkingCalendar> {
     crate::repo::calendar::load(conn, WorkingHours::default())
 }
 
-fn load_facts(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Option<DossierFacts>> {
+fn load_facts(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Option<KpiFacts>> {
     let text: Option<String> = dossier_facts::table
         .find(dossier_id)
         .select(dossier_facts::facts)
@@ -360,7 +304,7 @@ fn load_facts(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Option<D
         .transpose()
 }
 
-fn save_facts(conn: &mut AnyConnection, dossier_id: i64, facts: &DossierFacts) -> StoreResult<()> {
+fn save_facts(conn: &mut AnyConnection, dossier_id: i64, facts: &KpiFacts) -> StoreResult<()> {
     let text = serde_json::to_string(facts).map_err(StoreError::corrupt)?;
     diesel::delete(dossier_facts::table.find(dossier_id)).execute(conn)?;
     diesel::insert_into(dossier_facts::table)

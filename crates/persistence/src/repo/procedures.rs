@@ -9,6 +9,7 @@ use motcua_domain::procedure::{
     AdminLevel, COMMUNE_AGENCY, OnlineFilter, OnlineLevel, ProcedureRecord, ProcedureSpec,
     ProcedureStatus, StatusFilter,
 };
+use motcua_domain::rule::RuleCode;
 use motcua_domain::search::{SearchQuery, rank};
 use motcua_domain::text::fold;
 use motcua_domain::validation::{FieldError, Problem};
@@ -107,11 +108,13 @@ pub fn resolve_agency(
                 .select(agencies::id)
                 .first(conn)
                 .optional()?;
-            Ok(id.map(Some).ok_or_else(|| Problem::rule("unknown_agency")))
+            Ok(id
+                .map(Some)
+                .ok_or_else(|| Problem::rule(RuleCode::UnknownAgency)))
         }
         None => Ok(default_agency
             .map(Some)
-            .ok_or_else(|| Problem::rule("agency_required"))),
+            .ok_or_else(|| Problem::rule(RuleCode::AgencyRequired))),
     }
 }
 

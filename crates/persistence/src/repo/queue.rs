@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use motcua_domain::calendar::WorkingCalendar;
 use motcua_domain::kpi::{self, Grain, Span};
 use motcua_domain::queue::{Ticket, TicketStatus, waited_minutes};
 
@@ -61,7 +60,7 @@ pub fn take(
     sector_code: Option<&str>,
     at: DateTime<Utc>,
 ) -> StoreResult<Ticket> {
-    let day = WorkingCalendar::local_date(at);
+    let day = motcua_domain::local_time::date(at);
     write_tx(conn, |conn| {
         let number = crate::repo::next_daily_number!(conn, ticket_sequences, agency_id, day)?;
         let number = i32::try_from(number).map_err(StoreError::corrupt)?;
@@ -115,7 +114,7 @@ pub fn call_next(
     called_by: i64,
     at: DateTime<Utc>,
 ) -> StoreResult<Option<Ticket>> {
-    let day = WorkingCalendar::local_date(at);
+    let day = motcua_domain::local_time::date(at);
     write_tx(conn, |conn| {
         diesel::update(
             queue_tickets::table

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use motcua_domain::agency::NewAgency;
-use motcua_domain::calendar::{WorkingCalendar, WorkingHours};
+use motcua_domain::calendar::WorkingHours;
 use motcua_domain::dossier::{Action, DossierStatus};
 use motcua_domain::feedback::FeedbackAction;
 use motcua_domain::kpi;
@@ -110,7 +110,7 @@ fn kept_aggregates_agree_with_a_rebuild(pool: &Pool) {
         // Spread from mid-December 2025 across Tết 2026 (16–20 Feb) into March.
         let day = NaiveDate::from_ymd_opt(2025, 12, 15).unwrap() + Duration::days(i64::from(i) * 4);
         let at = |offset: i64, hour: u32| {
-            WorkingCalendar::local_datetime(
+            motcua_domain::local_time::instant(
                 day + Duration::days(offset),
                 NaiveTime::from_hms_opt(hour, 0, 0).unwrap(),
             )
@@ -143,7 +143,7 @@ fn kept_aggregates_agree_with_a_rebuild(pool: &Pool) {
                     &code,
                     ActionInput {
                         new_appointment_date: Some(
-                            calendar.next_working_day(WorkingCalendar::local_date(next)),
+                            calendar.next_working_day(motcua_domain::local_time::date(next)),
                         ),
                         ..with_note(Action::Apology)
                     },
@@ -322,7 +322,7 @@ fn generated_data_leaves_the_database_usable(pool: &Pool) {
     assert!(report.payments > 0 && report.ratings > 0 && report.tickets > 0 && report.feedback > 0);
     // Years of history, mostly finished, channels mixed.
     let filter = KpiFilter::default();
-    let now = motcua_domain::calendar::WorkingCalendar::local_date(chrono::Utc::now());
+    let now = motcua_domain::local_time::date(chrono::Utc::now());
     let spans = kpi::cover(now - Duration::days(4 * 366), now + Duration::days(1));
     let flows = agg::total(&agg::flows_by_agency(&mut conn, &filter, &spans).unwrap());
     let stock =

@@ -4,13 +4,13 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use motcua_domain::Role;
 use motcua_domain::agency::NewAgency;
-use motcua_domain::calendar::{DayKind, WorkingCalendar, WorkingHours};
+use motcua_domain::calendar::{DayKind, WorkingHours};
 use motcua_domain::dossier::{Action, DossierStatus};
 use motcua_domain::procedure::{AdminLevel, SupplementClock};
 use motcua_persistence::repo::calendar::{self, DayOverride};
 use motcua_persistence::repo::{agencies, procedures, users};
 use motcua_persistence::workflow::{
-    self, ActionInput, ApplicantInput, Caller, DocumentInput, Submission, WorkflowError,
+    self, ActionInput, ApplicantInput, DocumentInput, Principal, Submission, WorkflowError,
 };
 use motcua_persistence::{AnyConnection, Pool};
 
@@ -24,15 +24,15 @@ on_both_backends!(
 );
 
 pub(crate) fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-    WorkingCalendar::local_datetime(
+    motcua_domain::local_time::instant(
         NaiveDate::from_ymd_opt(y, m, d).unwrap(),
         NaiveTime::from_hms_opt(h, min, 0).unwrap(),
     )
 }
 
 pub(crate) struct World {
-    pub(crate) officer: Caller,
-    pub(crate) admin: Caller,
+    pub(crate) officer: Principal,
+    pub(crate) admin: Principal,
 }
 
 pub(crate) fn world(conn: &mut AnyConnection, clock: SupplementClock) -> World {
@@ -97,12 +97,12 @@ pub(crate) fn world(conn: &mut AnyConnection, clock: SupplementClock) -> World {
     let officer = user(conn, "officer", Role::Officer, Some(dept.id));
     let admin = user(conn, "admin", Role::Admin, None);
     World {
-        officer: Caller {
+        officer: Principal {
             user_id: officer,
             role: Role::Officer,
             agency_id: Some(dept.id),
         },
-        admin: Caller {
+        admin: Principal {
             user_id: admin,
             role: Role::Admin,
             agency_id: None,
@@ -132,7 +132,7 @@ pub(crate) fn submit(conn: &mut AnyConnection, w: &World, at: DateTime<Utc>) -> 
 
 pub(crate) fn act(
     conn: &mut AnyConnection,
-    who: Caller,
+    who: Principal,
     code: &str,
     input: ActionInput,
     at: DateTime<Utc>,
