@@ -182,13 +182,17 @@ async fn public_tracking(app: TestApp) {
         .await;
     assert_eq!(res.status(), 200);
     Ceiling {
-        sqlite: 7,
-        postgres: 7,
+        sqlite: 1,
+        postgres: 1,
     }
     .check(&app, "tracking", n);
 }
 
 async fn catalog_search(app: TestApp) {
+    // The first search of a process builds its index from the catalog (a
+    // few statements, once); what a search costs is the steady state after.
+    let first = app.get("/api/v1/procedures?q=giay").send().await.unwrap();
+    assert_eq!(first.status(), 200);
     let (res, n) = app
         .statements(|| async {
             app.get("/api/v1/procedures?q=kinh%20doanh")
@@ -200,6 +204,7 @@ async fn catalog_search(app: TestApp) {
     assert_eq!(res.status(), 200);
     let page: Value = res.json().await.unwrap();
     assert!(page["total"].as_i64().unwrap() > 0);
+    // The catalog's generation, then the page's procedures by id.
     Ceiling {
         sqlite: 2,
         postgres: 2,

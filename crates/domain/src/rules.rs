@@ -199,7 +199,7 @@ range_rules! {
     /// A calendar year the working calendar covers.
     YearNumber = 2000, 2100;
     /// Open dossiers due within this many working days (0 = today).
-    DueWithinDays = 0, 60;
+    DueWithinDays = 0, crate::handling::MAX_DUE_WITHIN as i64;
 }
 
 /// A 12-digit citizen ID number whose first three digits are a province code.

@@ -143,21 +143,15 @@ fn leader(a: &Agency) -> Who {
     Who::staff(a.leader, Role::Leader, a.id)
 }
 
-/// What is left of the processing time when the clock stops at `asked`
-/// (the act use case's rule: before the deemed day of receipt, nothing is used).
+/// What is left of the processing time when the clock stops at `asked`: the
+/// act use case's rule, `handling::remaining_at_supplement`.
 fn remaining_at(
     cal: &WorkingCalendar,
     due: DateTime<Utc>,
     received: DateTime<Utc>,
     asked: DateTime<Utc>,
 ) -> Remaining {
-    let deemed = cal.effective_start_day(received);
-    let from = if WorkingCalendar::local_date(asked) < deemed {
-        WorkingCalendar::local_datetime(deemed, cal.hours().morning_start)
-    } else {
-        asked
-    };
-    cal.remaining_at_pause(due, from, UNIT)
+    motcua_domain::handling::remaining_at_supplement(cal, due, Some(received), UNIT, asked)
 }
 
 /// A supplement round: asked, supplied, and the due moment after it.
