@@ -32,128 +32,20 @@ use crate::routes::documents::{kind_for, read_upload, store_upload};
 use crate::routes::users::page_request;
 use crate::state::AppState;
 
+mod dto;
+mod receipt_html;
+mod receipt_slip;
+
+pub use dto::*;
+use receipt_html::*;
+pub use receipt_slip::*;
+
 pub fn who(caller: &Caller) -> workflow::Principal {
     workflow::Principal {
         user_id: caller.user_id,
         role: caller.role,
         agency_id: caller.agency_id,
     }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ApplicantBody {
-    /// A person's 12-digit citizen ID number. Give this or `tax_code`.
-    #[serde(default)]
-    #[schema(value_type = Option<motcua_domain::rules::CitizenIdNumberOrBlank>, example = "079203001234")]
-    pub id_number: Option<String>,
-    /// An organisation's tax code (10 digits, or 10-3 for a branch), when a
-    /// business or association files.
-    #[serde(default)]
-    #[schema(value_type = Option<motcua_domain::rules::TaxCodeNumberOrBlank>, example = "0100233488")]
-    pub tax_code: Option<String>,
-    /// Required when the applicant is new to the system.
-    #[serde(default)]
-    #[schema(value_type = Option<motcua_domain::rules::PersonNameOrBlank>)]
-    pub full_name: Option<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<motcua_domain::rules::PhoneNumberOrBlank>)]
-    pub phone: Option<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<motcua_domain::rules::EmailOrBlank>)]
-    pub email: Option<String>,
-    #[serde(default)]
-    pub address: Option<String>,
-    #[serde(default)]
-    pub date_of_birth: Option<NaiveDate>,
-}
-
-/// One required document met: by an uploaded file, a file from the applicant's
-/// store, or (at the counter) paper.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DocumentRef {
-    /// Code of the procedure's required document, e.g. `D1`.
-    #[serde(default)]
-    pub requirement: Option<String>,
-    /// Id from `POST /documents`, or of a document in the applicant's store.
-    #[serde(default)]
-    pub document_id: Option<String>,
-    /// Handed in on paper at the counter (counter and postal dossiers only).
-    #[serde(default)]
-    pub paper: bool,
-}
-
-impl From<DocumentRef> for DocumentInput {
-    fn from(d: DocumentRef) -> Self {
-        DocumentInput {
-            requirement: d.requirement,
-            document_id: d.document_id,
-            paper: d.paper,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SubmitRequest {
-    #[schema(value_type = motcua_domain::rules::ProcedureCode, example = "1.004630")]
-    pub procedure_code: String,
-    /// The receiving agency, for procedures every commune handles.
-    #[serde(default)]
-    pub agency_id: Option<i64>,
-    /// `online` for citizens and the portal; `counter` (default) or `postal` for officers.
-    #[serde(default)]
-    pub channel: Option<Channel>,
-    /// How the result goes back; defaults to the submission channel.
-    #[serde(default)]
-    pub result_channel: Option<Channel>,
-    /// Officers and integration accounts: whom the dossier is for. Citizens leave it out.
-    #[serde(default)]
-    pub applicant: Option<ApplicantBody>,
-    #[serde(default)]
-    pub documents: Vec<DocumentRef>,
-    /// For procedures with fee tiers: the codes that apply.
-    #[serde(default)]
-    pub fee_codes: Vec<String>,
-    #[serde(default)]
-    pub note: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DossierView {
-    #[serde(flatten)]
-    pub dossier: Dossier,
-    /// The status in Vietnamese, for display.
-    pub status_label: &'static str,
-    /// Status code of the National Public Service Portal (1–10).
-    pub portal_status: u8,
-    /// Once processing ended: `early`, `on_time` or `late` against `due_at`.
-    pub outcome: Option<Outcome>,
-    /// While open: `within_time` or `overdue` now.
-    pub progress: Option<Progress>,
-    /// What the caller may do next.
-    pub allowed_actions: Vec<Action>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SupplementRequestView {
-    pub missing: Vec<String>,
-    pub deadline: NaiveDate,
-    pub requested_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DossierDetail {
-    #[serde(flatten)]
-    pub view: DossierView,
-    pub documents: Vec<DossierDocument>,
-    pub supplement_request: Option<SupplementRequestView>,
-    pub apologies: Vec<Apology>,
-    pub rating: Option<Rating>,
-    /// Money received beyond the fee (a payment that arrived after the fee was
-    /// paid by another route); each surplus has a refund proposed or made.
-    pub fees_overpaid_vnd: i64,
 }
 
 fn view(d: Dossier, actor: Actor, calendar: &WorkingCalendar, now: DateTime<Utc>) -> DossierView {
@@ -291,33 +183,6 @@ pub async fn submit(
     Ok(response)
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct DossierQuery {
-    /// One status or several separated by commas, e.g. `received,in_review`.
-    pub status: Option<String>,
-    pub procedure_code: Option<String>,
-    /// Receiving or handling agency (admins and the portal; staff see their agency anyway).
-    pub agency_id: Option<i64>,
-    /// `true`: open dossiers past their due moment.
-    pub overdue: Option<bool>,
-    /// Open dossiers due within this many working days (0 = today), not yet overdue.
-    #[param(value_type = Option<motcua_domain::rules::DueWithinDays>)]
-    pub due_within: Option<u32>,
-    pub channel: Option<Channel>,
-    /// Submitted on or after this date (local).
-    pub from: Option<NaiveDate>,
-    /// Submitted on or before this date (local).
-    pub to: Option<NaiveDate>,
-    /// Code, applicant name or ID number.
-    pub q: Option<String>,
-    /// `me`: dossiers assigned to the caller.
-    pub assignee: Option<String>,
-    pub page: Option<u32>,
-    pub per_page: Option<u32>,
-}
-
 /// Dossiers the caller may see, soonest due first: citizens their own,
 /// officers and leaders those that passed through their agency, admins and
 /// the portal all.
@@ -447,40 +312,6 @@ pub async fn get(
         .json(found))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ActionRequest {
-    pub action: Action,
-    /// Remark, or the written reason (required to refuse, reject, cancel, send back, apologise).
-    #[serde(default)]
-    #[schema(value_type = Option<motcua_domain::rules::NoteOrBlank>)]
-    pub note: Option<String>,
-    /// assign: the officer to handle it.
-    #[serde(default)]
-    pub assignee_id: Option<i64>,
-    /// assign: the division to route it to.
-    #[serde(default)]
-    pub unit_id: Option<i64>,
-    /// transfer: the agency to hand it to (inter-agency one-stop).
-    #[serde(default)]
-    pub target_agency_id: Option<i64>,
-    /// request_supplement: what is missing.
-    #[serde(default)]
-    pub missing: Vec<String>,
-    /// request_supplement: date to supplement by (default: 15 working days).
-    #[serde(default)]
-    pub deadline: Option<NaiveDate>,
-    /// supplement: documents added; issue_result: result documents (uploaded as `kind=result`).
-    #[serde(default)]
-    pub documents: Vec<DocumentRef>,
-    /// issue_result: the result exists on paper only.
-    #[serde(default)]
-    pub paper_result: bool,
-    /// apology: the new appointment date (a working day).
-    #[serde(default)]
-    pub new_appointment_date: Option<NaiveDate>,
-}
-
 /// The version an `If-Match` header names: `"v3"`, `W/"v3"` or `3`; `None`
 /// for `*` (RFC 9110 §13.1.1: any current representation).
 fn if_match(req: &HttpRequest) -> ApiResult<Option<i32>> {
@@ -595,13 +426,6 @@ pub async fn history(
     }))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AttachedDocument {
-    pub document: motcua_domain::document::Document,
-    /// The dossier's new version.
-    pub dossier_etag: String,
-}
-
 /// Uploads a file straight into a dossier (multipart/form-data): the
 /// applicant's supplement while one is requested; a staff scan of paper
 /// handed in (`requirement` names it); or the result (`kind=result`, once approved).
@@ -665,15 +489,6 @@ pub async fn upload_to_dossier(
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RatingRequest {
-    pub score: RatingScore,
-    #[serde(default)]
-    #[schema(value_type = Option<motcua_domain::rules::CommentOrBlank>)]
-    pub comment: Option<String>,
-}
-
 /// The applicant rates the service once, after the outcome (returned, rejected or refused).
 #[utoipa::path(operation_id = "rate_dossier", 
     tag = "dossiers",
@@ -695,216 +510,6 @@ pub async fn rate(
         .db(move |conn| Ok(workflow::rate(conn, me, &code, score, comment.as_deref())?))
         .await?;
     Ok(HttpResponse::Created().json(rating))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReceiptLine {
-    pub requirement: String,
-    pub name: String,
-    pub originals: u8,
-    pub copies: u8,
-    /// `paper`, `electronic` or `reused` (from the applicant's store).
-    pub form: &'static str,
-}
-
-/// The receipt slip (giấy tiếp nhận hồ sơ và hẹn trả kết quả).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Receipt {
-    pub code: String,
-    pub agency: motcua_domain::agency::AgencyRef,
-    pub procedure: motcua_domain::dossier::ProcedureRef,
-    pub applicant_name: String,
-    /// Only the last four digits.
-    pub applicant_id_number: Option<String>,
-    /// An organisation's tax code, in full (it is public).
-    pub applicant_tax_code: Option<String>,
-    pub channel: Channel,
-    pub received_at: DateTime<Utc>,
-    /// The appointment to collect the result (after any apology letter).
-    pub appointment_at: Option<DateTime<Utc>>,
-    /// The appointment was counted across days of a year whose official
-    /// holiday notice is not confirmed yet (Labour Code days assumed), so it
-    /// may still move.
-    pub appointment_provisional: bool,
-    pub documents: Vec<ReceiptLine>,
-    pub fees_due_vnd: i64,
-    pub received_by: Option<String>,
-    /// For an organisation's dossier: the PIN that tracking asks for with the
-    /// tax code (a tax code is public, so it cannot be the secret alone).
-    pub tracking_pin: Option<String>,
-}
-
-fn receipt_of(
-    conn: &mut AnyConnection,
-    d: &Dossier,
-    hours: motcua_domain::calendar::WorkingHours,
-) -> ApiResult<Receipt> {
-    let Some(received_at) = d.received_at else {
-        return Err(ApiError::new(ErrorCode::InvalidTransition).detail(
-            "Hồ sơ chưa được tiếp nhận nên chưa có giấy tiếp nhận.",
-            "The dossier has not been received, so it has no receipt yet.",
-        ));
-    };
-    let spec = procedures::get_by_id(conn, d.procedure.id)?.spec;
-    let mut documents = Vec::new();
-    for line in dossiers::documents_of(conn, d.id)?
-        .into_iter()
-        .filter(|l| l.stage != "result")
-    {
-        let requirement = line.requirement.clone().unwrap_or_default();
-        let required = spec
-            .required_documents
-            .iter()
-            .find(|r| r.code == requirement);
-        documents.push(ReceiptLine {
-            name: required.map_or_else(
-                || line.title.clone().unwrap_or_default(),
-                |r| r.name.clone(),
-            ),
-            originals: required.map_or(1, |r| r.originals),
-            copies: required.map_or(0, |r| r.copies),
-            form: if line.paper {
-                "paper"
-            } else if line.reused {
-                "reused"
-            } else {
-                "electronic"
-            },
-            requirement,
-        });
-    }
-    let received_by = dossiers::history(conn, d.id)?
-        .into_iter()
-        .rev()
-        .find(|e| e.action == Action::Receive.as_str())
-        .and_then(|e| e.actor_name);
-    Ok(Receipt {
-        code: d.code.clone(),
-        agency: d.agency.clone(),
-        procedure: d.procedure.clone(),
-        applicant_name: d.applicant.full_name.clone(),
-        applicant_id_number: d
-            .applicant
-            .id_number
-            .as_deref()
-            .map(|n| format!("********{}", &n[n.len().saturating_sub(4)..])),
-        applicant_tax_code: d.applicant.tax_code.clone(),
-        channel: d.channel,
-        received_at,
-        appointment_at: d.appointment_at,
-        appointment_provisional: match d.appointment_at {
-            Some(appointment) => calendar::load(conn, hours)?.rests_on_provisional(
-                motcua_domain::local_time::date(received_at),
-                motcua_domain::local_time::date(appointment),
-            ),
-            None => false,
-        },
-        documents,
-        fees_due_vnd: d.fees_due_vnd,
-        received_by,
-        tracking_pin: dossiers::tracking_pin(conn, d.id)?,
-    })
-}
-
-/// Local (UTC+7) wall time, as printed on Vietnamese forms.
-fn local(at: DateTime<Utc>) -> String {
-    motcua_domain::local_time::on_forms(at)
-}
-
-fn receipt_html(r: &Receipt) -> String {
-    let e = |s: &str| html_escape::encode_text(s).into_owned();
-    let mut rows = String::new();
-    for (i, line) in r.documents.iter().enumerate() {
-        let form = match line.form {
-            "paper" => "Bản giấy",
-            "reused" => "Dùng lại từ kho dữ liệu",
-            _ => "Bản điện tử",
-        };
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            i + 1,
-            e(&line.name),
-            line.originals,
-            line.copies,
-            form
-        ));
-    }
-    let mut appointment = r
-        .appointment_at
-        .map(local)
-        .unwrap_or_else(|| "—".to_owned());
-    if r.appointment_provisional {
-        appointment.push_str(
-            " (dự kiến: lịch nghỉ lễ của năm chưa có thông báo chính thức, ngày hẹn có thể thay đổi)",
-        );
-    }
-    format!(
-        r#"<!doctype html>
-<html lang="vi"><head><meta charset="utf-8"><title>Giấy tiếp nhận hồ sơ {code}</title>
-<style>body{{font-family:"Times New Roman",serif;max-width:800px;margin:2em auto;line-height:1.5}}
-h1{{font-size:1.3em;text-align:center;text-transform:uppercase}}table{{border-collapse:collapse;width:100%}}
-td,th{{border:1px solid #000;padding:4px 6px;text-align:left}}.muted{{color:#444}}
-@media print{{body{{margin:0}}}}</style></head>
-<body>
-<p><strong>{agency}</strong><br><span class="muted">Mã cơ quan: {agency_code}</span></p>
-<p style="text-align:center"><strong>CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM</strong><br>Độc lập - Tự do - Hạnh phúc</p>
-<h1>Giấy tiếp nhận hồ sơ và hẹn trả kết quả</h1>
-<p>Mã hồ sơ: <strong>{code}</strong></p>
-<p>Bộ phận tiếp nhận và trả kết quả đã tiếp nhận hồ sơ của: <strong>{applicant}</strong>{id}</p>
-<p>Nội dung yêu cầu giải quyết: {procedure} (mã thủ tục {procedure_code})</p>
-<p>Thành phần hồ sơ nộp gồm:</p>
-<table><thead><tr><th>STT</th><th>Tên giấy tờ</th><th>Bản chính</th><th>Bản sao</th><th>Hình thức</th></tr></thead>
-<tbody>
-{rows}</tbody></table>
-<p>Thời gian nhận hồ sơ: {received}</p>
-<p>Thời gian trả kết quả giải quyết hồ sơ: <strong>{appointment}</strong></p>
-<p>Phí, lệ phí: {fees}</p>
-<p>Người tiếp nhận: {officer}</p>
-<p class="muted">Tra cứu tình trạng hồ sơ với mã hồ sơ và {tracking} tại /api/v1/tracking/{code}.</p>
-</body></html>
-"#,
-        tracking = match &r.tracking_pin {
-            Some(pin) => format!("mã số thuế kèm mã tra cứu <strong>{}</strong>", e(pin)),
-            None => "số định danh cá nhân".to_owned(),
-        },
-        code = e(&r.code),
-        agency = e(&r.agency.name),
-        agency_code = e(&r.agency.code),
-        applicant = e(&r.applicant_name),
-        id = match (&r.applicant_id_number, &r.applicant_tax_code) {
-            (Some(n), _) => format!(" (số định danh {})", e(n)),
-            (None, Some(code)) => format!(" (mã số thuế {})", e(code)),
-            (None, None) => String::new(),
-        },
-        procedure = e(&r.procedure.name),
-        procedure_code = e(&r.procedure.code),
-        rows = rows,
-        received = local(r.received_at),
-        appointment = appointment,
-        fees = if r.fees_due_vnd > 0 {
-            motcua_domain::payment::format_vnd(r.fees_due_vnd)
-        } else {
-            "Không".to_owned()
-        },
-        officer = e(r.received_by.as_deref().unwrap_or("—")),
-    )
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ReceiptQuery {
-    /// `json` (default) or `html`; `Accept: text/html` also gives the printable page.
-    #[param(inline)]
-    pub format: Option<ReceiptFormat>,
-}
-
-/// How the receipt is rendered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReceiptFormat {
-    Json,
-    Html,
 }
 
 /// The receipt slip: JSON, or a printable Vietnamese HTML page.

@@ -1,0 +1,196 @@
+//! Request and response bodies of the dossier routes.
+
+use super::*;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicantBody {
+    /// A person's 12-digit citizen ID number. Give this or `tax_code`.
+    #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::CitizenIdNumberOrBlank>, example = "079203001234")]
+    pub id_number: Option<String>,
+    /// An organisation's tax code (10 digits, or 10-3 for a branch), when a
+    /// business or association files.
+    #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::TaxCodeNumberOrBlank>, example = "0100233488")]
+    pub tax_code: Option<String>,
+    /// Required when the applicant is new to the system.
+    #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::PersonNameOrBlank>)]
+    pub full_name: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::PhoneNumberOrBlank>)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::EmailOrBlank>)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub date_of_birth: Option<NaiveDate>,
+}
+
+/// One required document met: by an uploaded file, a file from the applicant's
+/// store, or (at the counter) paper.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentRef {
+    /// Code of the procedure's required document, e.g. `D1`.
+    #[serde(default)]
+    pub requirement: Option<String>,
+    /// Id from `POST /documents`, or of a document in the applicant's store.
+    #[serde(default)]
+    pub document_id: Option<String>,
+    /// Handed in on paper at the counter (counter and postal dossiers only).
+    #[serde(default)]
+    pub paper: bool,
+}
+
+impl From<DocumentRef> for DocumentInput {
+    fn from(d: DocumentRef) -> Self {
+        DocumentInput {
+            requirement: d.requirement,
+            document_id: d.document_id,
+            paper: d.paper,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    #[schema(value_type = motcua_domain::rules::ProcedureCode, example = "1.004630")]
+    pub procedure_code: String,
+    /// The receiving agency, for procedures every commune handles.
+    #[serde(default)]
+    pub agency_id: Option<i64>,
+    /// `online` for citizens and the portal; `counter` (default) or `postal` for officers.
+    #[serde(default)]
+    pub channel: Option<Channel>,
+    /// How the result goes back; defaults to the submission channel.
+    #[serde(default)]
+    pub result_channel: Option<Channel>,
+    /// Officers and integration accounts: whom the dossier is for. Citizens leave it out.
+    #[serde(default)]
+    pub applicant: Option<ApplicantBody>,
+    #[serde(default)]
+    pub documents: Vec<DocumentRef>,
+    /// For procedures with fee tiers: the codes that apply.
+    #[serde(default)]
+    pub fee_codes: Vec<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DossierView {
+    #[serde(flatten)]
+    pub dossier: Dossier,
+    /// The status in Vietnamese, for display.
+    pub status_label: &'static str,
+    /// Status code of the National Public Service Portal (1–10).
+    pub portal_status: u8,
+    /// Once processing ended: `early`, `on_time` or `late` against `due_at`.
+    pub outcome: Option<Outcome>,
+    /// While open: `within_time` or `overdue` now.
+    pub progress: Option<Progress>,
+    /// What the caller may do next.
+    pub allowed_actions: Vec<Action>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SupplementRequestView {
+    pub missing: Vec<String>,
+    pub deadline: NaiveDate,
+    pub requested_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DossierDetail {
+    #[serde(flatten)]
+    pub view: DossierView,
+    pub documents: Vec<DossierDocument>,
+    pub supplement_request: Option<SupplementRequestView>,
+    pub apologies: Vec<Apology>,
+    pub rating: Option<Rating>,
+    /// Money received beyond the fee (a payment that arrived after the fee was
+    /// paid by another route); each surplus has a refund proposed or made.
+    pub fees_overpaid_vnd: i64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DossierQuery {
+    /// One status or several separated by commas, e.g. `received,in_review`.
+    pub status: Option<String>,
+    pub procedure_code: Option<String>,
+    /// Receiving or handling agency (admins and the portal; staff see their agency anyway).
+    pub agency_id: Option<i64>,
+    /// `true`: open dossiers past their due moment.
+    pub overdue: Option<bool>,
+    /// Open dossiers due within this many working days (0 = today), not yet overdue.
+    #[param(value_type = Option<motcua_domain::rules::DueWithinDays>)]
+    pub due_within: Option<u32>,
+    pub channel: Option<Channel>,
+    /// Submitted on or after this date (local).
+    pub from: Option<NaiveDate>,
+    /// Submitted on or before this date (local).
+    pub to: Option<NaiveDate>,
+    /// Code, applicant name or ID number.
+    pub q: Option<String>,
+    /// `me`: dossiers assigned to the caller.
+    pub assignee: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    pub action: Action,
+    /// Remark, or the written reason (required to refuse, reject, cancel, send back, apologise).
+    #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::NoteOrBlank>)]
+    pub note: Option<String>,
+    /// assign: the officer to handle it.
+    #[serde(default)]
+    pub assignee_id: Option<i64>,
+    /// assign: the division to route it to.
+    #[serde(default)]
+    pub unit_id: Option<i64>,
+    /// transfer: the agency to hand it to (inter-agency one-stop).
+    #[serde(default)]
+    pub target_agency_id: Option<i64>,
+    /// request_supplement: what is missing.
+    #[serde(default)]
+    pub missing: Vec<String>,
+    /// request_supplement: date to supplement by (default: 15 working days).
+    #[serde(default)]
+    pub deadline: Option<NaiveDate>,
+    /// supplement: documents added; issue_result: result documents (uploaded as `kind=result`).
+    #[serde(default)]
+    pub documents: Vec<DocumentRef>,
+    /// issue_result: the result exists on paper only.
+    #[serde(default)]
+    pub paper_result: bool,
+    /// apology: the new appointment date (a working day).
+    #[serde(default)]
+    pub new_appointment_date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachedDocument {
+    pub document: motcua_domain::document::Document,
+    /// The dossier's new version.
+    pub dossier_etag: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatingRequest {
+    pub score: RatingScore,
+    #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::CommentOrBlank>)]
+    pub comment: Option<String>,
+}

@@ -1,0 +1,261 @@
+//! Dossier use cases: the domain's rules applied to stored dossiers, each in
+//! one transaction with the trail line it produces.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use motcua_domain::Role;
+use motcua_domain::access::{self, Holding, IdentityStatus, ListScope, Viewer};
+use motcua_domain::calendar::WorkingHours;
+use motcua_domain::document::{DocumentKind, DocumentStage};
+use motcua_domain::dossier::{
+    Action, Actor, Channel, Dossier, DossierStatus, Refusal, ReturnBlocked, check_return, decide,
+    dossier_code,
+};
+use motcua_domain::handling::{self, AttachRefusal};
+use motcua_domain::identity::normalize_phone;
+use motcua_domain::local_time;
+use motcua_domain::procedure::ProcedureStatus;
+use motcua_domain::rule::RuleCode;
+use motcua_domain::rules::{Comment, Note, PersonName, TextRule};
+use motcua_domain::submission::{
+    self, AgencyChoice, ApplicantIdentity, DocumentHolding, DocumentUse, DocumentUser,
+};
+use motcua_domain::text::{fold, nfc};
+use motcua_domain::validation::{FieldError, FieldErrors, Problem};
+use rand::Rng;
+
+use crate::repo::dossiers::{self, Change, NewDossierDocument, NewEvent, Scope};
+use crate::repo::{
+    agencies, applicants, calendar, documents, identity, integrations, procedures, users,
+};
+use crate::{AnyConnection, StoreError, write_tx};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Missing, or not the caller's to see.
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("stale version")]
+    Stale { current: i32 },
+    #[error("action not allowed from the current status")]
+    NotAllowed {
+        status: DossierStatus,
+        allowed: Vec<Action>,
+    },
+    #[error("blocked: {0:?}")]
+    Blocked(ReturnBlocked),
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error("already rated")]
+    AlreadyRated,
+}
+
+impl From<diesel::result::Error> for WorkflowError {
+    fn from(e: diesel::result::Error) -> Self {
+        WorkflowError::Store(e.into())
+    }
+}
+
+impl From<Vec<FieldError>> for WorkflowError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        WorkflowError::Invalid(errors)
+    }
+}
+
+pub type WorkflowResult<T> = Result<T, WorkflowError>;
+
+fn invalid(field: &str, problem: Problem) -> WorkflowError {
+    WorkflowError::Invalid(vec![FieldError {
+        field: field.to_owned(),
+        problem,
+    }])
+}
+
+/// Who acts on dossiers: the signed-in account, narrowed to what the use
+/// cases need (the HTTP layer's `Caller` carries more).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: i64,
+    pub role: Role,
+    pub agency_id: Option<i64>,
+}
+
+pub use motcua_domain::handling::DEFAULT_SUPPLEMENT_DAYS;
+pub use motcua_domain::submission::{ApplicantInput, DocumentInput};
+
+#[derive(Debug, Clone, Default)]
+pub struct Submission {
+    pub procedure_code: String,
+    pub agency_id: Option<i64>,
+    pub channel: Option<Channel>,
+    pub result_channel: Option<Channel>,
+    pub applicant: Option<ApplicantInput>,
+    pub documents: Vec<DocumentInput>,
+    pub fee_codes: Vec<String>,
+    pub note: Option<String>,
+}
+
+/// The caller as the access rule sees it: a citizen's applicant record and
+/// whether it has proven it is that person.
+pub fn viewer(conn: &mut AnyConnection, caller: Principal) -> WorkflowResult<Viewer> {
+    let (applicant_id, identity) = if caller.role == Role::Citizen {
+        let user = users::by_id(conn, caller.user_id)?;
+        (
+            user.applicant_id,
+            identity::of(conn, caller.user_id)?.status,
+        )
+    } else {
+        (None, IdentityStatus::Unverified)
+    };
+    Ok(Viewer {
+        user_id: caller.user_id,
+        role: caller.role,
+        agency_id: caller.agency_id,
+        applicant_id,
+        identity,
+    })
+}
+
+/// How a dossier is held, as far as the viewer's reach goes.
+fn holding(conn: &mut AnyConnection, viewer: Viewer, dossier: &Dossier) -> WorkflowResult<Holding> {
+    let passed_viewer_agency = match (viewer.role, viewer.agency_id) {
+        (Role::Officer | Role::Leader, Some(agency)) => {
+            dossiers::visible_to_agency(conn, dossier.id, agency)?
+        }
+        _ => false,
+    };
+    let granted_to_viewer = viewer.role == Role::Integration
+        && integrations::is_granted(conn, viewer.user_id, dossier.agency.id)?;
+    Ok(Holding {
+        applicant_id: dossier.applicant.id,
+        submitted_by: dossier.submitted_by,
+        agency_id: dossier.agency.id,
+        passed_viewer_agency,
+        granted_to_viewer,
+    })
+}
+
+/// Whom a caller acts as on a dossier, or `NotFound` when it is not theirs to
+/// see: the domain's [`access::reach`] decides, for every route.
+fn actor_for(
+    conn: &mut AnyConnection,
+    caller: Principal,
+    dossier: &Dossier,
+) -> WorkflowResult<Actor> {
+    let viewer = viewer(conn, caller)?;
+    let holding = holding(conn, viewer, dossier)?;
+    actor_with(caller, viewer, holding, dossier)
+}
+
+/// Whom a caller acts as on each of a page of dossiers, read in at most three
+/// statements whatever the page size (the same rule as [`visible`]).
+pub fn actors(
+    conn: &mut AnyConnection,
+    caller: Principal,
+    page: &[Dossier],
+) -> WorkflowResult<Vec<Actor>> {
+    let viewer = viewer(conn, caller)?;
+    let passed = match (viewer.role, viewer.agency_id) {
+        (Role::Officer | Role::Leader, Some(agency)) if !page.is_empty() => {
+            let ids: Vec<i64> = page.iter().map(|d| d.id).collect();
+            dossiers::passed_agency(conn, &ids, agency)?
+        }
+        _ => Default::default(),
+    };
+    let granted: Vec<i64> = if viewer.role == Role::Integration && !page.is_empty() {
+        integrations::grants_of(conn, viewer.user_id)?
+            .into_iter()
+            .map(|g| g.agency_id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    page.iter()
+        .map(|dossier| {
+            let holding = Holding {
+                applicant_id: dossier.applicant.id,
+                submitted_by: dossier.submitted_by,
+                agency_id: dossier.agency.id,
+                passed_viewer_agency: passed.contains(&dossier.id),
+                granted_to_viewer: granted.contains(&dossier.agency.id),
+            };
+            actor_with(caller, viewer, holding, dossier)
+        })
+        .collect()
+}
+
+fn actor_with(
+    caller: Principal,
+    viewer: Viewer,
+    holding: Holding,
+    dossier: &Dossier,
+) -> WorkflowResult<Actor> {
+    let reach = access::reach(viewer, holding).ok_or(WorkflowError::NotFound)?;
+    let mut actor = Actor {
+        role: caller.role,
+        is_applicant: reach.as_applicant,
+        at_receiving_agency: false,
+        at_handling_agency: false,
+    };
+    if let (Role::Officer | Role::Leader, Some(agency)) = (caller.role, caller.agency_id) {
+        actor.at_receiving_agency = agency == dossier.agency.id;
+        // The division a dossier is routed to handles it with its agency.
+        actor.at_handling_agency =
+            agency == dossier.handling_agency.id || Some(agency) == dossier.assigned_unit_id;
+    }
+    Ok(actor)
+}
+
+/// Which dossiers a caller's lists show (the same rule as [`visible`]);
+/// `None` when nothing.
+pub fn scope(conn: &mut AnyConnection, caller: Principal) -> WorkflowResult<Option<Scope>> {
+    Ok(match access::list_scope(viewer(conn, caller)?) {
+        ListScope::All => Some(Scope::All),
+        ListScope::Applicant(a) => Some(Scope::Applicant(a)),
+        ListScope::Submitter(u) => Some(Scope::Submitter(u)),
+        ListScope::Agency(a) => Some(Scope::Agency(a)),
+        ListScope::Integration(u) => Some(Scope::Integration(u)),
+        ListScope::Nothing => None,
+    })
+}
+
+/// A dossier the caller may see.
+pub fn visible(
+    conn: &mut AnyConnection,
+    caller: Principal,
+    code: &str,
+) -> WorkflowResult<(Dossier, Actor)> {
+    let dossier = dossiers::by_code(conn, code).map_err(|e| match e {
+        StoreError::NotFound => WorkflowError::NotFound,
+        other => other.into(),
+    })?;
+    let actor = actor_for(conn, caller, &dossier)?;
+    Ok((dossier, actor))
+}
+
+/// The applicant checks of the domain, and the length limit of a name.
+fn check_applicant(input: &ApplicantInput, errors: &mut FieldErrors) -> Option<ApplicantIdentity> {
+    let identity = submission::check_applicant(input, errors);
+    if input.full_name.trim().chars().count() > PersonName::MAX as usize {
+        errors.add(
+            "applicant.full_name",
+            Problem::TooLong {
+                max: PersonName::MAX,
+            },
+        );
+    }
+    identity
+}
+
+mod act;
+mod attachments;
+mod rating;
+mod submit;
+
+pub use act::*;
+pub use attachments::*;
+pub use rating::*;
+pub use submit::*;
