@@ -21,6 +21,7 @@ pub mod calendar;
 pub mod document;
 pub mod dossier;
 pub mod enums;
+pub mod event;
 pub mod feedback;
 pub mod handling;
 pub mod holidays;
@@ -43,5 +44,6 @@ pub mod text;
 pub mod user;
 pub mod validation;
 pub mod vnpay;
+pub mod webhook;
 
 pub use role::Role;
