@@ -665,3 +665,20 @@ diesel::table! {
         generation -> BigInt,
     }
 }
+
+// The outbox of events others may follow (migration 000020).
+
+diesel::table! {
+    events (position) {
+        position -> BigInt,
+        tx -> BigInt,
+        id -> Text,
+        event_type -> Text,
+        version -> Integer,
+        subject_kind -> Text,
+        subject -> Text,
+        agency_id -> Nullable<BigInt>,
+        occurred_at -> Timestamp,
+        payload -> Text,
+    }
+}

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod catalog_index;
 pub mod documents;
 pub mod dossiers;
+pub mod events;
 pub mod feedback;
 pub mod idempotency;
 pub mod identity;

@@ -7,6 +7,7 @@ use motcua_persistence::testing::TestDb;
 use motcua_persistence::{Backend, Pool};
 
 mod catalog;
+mod events;
 mod foundation;
 mod kpi;
 mod payments_once;

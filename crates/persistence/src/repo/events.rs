@@ -1,0 +1,242 @@
+//! The outbox: events appended in the caller's transaction, and the change
+//! feed read back in an order no late commit can get behind (migration 000020
+//! explains the PostgreSQL horizon). Storage only: which change makes which
+//! event, and its payload, are the caller's.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use motcua_domain::event::{EventType, SubjectKind};
+
+use crate::schema::events;
+use crate::time::{from_db, to_db};
+use crate::{AnyConnection, Backend, StoreError, StoreResult};
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    /// Stable public id (a UUID), the receivers' de-duplication key.
+    pub id: &'a str,
+    pub event_type: EventType,
+    pub version: i32,
+    pub subject: &'a str,
+    pub agency_id: Option<i64>,
+    pub occurred_at: DateTime<Utc>,
+    /// The payload as JSON text.
+    pub payload: &'a str,
+}
+
+/// Appends one event. Call it inside the transaction that makes the change,
+/// so both commit or neither does.
+pub fn append(conn: &mut AnyConnection, event: &NewEvent<'_>) -> StoreResult<()> {
+    diesel::insert_into(events::table)
+        .values((
+            events::id.eq(event.id),
+            events::event_type.eq(event.event_type.as_str()),
+            events::version.eq(event.version),
+            events::subject_kind.eq(event.event_type.subject_kind().as_str()),
+            events::subject.eq(event.subject),
+            events::agency_id.eq(event.agency_id),
+            events::occurred_at.eq(to_db(event.occurred_at)),
+            events::payload.eq(event.payload),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A place in the feed: after the event at (`tx`, `position`). Written as
+/// `tx-position`; clients treat it as opaque.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Cursor {
+    pub tx: i64,
+    pub position: i64,
+}
+
+impl Cursor {
+    /// Before the first event.
+    pub const START: Cursor = Cursor { tx: 0, position: 0 };
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.tx, self.position)
+    }
+}
+
+/// A cursor that was not written by [`Cursor`]'s `Display`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a feed cursor")]
+pub struct BadCursor;
+
+impl FromStr for Cursor {
+    type Err = BadCursor;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (tx, position) = s.split_once('-').ok_or(BadCursor)?;
+        let tx: i64 = tx.parse().map_err(|_| BadCursor)?;
+        let position: i64 = position.parse().map_err(|_| BadCursor)?;
+        if tx < 0 || position < 0 {
+            return Err(BadCursor);
+        }
+        Ok(Cursor { tx, position })
+    }
+}
+
+/// One event as stored, with its place in the feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub cursor: Cursor,
+    pub id: String,
+    pub event_type: EventType,
+    pub version: i32,
+    pub subject_kind: SubjectKind,
+    pub subject: String,
+    pub agency_id: Option<i64>,
+    pub occurred_at: DateTime<Utc>,
+    pub payload: String,
+}
+
+/// Which events a reader wants; empty lists mean all.
+#[derive(Debug, Clone, Default)]
+pub struct FeedFilter {
+    pub types: Vec<EventType>,
+    /// Only events of these agencies (a scoped reader); `None` is everyone's.
+    pub agency_ids: Option<Vec<i64>>,
+}
+
+type Row = (
+    i64,
+    i64,
+    String,
+    String,
+    i32,
+    String,
+    String,
+    Option<i64>,
+    chrono::NaiveDateTime,
+    String,
+);
+
+/// Up to `limit` events after `after`, oldest first, that can no longer be
+/// overtaken: on PostgreSQL only those written by transactions older than
+/// every transaction still running. Returns them and the cursor to continue
+/// from (unchanged when nothing new is visible yet).
+pub fn read_after(
+    conn: &mut AnyConnection,
+    after: Cursor,
+    filter: &FeedFilter,
+    limit: i64,
+) -> StoreResult<(Vec<StoredEvent>, Cursor)> {
+    let mut query = events::table
+        .select((
+            events::tx,
+            events::position,
+            events::id,
+            events::event_type,
+            events::version,
+            events::subject_kind,
+            events::subject,
+            events::agency_id,
+            events::occurred_at,
+            events::payload,
+        ))
+        // (tx, position) > (after.tx, after.position), spelled for both backends.
+        .filter(
+            events::tx.gt(after.tx).or(events::tx
+                .eq(after.tx)
+                .and(events::position.gt(after.position))),
+        )
+        .order((events::tx.asc(), events::position.asc()))
+        .limit(limit)
+        .into_boxed();
+    if conn.backend() == Backend::Postgres {
+        query = query.filter(events::tx.lt(sql::<BigInt>(
+            "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        )));
+    }
+    if !filter.types.is_empty() {
+        query = query.filter(events::event_type.eq_any(filter.types.iter().map(|t| t.as_str())));
+    }
+    if let Some(agencies) = &filter.agency_ids {
+        query = query.filter(events::agency_id.eq_any(agencies.clone()));
+    }
+    let rows: Vec<Row> = query.load(conn)?;
+    let mut next = after;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        let event = stored(row)?;
+        next = event.cursor;
+        found.push(event);
+    }
+    Ok((found, next))
+}
+
+fn stored(row: Row) -> StoreResult<StoredEvent> {
+    let (tx, position, id, event_type, version, subject_kind, subject, agency_id, at, payload) =
+        row;
+    let corrupt = |what: &str, value: &str| StoreError::Corrupt(format!("events.{what}: {value}"));
+    Ok(StoredEvent {
+        cursor: Cursor { tx, position },
+        event_type: event_type
+            .parse()
+            .map_err(|_| corrupt("event_type", &event_type))?,
+        subject_kind: subject_kind
+            .parse()
+            .map_err(|_| corrupt("subject_kind", &subject_kind))?,
+        id,
+        version,
+        subject,
+        agency_id,
+        occurred_at: from_db(at),
+        payload,
+    })
+}
+
+/// The events about one subject, oldest first (a dossier's own history).
+pub fn of_subject(
+    conn: &mut AnyConnection,
+    kind: SubjectKind,
+    subject: &str,
+) -> StoreResult<Vec<StoredEvent>> {
+    let rows: Vec<Row> = events::table
+        .select((
+            events::tx,
+            events::position,
+            events::id,
+            events::event_type,
+            events::version,
+            events::subject_kind,
+            events::subject,
+            events::agency_id,
+            events::occurred_at,
+            events::payload,
+        ))
+        .filter(events::subject_kind.eq(kind.as_str()))
+        .filter(events::subject.eq(subject))
+        .order(events::position.asc())
+        .load(conn)?;
+    rows.into_iter().map(stored).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_anything_else() {
+        let cursor = Cursor {
+            tx: 7_001,
+            position: 42,
+        };
+        assert_eq!(cursor.to_string(), "7001-42");
+        assert_eq!("7001-42".parse(), Ok(cursor));
+        assert_eq!("0-0".parse(), Ok(Cursor::START));
+        for bad in ["", "7", "7-", "-1-2", "a-b", "1-2-3", "1--2", " 1-2"] {
+            assert_eq!(bad.parse::<Cursor>(), Err(BadCursor), "{bad:?}");
+        }
+        assert!(Cursor { tx: 1, position: 9 } < Cursor { tx: 2, position: 1 });
+    }
+}
