@@ -14,6 +14,7 @@ mod dossier_rules;
 mod dossiers;
 mod errors;
 mod etag_race;
+mod events;
 mod fast_paths;
 mod feedback;
 mod guards;

@@ -5,7 +5,11 @@
 //! transaction as the change itself (the outbox), so a rolled-back change has
 //! no event and a committed one always has one.
 
-use crate::dossier::Action;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::dossier::{Action, DossierStatus};
+use crate::payment::PaymentStatus;
 
 crate::string_enum! {
     /// What happened. The spelling is `subject.past_tense`, as receivers
@@ -111,6 +115,87 @@ crate::string_enum! {
         Procedure => "procedure",
         Webhook => "webhook",
     }
+}
+
+/// An event as the change feed lists it and a webhook delivers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Envelope {
+    /// Stable across retries and redeliveries: de-duplicate by it.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193a0c4-5d1e-7c3a-9f00-2b7e4c1d9a55")
+    )]
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    /// The payload version of this type (starts at 1).
+    #[cfg_attr(feature = "openapi", schema(example = 1))]
+    pub version: u16,
+    pub occurred_at: DateTime<Utc>,
+    pub subject_kind: SubjectKind,
+    /// The dossier code, payment id, feedback id, procedure code or subscription id.
+    pub subject: String,
+    /// The agency the change belongs to, when it belongs to one.
+    pub agency_id: Option<i64>,
+    /// The type's payload: `DossierEventData` for `dossier.*`,
+    /// `PaymentEventData` for `payment.*`, `FeedbackEventData` for
+    /// `feedback.*`, `ProcedureEventData` for `procedure.*`,
+    /// `WebhookEventData` for `webhook.*`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub data: serde_json::Value,
+}
+
+/// Payload of `dossier.*` events, version 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DossierEventData {
+    pub code: String,
+    pub procedure_code: String,
+    pub status: DossierStatus,
+    /// The status before the change (absent on submission).
+    pub previous_status: Option<DossierStatus>,
+    /// The action that made the change (absent on submission).
+    pub action: Option<Action>,
+    /// The appointment for the result, once received.
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// Payload of `payment.*` events, version 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PaymentEventData {
+    pub payment_id: String,
+    pub dossier_code: String,
+    pub amount_vnd: i64,
+    pub status: PaymentStatus,
+}
+
+/// Payload of `feedback.*` events, version 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedbackEventData {
+    pub feedback_id: i64,
+    pub tracking_code: String,
+}
+
+/// Payload of `procedure.*` events, version 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProcedureEventData {
+    pub code: String,
+    /// The procedure's version after the change.
+    pub version: i32,
+}
+
+/// Payload of `webhook.*` events, version 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookEventData {
+    pub subscription_id: i64,
+    /// Why it was switched off.
+    pub reason: String,
+    pub consecutive_failures: u32,
 }
 
 #[cfg(test)]

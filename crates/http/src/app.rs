@@ -24,8 +24,8 @@ use crate::middleware::{
     security_headers,
 };
 use crate::routes::{
-    agencies, audit, auth, calendar, catalog, documents, dossiers, feedback, identity, kpi, ops,
-    payments, queue, tracking, users,
+    agencies, audit, auth, calendar, catalog, documents, dossiers, events, feedback, identity, kpi,
+    ops, payments, queue, tracking, users,
 };
 use crate::state::AppState;
 use motcua_app::settings::Settings;
@@ -122,7 +122,8 @@ where
                 .service(feedback::get)
                 .service(feedback::reply)
                 .service(feedback::track)
-                .service(feedback::add_info),
+                .service(feedback::add_info)
+                .service(events::feed),
         )
         .configure(|cfg| {
             if sandbox {

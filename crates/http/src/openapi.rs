@@ -44,6 +44,7 @@ grant at `POST /api/v1/auth/token`. Either way the access token is sent as `Auth
         (name = "kpi", description = "KPIs: counts, rates and Decision 766 scores by agency, sector and period"),
         (name = "queue", description = "Counter queue tickets (số thứ tự)"),
         (name = "feedback", description = "Citizen feedback on administrative rules (phản ánh, kiến nghị)"),
+        (name = "events", description = "The change feed of the outbox: what changed, in commit-safe order"),
         (name = "reference", description = "This document and the interactive reference page that renders it"),
         (name = "sandbox", description = "The built-in sandbox gateway (development only; absent in production)"),
     ),
@@ -57,6 +58,12 @@ grant at `POST /api/v1/auth/token`. Either way the access token is sent as `Auth
         // Rules query parameters refer to (parameters do not register their schemas).
         motcua_domain::rules::YearNumber,
         motcua_domain::rules::DueWithinDays,
+        // Event payloads by type (`Envelope.data`), versioned per type.
+        motcua_domain::event::DossierEventData,
+        motcua_domain::event::PaymentEventData,
+        motcua_domain::event::FeedbackEventData,
+        motcua_domain::event::ProcedureEventData,
+        motcua_domain::event::WebhookEventData,
     )),
     modifiers(&Contract),
 )]

@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod documents;
 pub mod dossiers;
+pub mod events;
 pub mod feedback;
 pub mod identity;
 pub mod kpi;

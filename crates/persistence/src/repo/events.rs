@@ -105,6 +105,9 @@ pub struct FeedFilter {
     pub types: Vec<EventType>,
     /// Only events of these agencies (a scoped reader); `None` is everyone's.
     pub agency_ids: Option<Vec<i64>>,
+    /// With `agency_ids`, also the events that belong to no agency (catalog
+    /// changes of province-wide procedures).
+    pub with_unassigned: bool,
 }
 
 type Row = (
@@ -160,8 +163,18 @@ pub fn read_after(
     if !filter.types.is_empty() {
         query = query.filter(events::event_type.eq_any(filter.types.iter().map(|t| t.as_str())));
     }
-    if let Some(agencies) = &filter.agency_ids {
-        query = query.filter(events::agency_id.eq_any(agencies.clone()));
+    match (&filter.agency_ids, filter.with_unassigned) {
+        (None, _) => {}
+        (Some(agencies), false) => {
+            query = query.filter(events::agency_id.eq_any(agencies.clone()));
+        }
+        (Some(agencies), true) => {
+            query = query.filter(
+                events::agency_id
+                    .eq_any(agencies.clone())
+                    .or(events::agency_id.is_null()),
+            );
+        }
     }
     let rows: Vec<Row> = query.load(conn)?;
     let mut next = after;

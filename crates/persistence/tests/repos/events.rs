@@ -252,7 +252,7 @@ fn filters_by_type_and_agency(pool: &Pool) {
     events::append(conn, &paid).unwrap();
     let only_paid = FeedFilter {
         types: vec![EventType::PaymentPaid],
-        agency_ids: None,
+        ..FeedFilter::default()
     };
     // Both visible to an unfiltered reader first (the PostgreSQL horizon may lag).
     assert_eq!(drain(pool, Cursor::START, 2), ["received", "paid"]);
@@ -265,6 +265,7 @@ fn filters_by_type_and_agency(pool: &Pool) {
     let of_agency = FeedFilter {
         types: vec![],
         agency_ids: Some(vec![agency]),
+        with_unassigned: false,
     };
     let (page, _) = events::read_after(conn, Cursor::START, &of_agency, 10).unwrap();
     assert_eq!(
@@ -274,11 +275,21 @@ fn filters_by_type_and_agency(pool: &Pool) {
     let nobody = FeedFilter {
         types: vec![],
         agency_ids: Some(vec![]),
+        with_unassigned: false,
     };
     assert!(
         events::read_after(conn, Cursor::START, &nobody, 10)
             .unwrap()
             .0
             .is_empty()
+    );
+    let with_unassigned = FeedFilter {
+        with_unassigned: true,
+        ..of_agency
+    };
+    let (page, _) = events::read_after(conn, Cursor::START, &with_unassigned, 10).unwrap();
+    assert_eq!(
+        page.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["received", "paid"]
     );
 }
