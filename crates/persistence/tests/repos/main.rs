@@ -9,6 +9,7 @@ use motcua_persistence::{Backend, Pool};
 mod catalog;
 mod foundation;
 mod kpi;
+mod kpi_mix;
 mod payments_once;
 mod workflow;
 
