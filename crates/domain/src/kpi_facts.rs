@@ -327,6 +327,8 @@ mod tests {
 
     #[test]
     fn digitised_results_payments_and_ratings() {
+        use PaymentMethod::{Counter, Online};
+        use PaymentStatus::{Failed, Success};
         let cal = calendar();
         let base = received();
         let with_docs = |documents| DossierRecord {
@@ -382,8 +384,6 @@ mod tests {
             payments,
             ..base.clone()
         };
-        use PaymentMethod::{Counter, Online};
-        use PaymentStatus::{Failed, Success};
         let cases = [
             (
                 vec![pay(Online, Success, 100_000, 1)],

@@ -5,6 +5,7 @@
 //! - statuses, actions, who may take them (the one state machine,
 //!   [`dossier::decide`]), staff of the dossier's agency: [`dossier`];
 //! - filing a dossier (permission, channel, agency, applicant, documents): [`submission`];
+//! - what an action carries (note, missing items, document ids): [`action_input`];
 //! - what an action needs beyond its status (supplement clock, apology,
 //!   late return, attachments), outcome and progress, due windows: [`handling`];
 //! - working days and due moments: [`calendar`], [`holidays`], [`lunar`];
@@ -15,6 +16,7 @@
 //! - rule codes with their messages: [`rule`]; field problems: [`validation`].
 
 pub mod access;
+pub mod action_input;
 pub mod agency;
 pub mod audit;
 pub mod calendar;

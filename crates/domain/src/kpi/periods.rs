@@ -1,6 +1,8 @@
 //! Periods: grains of the aggregate rows, the covering of a range, display buckets and named periods.
 
-use super::*;
+use chrono::{Datelike, NaiveDate};
+
+use super::Grain;
 
 /// First day of the period of `grain` containing `day`.
 pub fn period_start(grain: Grain, day: NaiveDate) -> NaiveDate {

@@ -1,6 +1,10 @@
 //! Counts and rates of a period, with the waiting-time histogram.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::Counters;
 
 /// A rate with what it was computed from. No denominator: no value (not 0, not 100).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -1,6 +1,8 @@
 //! The Decision 766 groups scored from the rates.
 
-use super::*;
+use serde::{Deserialize, Serialize};
+
+use super::{CatalogCounts, Counters, DossierCounts, FeedbackCounts, Rate};
 
 /// Points of one indicator: full when its rate reaches `full_at`, proportional below.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -163,6 +165,8 @@ pub fn score(
     let decided = counts.decided;
     let handled = decided + counts.in_progress;
     let within = counts.early + counts.on_time + counts.in_progress_within_time;
+    let feedback_clean = (feedback.received - feedback.overdue).max(0);
+    let served_well = (decided - counts.late - flows.ratings_unsatisfied).max(0);
     vec![
         group(
             "transparency",
@@ -239,18 +243,12 @@ pub fn score(
                 indicator(
                     "s2_feedback_clean",
                     rules.s2_feedback_clean,
-                    Rate::of(
-                        (feedback.received - feedback.overdue).max(0),
-                        feedback.received,
-                    ),
+                    Rate::of(feedback_clean, feedback.received),
                 ),
                 indicator(
                     "s3_service_quality",
                     rules.s3_service_quality,
-                    Rate::of(
-                        (decided - counts.late - flows.ratings_unsatisfied).max(0),
-                        decided,
-                    ),
+                    Rate::of(served_well, decided),
                 ),
             ],
         ),

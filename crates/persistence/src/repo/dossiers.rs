@@ -251,6 +251,101 @@ pub fn by_id(conn: &mut AnyConnection, id: i64) -> StoreResult<Dossier> {
     read_one!(conn, dossiers::id.eq(id))
 }
 
+/// A dossier about to be acted on, with what the action needs besides the
+/// row: read in one statement.
+#[derive(Debug, Clone)]
+pub struct ForAction {
+    pub dossier: Dossier,
+    /// It has passed through the agency asked about (see [`visible_to_agency`]).
+    pub passed_agency: bool,
+    pub rating: Option<Rating>,
+    /// Its KPI facts as last stored (`repo::kpi`).
+    pub facts: Option<String>,
+}
+
+type ForActionRow = (
+    Row,
+    (String, String),
+    ApplicantCols,
+    (String, String),
+    (String, String),
+    Option<i64>,
+    (Option<String>, Option<String>, Option<NaiveDateTime>),
+    Option<String>,
+);
+
+/// The dossier `code` as [`ForAction`]; `agency_id` is the agency whose
+/// passage is asked about (none: the answer is `false`).
+pub fn for_action(
+    conn: &mut AnyConnection,
+    code: &str,
+    agency_id: Option<i64>,
+) -> StoreResult<ForAction> {
+    use crate::schema::dossier_facts;
+    // No agency has a negative id: without one, the join finds nothing.
+    let agency = agency_id.unwrap_or(-1);
+    let (row, procedure, applicant, receiving, handling, passed, rating, facts): ForActionRow =
+        dossiers::table
+            .inner_join(procedures::table)
+            .inner_join(applicants::table)
+            .inner_join(agencies::table.on(agencies::id.eq(dossiers::agency_id)))
+            .inner_join(
+                handling_agencies.on(handling_agencies
+                    .field(agencies::id)
+                    .eq(dossiers::handling_agency_id)),
+            )
+            .left_join(
+                dossier_agencies::table.on(dossier_agencies::dossier_id
+                    .eq(dossiers::id)
+                    .and(dossier_agencies::agency_id.eq(agency))),
+            )
+            .left_join(dossier_ratings::table.on(dossier_ratings::dossier_id.eq(dossiers::id)))
+            .left_join(dossier_facts::table.on(dossier_facts::dossier_id.eq(dossiers::id)))
+            .filter(dossiers::code.eq(code))
+            .select((
+                Row::as_select(),
+                (procedures::code, procedures::name),
+                (
+                    applicants::kind,
+                    applicants::full_name,
+                    applicants::id_number,
+                    applicants::tax_code,
+                ),
+                (agencies::code, agencies::name),
+                handling_agencies.fields((agencies::code, agencies::name)),
+                dossier_agencies::agency_id.nullable(),
+                (
+                    dossier_ratings::score.nullable(),
+                    dossier_ratings::comment.nullable(),
+                    dossier_ratings::rated_at.nullable(),
+                ),
+                dossier_facts::facts.nullable(),
+            ))
+            .first(conn)?;
+    let rating = match rating {
+        (Some(score), comment, Some(rated_at)) => Some(Rating {
+            score: parse_enum(&score)?,
+            comment,
+            rated_at: from_db(rated_at),
+        }),
+        _ => None,
+    };
+    let refs = Refs {
+        procedures: HashMap::from([(row.procedure_id, procedure)]),
+        applicants: HashMap::from([(row.applicant_id, applicant)]),
+        agencies: HashMap::from([
+            (row.agency_id, receiving),
+            (row.handling_agency_id, handling),
+        ]),
+    };
+    Ok(ForAction {
+        dossier: assemble(&refs, row)?,
+        passed_agency: passed.is_some(),
+        rating,
+        facts,
+    })
+}
+
 /// Next dossier number of an agency's day, in the caller's transaction (see
 /// [`next_daily_number`](crate::repo::next_daily_number)): no gaps, no repeats.
 pub fn next_sequence(conn: &mut AnyConnection, agency_id: i64, day: NaiveDate) -> StoreResult<i64> {
@@ -391,12 +486,49 @@ impl Change {
     }
 }
 
+impl Change {
+    /// The dossier as [`update_at`] leaves it: the change written, the
+    /// version bumped, stamped `at`; `handling` names the new handling
+    /// agency when the change moved it.
+    pub fn applied_to(&self, d: &mut Dossier, handling: Option<AgencyRef>, at: DateTime<Utc>) {
+        if let Some(agency) = handling.filter(|a| a.id == self.handling_agency_id) {
+            d.handling_agency = agency;
+        }
+        d.status = self.status;
+        d.assignee_id = self.assignee_id;
+        d.assigned_unit_id = self.assigned_unit_id;
+        d.received_at = self.received_at;
+        d.due_at = self.due_at;
+        d.appointment_at = self.appointment_at;
+        d.paused_at = self.paused_at;
+        d.paused_remaining = self.paused_remaining;
+        d.supplement_from = self.supplement_from;
+        d.supplement_count = self.supplement_count;
+        d.processed_at = self.processed_at;
+        d.finished_at = self.finished_at;
+        d.fees_paid_vnd = self.fees_paid_vnd;
+        d.version += 1;
+        d.updated_at = from_db(to_db(at));
+    }
+}
+
 /// Writes a change if the dossier is still at `version`; `false` when someone else was first.
 pub fn update(
     conn: &mut AnyConnection,
     id: i64,
     version: i32,
     change: &Change,
+) -> StoreResult<bool> {
+    update_at(conn, id, version, change, now())
+}
+
+/// [`update`], stamped `at` (at storage precision, see [`crate::time`]).
+pub fn update_at(
+    conn: &mut AnyConnection,
+    id: i64,
+    version: i32,
+    change: &Change,
+    at: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let remaining = change
         .paused_remaining
@@ -424,7 +556,7 @@ pub fn update(
         dossiers::finished_at.eq(change.finished_at.map(to_db)),
         dossiers::fees_paid_vnd.eq(change.fees_paid_vnd),
         dossiers::version.eq(version + 1),
-        dossiers::updated_at.eq(to_db(now())),
+        dossiers::updated_at.eq(to_db(at)),
     ))
     .execute(conn)?;
     Ok(n == 1)
@@ -718,6 +850,61 @@ pub fn open_supplement_request(
         })
     })
     .transpose()
+}
+
+/// A supplement request of a dossier, answered or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupplementLine {
+    pub id: i64,
+    pub missing: Vec<String>,
+    pub deadline: NaiveDate,
+    pub requested_at: DateTime<Utc>,
+    pub supplemented_at: Option<DateTime<Utc>>,
+}
+
+/// Every supplement request of a dossier, oldest first, in one statement.
+pub fn supplement_requests_of(
+    conn: &mut AnyConnection,
+    dossier_id: i64,
+) -> StoreResult<Vec<SupplementLine>> {
+    let rows: Vec<(i64, String, NaiveDate, NaiveDateTime, Option<NaiveDateTime>)> =
+        supplement_requests::table
+            .filter(supplement_requests::dossier_id.eq(dossier_id))
+            .order(supplement_requests::id.asc())
+            .select((
+                supplement_requests::id,
+                supplement_requests::items,
+                supplement_requests::deadline,
+                supplement_requests::requested_at,
+                supplement_requests::supplemented_at,
+            ))
+            .load(conn)?;
+    rows.into_iter()
+        .map(|(id, items, deadline, requested_at, supplemented_at)| {
+            Ok(SupplementLine {
+                id,
+                missing: serde_json::from_str(&items).map_err(StoreError::corrupt)?,
+                deadline,
+                requested_at: from_db(requested_at),
+                supplemented_at: supplemented_at.map(from_db),
+            })
+        })
+        .collect()
+}
+
+/// The request still waiting for the applicant, among `lines` (the latest,
+/// as [`open_supplement_request`] finds it).
+pub fn open_among(lines: &[SupplementLine]) -> Option<OpenSupplement> {
+    lines
+        .iter()
+        .rev()
+        .find(|r| r.supplemented_at.is_none())
+        .map(|r| OpenSupplement {
+            id: r.id,
+            missing: r.missing.clone(),
+            deadline: r.deadline,
+            requested_at: r.requested_at,
+        })
 }
 
 pub fn close_supplement_request(

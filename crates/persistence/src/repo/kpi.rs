@@ -9,19 +9,21 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
+use diesel::upsert::excluded;
 use motcua_domain::calendar::{WorkingCalendar, WorkingHours};
-use motcua_domain::dossier::{Channel, RatingScore};
+use motcua_domain::dossier::{Channel, Dossier, RatingScore};
 use motcua_domain::kpi::{self, Bucket, CatalogCounts, Counters, Grain, KpiFacts, Span};
 use motcua_domain::kpi_facts::{self, DossierRecord, RecordDocument, RecordPayment};
 use motcua_domain::procedure::{AdminLevel, OnlineLevel, ProcedureStatus};
 
 use crate::db::Db;
+use crate::repo::dossiers::{DossierDocument, Rating, SupplementLine};
 use crate::schema::{
     dossier_documents, dossier_facts, dossier_ratings, dossiers, kpi_agg, payments, procedures,
     supplement_requests,
 };
 use crate::time::from_db;
-use crate::{AnyConnection, StoreError, StoreResult, insert_or_ignore, parse_enum};
+use crate::{AnyConnection, StoreError, StoreResult, parse_enum};
 
 /// Calls `$callback!((args) counter, counter, …)` with every counter
 /// column of `kpi_agg`: the one list the row type, the increments, the
@@ -60,13 +62,6 @@ macro_rules! agg_row {
     };
 }
 with_counters! { agg_row!() }
-
-/// `SET c = c + delta.c` for every counter.
-macro_rules! increments {
-    (($delta:expr) $($c:ident),+) => {
-        ($(kpi_agg::$c.eq(kpi_agg::$c + $delta.$c),)+)
-    };
-}
 
 /// A full row to insert.
 macro_rules! row_values {
@@ -107,28 +102,47 @@ macro_rules! sums {
     }};
 }
 
-fn apply(conn: &mut AnyConnection, bucket: &Bucket, delta: &Counters) -> StoreResult<()> {
-    insert_or_ignore!(
-        &mut *conn,
-        kpi_agg::table,
-        (
-            kpi_agg::grain.eq(bucket.grain.as_str()),
-            kpi_agg::period.eq(bucket.period),
-            kpi_agg::agency_id.eq(bucket.agency_id),
-            kpi_agg::procedure_id.eq(bucket.procedure_id),
-            kpi_agg::channel.eq(bucket.channel.as_str()),
-        )
-    )?;
-    let row = kpi_agg::table.find((
-        bucket.grain.as_str(),
-        bucket.period,
-        bucket.agency_id,
-        bucket.procedure_id,
-        bucket.channel.as_str(),
-    ));
-    diesel::update(row)
-        .set(with_counters!(increments!(delta)))
-        .execute(conn)?;
+/// `SET c = c + excluded.c` for every counter: what an upsert adds to a row
+/// that exists.
+macro_rules! add_excluded {
+    (() $($c:ident),+) => {
+        ($(kpi_agg::$c.eq(kpi_agg::$c + excluded(kpi_agg::$c)),)+)
+    };
+}
+
+/// Adds each row's counters to the stored rows, creating the missing ones:
+/// one `INSERT … ON CONFLICT DO UPDATE` for all of them (PostgreSQL, and
+/// SQLite since 3.24). The rows go in bucket order, so concurrent writers
+/// lock shared rows in one order.
+fn add_to_rows(conn: &mut AnyConnection, rows: &BTreeMap<Bucket, Counters>) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<_> = rows
+        .iter()
+        .map(|(b, c)| with_counters!(row_values!(b, c)))
+        .collect();
+    let key = (
+        kpi_agg::grain,
+        kpi_agg::period,
+        kpi_agg::agency_id,
+        kpi_agg::procedure_id,
+        kpi_agg::channel,
+    );
+    match conn {
+        AnyConnection::Postgresql(c) => diesel::insert_into(kpi_agg::table)
+            .values(values)
+            .on_conflict(key)
+            .do_update()
+            .set(with_counters!(add_excluded!()))
+            .execute(c)?,
+        AnyConnection::Sqlite(c) => diesel::insert_into(kpi_agg::table)
+            .values(values)
+            .on_conflict(key)
+            .do_update()
+            .set(with_counters!(add_excluded!()))
+            .execute(c)?,
+    };
     Ok(())
 }
 
@@ -289,6 +303,118 @@ fn facts_from(
     Ok(kpi_facts::facts(&record, calendar))
 }
 
+/// A payment of a dossier, as its KPI facts and its overpayment read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentLine {
+    pub method: String,
+    pub status: String,
+    pub amount_vnd: i64,
+    /// What it paid towards the fees.
+    pub applied_vnd: i64,
+    pub paid_at: Option<NaiveDateTime>,
+}
+
+/// A dossier's payments, in one statement.
+pub fn payment_lines(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Vec<PaymentLine>> {
+    let rows: Vec<(String, String, i64, i64, Option<NaiveDateTime>)> = payments::table
+        .filter(payments::dossier_id.eq(dossier_id))
+        .select((
+            payments::method,
+            payments::status,
+            payments::amount_vnd,
+            payments::applied_vnd,
+            payments::paid_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(method, status, amount_vnd, applied_vnd, paid_at)| PaymentLine {
+                method,
+                status,
+                amount_vnd,
+                applied_vnd,
+                paid_at,
+            },
+        )
+        .collect())
+}
+
+/// What successful payments received beyond what they paid towards the fees
+/// (as `payments::surplus_of_dossier` counts it).
+pub fn surplus(lines: &[PaymentLine]) -> i64 {
+    lines
+        .iter()
+        .filter(|p| p.status == motcua_domain::payment::PaymentStatus::Success.as_str())
+        .map(|p| (p.amount_vnd - p.applied_vnd).max(0))
+        .sum()
+}
+
+/// What a dossier's facts read besides its row, as a use case holds them.
+#[derive(Debug, Clone, Copy)]
+pub struct FactLines<'a> {
+    pub documents: &'a [DossierDocument],
+    pub payments: &'a [PaymentLine],
+    pub supplement_requests: &'a [SupplementLine],
+    pub rating: Option<&'a Rating>,
+}
+
+/// A dossier's facts from the state a use case holds (the dossier as it
+/// now stands and its lines), without reading anything: the same record
+/// [`refresh`] and [`rebuild`] read from the tables.
+pub fn facts_of(
+    d: &Dossier,
+    lines: FactLines<'_>,
+    calendar: &WorkingCalendar,
+) -> StoreResult<KpiFacts> {
+    let record = DossierRecord {
+        agency_id: d.agency.id,
+        procedure_id: d.procedure.id,
+        channel: d.channel,
+        status: d.status,
+        time_unit: d.time_unit,
+        received_at: d.received_at,
+        due_at: d.due_at,
+        paused_at: d.paused_at,
+        processed_at: d.processed_at,
+        finished_at: d.finished_at,
+        supplement_count: i32::try_from(d.supplement_count).unwrap_or(i32::MAX),
+        regulated_days: i32::try_from(d.regulated_days).unwrap_or(i32::MAX),
+        fees_due_vnd: d.fees_due_vnd,
+        documents: lines
+            .documents
+            .iter()
+            .map(|doc| {
+                Ok(RecordDocument {
+                    requirement: doc.requirement.clone(),
+                    electronic: doc.document_id.is_some(),
+                    reused: doc.reused,
+                    stage: parse_enum(&doc.stage)?,
+                })
+            })
+            .collect::<StoreResult<_>>()?,
+        payments: lines
+            .payments
+            .iter()
+            .map(|p| {
+                Ok(RecordPayment {
+                    method: parse_enum(&p.method)?,
+                    status: parse_enum(&p.status)?,
+                    applied_vnd: p.applied_vnd,
+                    paid_at: p.paid_at.map(from_db),
+                })
+            })
+            .collect::<StoreResult<_>>()?,
+        pauses: lines
+            .supplement_requests
+            .iter()
+            .map(|r| (r.requested_at, r.supplemented_at))
+            .collect(),
+        rating: lines.rating.map(|r| (r.score, r.rated_at)),
+    };
+    Ok(kpi_facts::facts(&record, calendar))
+}
+
 /// The calendar the aggregates use: only its days matter here.
 fn calendar(conn: &mut AnyConnection) -> StoreResult<WorkingCalendar> {
     crate::repo::calendar::load(conn, WorkingHours::default())
@@ -300,20 +426,53 @@ fn load_facts(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Option<K
         .select(dossier_facts::facts)
         .first(conn)
         .optional()?;
-    text.map(|t| serde_json::from_str(&t).map_err(StoreError::corrupt))
-        .transpose()
+    text.as_deref().map(parse_facts).transpose()
 }
 
 fn save_facts(conn: &mut AnyConnection, dossier_id: i64, facts: &KpiFacts) -> StoreResult<()> {
     let text = serde_json::to_string(facts).map_err(StoreError::corrupt)?;
-    diesel::delete(dossier_facts::table.find(dossier_id)).execute(conn)?;
-    diesel::insert_into(dossier_facts::table)
-        .values((
-            dossier_facts::dossier_id.eq(dossier_id),
-            dossier_facts::facts.eq(text),
-        ))
-        .execute(conn)?;
+    let row = (
+        dossier_facts::dossier_id.eq(dossier_id),
+        dossier_facts::facts.eq(text),
+    );
+    let replace = dossier_facts::facts.eq(excluded(dossier_facts::facts));
+    match conn {
+        AnyConnection::Postgresql(c) => diesel::insert_into(dossier_facts::table)
+            .values(row)
+            .on_conflict(dossier_facts::dossier_id)
+            .do_update()
+            .set(replace)
+            .execute(c)?,
+        AnyConnection::Sqlite(c) => diesel::insert_into(dossier_facts::table)
+            .values(row)
+            .on_conflict(dossier_facts::dossier_id)
+            .do_update()
+            .set(replace)
+            .execute(c)?,
+    };
     Ok(())
+}
+
+/// Stores a dossier's new facts and adds the difference from `old` to the
+/// aggregates: two statements whatever the number of rows touched, the
+/// shared aggregate rows last, so that their locks are held only until the
+/// commit that should follow. Nothing when the facts did not change.
+pub fn write_change(
+    conn: &mut AnyConnection,
+    dossier_id: i64,
+    old: Option<&KpiFacts>,
+    new: &KpiFacts,
+) -> StoreResult<()> {
+    if old == Some(new) {
+        return Ok(());
+    }
+    save_facts(conn, dossier_id, new)?;
+    add_to_rows(conn, &kpi::change(old, Some(new)))
+}
+
+/// Facts as [`write_change`] stored them.
+pub fn parse_facts(text: &str) -> StoreResult<KpiFacts> {
+    serde_json::from_str(text).map_err(StoreError::corrupt)
 }
 
 /// Recomputes one dossier's facts and applies the change to the aggregates.
@@ -358,14 +517,7 @@ pub fn refresh(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<()> {
     let cal = calendar(conn)?;
     let new = facts_from(&row, &docs, &pays, &pauses, rating.as_ref(), &cal)?;
     let old = load_facts(conn, dossier_id)?;
-    if old.as_ref() == Some(&new) {
-        return Ok(());
-    }
-    // In bucket order: concurrent writers lock rows in the same order.
-    for (bucket, delta) in kpi::change(old.as_ref(), Some(&new)) {
-        apply(conn, &bucket, &delta)?;
-    }
-    save_facts(conn, dossier_id, &new)
+    write_change(conn, dossier_id, old.as_ref(), &new)
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -373,6 +525,84 @@ pub struct RebuildReport {
     pub dossiers: usize,
     pub rows: usize,
 }
+
+/// The lines of the dossiers with ids in `first..=last`, by dossier: four
+/// statements for a batch of the rebuild.
+struct BatchLines {
+    docs: HashMap<i64, Vec<DocLine>>,
+    pays: HashMap<i64, Vec<PayLine>>,
+    pauses: HashMap<i64, Vec<PauseLine>>,
+    ratings: HashMap<i64, (String, NaiveDateTime)>,
+}
+
+fn batch_lines(conn: &mut AnyConnection, first_id: i64, last_id: i64) -> StoreResult<BatchLines> {
+    let mut docs: HashMap<i64, Vec<DocLine>> = HashMap::new();
+    let rows: Vec<(i64, DocLine)> = dossier_documents::table
+        .filter(dossier_documents::dossier_id.between(first_id, last_id))
+        .select((
+            dossier_documents::dossier_id,
+            (
+                dossier_documents::requirement,
+                dossier_documents::document_id,
+                dossier_documents::paper,
+                dossier_documents::reused,
+                dossier_documents::stage,
+            ),
+        ))
+        .load(conn)?;
+    for (id, line) in rows {
+        docs.entry(id).or_default().push(line);
+    }
+    let mut pays: HashMap<i64, Vec<PayLine>> = HashMap::new();
+    let rows: Vec<(i64, String, String, i64, Option<NaiveDateTime>)> = payments::table
+        .filter(payments::dossier_id.between(first_id, last_id))
+        .select((
+            payments::dossier_id,
+            payments::method,
+            payments::status,
+            payments::applied_vnd,
+            payments::paid_at,
+        ))
+        .load(conn)?;
+    for (id, a, b, c, d) in rows {
+        pays.entry(id).or_default().push((a, b, c, d));
+    }
+    let mut pauses: HashMap<i64, Vec<PauseLine>> = HashMap::new();
+    let rows: Vec<(i64, NaiveDateTime, Option<NaiveDateTime>)> = supplement_requests::table
+        .filter(supplement_requests::dossier_id.between(first_id, last_id))
+        .select((
+            supplement_requests::dossier_id,
+            supplement_requests::requested_at,
+            supplement_requests::supplemented_at,
+        ))
+        .load(conn)?;
+    for (id, requested, supplemented) in rows {
+        pauses
+            .entry(id)
+            .or_default()
+            .push((requested, supplemented));
+    }
+    let ratings: HashMap<i64, (String, NaiveDateTime)> = dossier_ratings::table
+        .filter(dossier_ratings::dossier_id.between(first_id, last_id))
+        .select((
+            dossier_ratings::dossier_id,
+            dossier_ratings::score,
+            dossier_ratings::rated_at,
+        ))
+        .load::<(i64, String, NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(|(id, s, at)| (id, (s, at)))
+        .collect();
+    Ok(BatchLines {
+        docs,
+        pays,
+        pauses,
+        ratings,
+    })
+}
+
+/// Dossiers read per batch by [`rebuild`].
+const REBUILD_BATCH: i64 = 5000;
 
 /// Recomputes every dossier's facts and all aggregates from the stored data.
 pub fn rebuild(conn: &mut AnyConnection) -> StoreResult<RebuildReport> {
@@ -383,74 +613,22 @@ pub fn rebuild(conn: &mut AnyConnection) -> StoreResult<RebuildReport> {
         let mut totals: BTreeMap<Bucket, Counters> = BTreeMap::new();
         let mut report = RebuildReport::default();
         let mut after = 0_i64;
-        const BATCH: i64 = 5000;
         loop {
             let raws: Vec<RawDossier> = dossiers::table
                 .filter(dossiers::id.gt(after))
                 .order(dossiers::id.asc())
-                .limit(BATCH)
+                .limit(REBUILD_BATCH)
                 .select(dossier_columns!())
                 .load(conn)?;
             let Some(last) = raws.last() else { break };
             let (first_id, last_id) = (raws[0].0, last.0);
             after = last_id;
-            let mut docs: HashMap<i64, Vec<DocLine>> = HashMap::new();
-            let rows: Vec<(i64, DocLine)> = dossier_documents::table
-                .filter(dossier_documents::dossier_id.between(first_id, last_id))
-                .select((
-                    dossier_documents::dossier_id,
-                    (
-                        dossier_documents::requirement,
-                        dossier_documents::document_id,
-                        dossier_documents::paper,
-                        dossier_documents::reused,
-                        dossier_documents::stage,
-                    ),
-                ))
-                .load(conn)?;
-            for (id, line) in rows {
-                docs.entry(id).or_default().push(line);
-            }
-            let mut pays: HashMap<i64, Vec<PayLine>> = HashMap::new();
-            let rows: Vec<(i64, String, String, i64, Option<NaiveDateTime>)> = payments::table
-                .filter(payments::dossier_id.between(first_id, last_id))
-                .select((
-                    payments::dossier_id,
-                    payments::method,
-                    payments::status,
-                    payments::applied_vnd,
-                    payments::paid_at,
-                ))
-                .load(conn)?;
-            for (id, a, b, c, d) in rows {
-                pays.entry(id).or_default().push((a, b, c, d));
-            }
-            let mut pauses: HashMap<i64, Vec<PauseLine>> = HashMap::new();
-            let rows: Vec<(i64, NaiveDateTime, Option<NaiveDateTime>)> = supplement_requests::table
-                .filter(supplement_requests::dossier_id.between(first_id, last_id))
-                .select((
-                    supplement_requests::dossier_id,
-                    supplement_requests::requested_at,
-                    supplement_requests::supplemented_at,
-                ))
-                .load(conn)?;
-            for (id, requested, supplemented) in rows {
-                pauses
-                    .entry(id)
-                    .or_default()
-                    .push((requested, supplemented));
-            }
-            let ratings: HashMap<i64, (String, NaiveDateTime)> = dossier_ratings::table
-                .filter(dossier_ratings::dossier_id.between(first_id, last_id))
-                .select((
-                    dossier_ratings::dossier_id,
-                    dossier_ratings::score,
-                    dossier_ratings::rated_at,
-                ))
-                .load::<(i64, String, NaiveDateTime)>(conn)?
-                .into_iter()
-                .map(|(id, s, at)| (id, (s, at)))
-                .collect();
+            let BatchLines {
+                docs,
+                pays,
+                pauses,
+                ratings,
+            } = batch_lines(conn, first_id, last_id)?;
             let mut batch_facts = Vec::with_capacity(raws.len());
             for raw in raws {
                 let (id, row) = split(raw);

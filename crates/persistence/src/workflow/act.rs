@@ -1,6 +1,38 @@
 //! Actions on a dossier, checked in the order the API answers them.
+//!
+//! One action reads each thing once: the dossier with whether it passed
+//! through the caller's agency, its rating and its stored KPI facts in one
+//! statement; the calendar, the document lines and the supplement requests
+//! once each (read again only by the actions that add to them); the
+//! payments for the KPI facts. Then it writes the dossier, its trail line,
+//! its facts and, last before the commit, the aggregate rows other actions
+//! share. The response is assembled from what was read and written.
 
-use super::*;
+use chrono::{DateTime, NaiveDate, Utc};
+use motcua_domain::Role;
+use motcua_domain::access::{Holding, Viewer};
+use motcua_domain::action_input;
+use motcua_domain::agency::AgencyRef;
+use motcua_domain::calendar::{WorkingCalendar, WorkingHours};
+use motcua_domain::document::{DocumentKind, DocumentStage};
+use motcua_domain::dossier::{
+    Action, Actor, Dossier, DossierStatus, Refusal, check_return, decide,
+};
+use motcua_domain::handling;
+use motcua_domain::kpi::KpiFacts;
+use motcua_domain::rule::RuleCode;
+use motcua_domain::submission::{DocumentInput, DocumentUse};
+use motcua_domain::validation::{FieldError, Problem};
+use serde_json::{Map, Value, json};
+
+use super::{Principal, WorkflowError, WorkflowResult, actor_with, invalid, usable, viewer};
+use crate::repo::dossiers::{
+    self, Change, DossierDocument, NewDossierDocument, NewEvent, OpenSupplement, Rating,
+    SupplementLine,
+};
+use crate::repo::kpi::{self, FactLines};
+use crate::repo::{agencies, calendar, documents, integrations, procedures};
+use crate::{AnyConnection, StoreError, write_tx};
 
 /// What an action carries besides its name.
 #[derive(Debug, Clone, Default)]
@@ -21,10 +53,22 @@ pub struct ActionInput {
     pub new_appointment_date: Option<NaiveDate>,
 }
 
-/// Takes an action on a dossier at `expected_version`. Checks, in order:
-/// visible (404), permitted for the caller (403), current version (412),
-/// permitted from the status (409), the action's own input (422), then
-/// preconditions such as payment and apology (409).
+/// A dossier after an action, with what its detail shows besides (but the
+/// apology letters), as the action read and wrote them: no second read.
+#[derive(Debug, Clone)]
+pub struct Acted {
+    pub dossier: Dossier,
+    /// Whom the caller acts as on the dossier as it now stands.
+    pub actor: Actor,
+    pub calendar: WorkingCalendar,
+    pub documents: Vec<DossierDocument>,
+    pub open_supplement: Option<OpenSupplement>,
+    pub rating: Option<Rating>,
+    /// Money received beyond the fees (see `payments::surplus_of_dossier`).
+    pub fees_overpaid_vnd: i64,
+}
+
+/// Takes an action on a dossier at `expected_version`; see [`act_and_show`].
 pub fn act(
     conn: &mut AnyConnection,
     caller: Principal,
@@ -34,383 +78,560 @@ pub fn act(
     hours: WorkingHours,
     now: DateTime<Utc>,
 ) -> WorkflowResult<Dossier> {
+    act_and_show(
+        conn,
+        caller,
+        code,
+        Some(expected_version),
+        input,
+        hours,
+        now,
+    )
+    .map(|a| a.dossier)
+}
+
+/// Takes an action on a dossier at `expected_version` (`None`: whatever
+/// version is current when it is read; the write still refuses a concurrent
+/// change). Checks, in order: visible (404), permitted for the caller (403),
+/// current version (412), permitted from the status (409), the action's own
+/// input (422), then preconditions such as payment and apology (409).
+pub fn act_and_show(
+    conn: &mut AnyConnection,
+    caller: Principal,
+    code: &str,
+    expected_version: Option<i32>,
+    input: ActionInput,
+    hours: WorkingHours,
+    now: DateTime<Utc>,
+) -> WorkflowResult<Acted> {
     let Some(action) = input.action else {
         return Err(invalid("action", Problem::Required));
     };
-    write_tx(conn, |conn| {
-        let (dossier, actor) = visible(conn, caller, code)?;
-        let to = match decide(dossier.facts(), action, actor) {
-            Err(Refusal::Forbidden) => return Err(WorkflowError::Forbidden),
-            Ok(_) | Err(Refusal::NotAllowed { .. }) if dossier.version != expected_version => {
-                return Err(WorkflowError::Stale {
-                    current: dossier.version,
-                });
-            }
-            Err(Refusal::NotAllowed { allowed }) => {
-                return Err(WorkflowError::NotAllowed {
-                    status: dossier.status,
-                    allowed,
-                });
-            }
-            Ok(to) => to,
+    let step = write_tx(conn, |conn| {
+        let mut step = Step::open(conn, caller, code, expected_version, action, &input, hours)?;
+        step.take(conn, caller, action, &input, now)?;
+        step.finish(conn, caller, action, now)
+    })?;
+    // As the dossier now stands: a transfer or a routing may have brought it
+    // through the caller's agency.
+    let mut holding = step.holding;
+    if let (Role::Officer | Role::Leader, Some(agency)) = (step.viewer.role, step.viewer.agency_id)
+    {
+        holding.passed_viewer_agency |= step.agencies_added.contains(&agency);
+    }
+    let actor = actor_with(caller, step.viewer, holding, &step.dossier)?;
+    Ok(Acted {
+        open_supplement: dossiers::open_among(&step.requests),
+        dossier: step.dossier,
+        actor,
+        calendar: step.calendar,
+        documents: step.documents,
+        rating: step.rating,
+        fees_overpaid_vnd: step.fees_overpaid_vnd,
+    })
+}
+
+fn rejected(error: FieldError) -> WorkflowError {
+    WorkflowError::Invalid(vec![error])
+}
+
+/// Forbidden, stale or not allowed from the status, in the order the API
+/// answers; otherwise the status the action leads to.
+fn check_decision(
+    dossier: &Dossier,
+    action: Action,
+    actor: Actor,
+    expected_version: Option<i32>,
+) -> WorkflowResult<DossierStatus> {
+    let stale = expected_version.is_some_and(|v| v != dossier.version);
+    match decide(dossier.facts(), action, actor) {
+        Err(Refusal::Forbidden) => Err(WorkflowError::Forbidden),
+        Ok(_) | Err(Refusal::NotAllowed { .. }) if stale => Err(WorkflowError::Stale {
+            current: dossier.version,
+        }),
+        Err(Refusal::NotAllowed { allowed }) => Err(WorkflowError::NotAllowed {
+            status: dossier.status,
+            allowed,
+        }),
+        Ok(to) => Ok(to),
+    }
+}
+
+/// One action in progress: the dossier as read, what the action changes,
+/// and the lines read once and kept current for the KPI facts and the response.
+struct Step {
+    dossier: Dossier,
+    viewer: Viewer,
+    holding: Holding,
+    from: DossierStatus,
+    to: DossierStatus,
+    note: Option<String>,
+    calendar: WorkingCalendar,
+    change: Change,
+    /// What the trail line records besides the statuses.
+    data: Map<String, Value>,
+    documents: Vec<DossierDocument>,
+    requests: Vec<SupplementLine>,
+    rating: Option<Rating>,
+    old_facts: Option<KpiFacts>,
+    /// The new handling agency, when the action moved the dossier.
+    handling: Option<AgencyRef>,
+    /// Agencies the dossier passed to with this action.
+    agencies_added: Vec<i64>,
+    fees_overpaid_vnd: i64,
+}
+
+impl Step {
+    /// Reads the dossier and what the action needs, and runs the checks that
+    /// come before the action's own (404, 403, 412, 409, the note).
+    fn open(
+        conn: &mut AnyConnection,
+        caller: Principal,
+        code: &str,
+        expected_version: Option<i32>,
+        action: Action,
+        input: &ActionInput,
+        hours: WorkingHours,
+    ) -> WorkflowResult<Self> {
+        let viewer = viewer(conn, caller)?;
+        let staff_agency = match (viewer.role, viewer.agency_id) {
+            (Role::Officer | Role::Leader, Some(agency)) => Some(agency),
+            _ => None,
         };
-        let note = input.note.as_deref().map(nfc).filter(|n| !n.is_empty());
-        if action.needs_reason() && note.is_none() {
-            return Err(invalid("note", Problem::rule(RuleCode::ReasonRequired)));
-        }
-        if note
-            .as_ref()
-            .is_some_and(|n| n.chars().count() as u64 > Note::MAX)
-        {
-            return Err(invalid("note", Problem::TooLong { max: Note::MAX }));
-        }
+        let read = dossiers::for_action(conn, code, staff_agency).map_err(|e| match e {
+            StoreError::NotFound => WorkflowError::NotFound,
+            other => other.into(),
+        })?;
+        let dossier = read.dossier;
+        let holding = Holding {
+            applicant_id: dossier.applicant.id,
+            submitted_by: dossier.submitted_by,
+            agency_id: dossier.agency.id,
+            passed_viewer_agency: read.passed_agency,
+            granted_to_viewer: viewer.role == Role::Integration
+                && integrations::is_granted(conn, viewer.user_id, dossier.agency.id)?,
+        };
+        let actor = actor_with(caller, viewer, holding, &dossier)?;
+        let to = check_decision(&dossier, action, actor, expected_version)?;
+        let note = action_input::note(action, input.note.as_deref()).map_err(rejected)?;
         let calendar = calendar::load(conn, hours)?;
+        let documents = dossiers::documents_of(conn, dossier.id)?;
+        let requests = dossiers::supplement_requests_of(conn, dossier.id)?;
+        let old_facts = read.facts.as_deref().map(kpi::parse_facts).transpose()?;
         let mut change = Change::from(&dossier);
         change.status = to;
-        let mut data = serde_json::Map::new();
-        let from = dossier.status;
+        Ok(Step {
+            from: dossier.status,
+            dossier,
+            viewer,
+            holding,
+            to,
+            note,
+            calendar,
+            change,
+            data: Map::new(),
+            documents,
+            requests,
+            rating: read.rating,
+            old_facts,
+            handling: None,
+            agencies_added: Vec::new(),
+            fees_overpaid_vnd: 0,
+        })
+    }
 
+    /// The action's own checks and writes, but the dossier's row.
+    fn take(
+        &mut self,
+        conn: &mut AnyConnection,
+        caller: Principal,
+        action: Action,
+        input: &ActionInput,
+        now: DateTime<Utc>,
+    ) -> WorkflowResult<()> {
         match action {
-            Action::Receive => {
-                let due = calendar.due(now, dossier.allowed_time, dossier.time_unit);
-                change.received_at = Some(now);
-                change.due_at = Some(due);
-                change.appointment_at = Some(due);
-                data.insert("due_at".into(), serde_json::json!(due));
-                // Accepted documents join the applicant's store.
-                let accepted: Vec<String> = dossiers::documents_of(conn, dossier.id)?
-                    .into_iter()
-                    .filter(|d| d.stage != DocumentStage::Result.as_str() && !d.reused)
-                    .filter_map(|d| d.document_id)
-                    .collect();
-                documents::store(conn, &accepted)?;
-            }
-            Action::Assign => {
-                handling::check_assignment(input.assignee_id, input.unit_id)
-                    .map_err(|problem| invalid("assignee_id", problem))?;
-                let handling = dossier.handling_agency.id;
-                if let Some(unit) = input.unit_id {
-                    match agencies::by_id(conn, unit) {
-                        Ok(a) if a.parent_id == Some(handling) => {}
-                        Ok(_) | Err(StoreError::NotFound) => {
-                            return Err(invalid(
-                                "unit_id",
-                                Problem::rule(RuleCode::NotInHandlingAgency),
-                            ));
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                let unit = input.unit_id.or(dossier.assigned_unit_id);
-                if let Some(user) = input.assignee_id {
-                    let in_agency = dossiers::user_in_agency(conn, user, handling)?;
-                    let in_unit = match unit {
-                        Some(u) => dossiers::user_in_agency(conn, user, u)?,
-                        None => None,
-                    };
-                    if !handling::assignee_fits(in_agency, in_unit) {
-                        return Err(invalid(
-                            "assignee_id",
-                            Problem::rule(RuleCode::NotInHandlingAgency),
-                        ));
-                    }
-                }
-                if let Some(u) = input.unit_id {
-                    dossiers::add_agency(conn, dossier.id, u)?;
-                }
-                change.assignee_id = input.assignee_id;
-                change.assigned_unit_id = unit;
-                data.insert("assignee_id".into(), serde_json::json!(input.assignee_id));
-                data.insert("unit_id".into(), serde_json::json!(input.unit_id));
-            }
-            Action::RequestSupplement => {
-                let missing: Vec<String> = input
-                    .missing
-                    .iter()
-                    .map(|m| nfc(m))
-                    .filter(|m| !m.is_empty())
-                    .collect();
-                if missing.is_empty() {
-                    return Err(invalid("missing", Problem::Required));
-                }
-                if missing.iter().any(|m| m.chars().count() > 500) {
-                    return Err(invalid("missing", Problem::TooLong { max: 500 }));
-                }
-                let deadline = handling::supplement_deadline(&calendar, input.deadline, now)
-                    .map_err(|problem| invalid("deadline", problem))?;
-                dossiers::add_supplement_request(
-                    conn,
-                    dossier.id,
-                    caller.user_id,
-                    &missing,
-                    deadline,
-                    now,
-                )?;
-                change.supplement_from = Some(from);
-                if from == DossierStatus::InReview {
-                    // The clock stops while the applicant gathers what is missing.
-                    change.supplement_count += 1;
-                    if let Some(due) = dossier.due_at {
-                        change.paused_at = Some(now);
-                        change.paused_remaining = Some(handling::remaining_at_supplement(
-                            &calendar,
-                            due,
-                            dossier.received_at,
-                            dossier.time_unit,
-                            now,
-                        ));
-                    }
-                }
-                data.insert("missing".into(), serde_json::json!(missing));
-                data.insert("deadline".into(), serde_json::json!(deadline));
-            }
-            Action::Supplement => {
-                let applicant = dossier.applicant.id;
-                let mut added = 0;
-                for (i, doc) in input.documents.iter().enumerate() {
-                    let Some(id) = doc.document_id.as_deref() else {
-                        return Err(invalid(
-                            &format!("documents[{i}].document_id"),
-                            Problem::Required,
-                        ));
-                    };
-                    let reused = match usable(conn, caller, applicant, id)? {
-                        DocumentUse::Fresh => false,
-                        DocumentUse::Stored => true,
-                        DocumentUse::Unusable => {
-                            return Err(invalid(
-                                &format!("documents[{i}].document_id"),
-                                Problem::rule(RuleCode::DocumentNotUsable),
-                            ));
-                        }
-                    };
-                    if !reused {
-                        documents::set_owner(conn, id, applicant)?;
-                    }
-                    dossiers::add_document(
-                        conn,
-                        dossier.id,
-                        &NewDossierDocument {
-                            requirement: doc.requirement.as_deref(),
-                            document_id: Some(id),
-                            paper: false,
-                            reused,
-                            stage: DocumentStage::Supplement.as_str(),
-                        },
-                    )?;
-                    added += 1;
-                }
-                let open = dossiers::open_supplement_request(conn, dossier.id)?;
-                // Files uploaded to the dossier since the request count too.
-                if let Some(request) = &open {
-                    added += dossiers::documents_of(conn, dossier.id)?
-                        .iter()
-                        .filter(|d| {
-                            d.stage == DocumentStage::Supplement.as_str()
-                                && d.added_at >= request.requested_at
-                        })
-                        .count();
-                }
-                handling::check_supplement_given(added, note.is_some())
-                    .map_err(|problem| invalid("documents", problem))?;
-                if let Some(request) = open {
-                    dossiers::close_supplement_request(conn, request.id, now)?;
-                }
-                // Accepted with the dossier, supplement documents join the
-                // applicant's store like those checked at reception (a dossier
-                // not yet received stores them when it is).
-                if dossier.received_at.is_some() {
-                    let supplied: Vec<String> = dossiers::documents_of(conn, dossier.id)?
-                        .into_iter()
-                        .filter(|d| d.stage == DocumentStage::Supplement.as_str() && !d.reused)
-                        .filter_map(|d| d.document_id)
-                        .collect();
-                    documents::store(conn, &supplied)?;
-                }
-                if dossier.supplement_from == Some(DossierStatus::InReview) {
-                    let clock = procedures::get_by_id(conn, dossier.procedure.id)?
-                        .spec
-                        .supplement_clock;
-                    let due = handling::due_after_supplement(
-                        &calendar,
-                        clock,
-                        dossier.paused_remaining,
-                        dossier.allowed_time,
-                        dossier.time_unit,
-                        now,
-                    );
-                    change.due_at = Some(due);
-                    change.appointment_at = Some(handling::appointment_after_supplement(
-                        dossier.appointment_at,
-                        due,
-                    ));
-                    data.insert("due_at".into(), serde_json::json!(due));
-                }
-                change.paused_at = None;
-                change.paused_remaining = None;
-                change.supplement_from = None;
-                data.insert("documents_added".into(), serde_json::json!(added));
-            }
-            Action::Transfer => {
-                let target =
-                    handling::check_transfer(dossier.handling_agency.id, input.target_agency_id)
-                        .map_err(|problem| invalid("target_agency_id", problem))?;
-                match agencies::by_id(conn, target) {
-                    Ok(_) => {}
-                    Err(StoreError::NotFound) => {
-                        return Err(invalid(
-                            "target_agency_id",
-                            Problem::rule(RuleCode::UnknownAgency),
-                        ));
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-                dossiers::add_agency(conn, dossier.id, target)?;
-                change.handling_agency_id = target;
-                change.assignee_id = None;
-                change.assigned_unit_id = None;
-                data.insert(
-                    "from_agency_id".into(),
-                    serde_json::json!(dossier.handling_agency.id),
-                );
-                data.insert("to_agency_id".into(), serde_json::json!(target));
-            }
-            Action::IssueResult => {
-                let mut issued = Vec::new();
-                for (i, doc) in input.documents.iter().enumerate() {
-                    let Some(id) = doc.document_id.as_deref() else {
-                        return Err(invalid(
-                            &format!("documents[{i}].document_id"),
-                            Problem::Required,
-                        ));
-                    };
-                    let d = match documents::get(conn, id) {
-                        Ok(d) => d,
-                        Err(StoreError::NotFound) => {
-                            return Err(invalid(
-                                &format!("documents[{i}].document_id"),
-                                Problem::rule(RuleCode::DocumentNotUsable),
-                            ));
-                        }
-                        Err(e) => return Err(e.into()),
-                    };
-                    let fresh = d.kind == DocumentKind::Result
-                        && d.uploaded_by == caller.user_id
-                        && documents::dossiers_of(conn, id)?.is_empty();
-                    if !fresh {
-                        return Err(invalid(
-                            &format!("documents[{i}].document_id"),
-                            Problem::rule(RuleCode::DocumentNotUsable),
-                        ));
-                    }
-                    documents::set_owner(conn, id, dossier.applicant.id)?;
-                    dossiers::add_document(
-                        conn,
-                        dossier.id,
-                        &NewDossierDocument {
-                            requirement: None,
-                            document_id: Some(id),
-                            paper: false,
-                            reused: false,
-                            stage: DocumentStage::Result.as_str(),
-                        },
-                    )?;
-                    issued.push(id.to_owned());
-                }
-                let attached = dossiers::documents_of(conn, dossier.id)?
-                    .iter()
-                    .any(|d| d.stage == DocumentStage::Result.as_str() && d.document_id.is_some());
-                handling::check_result_given(issued.len(), attached, input.paper_result)
-                    .map_err(|problem| invalid("documents", problem))?;
-                if input.paper_result {
-                    dossiers::add_document(
-                        conn,
-                        dossier.id,
-                        &NewDossierDocument {
-                            requirement: None,
-                            document_id: None,
-                            paper: true,
-                            reused: false,
-                            stage: DocumentStage::Result.as_str(),
-                        },
-                    )?;
-                }
-                change.processed_at = Some(now);
-                data.insert("result_documents".into(), serde_json::json!(issued));
-            }
-            Action::Return => {
-                let late = handling::processed_late(
-                    &calendar,
-                    dossier.due_at,
-                    dossier.processed_at,
-                    dossier.time_unit,
-                );
-                let apologised = !dossiers::apologies(conn, dossier.id)?.is_empty();
-                check_return(
-                    late,
-                    apologised,
-                    dossier.fees_due_vnd,
-                    dossier.fees_paid_vnd,
-                )
-                .map_err(WorkflowError::Blocked)?;
-                let results: Vec<String> = dossiers::documents_of(conn, dossier.id)?
-                    .into_iter()
-                    .filter(|d| d.stage == DocumentStage::Result.as_str())
-                    .filter_map(|d| d.document_id)
-                    .collect();
-                documents::store(conn, &results)?;
-                change.finished_at = Some(now);
-                data.insert("late".into(), serde_json::json!(late));
-            }
-            Action::Apology => {
-                let Some(date) = input.new_appointment_date else {
-                    return Err(invalid("new_appointment_date", Problem::Required));
-                };
-                handling::check_apology_date(&calendar, date, now)
-                    .map_err(|problem| invalid("new_appointment_date", problem))?;
-                let reason = note.clone().unwrap_or_default();
-                dossiers::add_apology(
-                    conn,
-                    dossier.id,
-                    &dossiers::Apology {
-                        reason,
-                        new_appointment_date: date,
-                        created_by: caller.user_id,
-                        created_at: now,
-                    },
-                )?;
-                change.appointment_at = Some(calendar.end_of_day(date));
-                data.insert("new_appointment_date".into(), serde_json::json!(date));
-            }
+            Action::Receive => self.receive(conn, now)?,
+            Action::Assign => self.assign(conn, input)?,
+            Action::RequestSupplement => self.request_supplement(conn, caller, input, now)?,
+            Action::Supplement => self.supplement(conn, caller, input, now)?,
+            Action::Transfer => self.transfer(conn, input)?,
+            Action::IssueResult => self.issue_result(conn, caller, input, now)?,
+            Action::Return => self.hand_back(conn, now)?,
+            Action::Apology => self.apology(conn, caller, input, now)?,
             Action::Refuse | Action::Reject | Action::Cancel => {
-                change.processed_at = Some(dossier.processed_at.unwrap_or(now));
-                change.finished_at = Some(now);
+                self.change.processed_at = Some(self.dossier.processed_at.unwrap_or(now));
+                self.change.finished_at = Some(now);
             }
-            Action::Withdraw => {
-                change.finished_at = Some(now);
-            }
+            Action::Withdraw => self.change.finished_at = Some(now),
             Action::Propose | Action::Approve | Action::SendBack => {}
         }
-        if !dossiers::update(conn, dossier.id, dossier.version, &change)? {
-            let current = dossiers::by_id(conn, dossier.id)?.version;
+        Ok(())
+    }
+
+    /// The document ids of the lines with `stage` that `keep` accepts.
+    fn document_ids(&self, keep: impl Fn(&DossierDocument) -> bool) -> Vec<String> {
+        self.documents
+            .iter()
+            .filter(|d| keep(d))
+            .filter_map(|d| d.document_id.clone())
+            .collect()
+    }
+
+    fn receive(&mut self, conn: &mut AnyConnection, now: DateTime<Utc>) -> WorkflowResult<()> {
+        let d = &self.dossier;
+        let due = self.calendar.due(now, d.allowed_time, d.time_unit);
+        self.change.received_at = Some(now);
+        self.change.due_at = Some(due);
+        self.change.appointment_at = Some(due);
+        self.data.insert("due_at".into(), json!(due));
+        // Accepted documents join the applicant's store.
+        let accepted =
+            self.document_ids(|d| d.stage != DocumentStage::Result.as_str() && !d.reused);
+        documents::store(conn, &accepted)?;
+        Ok(())
+    }
+
+    fn assign(&mut self, conn: &mut AnyConnection, input: &ActionInput) -> WorkflowResult<()> {
+        handling::check_assignment(input.assignee_id, input.unit_id)
+            .map_err(|problem| invalid("assignee_id", problem))?;
+        let handling = self.dossier.handling_agency.id;
+        if let Some(unit) = input.unit_id {
+            match agencies::by_id(conn, unit) {
+                Ok(a) if a.parent_id == Some(handling) => {}
+                Ok(_) | Err(StoreError::NotFound) => {
+                    return Err(invalid(
+                        "unit_id",
+                        Problem::rule(RuleCode::NotInHandlingAgency),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let unit = input.unit_id.or(self.dossier.assigned_unit_id);
+        if let Some(user) = input.assignee_id {
+            let in_agency = dossiers::user_in_agency(conn, user, handling)?;
+            let in_unit = match unit {
+                Some(u) => dossiers::user_in_agency(conn, user, u)?,
+                None => None,
+            };
+            if !handling::assignee_fits(in_agency, in_unit) {
+                return Err(invalid(
+                    "assignee_id",
+                    Problem::rule(RuleCode::NotInHandlingAgency),
+                ));
+            }
+        }
+        if let Some(u) = input.unit_id {
+            dossiers::add_agency(conn, self.dossier.id, u)?;
+            self.agencies_added.push(u);
+        }
+        self.change.assignee_id = input.assignee_id;
+        self.change.assigned_unit_id = unit;
+        self.data
+            .insert("assignee_id".into(), json!(input.assignee_id));
+        self.data.insert("unit_id".into(), json!(input.unit_id));
+        Ok(())
+    }
+
+    fn request_supplement(
+        &mut self,
+        conn: &mut AnyConnection,
+        caller: Principal,
+        input: &ActionInput,
+        now: DateTime<Utc>,
+    ) -> WorkflowResult<()> {
+        let missing = action_input::missing_items(&input.missing).map_err(rejected)?;
+        let deadline = handling::supplement_deadline(&self.calendar, input.deadline, now)
+            .map_err(|problem| invalid("deadline", problem))?;
+        let id = self.dossier.id;
+        dossiers::add_supplement_request(conn, id, caller.user_id, &missing, deadline, now)?;
+        self.requests = dossiers::supplement_requests_of(conn, id)?;
+        self.change.supplement_from = Some(self.from);
+        if self.from == DossierStatus::InReview {
+            // The clock stops while the applicant gathers what is missing.
+            self.change.supplement_count += 1;
+            let d = &self.dossier;
+            if let Some(due) = d.due_at {
+                self.change.paused_at = Some(now);
+                self.change.paused_remaining = Some(handling::remaining_at_supplement(
+                    &self.calendar,
+                    due,
+                    d.received_at,
+                    d.time_unit,
+                    now,
+                ));
+            }
+        }
+        self.data.insert("missing".into(), json!(missing));
+        self.data.insert("deadline".into(), json!(deadline));
+        Ok(())
+    }
+
+    /// Adds the supplement's documents; returns how many count as given.
+    fn add_supplement_documents(
+        &mut self,
+        conn: &mut AnyConnection,
+        caller: Principal,
+        input: &ActionInput,
+    ) -> WorkflowResult<usize> {
+        let applicant = self.dossier.applicant.id;
+        let ids = action_input::document_ids(&input.documents).map_err(rejected)?;
+        for (i, (doc, id)) in input.documents.iter().zip(&ids).enumerate() {
+            let reused = match usable(conn, caller, applicant, id)? {
+                DocumentUse::Fresh => false,
+                DocumentUse::Stored => true,
+                DocumentUse::Unusable => {
+                    return Err(invalid(
+                        &action_input::document_field(i),
+                        Problem::rule(RuleCode::DocumentNotUsable),
+                    ));
+                }
+            };
+            if !reused {
+                documents::set_owner(conn, id, applicant)?;
+            }
+            let line = NewDossierDocument {
+                requirement: doc.requirement.as_deref(),
+                document_id: Some(id),
+                paper: false,
+                reused,
+                stage: DocumentStage::Supplement.as_str(),
+            };
+            dossiers::add_document(conn, self.dossier.id, &line)?;
+        }
+        if !ids.is_empty() {
+            self.documents = dossiers::documents_of(conn, self.dossier.id)?;
+        }
+        // Files uploaded to the dossier since the request count too.
+        let since_request = dossiers::open_among(&self.requests).map_or(0, |request| {
+            self.documents
+                .iter()
+                .filter(|d| {
+                    d.stage == DocumentStage::Supplement.as_str()
+                        && d.added_at >= request.requested_at
+                })
+                .count()
+        });
+        Ok(ids.len() + since_request)
+    }
+
+    fn supplement(
+        &mut self,
+        conn: &mut AnyConnection,
+        caller: Principal,
+        input: &ActionInput,
+        now: DateTime<Utc>,
+    ) -> WorkflowResult<()> {
+        let added = self.add_supplement_documents(conn, caller, input)?;
+        handling::check_supplement_given(added, self.note.is_some())
+            .map_err(|problem| invalid("documents", problem))?;
+        if let Some(request) = dossiers::open_among(&self.requests) {
+            dossiers::close_supplement_request(conn, request.id, now)?;
+            let closed_at = crate::time::from_db(crate::time::to_db(now));
+            for line in self.requests.iter_mut().filter(|r| r.id == request.id) {
+                line.supplemented_at = Some(closed_at);
+            }
+        }
+        // Accepted with the dossier, supplement documents join the
+        // applicant's store like those checked at reception (a dossier not
+        // yet received stores them when it is).
+        if self.dossier.received_at.is_some() {
+            let supplied =
+                self.document_ids(|d| d.stage == DocumentStage::Supplement.as_str() && !d.reused);
+            documents::store(conn, &supplied)?;
+        }
+        let d = &self.dossier;
+        if d.supplement_from == Some(DossierStatus::InReview) {
+            let clock = procedures::get_by_id(conn, d.procedure.id)?
+                .spec
+                .supplement_clock;
+            let due = handling::due_after_supplement(
+                &self.calendar,
+                clock,
+                d.paused_remaining,
+                d.allowed_time,
+                d.time_unit,
+                now,
+            );
+            self.change.due_at = Some(due);
+            self.change.appointment_at = Some(handling::appointment_after_supplement(
+                d.appointment_at,
+                due,
+            ));
+            self.data.insert("due_at".into(), json!(due));
+        }
+        self.change.paused_at = None;
+        self.change.paused_remaining = None;
+        self.change.supplement_from = None;
+        self.data.insert("documents_added".into(), json!(added));
+        Ok(())
+    }
+
+    fn transfer(&mut self, conn: &mut AnyConnection, input: &ActionInput) -> WorkflowResult<()> {
+        let from = self.dossier.handling_agency.id;
+        let target = handling::check_transfer(from, input.target_agency_id)
+            .map_err(|problem| invalid("target_agency_id", problem))?;
+        let agency = match agencies::by_id(conn, target) {
+            Ok(agency) => agency,
+            Err(StoreError::NotFound) => {
+                return Err(invalid(
+                    "target_agency_id",
+                    Problem::rule(RuleCode::UnknownAgency),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        dossiers::add_agency(conn, self.dossier.id, target)?;
+        self.agencies_added.push(target);
+        self.handling = Some(AgencyRef {
+            id: agency.id,
+            code: agency.code,
+            name: agency.name,
+        });
+        self.change.handling_agency_id = target;
+        self.change.assignee_id = None;
+        self.change.assigned_unit_id = None;
+        self.data.insert("from_agency_id".into(), json!(from));
+        self.data.insert("to_agency_id".into(), json!(target));
+        Ok(())
+    }
+
+    fn issue_result(
+        &mut self,
+        conn: &mut AnyConnection,
+        caller: Principal,
+        input: &ActionInput,
+        now: DateTime<Utc>,
+    ) -> WorkflowResult<()> {
+        let ids = action_input::document_ids(&input.documents).map_err(rejected)?;
+        for (i, id) in ids.iter().enumerate() {
+            let unusable = || {
+                invalid(
+                    &action_input::document_field(i),
+                    Problem::rule(RuleCode::DocumentNotUsable),
+                )
+            };
+            let d = match documents::get(conn, id) {
+                Ok(d) => d,
+                Err(StoreError::NotFound) => return Err(unusable()),
+                Err(e) => return Err(e.into()),
+            };
+            let fresh = d.kind == DocumentKind::Result
+                && d.uploaded_by == caller.user_id
+                && documents::dossiers_of(conn, id)?.is_empty();
+            if !fresh {
+                return Err(unusable());
+            }
+            documents::set_owner(conn, id, self.dossier.applicant.id)?;
+            dossiers::add_document(conn, self.dossier.id, &result_line(Some(id)))?;
+        }
+        let attached = self
+            .documents
+            .iter()
+            .any(|d| d.stage == DocumentStage::Result.as_str() && d.document_id.is_some());
+        handling::check_result_given(ids.len(), attached, input.paper_result)
+            .map_err(|problem| invalid("documents", problem))?;
+        if input.paper_result {
+            dossiers::add_document(conn, self.dossier.id, &result_line(None))?;
+        }
+        if !ids.is_empty() || input.paper_result {
+            self.documents = dossiers::documents_of(conn, self.dossier.id)?;
+        }
+        self.change.processed_at = Some(now);
+        self.data.insert("result_documents".into(), json!(ids));
+        Ok(())
+    }
+
+    /// The result handed to the applicant (the `return` action).
+    fn hand_back(&mut self, conn: &mut AnyConnection, now: DateTime<Utc>) -> WorkflowResult<()> {
+        let d = &self.dossier;
+        let late = handling::processed_late(&self.calendar, d.due_at, d.processed_at, d.time_unit);
+        let apologised = !dossiers::apologies(conn, d.id)?.is_empty();
+        check_return(late, apologised, d.fees_due_vnd, d.fees_paid_vnd)
+            .map_err(WorkflowError::Blocked)?;
+        let results = self.document_ids(|d| d.stage == DocumentStage::Result.as_str());
+        documents::store(conn, &results)?;
+        self.change.finished_at = Some(now);
+        self.data.insert("late".into(), json!(late));
+        Ok(())
+    }
+
+    fn apology(
+        &mut self,
+        conn: &mut AnyConnection,
+        caller: Principal,
+        input: &ActionInput,
+        now: DateTime<Utc>,
+    ) -> WorkflowResult<()> {
+        let date = action_input::apology_date(input.new_appointment_date).map_err(rejected)?;
+        handling::check_apology_date(&self.calendar, date, now)
+            .map_err(|problem| invalid("new_appointment_date", problem))?;
+        let apology = dossiers::Apology {
+            reason: self.note.clone().unwrap_or_default(),
+            new_appointment_date: date,
+            created_by: caller.user_id,
+            created_at: now,
+        };
+        dossiers::add_apology(conn, self.dossier.id, &apology)?;
+        self.change.appointment_at = Some(self.calendar.end_of_day(date));
+        self.data.insert("new_appointment_date".into(), json!(date));
+        Ok(())
+    }
+
+    /// Writes the dossier (if still at the version read), its trail line and
+    /// its KPI facts, the shared aggregate rows last.
+    fn finish(
+        mut self,
+        conn: &mut AnyConnection,
+        caller: Principal,
+        action: Action,
+        now: DateTime<Utc>,
+    ) -> WorkflowResult<Self> {
+        let id = self.dossier.id;
+        let stamped = crate::time::now();
+        if !dossiers::update_at(conn, id, self.dossier.version, &self.change, stamped)? {
+            let current = dossiers::by_id(conn, id)?.version;
             return Err(WorkflowError::Stale { current });
         }
+        let data = std::mem::take(&mut self.data);
         dossiers::append_event(
             conn,
             &NewEvent {
-                dossier_id: dossier.id,
+                dossier_id: id,
                 action: action.as_str(),
-                from_status: Some(from),
-                to_status: to,
+                from_status: Some(self.from),
+                to_status: self.to,
                 actor_id: Some(caller.user_id),
                 actor_role: caller.role,
                 actor_agency_id: caller.agency_id,
-                note: note.as_deref(),
-                data: (!data.is_empty()).then_some(serde_json::Value::Object(data)),
+                note: self.note.as_deref(),
+                data: (!data.is_empty()).then_some(Value::Object(data)),
                 at: now,
             },
         )?;
-        crate::repo::kpi::refresh(conn, dossier.id)?;
-        Ok(dossiers::by_id(conn, dossier.id)?)
-    })
+        let payments = kpi::payment_lines(conn, id)?;
+        self.fees_overpaid_vnd = kpi::surplus(&payments);
+        self.change
+            .applied_to(&mut self.dossier, self.handling.take(), stamped);
+        let lines = FactLines {
+            documents: &self.documents,
+            payments: &payments,
+            supplement_requests: &self.requests,
+            rating: self.rating.as_ref(),
+        };
+        let facts = kpi::facts_of(&self.dossier, lines, &self.calendar)?;
+        kpi::write_change(conn, id, self.old_facts.as_ref(), &facts)?;
+        Ok(self)
+    }
+}
+
+/// A result line: an issued file, or the paper result.
+fn result_line(document_id: Option<&str>) -> NewDossierDocument<'_> {
+    NewDossierDocument {
+        requirement: None,
+        document_id,
+        paper: document_id.is_none(),
+        reused: false,
+        stage: DocumentStage::Result.as_str(),
+    }
 }

@@ -1,14 +1,12 @@
 //! Dossier use cases: the domain's rules applied to stored dossiers, each in
 //! one transaction with the trail line it produces.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use motcua_domain::Role;
 use motcua_domain::access::{self, Holding, IdentityStatus, ListScope, Viewer};
-use motcua_domain::calendar::WorkingHours;
 use motcua_domain::document::{DocumentKind, DocumentStage};
 use motcua_domain::dossier::{
-    Action, Actor, Channel, Dossier, DossierStatus, Refusal, ReturnBlocked, check_return, decide,
-    dossier_code,
+    Action, Actor, Channel, Dossier, DossierStatus, ReturnBlocked, dossier_code,
 };
 use motcua_domain::handling::{self, AttachRefusal};
 use motcua_domain::identity::normalize_phone;
@@ -24,9 +22,7 @@ use motcua_domain::validation::{FieldError, FieldErrors, Problem};
 use rand::Rng;
 
 use crate::repo::dossiers::{self, Change, NewDossierDocument, NewEvent, Scope};
-use crate::repo::{
-    agencies, applicants, calendar, documents, identity, integrations, procedures, users,
-};
+use crate::repo::{agencies, applicants, documents, identity, integrations, procedures, users};
 use crate::{AnyConnection, StoreError, write_tx};
 
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,7 @@ mod catalog;
 mod events;
 mod foundation;
 mod kpi;
+mod kpi_mix;
 mod payments_once;
 mod workflow;
 

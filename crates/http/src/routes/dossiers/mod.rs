@@ -384,15 +384,25 @@ pub async fn act(
     let result = state
         .db(move |conn| {
             let now = motcua_persistence::time::now();
-            let version = match version {
-                Some(version) => version,
-                // `If-Match: *`: whatever version is current when we read it;
-                // the write itself still refuses a concurrent change.
-                None => workflow::visible(conn, me, &code)?.0.version,
-            };
-            let dossier = workflow::act(conn, me, &code, version, input, hours, now)?;
-            let (dossier, actor) = workflow::visible(conn, me, &dossier.code)?;
-            detail(conn, dossier, actor, hours, now)
+            // `If-Match: *` (no version): whatever version is current when
+            // the action reads it; the write itself still refuses a
+            // concurrent change.
+            let acted = workflow::act_and_show(conn, me, &code, version, input, hours, now)?;
+            // The response from what the action read and wrote; only the
+            // apology letters are read again.
+            let apologies = dossiers::apologies(conn, acted.dossier.id)?;
+            Ok::<_, ApiError>(DossierDetail {
+                supplement_request: acted.open_supplement.map(|r| SupplementRequestView {
+                    missing: r.missing,
+                    deadline: r.deadline,
+                    requested_at: r.requested_at,
+                }),
+                view: view(acted.dossier, acted.actor, &acted.calendar, now),
+                documents: acted.documents,
+                apologies,
+                rating: acted.rating,
+                fees_overpaid_vnd: acted.fees_overpaid_vnd,
+            })
         })
         .await?;
     tracing::info!(dossier = %result.view.dossier.code, %action, to = %result.view.dossier.status, "dossier action");
