@@ -34,6 +34,8 @@ async fn search_index_ranks_as_the_sql_path(app: TestApp) {
             "van ban de nghi",
             "to chuc",
             "khong co thu tuc nay",
+            // No query: the listing, also served by the index.
+            "",
         ];
         let filters = [
             ProcedureFilter::default(),

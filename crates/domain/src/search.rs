@@ -68,36 +68,74 @@ pub struct Rank {
     pub name_length: usize,
 }
 
-pub fn rank(query: &SearchQuery, code: &str, folded_name: &str, search_text: &str) -> Option<Rank> {
-    let name_length = folded_name.len();
-    if query.terms.len() == 1 && query.terms[0] == code {
-        return Some(Rank {
+/// Ranks candidates for one query; built once per search so the phrase's
+/// spaced form is not formatted again for every candidate.
+#[derive(Debug, Clone)]
+pub struct Ranker<'q> {
+    query: &'q SearchQuery,
+    /// The phrase as it appears after a word boundary inside a name.
+    spaced_phrase: String,
+}
+
+impl<'q> Ranker<'q> {
+    pub fn new(query: &'q SearchQuery) -> Self {
+        Self {
+            query,
+            spaced_phrase: format!(" {}", query.phrase),
+        }
+    }
+
+    /// See [`rank`].
+    pub fn rank(&self, code: &str, folded_name: &str, search_text: &str) -> Option<Rank> {
+        if self.is_code(code) {
+            return Some(self.code_rank(folded_name));
+        }
+        if !self.query.matches(search_text) {
+            return None;
+        }
+        Some(self.rank_matching(code, folded_name))
+    }
+
+    /// The rank of a candidate whose search text is already known to match
+    /// (every term a word of it, the last a word's start), as [`rank`] gives it.
+    pub fn rank_matching(&self, code: &str, folded_name: &str) -> Rank {
+        if self.is_code(code) {
+            return self.code_rank(folded_name);
+        }
+        let name_length = folded_name.len();
+        let position = if folded_name.starts_with(&self.query.phrase) {
+            Some(0)
+        } else {
+            folded_name.find(&self.spaced_phrase).map(|p| p + 1)
+        };
+        let tier = match position {
+            Some(0) => 1,
+            Some(_) => 2,
+            None if self.query.matches(folded_name) => 3,
+            None => 4,
+        };
+        Rank {
+            tier,
+            position: position.unwrap_or(name_length),
+            name_length,
+        }
+    }
+
+    fn is_code(&self, code: &str) -> bool {
+        self.query.terms.len() == 1 && self.query.terms[0] == code
+    }
+
+    fn code_rank(&self, folded_name: &str) -> Rank {
+        Rank {
             tier: 0,
             position: 0,
-            name_length,
-        });
+            name_length: folded_name.len(),
+        }
     }
-    if !query.matches(search_text) {
-        return None;
-    }
-    let position = if folded_name.starts_with(&query.phrase) {
-        Some(0)
-    } else {
-        folded_name
-            .find(&format!(" {}", query.phrase))
-            .map(|p| p + 1)
-    };
-    let tier = match position {
-        Some(0) => 1,
-        Some(_) => 2,
-        None if query.matches(folded_name) => 3,
-        None => 4,
-    };
-    Some(Rank {
-        tier,
-        position: position.unwrap_or(name_length),
-        name_length,
-    })
+}
+
+pub fn rank(query: &SearchQuery, code: &str, folded_name: &str, search_text: &str) -> Option<Rank> {
+    Ranker::new(query).rank(code, folded_name, search_text)
 }
 
 #[cfg(test)]
@@ -154,6 +192,28 @@ mod tests {
         assert_eq!(q.like_patterns(), ["% lu %", "% hanh%"]);
         assert!(q.matches(" kinh doanh dich vu lu hanh noi dia "));
         assert!(!q.matches(" luat hanh chinh "));
+    }
+
+    #[test]
+    fn rank_matching_agrees_with_rank_on_matching_texts() {
+        let name = fold("Cấp giấy phép tổ chức biểu diễn nghệ thuật");
+        let text = format!(" 1.001029 {name} nghi dinh 144 ");
+        for query in [
+            "1.001029",
+            "cap giay",
+            "to chuc",
+            "giay phep bieu d",
+            "nghi dinh 144",
+            "bieu",
+        ] {
+            let q = SearchQuery::parse(query).unwrap();
+            let ranker = Ranker::new(&q);
+            assert_eq!(
+                ranker.rank("1.001029", &name, &text),
+                Some(ranker.rank_matching("1.001029", &name)),
+                "{query}"
+            );
+        }
     }
 
     #[test]
