@@ -114,7 +114,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if no_demo {
                 settings.demo = Some(false);
             }
-            motcua::telemetry::init(&settings);
+            let _log = motcua::telemetry::init_server(&settings);
             let runtime = actix_web::rt::System::new();
             runtime.block_on(motcua::serve(settings))?;
             Ok(ExitCode::SUCCESS)

@@ -1,8 +1,9 @@
 //! Connections, pool and migrations for SQLite and PostgreSQL behind one type.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use diesel::connection::{
     AnsiTransactionManager, Instrumentation, InstrumentationEvent, SimpleConnection,
@@ -181,6 +182,8 @@ struct Watch {
     statements: StatementCounter,
     closed: bool,
     default: Option<Box<dyn Instrumentation>>,
+    /// SQLite: the pool's queue of writers.
+    writers: Option<Arc<WriteQueue>>,
 }
 
 impl Instrumentation for Watch {
@@ -213,6 +216,10 @@ pub struct Manager {
     url: DatabaseUrl,
     busy_timeout: Duration,
     statements: StatementCounter,
+    writers: Option<Arc<WriteQueue>>,
+    /// SQLite: the pool checkpoints from a thread of its own, so its
+    /// connections never checkpoint at commit.
+    checkpoints_in_background: bool,
 }
 
 impl ManageConnection for Manager {
@@ -224,10 +231,15 @@ impl ManageConnection for Manager {
             .url
             .establish_with(self.busy_timeout)
             .map_err(r2d2::Error::ConnectionError)?;
+        if self.checkpoints_in_background {
+            conn.batch_execute("PRAGMA wal_autocheckpoint = 0")
+                .map_err(r2d2::Error::QueryError)?;
+        }
         conn.set_instrumentation(Watch {
             statements: self.statements.clone(),
             closed: false,
             default: diesel::connection::get_default_instrumentation(),
+            writers: self.writers.clone(),
         });
         Ok(conn)
     }
@@ -251,6 +263,8 @@ impl ManageConnection for Manager {
 pub struct Pool {
     inner: r2d2::Pool<Manager>,
     statements: StatementCounter,
+    /// SQLite: the pool's checkpointer, stopped when the last clone goes.
+    _checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl Pool {
@@ -313,6 +327,12 @@ impl Default for PoolOptions {
 /// unreachable database means, and the pool reconnects by itself later.
 pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
     let statements = StatementCounter::default();
+    let sqlite_file = url
+        .sqlite_path()
+        .filter(|path| !path.starts_with(':') && !path.contains("mode=memory"));
+    let checkpointer = sqlite_file
+        .and_then(|path| Checkpointer::start(url, path, options.busy_timeout))
+        .map(Arc::new);
     let inner = r2d2::Pool::builder()
         .max_size(options.max_size)
         .min_idle(Some(0))
@@ -323,8 +343,67 @@ pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
             url: url.clone(),
             busy_timeout: options.busy_timeout,
             statements: statements.clone(),
+            // SQLite has one writer at a time: the pool's writers take turns
+            // in order (see `write_tx`).
+            writers: (url.backend() == Backend::Sqlite)
+                .then(|| Arc::new(WriteQueue::new(options.busy_timeout))),
+            checkpoints_in_background: checkpointer.is_some(),
         });
-    Pool { inner, statements }
+    Pool {
+        inner,
+        statements,
+        _checkpointer: checkpointer,
+    }
+}
+
+/// How often a SQLite pool's checkpointer copies the write-ahead log into
+/// the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// SQLite: copies the write-ahead log into the database file from a thread
+/// of its own. By default SQLite does it inside the `COMMIT` that makes the
+/// log pass 1,000 pages (several times a second under load), with an fsync
+/// of the database file, while that writer still holds its turn, so every
+/// writer queued behind it waited for the disk; an fsync on a busy disk
+/// takes seconds. Here commits never checkpoint (`wal_autocheckpoint = 0`
+/// on the pool's connections) and a `PASSIVE` checkpoint runs every
+/// [`CHECKPOINT_EVERY`] beside the writers, without blocking them.
+struct Checkpointer {
+    /// Dropping it (with the last clone of the pool) stops the thread.
+    _stop: std::sync::mpsc::Sender<()>,
+}
+
+impl Checkpointer {
+    fn start(url: &DatabaseUrl, path: &str, busy_timeout: Duration) -> Option<Self> {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let (url, path) = (url.clone(), std::path::PathBuf::from(path));
+        let spawned = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                let mut conn = None;
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    // Connect only to a database that exists: opening creates the file.
+                    if conn.is_none() && path.exists() {
+                        conn = url.establish_with(busy_timeout).ok();
+                    }
+                    if let Some(c) = &mut conn
+                        && let Err(error) = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    {
+                        tracing::warn!(%error, "checkpoint failed");
+                        conn = None;
+                    }
+                }
+            });
+        match spawned {
+            Ok(_) => Some(Self { _stop: stop }),
+            Err(error) => {
+                tracing::warn!(%error, "no checkpoint thread; commits will checkpoint");
+                None
+            }
+        }
+    }
 }
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -356,10 +435,105 @@ pub fn migrations_current(conn: &mut AnyConnection) -> Result<bool, StoreError> 
     Ok(!pending)
 }
 
+/// SQLite admits one writer at a time. Left to SQLite, waiting writers
+/// poll in its busy handler, sleeping up to 100 ms between tries: whoever
+/// polls at the right moment wins, so under load some writers lose for
+/// seconds. A pool's writers therefore wait here, first come first served,
+/// before `BEGIN IMMEDIATE`; SQLite's busy timeout is left for writers of
+/// other processes (and other pools).
+#[derive(Debug)]
+pub struct WriteQueue {
+    state: Mutex<QueueState>,
+    turn: Condvar,
+    /// How long a writer waits for its turn before failing as busy.
+    timeout: Duration,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    /// A writer holds the turn.
+    held: bool,
+    /// Tickets of the waiting writers, in arrival order.
+    waiting: VecDeque<u64>,
+    next_ticket: u64,
+}
+
+/// The turn of one writer; dropping it lets the next one in.
+struct WriteTurn {
+    queue: Arc<WriteQueue>,
+}
+
+impl WriteQueue {
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            state: Mutex::new(QueueState::default()),
+            turn: Condvar::new(),
+            timeout,
+        }
+    }
+
+    /// Waits for this writer's turn; `None` when the timeout passed first.
+    fn enter(self: &Arc<Self>) -> Option<WriteTurn> {
+        let deadline = Instant::now() + self.timeout;
+        // A poisoned lock only means a writer panicked; the state is still whole.
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        state.waiting.push_back(ticket);
+        loop {
+            if !state.held && state.waiting.front() == Some(&ticket) {
+                state.waiting.pop_front();
+                state.held = true;
+                return Some(WriteTurn {
+                    queue: self.clone(),
+                });
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                state.waiting.retain(|&t| t != ticket);
+                drop(state);
+                // The next in line may be free to go now that we are not in front.
+                self.turn.notify_all();
+                return None;
+            }
+            state = self
+                .turn
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+impl Drop for WriteTurn {
+    fn drop(&mut self) {
+        let mut state = self
+            .queue
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        state.held = false;
+        drop(state);
+        self.queue.turn.notify_all();
+    }
+}
+
+/// The error of a writer whose turn did not come within the busy timeout:
+/// the same as SQLite's own, so callers see `StoreError::Busy`.
+fn queue_timeout() -> diesel::result::Error {
+    diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::Unknown,
+        Box::new(String::from(
+            "database is locked (waiting in the write queue)",
+        )),
+    )
+}
+
 /// Runs `f` in a transaction that takes the write lock up front on SQLite
-/// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of
-/// failing with "database is locked" when a read turns into a write. On
-/// PostgreSQL it is an ordinary transaction; row locks do the queueing.
+/// (`BEGIN IMMEDIATE`), so two writers queue instead of failing with
+/// "database is locked" when a read turns into a write; a pool's writers
+/// queue in order ([`WriteQueue`]). On PostgreSQL it is an ordinary
+/// transaction; row locks do the queueing.
 pub fn write_tx<T, E>(
     conn: &mut AnyConnection,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -378,6 +552,17 @@ where
         // Already inside a transaction: a savepoint is all we can take.
         return conn.transaction(f);
     }
+    let queue = conn
+        .instrumentation()
+        .downcast_ref::<Watch>()
+        .and_then(|watch| watch.writers.clone());
+    let _turn = match &queue {
+        Some(queue) => Some(queue.enter().ok_or_else(|| E::from(queue_timeout()))?),
+        None => None,
+    };
+    let AnyConnection::Sqlite(inner) = conn else {
+        return conn.transaction(f);
+    };
     AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE").map_err(E::from)?;
     match f(conn) {
         Ok(value) => {
@@ -401,6 +586,34 @@ where
 pub fn ping(conn: &mut AnyConnection) -> Result<(), StoreError> {
     diesel::sql_query("SELECT 1").execute(conn)?;
     Ok(())
+}
+
+/// PostgreSQL: what the other sessions on this database are doing right
+/// now, counted by state and wait event (`active CPU` is running, `active
+/// Lock:transactionid` waits for another transaction's row lock, `idle in
+/// transaction Client:ClientRead` waits for its client inside a
+/// transaction). For benchmarks telling a CPU bound from a lock; empty on SQLite.
+pub fn session_activity(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>, StoreError> {
+    #[derive(diesel::QueryableByName)]
+    struct Activity {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        what: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        sessions: i64,
+    }
+    if conn.backend() != Backend::Postgres {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Activity> = diesel::sql_query(
+        "SELECT state || ' ' || COALESCE(wait_event_type || ':' || wait_event, 'CPU') AS what, \
+                COUNT(*) AS sessions \
+         FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+           AND state IN ('active', 'idle in transaction') \
+         GROUP BY 1",
+    )
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.what, r.sessions)).collect())
 }
 
 /// After a bulk load, refreshes PostgreSQL's planner statistics, which
@@ -472,6 +685,75 @@ pub fn postgres_database(server: &str, name: &str, fresh: bool) -> Result<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn waiting(queue: &WriteQueue) -> usize {
+        queue.state.lock().unwrap().waiting.len()
+    }
+
+    #[test]
+    fn writers_take_turns_in_arrival_order() {
+        let queue = Arc::new(WriteQueue::new(Duration::from_secs(60)));
+        let first = queue.enter().unwrap();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut writers = Vec::new();
+        for i in 0..5 {
+            let (mine, order) = (queue.clone(), order.clone());
+            writers.push(std::thread::spawn(move || {
+                let _turn = mine.enter().unwrap();
+                order.lock().unwrap().push(i);
+            }));
+            // The next writer arrives only once this one waits.
+            while waiting(&queue) < i + 1 {
+                std::thread::yield_now();
+            }
+        }
+        drop(first);
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_writer_gives_up_after_the_timeout_and_leaves_the_queue() {
+        let queue = Arc::new(WriteQueue::new(Duration::from_millis(20)));
+        let held = queue.enter().unwrap();
+        assert!(queue.enter().is_none());
+        assert_eq!(waiting(&queue), 0);
+        drop(held);
+        assert!(queue.enter().is_some());
+    }
+
+    #[test]
+    fn sqlite_writers_of_a_pool_queue_and_commits_do_not_checkpoint() {
+        #[derive(diesel::QueryableByName)]
+        struct Pages {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            wal_autocheckpoint: i64,
+        }
+        let dir = std::env::temp_dir().join(format!("motcua-db-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("queue.db");
+        let url = DatabaseUrl::parse(&format!("sqlite://{}", path.display())).unwrap();
+        let pool = build_pool(&url, &PoolOptions::default());
+        let mut conn = pool.get().unwrap();
+        conn.batch_execute("CREATE TABLE IF NOT EXISTS t (n INTEGER)")
+            .unwrap();
+        let inserted = write_tx(&mut conn, |c| {
+            diesel::sql_query("INSERT INTO t (n) VALUES (1)").execute(c)
+        })
+        .unwrap();
+        assert_eq!(inserted, 1);
+        let watch = conn.instrumentation().downcast_ref::<Watch>().unwrap();
+        assert!(watch.writers.is_some());
+        let pages: Pages = diesel::sql_query("PRAGMA wal_autocheckpoint")
+            .get_result(&mut *conn)
+            .unwrap();
+        assert_eq!(pages.wal_autocheckpoint, 0);
+        drop(conn);
+        drop(pool);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn urls_pick_backend_by_scheme() {
