@@ -1,7 +1,7 @@
 //! Citizens create their own accounts.
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use motcua_domain::Role;
 use motcua_domain::user::Registration;
 use motcua_persistence::repo::{applicants, rate_limits, users};
@@ -50,7 +50,8 @@ pub async fn register(
     body: Json<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.0;
-    let today = motcua_domain::local_time::date(Utc::now());
+    let now = state.clock.now();
+    let today = motcua_domain::local_time::date(now);
     let registration = Registration::parse(
         &body.id_number,
         &body.full_name,
@@ -69,13 +70,13 @@ pub async fn register(
                 REGISTER_BUCKET,
                 &address,
                 window,
-                Utc::now(),
+                now,
             )?)
         })
         .await?;
     if hits.hits > 20 {
         return Err(ApiError::too_many_requests(
-            (hits.resets_at - Utc::now()).num_seconds(),
+            (hits.resets_at - now).num_seconds(),
         ));
     }
     let password = registration.password.clone();

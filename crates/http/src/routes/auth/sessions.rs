@@ -2,7 +2,7 @@
 //! sign-out.
 
 use actix_web::{HttpResponse, post, web};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use motcua_app::password::random_token;
 use motcua_domain::rules::OpaqueToken;
 use motcua_domain::user::User;
@@ -48,6 +48,7 @@ pub(super) async fn issue_tokens(
     let ttl = i64::try_from(state.settings.auth.refresh_ttl_secs).unwrap_or(30 * 24 * 3600);
     let digest = token_digest(&refresh_token);
     let user_id = user.id;
+    let now = state.clock.now();
     let family = family.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let version = state
         .db(move |conn| {
@@ -57,7 +58,8 @@ pub(super) async fn issue_tokens(
                     user_id,
                     family_id: &family,
                     token_hash: &digest,
-                    expires_at: Utc::now() + Duration::seconds(ttl),
+                    created_at: now,
+                    expires_at: now + Duration::seconds(ttl),
                 },
             )?;
             token_version(conn, user_id)
@@ -97,12 +99,13 @@ pub async fn refresh(
 ) -> ApiResult<HttpResponse> {
     validate(&body.0)?;
     let digest = token_digest(&body.0.refresh_token);
+    let now = state.clock.now();
     let (user, family) = state
-        .db(move |conn| match sessions::consume(conn, &digest)? {
+        .db(move |conn| match sessions::consume(conn, &digest, now)? {
             sessions::Rotation::Rotated { user_id, family_id } => {
                 let user = users::by_id(conn, user_id)?;
                 if !user.active {
-                    sessions::revoke_family(conn, &family_id)?;
+                    sessions::revoke_family(conn, &family_id, now)?;
                     return Err(ApiError::new(ErrorCode::AccountDisabled));
                 }
                 Ok((user, family_id))
@@ -126,8 +129,9 @@ pub async fn logout(
 ) -> ApiResult<HttpResponse> {
     validate(&body.0)?;
     let digest = token_digest(&body.0.refresh_token);
+    let now = state.clock.now();
     state
-        .db(move |conn| Ok(sessions::revoke_by_token(conn, &digest)?))
+        .db(move |conn| Ok(sessions::revoke_by_token(conn, &digest, now)?))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -142,10 +146,11 @@ pub async fn logout(
 #[post("/auth/logout-all")]
 pub async fn logout_all(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     let user_id = caller.user_id;
+    let now = state.clock.now();
     let revoked = state
         .db(move |conn| {
             write_tx(conn, |conn| {
-                let revoked = sessions::revoke_user(conn, user_id)?;
+                let revoked = sessions::revoke_user(conn, user_id, now)?;
                 users::bump_token_version(conn, user_id)?;
                 Ok(revoked)
             })

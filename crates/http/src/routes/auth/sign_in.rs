@@ -2,7 +2,7 @@
 //! and per account.
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use motcua_domain::Role;
 use motcua_domain::rule::RuleCode;
 use motcua_domain::rules::{OpaqueToken, ScopeList, Secret, SignInName};
@@ -107,9 +107,9 @@ async fn authenticate(
     let address = client_address(req, state.settings.server.trust_forwarded_for);
     let pair = format!("{username}\u{1f}{address}");
     let (name, addr, pair_key) = (username.clone(), address.clone(), pair.clone());
+    let now = state.clock.now();
     let found = state
         .db(move |conn| {
-            let now = Utc::now();
             for (bucket, subject, max) in [
                 (ADDRESS_BUCKET, &addr, max_address),
                 (ACCOUNT_ADDRESS_BUCKET, &pair_key, max_account),
@@ -155,7 +155,6 @@ async fn authenticate(
         _ => {
             state
                 .db(move |conn| {
-                    let now = Utc::now();
                     rate_limits::hit(conn, ACCOUNT_BUCKET, &username, window, now)?;
                     rate_limits::hit(conn, ACCOUNT_ADDRESS_BUCKET, &pair, window, now)?;
                     rate_limits::hit(conn, ADDRESS_BUCKET, &address, window, now)?;
