@@ -6,6 +6,7 @@ on_both_backends!(
     citizen_registers_and_signs_in,
     registration_rules,
     refresh_rotates_and_reuse_revokes_the_family,
+    refresh_tokens_expire_on_the_app_clock,
     logout_ends_the_session,
     failed_logins_are_throttled_per_account,
     failed_logins_are_throttled_per_address,
@@ -90,6 +91,27 @@ async fn registration_rules(app: TestApp) {
         .await
         .unwrap();
     problem(res, 401, "invalid_credentials").await;
+}
+
+/// Issued, checked and expired on the server's clock: a refresh token dies
+/// when the clock passes its lifetime (30 days by default), without waiting.
+async fn refresh_tokens_expire_on_the_app_clock(app: TestApp) {
+    let (user, password) = app.account(Role::Officer);
+    app.clock.set(app.clock.now());
+    let tokens = app.login(&user, &password).await;
+    let lifetime = tokens["refresh_expires_in"].as_i64().unwrap();
+    let refresh = |token: Value| {
+        app.post("/api/v1/auth/refresh")
+            .json(&json!({"refresh_token": token}))
+            .send()
+    };
+    app.clock.advance(chrono::Duration::seconds(lifetime - 1));
+    let res = refresh(tokens["refresh_token"].clone()).await.unwrap();
+    assert_eq!(res.status(), 200, "alive a second before its end");
+    let renewed: Value = res.json().await.unwrap();
+    app.clock.advance(chrono::Duration::seconds(lifetime));
+    let res = refresh(renewed["refresh_token"].clone()).await.unwrap();
+    problem(res, 401, "invalid_refresh_token").await;
 }
 
 async fn refresh_rotates_and_reuse_revokes_the_family(app: TestApp) {

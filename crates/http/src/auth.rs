@@ -278,11 +278,10 @@ impl FromRequest for MaybeCaller {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Utc;
 
     #[test]
     fn tokens_expire_on_the_app_clock() {
-        let clock = Clock::fixed(Utc::now());
+        let clock = Clock::fixed(Clock::system().now());
         let tokens = TokenService::new(SECRET, "motcua", 900).with_clock(clock.clone());
         let token = tokens.issue(&user(Role::Officer), 0).unwrap();
         clock.advance(chrono::Duration::seconds(900 + LEEWAY_SECS));
@@ -303,7 +302,7 @@ mod tests {
             email: None,
             active: true,
             demo: false,
-            created_at: Utc::now(),
+            created_at: Clock::system().now(),
             last_login_at: None,
         }
     }
@@ -338,8 +337,8 @@ mod tests {
             sub: "7".into(),
             role: Role::Admin,
             agency_id: None,
-            exp: Utc::now().timestamp() + 900,
-            iat: Utc::now().timestamp(),
+            exp: Clock::system().now().timestamp() + 900,
+            iat: Clock::system().now().timestamp(),
             jti: "x".into(),
             iss: "motcua".into(),
             ver: 0,
@@ -366,8 +365,8 @@ mod tests {
         assert!(tokens.verify(&hs512).is_err());
         // Expired beyond the leeway.
         let expired = Claims {
-            exp: Utc::now().timestamp() - 120,
-            iat: Utc::now().timestamp() - 1000,
+            exp: Clock::system().now().timestamp() - 120,
+            iat: Clock::system().now().timestamp() - 1000,
             ..forged_claims
         };
         let old = jsonwebtoken::encode(

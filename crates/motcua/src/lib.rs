@@ -283,7 +283,7 @@ pub fn generate(
         dossiers,
         procedures,
         years,
-        until: chrono::Utc::now(),
+        until: motcua_app::Clock::system().now(),
         seed,
         placeholder: motcua_generator::Placeholder {
             storage_key: key.to_owned(),

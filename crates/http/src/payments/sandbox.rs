@@ -107,8 +107,7 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Htt
 /// `Outcome` belongs to a dossier's timeliness).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-#[schema(as = SandboxOutcome)]
-pub enum Outcome {
+pub enum SandboxOutcome {
     Pay,
     Decline,
     Cancel,
@@ -133,7 +132,7 @@ pub enum Notify {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PageForm {
     txn_ref: String,
-    outcome: Outcome,
+    outcome: SandboxOutcome,
     #[serde(default)]
     return_url: String,
 }
@@ -160,7 +159,7 @@ pub async fn choose(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteRequest {
-    pub outcome: Outcome,
+    pub outcome: SandboxOutcome,
     #[serde(default)]
     pub notify: Notify,
 }
@@ -244,7 +243,7 @@ async fn send(url: String) -> ApiResult<serde_json::Value> {
 async fn complete(
     state: &AppState,
     txn_ref: &str,
-    outcome: Outcome,
+    outcome: SandboxOutcome,
     notify: Notify,
 ) -> ApiResult<CompleteReport> {
     let r = txn_ref.to_owned();
@@ -256,10 +255,10 @@ async fn complete(
             .detail("Giao dịch đã kết thúc.", "The transaction is over."));
     }
     let (status, response_code, txn_status) = match outcome {
-        Outcome::Pay => ("paid", "00", "00"),
-        Outcome::Decline => ("declined", "51", "02"),
-        Outcome::Cancel => ("cancelled", "24", "02"),
-        Outcome::Hold => ("held", "07", "07"),
+        SandboxOutcome::Pay => ("paid", "00", "00"),
+        SandboxOutcome::Decline => ("declined", "51", "02"),
+        SandboxOutcome::Cancel => ("cancelled", "24", "02"),
+        SandboxOutcome::Hold => ("held", "07", "07"),
     };
     let pay_date = vnpay::format_time(state.clock.now());
     let (r, d) = (tx.txn_ref.clone(), pay_date.clone());
@@ -280,7 +279,7 @@ async fn complete(
         Notify::Never => Vec::new(),
         Notify::OutOfOrder => {
             // An older, contradicting notification arriving after the real one.
-            let (code, st) = if outcome == Outcome::Pay {
+            let (code, st) = if outcome == SandboxOutcome::Pay {
                 ("51", "02")
             } else {
                 ("00", "00")

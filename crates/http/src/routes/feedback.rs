@@ -3,7 +3,7 @@
 //! and the sender follows it with a tracking code.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use motcua_domain::Role;
 use motcua_domain::access::{self, AgencyView, StaffReach};
 use motcua_domain::feedback::{Feedback, FeedbackAction, FeedbackStatus, deadline_days};
@@ -61,20 +61,21 @@ pub struct FeedbackView {
 }
 
 impl FeedbackView {
-    fn staff(feedback: Feedback) -> Self {
+    /// `now` from the app's clock: overdue is judged at that instant.
+    fn staff(feedback: Feedback, now: DateTime<Utc>) -> Self {
         let overdue = feedback.handled_at.is_none()
             && matches!(
                 feedback.status,
                 FeedbackStatus::Received | FeedbackStatus::InfoRequested
             )
-            && feedback.due_at < Utc::now();
+            && feedback.due_at < now;
         Self { feedback, overdue }
     }
 
-    fn public(mut feedback: Feedback) -> Self {
+    fn public(mut feedback: Feedback, now: DateTime<Utc>) -> Self {
         feedback.sender_name = None;
         feedback.contact = None;
-        Self::staff(feedback)
+        Self::staff(feedback, now)
     }
 }
 
@@ -220,7 +221,7 @@ pub async fn submit(
             actix_web::http::header::LOCATION,
             format!("/api/v1/feedback/tracking/{}", created.tracking_code),
         ))
-        .json(FeedbackView::public(created)))
+        .json(FeedbackView::public(created, state.clock.now())))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -287,10 +288,13 @@ pub async fn list(
             )?)
         })
         .await?;
-    let page = page.map(if is_staff {
-        FeedbackView::staff
-    } else {
-        FeedbackView::public
+    let now = state.clock.now();
+    let page = page.map(|feedback| {
+        if is_staff {
+            FeedbackView::staff(feedback, now)
+        } else {
+            FeedbackView::public(feedback, now)
+        }
     });
     Ok(HttpResponse::Ok().json(PageView::from(page)))
 }
@@ -327,7 +331,7 @@ pub async fn get(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let fb = handled_by(&state, &caller, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(FeedbackView::staff(fb)))
+    Ok(HttpResponse::Ok().json(FeedbackView::staff(fb, state.clock.now())))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -396,7 +400,7 @@ pub async fn reply(
     match done {
         Reply::Done(fb) => {
             tracing::info!(feedback = fb.id, action = %action, by, "feedback reply");
-            Ok(HttpResponse::Ok().json(FeedbackView::staff(*fb)))
+            Ok(HttpResponse::Ok().json(FeedbackView::staff(*fb, state.clock.now())))
         }
         Reply::NotAllowed(status) => Err(transition_refused(status, action)),
     }
@@ -410,7 +414,7 @@ pub async fn track(state: web::Data<AppState>, code: web::Path<String>) -> ApiRe
     let fb = state
         .db(move |conn| Ok(repo::by_tracking_code(conn, &code)?))
         .await?;
-    Ok(HttpResponse::Ok().json(FeedbackView::public(fb)))
+    Ok(HttpResponse::Ok().json(FeedbackView::public(fb, state.clock.now())))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -454,7 +458,9 @@ pub async fn add_info(
         })
         .await?;
     match done {
-        Reply::Done(fb) => Ok(HttpResponse::Ok().json(FeedbackView::public(*fb))),
+        Reply::Done(fb) => {
+            Ok(HttpResponse::Ok().json(FeedbackView::public(*fb, state.clock.now())))
+        }
         Reply::NotAllowed(status) => Err(transition_refused(status, FeedbackAction::Supplement)),
     }
 }

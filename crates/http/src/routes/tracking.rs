@@ -57,7 +57,7 @@ pub async fn track(
     query: Query<TrackingQuery>,
 ) -> ApiResult<HttpResponse> {
     let address = client_address(&req, state.settings.server.trust_forwarded_for);
-    let verdict = state.tracking_limit.check(&address, Utc::now());
+    let verdict = state.tracking_limit.check(&address, state.clock.now());
     let flush = match verdict {
         Verdict::Allowed { flush } | Verdict::Refused { flush, .. } => flush,
     };
@@ -116,7 +116,7 @@ pub async fn track(
 /// Adds this process's counts to the shared ones and learns which addresses
 /// are over the limit everywhere. Runs beside requests, never in their way.
 async fn flush_counts(state: web::Data<AppState>) {
-    let now = Utc::now();
+    let now = state.clock.now();
     let batch = state.tracking_limit.take(now);
     let (limit, window) = (
         i32::try_from(state.tracking_limit.limit).unwrap_or(i32::MAX),

@@ -403,6 +403,7 @@ pub async fn update(
         active: body.active,
         password_hash,
     };
+    let now = state.clock.now();
     let user = state
         .db(move |conn| {
             write_tx(conn, |conn| {
@@ -418,7 +419,7 @@ pub async fn update(
                 let new_password = changes.password_hash.is_some();
                 let user = users::update(conn, id, changes)?;
                 if ends_sessions {
-                    sessions::revoke_user(conn, id)?;
+                    sessions::revoke_user(conn, id, now)?;
                 }
                 let (before_json, after_json) =
                     (audit_json(&before, false), audit_json(&user, new_password));

@@ -1021,7 +1021,7 @@ pub fn rating(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Option<R
 
 /// Who may see which dossiers in a listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub enum DossierScope {
     All,
     /// Filed under this applicant record.
     Applicant(i64),
@@ -1065,16 +1065,16 @@ fn unfinished() -> [&'static str; 7] {
 /// A page of dossiers, soonest due first (those without a due moment last).
 pub fn list(
     conn: &mut AnyConnection,
-    scope: Scope,
+    scope: DossierScope,
     filter: &DossierFilter,
     page: PageRequest,
 ) -> StoreResult<Page<Dossier>> {
     let query = || {
         let mut q = dossiers::table.into_boxed::<crate::db::Db>();
         match scope {
-            Scope::All => {}
-            Scope::Applicant(id) => q = q.filter(dossiers::applicant_id.eq(id)),
-            Scope::Agency(id) => {
+            DossierScope::All => {}
+            DossierScope::Applicant(id) => q = q.filter(dossiers::applicant_id.eq(id)),
+            DossierScope::Agency(id) => {
                 q = q.filter(
                     dossiers::id.eq_any(
                         dossier_agencies::table
@@ -1083,8 +1083,8 @@ pub fn list(
                     ),
                 )
             }
-            Scope::Submitter(user) => q = q.filter(dossiers::submitted_by.eq(user)),
-            Scope::Integration(user) => {
+            DossierScope::Submitter(user) => q = q.filter(dossiers::submitted_by.eq(user)),
+            DossierScope::Integration(user) => {
                 q = q.filter(
                     dossiers::submitted_by
                         .eq(user)

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::schema::refresh_tokens;
-use crate::time::{from_db, now, to_db};
+use crate::time::{from_db, to_db};
 use crate::{AnyConnection, StoreResult, write_tx};
 
 /// user, family, expiry, used, revoked.
@@ -23,6 +23,7 @@ pub struct NewToken<'a> {
     pub user_id: i64,
     pub family_id: &'a str,
     pub token_hash: &'a str,
+    pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -32,7 +33,7 @@ pub fn insert(conn: &mut AnyConnection, token: &NewToken<'_>) -> StoreResult<()>
             refresh_tokens::user_id.eq(token.user_id),
             refresh_tokens::family_id.eq(token.family_id),
             refresh_tokens::token_hash.eq(token.token_hash),
-            refresh_tokens::created_at.eq(to_db(now())),
+            refresh_tokens::created_at.eq(to_db(token.created_at)),
             refresh_tokens::expires_at.eq(to_db(token.expires_at)),
         ))
         .execute(conn)?;
@@ -53,8 +54,13 @@ pub enum Rotation {
     Reused,
 }
 
-/// Consumes the presented token if it is live; detects reuse atomically.
-pub fn consume(conn: &mut AnyConnection, token_hash: &str) -> StoreResult<Rotation> {
+/// Consumes the presented token if it is live at `at` (the app's clock);
+/// detects reuse atomically.
+pub fn consume(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<Rotation> {
     write_tx(conn, |conn| {
         let found: Option<TokenRow> = refresh_tokens::table
             .filter(refresh_tokens::token_hash.eq(token_hash))
@@ -73,9 +79,8 @@ pub fn consume(conn: &mut AnyConnection, token_hash: &str) -> StoreResult<Rotati
         if revoked_at.is_some() {
             return Ok(Rotation::Revoked);
         }
-        let at = now();
         if used_at.is_some() {
-            revoke_family(conn, &family_id)?;
+            revoke_family(conn, &family_id, at)?;
             return Ok(Rotation::Reused);
         }
         if from_db(expires_at) <= at {
@@ -90,25 +95,33 @@ pub fn consume(conn: &mut AnyConnection, token_hash: &str) -> StoreResult<Rotati
         .set(refresh_tokens::used_at.eq(to_db(at)))
         .execute(conn)?;
         if consumed == 0 {
-            revoke_family(conn, &family_id)?;
+            revoke_family(conn, &family_id, at)?;
             return Ok(Rotation::Reused);
         }
         Ok(Rotation::Rotated { user_id, family_id })
     })
 }
 
-pub fn revoke_family(conn: &mut AnyConnection, family_id: &str) -> StoreResult<usize> {
+pub fn revoke_family(
+    conn: &mut AnyConnection,
+    family_id: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<usize> {
     Ok(diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::family_id.eq(family_id))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
-    .set(refresh_tokens::revoked_at.eq(to_db(now())))
+    .set(refresh_tokens::revoked_at.eq(to_db(at)))
     .execute(conn)?)
 }
 
 /// Logout: revokes the family of the presented token, if any; returns whether one was found.
-pub fn revoke_by_token(conn: &mut AnyConnection, token_hash: &str) -> StoreResult<bool> {
+pub fn revoke_by_token(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<bool> {
     let family: Option<String> = refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(token_hash))
         .select(refresh_tokens::family_id)
@@ -116,7 +129,7 @@ pub fn revoke_by_token(conn: &mut AnyConnection, token_hash: &str) -> StoreResul
         .optional()?;
     match family {
         Some(family) => {
-            revoke_family(conn, &family)?;
+            revoke_family(conn, &family, at)?;
             Ok(true)
         }
         None => Ok(false),
@@ -124,12 +137,16 @@ pub fn revoke_by_token(conn: &mut AnyConnection, token_hash: &str) -> StoreResul
 }
 
 /// Revokes every session of a user (deactivation, password change).
-pub fn revoke_user(conn: &mut AnyConnection, user_id: i64) -> StoreResult<usize> {
+pub fn revoke_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    at: DateTime<Utc>,
+) -> StoreResult<usize> {
     Ok(diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::user_id.eq(user_id))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
-    .set(refresh_tokens::revoked_at.eq(to_db(now())))
+    .set(refresh_tokens::revoked_at.eq(to_db(at)))
     .execute(conn)?)
 }

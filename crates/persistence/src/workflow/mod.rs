@@ -21,7 +21,7 @@ use motcua_domain::text::{fold, nfc};
 use motcua_domain::validation::{FieldError, FieldErrors, Problem};
 use rand::Rng;
 
-use crate::repo::dossiers::{self, Change, NewDossierDocument, NewEvent, Scope};
+use crate::repo::dossiers::{self, Change, DossierScope, NewDossierDocument, NewEvent};
 use crate::repo::{agencies, applicants, documents, identity, integrations, procedures, users};
 use crate::{AnyConnection, StoreError, write_tx};
 
@@ -207,13 +207,13 @@ fn actor_with(
 
 /// Which dossiers a caller's lists show (the same rule as [`visible`]);
 /// `None` when nothing.
-pub fn scope(conn: &mut AnyConnection, caller: Principal) -> WorkflowResult<Option<Scope>> {
+pub fn scope(conn: &mut AnyConnection, caller: Principal) -> WorkflowResult<Option<DossierScope>> {
     Ok(match access::list_scope(viewer(conn, caller)?) {
-        ListScope::All => Some(Scope::All),
-        ListScope::Applicant(a) => Some(Scope::Applicant(a)),
-        ListScope::Submitter(u) => Some(Scope::Submitter(u)),
-        ListScope::Agency(a) => Some(Scope::Agency(a)),
-        ListScope::Integration(u) => Some(Scope::Integration(u)),
+        ListScope::All => Some(DossierScope::All),
+        ListScope::Applicant(a) => Some(DossierScope::Applicant(a)),
+        ListScope::Submitter(u) => Some(DossierScope::Submitter(u)),
+        ListScope::Agency(a) => Some(DossierScope::Agency(a)),
+        ListScope::Integration(u) => Some(DossierScope::Integration(u)),
         ListScope::Nothing => None,
     })
 }

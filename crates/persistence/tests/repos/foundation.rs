@@ -176,18 +176,21 @@ fn make_user(conn: &mut motcua_persistence::AnyConnection, name: &str) -> i64 {
 fn refresh_rotation_detects_reuse(pool: &Pool) {
     let mut conn = pool.get().unwrap();
     let user = make_user(&mut conn, "admin1");
-    let later = Utc::now() + Duration::days(1);
+    // Any instant: sessions judge expiry at the time they are given.
+    let now = Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap();
+    let later = now + Duration::days(1);
     sessions::insert(
         &mut conn,
         &sessions::NewToken {
             user_id: user,
             family_id: "fam",
             token_hash: "h1",
+            created_at: now,
             expires_at: later,
         },
     )
     .unwrap();
-    let rotated = sessions::consume(&mut conn, "h1").unwrap();
+    let rotated = sessions::consume(&mut conn, "h1", now).unwrap();
     assert_eq!(
         rotated,
         sessions::Rotation::Rotated {
@@ -201,37 +204,39 @@ fn refresh_rotation_detects_reuse(pool: &Pool) {
             user_id: user,
             family_id: "fam",
             token_hash: "h2",
+            created_at: now,
             expires_at: later,
         },
     )
     .unwrap();
     // h1 again: reuse; the whole family, h2 included, is revoked.
     assert_eq!(
-        sessions::consume(&mut conn, "h1").unwrap(),
+        sessions::consume(&mut conn, "h1", now).unwrap(),
         sessions::Rotation::Reused
     );
     assert_eq!(
-        sessions::consume(&mut conn, "h2").unwrap(),
+        sessions::consume(&mut conn, "h2", now).unwrap(),
         sessions::Rotation::Revoked
     );
     assert_eq!(
-        sessions::consume(&mut conn, "nope").unwrap(),
+        sessions::consume(&mut conn, "nope", now).unwrap(),
         sessions::Rotation::Unknown
     );
 
-    let past = Utc::now() - Duration::seconds(1);
+    let past = now - Duration::seconds(1);
     sessions::insert(
         &mut conn,
         &sessions::NewToken {
             user_id: user,
             family_id: "old",
             token_hash: "h3",
+            created_at: now,
             expires_at: past,
         },
     )
     .unwrap();
     assert_eq!(
-        sessions::consume(&mut conn, "h3").unwrap(),
+        sessions::consume(&mut conn, "h3", now).unwrap(),
         sessions::Rotation::Expired
     );
 
@@ -241,16 +246,17 @@ fn refresh_rotation_detects_reuse(pool: &Pool) {
             user_id: user,
             family_id: "f2",
             token_hash: "h4",
+            created_at: now,
             expires_at: later,
         },
     )
     .unwrap();
-    assert!(sessions::revoke_by_token(&mut conn, "h4").unwrap());
+    assert!(sessions::revoke_by_token(&mut conn, "h4", now).unwrap());
     assert_eq!(
-        sessions::consume(&mut conn, "h4").unwrap(),
+        sessions::consume(&mut conn, "h4", now).unwrap(),
         sessions::Rotation::Revoked
     );
-    assert!(!sessions::revoke_by_token(&mut conn, "zzz").unwrap());
+    assert!(!sessions::revoke_by_token(&mut conn, "zzz", now).unwrap());
 }
 
 fn rate_limit_windows(pool: &Pool) {
@@ -335,6 +341,7 @@ fn timestamps_round_trip_at_microseconds(pool: &Pool) {
             user_id: user,
             family_id: "t",
             token_hash: "ht",
+            created_at: at,
             expires_at: at,
         },
     )

@@ -12,15 +12,15 @@ pub struct PaymentFilter {
 
 pub fn list(
     conn: &mut AnyConnection,
-    scope: Scope,
+    scope: DossierScope,
     filter: &PaymentFilter,
     page: PageRequest,
 ) -> StoreResult<Page<Payment>> {
     let query = || {
         let mut q = payments::table.into_boxed::<crate::db::Db>();
         match scope {
-            Scope::All => {}
-            Scope::Applicant(a) => {
+            DossierScope::All => {}
+            DossierScope::Applicant(a) => {
                 q = q.filter(
                     payments::dossier_id.eq_any(
                         dossiers::table
@@ -29,7 +29,7 @@ pub fn list(
                     ),
                 )
             }
-            Scope::Agency(a) => {
+            DossierScope::Agency(a) => {
                 q = q.filter(
                     payments::dossier_id.eq_any(
                         dossier_agencies::table
@@ -38,7 +38,7 @@ pub fn list(
                     ),
                 )
             }
-            Scope::Submitter(user) => {
+            DossierScope::Submitter(user) => {
                 q = q.filter(
                     payments::dossier_id.eq_any(
                         dossiers::table
@@ -47,7 +47,7 @@ pub fn list(
                     ),
                 )
             }
-            Scope::Integration(user) => {
+            DossierScope::Integration(user) => {
                 q = q.filter(
                     payments::dossier_id.eq_any(
                         dossiers::table

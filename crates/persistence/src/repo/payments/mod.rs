@@ -12,7 +12,7 @@ use motcua_domain::payment::{
 };
 use serde::Serialize;
 
-use crate::repo::dossiers::{self as dossier_repo, NewEvent, Scope};
+use crate::repo::dossiers::{self as dossier_repo, DossierScope, NewEvent};
 use crate::schema::{
     dossier_agencies, dossiers, gateway_notifications, payment_events, payments,
     reconciliation_items, reconciliation_runs, refunds, sandbox_transactions, users,
