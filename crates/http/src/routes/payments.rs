@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_SECURITY_POLICY;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{Duration, NaiveDate};
+use motcua_app::dossiers as workflow;
 use motcua_domain::Role;
 use motcua_domain::payment::{
     AmountProblem, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus, check_amount,
@@ -17,7 +18,6 @@ use motcua_persistence::repo::payments::{
     self as repo, ApproveRefusal, CounterRefusal, GatewayFacts, Overpayment, PaymentEvent,
     PaymentFilter, ReconciliationItem, ReconciliationRun, RefundRefusal, Transition,
 };
-use motcua_persistence::workflow;
 use motcua_persistence::{AnyConnection, StoreError, write_tx};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

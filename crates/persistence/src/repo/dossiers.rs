@@ -1,5 +1,6 @@
 //! Dossier storage: rows, their trail, their documents. The rules of what may
-//! happen live in the domain; `crate::workflow` combines the two.
+//! happen live in the domain; the use cases (`motcua_app::dossiers`) combine
+//! the two.
 
 use std::collections::{HashMap, HashSet};
 

@@ -6,6 +6,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ACCEPT, ETAG, IF_MATCH, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
+use motcua_app::dossiers::{
+    self as workflow, ActionInput, ApplicantInput, DocumentInput, Submission,
+};
 use motcua_domain::calendar::{Outcome, Progress, WorkingCalendar, WorkingHours};
 use motcua_domain::dossier::{
     Action, Actor, Channel, Dossier, DossierStatus, RatingScore, allowed_actions,
@@ -19,7 +22,6 @@ use motcua_persistence::repo::dossiers::{
     self, Apology, DossierDocument, DossierFilter, Event, Rating,
 };
 use motcua_persistence::repo::{calendar, procedures};
-use motcua_persistence::workflow::{self, ActionInput, ApplicantInput, DocumentInput, Submission};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

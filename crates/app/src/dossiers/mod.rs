@@ -1,5 +1,6 @@
 //! Dossier use cases: the domain's rules applied to stored dossiers, each in
-//! one transaction with the trail line it produces.
+//! one transaction with the trail line it produces. Persistence stores the
+//! rows; what may happen, and in which order it is checked, is decided here.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use motcua_domain::Role;
@@ -10,12 +11,12 @@ use motcua_domain::dossier::{
     Action, Actor, Channel, Dossier, DossierStatus, Refusal, ReturnBlocked, check_return, decide,
     dossier_code,
 };
-use motcua_domain::handling::{self, AttachRefusal};
+use motcua_domain::handling;
 use motcua_domain::identity::normalize_phone;
 use motcua_domain::local_time;
 use motcua_domain::procedure::ProcedureStatus;
 use motcua_domain::rule::RuleCode;
-use motcua_domain::rules::{Comment, Note, PersonName, TextRule};
+use motcua_domain::rules::{Note, PersonName, TextRule};
 use motcua_domain::submission::{
     self, AgencyChoice, ApplicantIdentity, DocumentHolding, DocumentUse, DocumentUser,
 };
@@ -23,11 +24,11 @@ use motcua_domain::text::{fold, nfc};
 use motcua_domain::validation::{FieldError, FieldErrors, Problem};
 use rand::Rng;
 
-use crate::repo::dossiers::{self, Change, NewDossierDocument, NewEvent, Scope};
-use crate::repo::{
+use motcua_persistence::repo::dossiers::{self, Change, NewDossierDocument, NewEvent, Scope};
+use motcua_persistence::repo::{
     agencies, applicants, calendar, documents, identity, integrations, procedures, users,
 };
-use crate::{AnyConnection, StoreError, write_tx};
+use motcua_persistence::{AnyConnection, DieselError, StoreError, write_tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkflowError {
@@ -53,8 +54,8 @@ pub enum WorkflowError {
     AlreadyRated,
 }
 
-impl From<diesel::result::Error> for WorkflowError {
-    fn from(e: diesel::result::Error) -> Self {
+impl From<DieselError> for WorkflowError {
+    fn from(e: DieselError) -> Self {
         WorkflowError::Store(e.into())
     }
 }
