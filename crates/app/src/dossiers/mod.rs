@@ -9,24 +9,17 @@ use motcua_domain::calendar::WorkingHours;
 use motcua_domain::document::{DocumentKind, DocumentStage};
 use motcua_domain::dossier::{
     Action, Actor, Channel, Dossier, DossierStatus, Refusal, ReturnBlocked, check_return, decide,
-    dossier_code,
 };
 use motcua_domain::handling;
-use motcua_domain::identity::normalize_phone;
-use motcua_domain::local_time;
-use motcua_domain::procedure::ProcedureStatus;
 use motcua_domain::rule::RuleCode;
 use motcua_domain::rules::{Note, PersonName, TextRule};
-use motcua_domain::submission::{
-    self, AgencyChoice, ApplicantIdentity, DocumentHolding, DocumentUse, DocumentUser,
-};
-use motcua_domain::text::{fold, nfc};
+use motcua_domain::submission::{self, ApplicantIdentity, DocumentUse};
+use motcua_domain::text::nfc;
 use motcua_domain::validation::{FieldError, FieldErrors, Problem};
-use rand::Rng;
 
 use motcua_persistence::repo::dossiers::{self, Change, NewDossierDocument, NewEvent, Scope};
 use motcua_persistence::repo::{
-    agencies, applicants, calendar, documents, identity, integrations, procedures, users,
+    agencies, calendar, documents, identity, integrations, procedures, users,
 };
 use motcua_persistence::{AnyConnection, DieselError, StoreError, write_tx};
 
@@ -240,7 +233,8 @@ pub fn visible(
 /// The applicant checks of the domain, and the length limit of a name.
 fn check_applicant(input: &ApplicantInput, errors: &mut FieldErrors) -> Option<ApplicantIdentity> {
     let identity = submission::check_applicant(input, errors);
-    if input.full_name.trim().chars().count() > PersonName::MAX as usize {
+    let length = u64::try_from(input.full_name.trim().chars().count()).unwrap_or(u64::MAX);
+    if length > PersonName::MAX {
         errors.add(
             "applicant.full_name",
             Problem::TooLong {

@@ -49,6 +49,7 @@ fn submit(conn: &mut AnyConnection, w: &World, procedure: &str, at: DateTime<Utc
     };
     workflow::submit(conn, w.officer, submission, at)
         .unwrap()
+        .dossier
         .code
 }
 

@@ -128,6 +128,7 @@ pub(crate) fn submit(conn: &mut AnyConnection, w: &World, at: DateTime<Utc>) -> 
     };
     workflow::submit(conn, w.officer, submission, at)
         .unwrap()
+        .dossier
         .code
 }
 
