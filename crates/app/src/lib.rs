@@ -6,11 +6,13 @@
 pub mod app;
 pub mod catalog_import;
 pub mod clock;
+pub mod dossiers;
 pub mod input;
 pub mod notifier;
 pub mod password;
 pub mod payments;
 pub mod settings;
+pub mod verification;
 pub mod workers;
 
 pub use app::App;

@@ -421,10 +421,10 @@ impl From<motcua_persistence::DieselError> for ApiError {
     }
 }
 
-impl From<motcua_persistence::workflow::WorkflowError> for ApiError {
-    fn from(error: motcua_persistence::workflow::WorkflowError) -> Self {
+impl From<motcua_app::dossiers::WorkflowError> for ApiError {
+    fn from(error: motcua_app::dossiers::WorkflowError) -> Self {
+        use motcua_app::dossiers::WorkflowError as W;
         use motcua_domain::dossier::ReturnBlocked;
-        use motcua_persistence::workflow::WorkflowError as W;
         match error {
             W::Store(e) => e.into(),
             W::NotFound => ApiError::not_found(),

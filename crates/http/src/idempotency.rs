@@ -103,8 +103,13 @@ struct Stored {
     etag: Option<String>,
 }
 
-/// Runs `work` once per (caller, key), in one transaction with the stored
-/// response. Without a key it simply runs.
+/// Runs `work` once per (caller, key), in one write transaction with the
+/// claim of the key and the stored response, so the claim costs no
+/// transaction of its own. A repeat sent meanwhile waits for that
+/// transaction (the key's row on PostgreSQL, the write lock on SQLite) and
+/// then replays its answer, or does the work itself if it failed (a failure
+/// rolls the claim back with the work: the key stays free for a corrected
+/// request). Without a key `work` simply runs, in a write transaction too.
 pub async fn once<F>(
     state: &AppState,
     caller: &str,
@@ -115,25 +120,25 @@ pub async fn once<F>(
 where
     F: FnOnce(&mut AnyConnection) -> ApiResult<Written> + Send + 'static,
 {
-    let Some(key) = key else {
-        let outcome = state.db(work).await?;
-        return Ok(respond(&outcome, false));
-    };
     let caller = caller.to_owned();
-    if let Some(replayed) = claim(state, &caller, &key, fingerprint).await? {
-        return Ok(replayed);
-    }
-    let (c, k) = (caller.clone(), key.clone());
-    let result = state
+    let (outcome, replayed) = state
         .db(move |conn| {
             write_tx(conn, |conn| {
+                if let Some(key) = &key {
+                    let claim = idempotency::claim_in_tx(conn, &caller, key, &fingerprint)?;
+                    if let Some(earlier) = earlier_answer(claim)? {
+                        return Ok((earlier, true));
+                    }
+                }
                 let outcome = work(conn)?;
-                store(conn, &c, &k, &outcome)?;
-                Ok(outcome)
+                if let Some(key) = &key {
+                    store(conn, &caller, key, &outcome)?;
+                }
+                Ok((outcome, false))
             })
         })
-        .await;
-    finish(state, caller, key, result).await
+        .await?;
+    Ok(respond(&outcome, replayed))
 }
 
 /// Like [`once`] for work that calls out (a gateway) and so must not hold a
@@ -174,7 +179,8 @@ where
     finish(state, caller, key, result).await
 }
 
-/// Claims the key (`None`), or answers for the request that held it (`Some`).
+/// Claims the key in a transaction of its own (`None`), or answers for the
+/// request that held it (`Some`).
 async fn claim(
     state: &AppState,
     caller: &str,
@@ -182,21 +188,26 @@ async fn claim(
     fingerprint: String,
 ) -> ApiResult<Option<HttpResponse>> {
     let (c, k) = (caller.to_owned(), key.to_owned());
-    match state
+    let claim = state
         .db(move |conn| Ok(idempotency::claim(conn, &c, &k, &fingerprint)?))
-        .await?
-    {
+        .await?;
+    Ok(earlier_answer(claim)?.map(|earlier| respond(&earlier, true)))
+}
+
+/// `None` when the key is ours; the earlier answer to replay; or why the key
+/// cannot be used now.
+fn earlier_answer(claim: Claim) -> ApiResult<Option<Written>> {
+    match claim {
         Claim::Claimed => Ok(None),
         Claim::Replay { status, body, .. } => {
             let stored: Stored = serde_json::from_str(&body)
                 .map_err(|e| ApiError::internal("stored response", e))?;
-            let outcome = Written {
+            Ok(Some(Written {
                 status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
                 body: stored.body,
                 location: stored.location,
                 etag: stored.etag,
-            };
-            Ok(Some(respond(&outcome, true)))
+            }))
         }
         Claim::Mismatch => Err(ApiError::new(ErrorCode::IdempotencyKeyReused)),
         Claim::InFlight => {

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use motcua_domain::Role;
 use motcua_domain::dossier::{Channel, DossierStatus};
 
-use crate::repo::dossiers::{self as repo, NewDossier, NewEvent};
+use crate::repo::dossiers::{self as repo, NewDossier, NewEvent, Numbering};
 use crate::schema::{agencies, applicants, dossier_agencies, dossiers, procedures};
 use crate::time::to_db;
 use crate::{AnyConnection, StoreResult, write_tx};
@@ -40,17 +40,15 @@ pub fn template(conn: &mut AnyConnection) -> StoreResult<Template> {
     })
 }
 
-/// Submit: in one write transaction, the agency's number for `day` (the
-/// counter row), the dossier row, its agency link and its trail line.
+/// Submit: in one write transaction, the dossier row, its agency link, its
+/// trail line and last the agency's number for `day` (the counter row) with
+/// the code: the same statements, in the same order, as the API's filing.
 pub fn submit(conn: &mut AnyConnection, t: Template, day: NaiveDate) -> StoreResult<i64> {
     write_tx(conn, |conn| {
-        let n = repo::next_sequence(conn, t.agency_id, day)?;
-        let code = format!("BENCH-{}-{n:06}", day.format("%y%m%d"));
         let now = Utc::now();
         let id = repo::insert(
             conn,
             &NewDossier {
-                code: &code,
                 procedure_id: t.procedure_id,
                 agency_id: t.agency_id,
                 applicant_id: t.applicant_id,
@@ -63,7 +61,6 @@ pub fn submit(conn: &mut AnyConnection, t: Template, day: NaiveDate) -> StoreRes
                 submitted_at: now,
                 fees: &[],
                 fees_due_vnd: 0,
-                search_text: " bench",
                 note: None,
             },
         )?;
@@ -80,6 +77,18 @@ pub fn submit(conn: &mut AnyConnection, t: Template, day: NaiveDate) -> StoreRes
                 note: None,
                 data: None,
                 at: now,
+            },
+        )?;
+        let prefix = format!("BENCH-{}-", day.format("%y%m%d"));
+        repo::number(
+            conn,
+            id,
+            &Numbering {
+                agency_id: t.agency_id,
+                day,
+                code_prefix: &prefix,
+                search_head: " bench ",
+                search_tail: " ",
             },
         )?;
         Ok(id)

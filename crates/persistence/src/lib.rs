@@ -11,8 +11,6 @@ pub mod reports;
 pub mod schema;
 pub mod storage;
 pub mod time;
-pub mod verification;
-pub mod workflow;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

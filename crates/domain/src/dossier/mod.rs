@@ -9,7 +9,9 @@
 mod record;
 mod transitions;
 
-pub use record::{ApplicantRef, Dossier, ProcedureRef, RatingScore, dossier_code, may_rate};
+pub use record::{
+    ApplicantRef, Dossier, ProcedureRef, RatingScore, dossier_code, dossier_code_prefix, may_rate,
+};
 pub use transitions::{
     Actor, Refusal, ReturnBlocked, StatusFacts, allowed_actions, check_return, decide, may_act,
 };

@@ -7,7 +7,13 @@ use super::{Channel, DossierStatus, StatusFacts};
 
 /// `<agency code>-<yymmdd>-<sequence>`, the sequence at least four digits.
 pub fn dossier_code(agency_code: &str, day: chrono::NaiveDate, sequence: i64) -> String {
-    format!("{agency_code}-{}-{sequence:04}", day.format("%y%m%d"))
+    format!("{}{sequence:04}", dossier_code_prefix(agency_code, day))
+}
+
+/// What a dossier's code is before its number of the day: the number is
+/// appended in at least four digits (storage does it as it takes the number).
+pub fn dossier_code_prefix(agency_code: &str, day: chrono::NaiveDate) -> String {
+    format!("{agency_code}-{}-", day.format("%y%m%d"))
 }
 
 /// The procedure a dossier is for, as shown inside it.

@@ -4,12 +4,12 @@ use actix_multipart::Multipart;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, LOCATION};
 use actix_web::{HttpResponse, get, post, web};
 use futures_util::StreamExt;
+use motcua_app::dossiers as workflow;
 use motcua_domain::Role;
 use motcua_domain::document::{ACCEPTED_TYPES, Document, DocumentKind, clean_file_name};
 use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::Problem;
 use motcua_persistence::repo::documents;
-use motcua_persistence::workflow;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 

@@ -5,6 +5,7 @@
 use actix_web::http::header::RETRY_AFTER;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Duration, Utc};
+use motcua_app::verification::{self, CodeEntry, CodeRequest, Linked};
 use motcua_domain::Role;
 use motcua_domain::access::{ContactChannel, OTP_DIGITS, VerificationMethod};
 use motcua_domain::rule::RuleCode;
@@ -13,7 +14,6 @@ use motcua_domain::validation::Problem;
 use motcua_persistence::repo::identity::{self, Mismatch, Verification};
 use motcua_persistence::repo::integrations::{self, Access, Grant};
 use motcua_persistence::repo::{agencies, users};
-use motcua_persistence::verification::{self, CodeEntry, CodeRequest, Linked};
 use motcua_persistence::write_tx;
 use rand::Rng;
 use serde::{Deserialize, Serialize};

@@ -36,6 +36,32 @@ struct Row {
     created_at: NaiveDateTime,
 }
 
+/// [`Row`]'s columns, for `RETURNING` (the multi-backend connection cannot
+/// return `Row::as_select()`).
+const ROW_COLUMNS: (
+    applicants::id,
+    applicants::kind,
+    applicants::id_number,
+    applicants::tax_code,
+    applicants::full_name,
+    applicants::date_of_birth,
+    applicants::phone,
+    applicants::email,
+    applicants::address,
+    applicants::created_at,
+) = (
+    applicants::id,
+    applicants::kind,
+    applicants::id_number,
+    applicants::tax_code,
+    applicants::full_name,
+    applicants::date_of_birth,
+    applicants::phone,
+    applicants::email,
+    applicants::address,
+    applicants::created_at,
+);
+
 impl From<Row> for Applicant {
     fn from(r: Row) -> Self {
         Applicant {
@@ -65,7 +91,8 @@ pub struct NewPerson<'a> {
 
 pub fn insert_person(conn: &mut AnyConnection, person: &NewPerson<'_>) -> StoreResult<Applicant> {
     let at = to_db(now());
-    let id: i64 = diesel::insert_into(applicants::table)
+    // The row as written comes back with the insert: no read after it.
+    let row = diesel::insert_into(applicants::table)
         .values((
             applicants::kind.eq("person"),
             applicants::id_number.eq(person.id_number),
@@ -77,9 +104,9 @@ pub fn insert_person(conn: &mut AnyConnection, person: &NewPerson<'_>) -> StoreR
             applicants::created_at.eq(at),
             applicants::updated_at.eq(at),
         ))
-        .returning(applicants::id)
-        .get_result(conn)?;
-    by_id(conn, id)
+        .returning(ROW_COLUMNS)
+        .get_result::<Row>(conn)?;
+    Ok(row.into())
 }
 
 #[derive(Debug, Clone, Default)]
@@ -96,7 +123,8 @@ pub fn insert_organization(
     org: &NewOrganization<'_>,
 ) -> StoreResult<Applicant> {
     let at = to_db(now());
-    let id: i64 = diesel::insert_into(applicants::table)
+    // The row as written comes back with the insert: no read after it.
+    let row = diesel::insert_into(applicants::table)
         .values((
             applicants::kind.eq("organization"),
             applicants::tax_code.eq(org.tax_code),
@@ -107,9 +135,9 @@ pub fn insert_organization(
             applicants::created_at.eq(at),
             applicants::updated_at.eq(at),
         ))
-        .returning(applicants::id)
-        .get_result(conn)?;
-    by_id(conn, id)
+        .returning(ROW_COLUMNS)
+        .get_result::<Row>(conn)?;
+    Ok(row.into())
 }
 
 pub fn by_tax_code(conn: &mut AnyConnection, tax_code: &str) -> StoreResult<Option<Applicant>> {

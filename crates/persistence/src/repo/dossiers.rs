@@ -1,5 +1,6 @@
 //! Dossier storage: rows, their trail, their documents. The rules of what may
-//! happen live in the domain; `crate::workflow` combines the two.
+//! happen live in the domain; the use cases (`motcua_app::dossiers`) combine
+//! the two.
 
 use std::collections::{HashMap, HashSet};
 
@@ -346,14 +347,9 @@ pub fn for_action(
     })
 }
 
-/// Next dossier number of an agency's day, in the caller's transaction (see
-/// [`next_daily_number`](crate::repo::next_daily_number)): no gaps, no repeats.
-pub fn next_sequence(conn: &mut AnyConnection, agency_id: i64, day: NaiveDate) -> StoreResult<i64> {
-    crate::repo::next_daily_number!(conn, dossier_sequences, agency_id, day)
-}
-
+/// A dossier as filed. Its code is set last, by [`number`], in the same
+/// transaction.
 pub struct NewDossier<'a> {
-    pub code: &'a str,
     pub procedure_id: i64,
     pub agency_id: i64,
     pub applicant_id: i64,
@@ -366,16 +362,20 @@ pub struct NewDossier<'a> {
     pub submitted_at: DateTime<Utc>,
     pub fees: &'a [Fee],
     pub fees_due_vnd: i64,
-    pub search_text: &'a str,
     pub note: Option<&'a str>,
 }
 
+/// Writes a dossier, and its receiving agency as the first it passed
+/// through, under a code of its own until [`number`] gives it its number.
 pub fn insert(conn: &mut AnyConnection, new: &NewDossier<'_>) -> StoreResult<i64> {
     let fees = serde_json::to_string(new.fees).map_err(StoreError::corrupt)?;
     let at = to_db(new.submitted_at);
+    // Unique like the codes it stands in for, and never seen outside the
+    // transaction: `number` replaces it before the commit.
+    let unnumbered = format!("~{}", uuid::Uuid::new_v4().simple());
     let id: i64 = diesel::insert_into(dossiers::table)
         .values((
-            dossiers::code.eq(new.code),
+            dossiers::code.eq(&unnumbered),
             dossiers::procedure_id.eq(new.procedure_id),
             dossiers::agency_id.eq(new.agency_id),
             dossiers::handling_agency_id.eq(new.agency_id),
@@ -392,7 +392,7 @@ pub fn insert(conn: &mut AnyConnection, new: &NewDossier<'_>) -> StoreResult<i64
             dossiers::fees_due_vnd.eq(new.fees_due_vnd),
             dossiers::fees_paid_vnd.eq(0_i64),
             dossiers::fees.eq(fees),
-            dossiers::search_text.eq(new.search_text),
+            dossiers::search_text.eq(""),
             dossiers::note.eq(new.note),
             dossiers::version.eq(1),
             dossiers::updated_at.eq(at),
@@ -401,6 +401,78 @@ pub fn insert(conn: &mut AnyConnection, new: &NewDossier<'_>) -> StoreResult<i64
         .get_result(conn)?;
     add_agency(conn, id, new.agency_id)?;
     Ok(id)
+}
+
+/// What a dossier's number completes: its code is `code_prefix` then the
+/// number in at least four digits (`dossier_code`'s rule), its search text
+/// `search_head`, the number, `search_tail`.
+pub struct Numbering<'a> {
+    pub agency_id: i64,
+    pub day: NaiveDate,
+    pub code_prefix: &'a str,
+    pub search_head: &'a str,
+    pub search_tail: &'a str,
+}
+
+#[derive(QueryableByName)]
+struct Numbered {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    code: String,
+}
+
+/// Takes the next number of the agency's day (`dossier_sequences`) and
+/// completes the dossier's code and search text with it; returns the code.
+/// Meant as the last statement before the commit: on PostgreSQL it is one
+/// statement, so the counter row is locked only from here to the commit;
+/// on SQLite two (the write transaction excludes other writers anyway). A
+/// rolled-back transaction gives its number back: no gaps, no repeats.
+pub fn number(conn: &mut AnyConnection, dossier_id: i64, n: &Numbering<'_>) -> StoreResult<String> {
+    use diesel::sql_types::{BigInt, Date, Text};
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            let numbered: Numbered = diesel::sql_query(
+                "WITH n AS ( \
+                   INSERT INTO dossier_sequences (agency_id, day, last_value) VALUES ($1, $2, 1) \
+                   ON CONFLICT (agency_id, day) \
+                   DO UPDATE SET last_value = dossier_sequences.last_value + 1 \
+                   RETURNING lpad(last_value::text, greatest(4, length(last_value::text)), '0') \
+                     AS digits) \
+                 UPDATE dossiers SET code = $3 || n.digits, search_text = $4 || n.digits || $5 \
+                 FROM n WHERE dossiers.id = $6 RETURNING dossiers.code",
+            )
+            .bind::<BigInt, _>(n.agency_id)
+            .bind::<Date, _>(n.day)
+            .bind::<Text, _>(n.code_prefix)
+            .bind::<Text, _>(n.search_head)
+            .bind::<Text, _>(n.search_tail)
+            .bind::<BigInt, _>(dossier_id)
+            .get_result(pg)?;
+            Ok(numbered.code)
+        }
+        AnyConnection::Sqlite(lite) => {
+            use crate::schema::dossier_sequences::dsl as s;
+            let last: i64 = diesel::insert_into(s::dossier_sequences)
+                .values((
+                    s::agency_id.eq(n.agency_id),
+                    s::day.eq(n.day),
+                    s::last_value.eq(1_i64),
+                ))
+                .on_conflict((s::agency_id, s::day))
+                .do_update()
+                .set(s::last_value.eq(s::last_value + 1_i64))
+                .returning(s::last_value)
+                .get_result(lite)?;
+            let digits = format!("{last:04}");
+            let code = format!("{}{digits}", n.code_prefix);
+            diesel::update(dossiers::table.find(dossier_id))
+                .set((
+                    dossiers::code.eq(&code),
+                    dossiers::search_text.eq(format!("{}{digits}{}", n.search_head, n.search_tail)),
+                ))
+                .execute(lite)?;
+            Ok(code)
+        }
+    }
 }
 
 pub fn add_agency(conn: &mut AnyConnection, dossier_id: i64, agency_id: i64) -> StoreResult<()> {
@@ -730,6 +802,35 @@ pub fn add_document(
             dossier_documents::added_at.eq(to_db(now())),
         ))
         .execute(conn)?;
+    Ok(())
+}
+
+/// Writes a dossier's document lines, added at `at`, in one statement.
+pub fn add_documents(
+    conn: &mut AnyConnection,
+    dossier_id: i64,
+    lines: &[NewDossierDocument<'_>],
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let at = to_db(at);
+    let rows: Vec<_> = lines
+        .iter()
+        .map(|d| {
+            (
+                dossier_documents::dossier_id.eq(dossier_id),
+                dossier_documents::requirement.eq(d.requirement),
+                dossier_documents::document_id.eq(d.document_id),
+                dossier_documents::paper.eq(d.paper),
+                dossier_documents::reused.eq(d.reused),
+                dossier_documents::stage.eq(d.stage),
+                dossier_documents::added_at.eq(at),
+            )
+        })
+        .collect();
+    crate::insert_many!(&mut *conn, dossier_documents::table, &rows)?;
     Ok(())
 }
 

@@ -29,13 +29,25 @@ pub enum Claim {
     InFlight,
 }
 
+/// Claims a key in a transaction of its own (see [`claim_in_tx`]).
 pub fn claim(
     conn: &mut AnyConnection,
     caller: &str,
     key: &str,
     fingerprint: &str,
 ) -> StoreResult<Claim> {
-    write_tx(conn, |conn| {
+    write_tx(conn, |conn| claim_in_tx(conn, caller, key, fingerprint))
+}
+
+/// Claims a key in the caller's write transaction, e.g. the one doing the
+/// work: a concurrent claim of the same key waits for it to end.
+pub fn claim_in_tx(
+    conn: &mut AnyConnection,
+    caller: &str,
+    key: &str,
+    fingerprint: &str,
+) -> StoreResult<Claim> {
+    {
         let at = now();
         // Expired keys and abandoned claims make room for a new claim.
         diesel::delete(
@@ -92,7 +104,7 @@ pub fn claim(
             }),
             _ => Ok(Claim::InFlight),
         }
-    })
+    }
 }
 
 /// Records the response of a claimed key; call inside the transaction that did the work.

@@ -3,6 +3,9 @@
 //! supplements, payments and cancellations.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use motcua_app::dossiers::{
+    self as workflow, ActionInput, ApplicantInput, DocumentInput, Submission,
+};
 use motcua_domain::agency::NewAgency;
 use motcua_domain::calendar::WorkingHours;
 use motcua_domain::dossier::{Action, DossierStatus};
@@ -13,7 +16,6 @@ use motcua_domain::procedure::{AdminLevel, Fee, SupplementClock};
 use motcua_persistence::repo::feedback::{self, NewFeedback, Reply};
 use motcua_persistence::repo::kpi::{self as agg, KpiFilter};
 use motcua_persistence::repo::{agencies, calendar, payments, procedures};
-use motcua_persistence::workflow::{self, ActionInput, ApplicantInput, DocumentInput, Submission};
 use motcua_persistence::{AnyConnection, Pool};
 
 use crate::on_both_backends;
@@ -47,6 +49,7 @@ fn submit(conn: &mut AnyConnection, w: &World, procedure: &str, at: DateTime<Utc
     };
     workflow::submit(conn, w.officer, submission, at)
         .unwrap()
+        .dossier
         .code
 }
 

@@ -5,6 +5,9 @@
 //! reading the dossier's lines again; this is the check that the two agree.
 
 use chrono::{DateTime, Duration, Utc};
+use motcua_app::dossiers::{
+    self as workflow, ActionInput, ApplicantInput, DocumentInput, Submission, WorkflowError,
+};
 use motcua_domain::Role;
 use motcua_domain::agency::NewAgency;
 use motcua_domain::calendar::WorkingHours;
@@ -12,9 +15,6 @@ use motcua_domain::dossier::{Action, Actor, Dossier, allowed_actions};
 use motcua_domain::procedure::{AdminLevel, Fee, SupplementClock};
 use motcua_persistence::repo::kpi as agg;
 use motcua_persistence::repo::{agencies, calendar, dossiers, payments, procedures};
-use motcua_persistence::workflow::{
-    self, ActionInput, ApplicantInput, DocumentInput, Submission, WorkflowError,
-};
 use motcua_persistence::{AnyConnection, Pool};
 
 use crate::on_both_backends;
@@ -85,6 +85,7 @@ fn submit(conn: &mut AnyConnection, w: &World, procedure: &str, at: DateTime<Utc
     };
     workflow::submit(conn, w.officer, submission, at)
         .unwrap()
+        .dossier
         .code
 }
 

@@ -2,6 +2,10 @@
 //! after the cut-off, supplement pauses across Tết, and the restart rule.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use motcua_app::dossiers::{
+    self as workflow, ActionInput, ApplicantInput, DocumentInput, Principal, Submission,
+    WorkflowError,
+};
 use motcua_domain::Role;
 use motcua_domain::agency::NewAgency;
 use motcua_domain::calendar::{DayKind, WorkingHours};
@@ -9,9 +13,6 @@ use motcua_domain::dossier::{Action, DossierStatus};
 use motcua_domain::procedure::{AdminLevel, SupplementClock};
 use motcua_persistence::repo::calendar::{self, DayOverride};
 use motcua_persistence::repo::{agencies, procedures, users};
-use motcua_persistence::workflow::{
-    self, ActionInput, ApplicantInput, DocumentInput, Principal, Submission, WorkflowError,
-};
 use motcua_persistence::{AnyConnection, Pool};
 
 use crate::on_both_backends;
@@ -127,6 +128,7 @@ pub(crate) fn submit(conn: &mut AnyConnection, w: &World, at: DateTime<Utc>) -> 
     };
     workflow::submit(conn, w.officer, submission, at)
         .unwrap()
+        .dossier
         .code
 }
 

@@ -6,6 +6,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ACCEPT, ETAG, IF_MATCH, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
+use motcua_app::dossiers::{
+    self as workflow, ActionInput, ApplicantInput, DocumentInput, Filed, Submission,
+};
 use motcua_domain::calendar::{Outcome, Progress, WorkingCalendar, WorkingHours};
 use motcua_domain::dossier::{
     Action, Actor, Channel, Dossier, DossierStatus, RatingScore, allowed_actions,
@@ -19,7 +22,6 @@ use motcua_persistence::repo::dossiers::{
     self, Apology, DossierDocument, DossierFilter, Event, Rating,
 };
 use motcua_persistence::repo::{calendar, procedures};
-use motcua_persistence::workflow::{self, ActionInput, ApplicantInput, DocumentInput, Submission};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -37,7 +39,7 @@ mod receipt_html;
 mod receipt_slip;
 
 pub use dto::*;
-use receipt_html::*;
+use receipt_html::receipt_html;
 pub use receipt_slip::*;
 
 pub fn who(caller: &Caller) -> workflow::Principal {
@@ -49,7 +51,7 @@ pub fn who(caller: &Caller) -> workflow::Principal {
 }
 
 fn view(d: Dossier, actor: Actor, calendar: &WorkingCalendar, now: DateTime<Utc>) -> DossierView {
-    let (outcome, progress) = handling::standing(
+    let standing = handling::standing(
         ClockState {
             status: d.status,
             time_unit: d.time_unit,
@@ -60,6 +62,14 @@ fn view(d: Dossier, actor: Actor, calendar: &WorkingCalendar, now: DateTime<Utc>
         calendar,
         now,
     );
+    view_standing(d, actor, standing)
+}
+
+fn view_standing(
+    d: Dossier,
+    actor: Actor,
+    (outcome, progress): (Option<Outcome>, Option<Progress>),
+) -> DossierView {
     DossierView {
         status_label: d.status.label_vi(),
         portal_status: d.portal_status(),
@@ -100,6 +110,20 @@ fn detail(
         rating,
         fees_overpaid_vnd,
     })
+}
+
+/// The answer to a filing, from what was written: a dossier just filed has
+/// no due moment yet (its clock starts at reception), so no outcome or
+/// progress, and no supplement request, apology, rating or payment.
+fn filed_detail(filed: Filed) -> DossierDetail {
+    DossierDetail {
+        view: view_standing(filed.dossier, filed.actor, (None, None)),
+        documents: filed.documents,
+        supplement_request: None,
+        apologies: Vec::new(),
+        rating: None,
+        fees_overpaid_vnd: 0,
+    }
 }
 
 fn written(detail: DossierDetail, status: StatusCode) -> ApiResult<Written> {
@@ -163,20 +187,16 @@ pub async fn submit(
         fee_codes: request.fee_codes,
         note: request.note,
     };
-    let (me, hours) = (who(&caller), state.hours);
+    let me = who(&caller);
+    // In the write transaction that claims the key (if any) and stores the answer.
     let response = idempotency::once(
         &state,
         &format!("user:{}", caller.user_id),
         key,
         fingerprint,
         move |conn| {
-            let now = motcua_persistence::time::now();
-            let dossier = workflow::submit(conn, me, submission, now)?;
-            let (dossier, actor) = workflow::visible(conn, me, &dossier.code)?;
-            written(
-                detail(conn, dossier, actor, hours, now)?,
-                StatusCode::CREATED,
-            )
+            let filed = workflow::file(conn, me, submission, motcua_persistence::time::now())?;
+            written(filed_detail(filed), StatusCode::CREATED)
         },
     )
     .await?;
@@ -427,7 +447,7 @@ pub async fn history(
             Ok(dossiers::history(conn, dossier.id)?)
         })
         .await?;
-    let total = events.len() as i64;
+    let total = i64::try_from(events.len()).unwrap_or(i64::MAX);
     Ok(HttpResponse::Ok().json(PageView {
         items: events,
         page: 1,

@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{Duration, NaiveDate};
+use motcua_app::dossiers as workflow;
 use motcua_domain::payment::{Payment, PaymentMethod, PaymentStatus, check_amount};
 use motcua_domain::rule::RuleCode;
 use motcua_domain::rules::{ReceiptNumber, TextRule};
@@ -12,7 +13,6 @@ use motcua_persistence::repo::dossiers as dossier_repo;
 use motcua_persistence::repo::payments::{
     self as repo, CounterRefusal, GatewayFacts, PaymentFilter, Transition,
 };
-use motcua_persistence::workflow;
 use motcua_persistence::write_tx;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};

@@ -19,11 +19,11 @@ pub use reconciling::{
 };
 pub use refunds::{RefundRequest, approve_refund, refund};
 
+use motcua_app::dossiers as workflow;
 use motcua_domain::payment::{AmountProblem, Payment, PaymentStatus, Refund};
 use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::Problem;
 use motcua_persistence::repo::payments::{self as repo, PaymentEvent};
-use motcua_persistence::workflow;
 use motcua_persistence::{AnyConnection, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;

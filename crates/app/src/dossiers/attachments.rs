@@ -1,6 +1,18 @@
 //! Documents attached to a dossier after filing, and who may read them.
 
-use super::*;
+use chrono::{DateTime, Utc};
+use motcua_domain::Role;
+use motcua_domain::access::{self, IdentityStatus};
+use motcua_domain::document::{DocumentKind, DocumentStage};
+use motcua_domain::dossier::Dossier;
+use motcua_domain::handling::{self, AttachRefusal};
+use motcua_domain::rule::RuleCode;
+use motcua_domain::validation::Problem;
+use motcua_persistence::repo::dossiers::{self, Change, NewDossierDocument, NewEvent};
+use motcua_persistence::repo::{documents, kpi, procedures};
+use motcua_persistence::{AnyConnection, write_tx};
+
+use super::{Principal, WorkflowError, WorkflowResult, holding, invalid, viewer, visible};
 
 /// Attaches a freshly uploaded document to a dossier: the applicant's
 /// supplement, a scan of paper handed in at the counter, or the result.
@@ -80,7 +92,7 @@ pub fn attach(
                 at: now,
             },
         )?;
-        crate::repo::kpi::refresh(conn, dossier.id)?;
+        kpi::refresh(conn, dossier.id)?;
         Ok(dossiers::by_id(conn, dossier.id)?)
     })
 }

@@ -26,13 +26,13 @@ use motcua_domain::validation::{FieldError, Problem};
 use serde_json::{Map, Value, json};
 
 use super::{Principal, WorkflowError, WorkflowResult, actor_with, invalid, usable, viewer};
-use crate::repo::dossiers::{
+use motcua_persistence::repo::dossiers::{
     self, Change, DossierDocument, NewDossierDocument, NewEvent, OpenSupplement, Rating,
     SupplementLine,
 };
-use crate::repo::kpi::{self, FactLines};
-use crate::repo::{agencies, calendar, documents, integrations, procedures};
-use crate::{AnyConnection, StoreError, write_tx};
+use motcua_persistence::repo::kpi::{self, FactLines};
+use motcua_persistence::repo::{agencies, calendar, documents, integrations, procedures};
+use motcua_persistence::{AnyConnection, StoreError, write_tx};
 
 /// What an action carries besides its name.
 #[derive(Debug, Clone, Default)]
@@ -427,7 +427,7 @@ impl Step {
             .map_err(|problem| invalid("documents", problem))?;
         if let Some(request) = dossiers::open_among(&self.requests) {
             dossiers::close_supplement_request(conn, request.id, now)?;
-            let closed_at = crate::time::from_db(crate::time::to_db(now));
+            let closed_at = motcua_persistence::time::from_db(motcua_persistence::time::to_db(now));
             for line in self.requests.iter_mut().filter(|r| r.id == request.id) {
                 line.supplemented_at = Some(closed_at);
             }
@@ -588,7 +588,7 @@ impl Step {
         now: DateTime<Utc>,
     ) -> WorkflowResult<Self> {
         let id = self.dossier.id;
-        let stamped = crate::time::now();
+        let stamped = motcua_persistence::time::now();
         if !dossiers::update_at(conn, id, self.dossier.version, &self.change, stamped)? {
             let current = dossiers::by_id(conn, id)?.version;
             return Err(WorkflowError::Stale { current });

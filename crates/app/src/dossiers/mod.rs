@@ -1,29 +1,17 @@
 //! Dossier use cases: the domain's rules applied to stored dossiers, each in
-//! one transaction with the trail line it produces.
+//! one transaction with the trail line it produces. Persistence stores the
+//! rows; what may happen, and in which order it is checked, is decided here.
 
-use chrono::{DateTime, Utc};
 use motcua_domain::Role;
 use motcua_domain::access::{self, Holding, IdentityStatus, ListScope, Viewer};
-use motcua_domain::document::{DocumentKind, DocumentStage};
-use motcua_domain::dossier::{
-    Action, Actor, Channel, Dossier, DossierStatus, ReturnBlocked, dossier_code,
-};
-use motcua_domain::handling::{self, AttachRefusal};
-use motcua_domain::identity::normalize_phone;
-use motcua_domain::local_time;
-use motcua_domain::procedure::ProcedureStatus;
-use motcua_domain::rule::RuleCode;
-use motcua_domain::rules::{Comment, Note, PersonName, TextRule};
-use motcua_domain::submission::{
-    self, AgencyChoice, ApplicantIdentity, DocumentHolding, DocumentUse, DocumentUser,
-};
-use motcua_domain::text::{fold, nfc};
+use motcua_domain::dossier::{Action, Actor, Channel, Dossier, DossierStatus, ReturnBlocked};
+use motcua_domain::rules::{PersonName, TextRule};
+use motcua_domain::submission::{self, ApplicantIdentity};
 use motcua_domain::validation::{FieldError, FieldErrors, Problem};
-use rand::Rng;
 
-use crate::repo::dossiers::{self, Change, DossierScope, NewDossierDocument, NewEvent};
-use crate::repo::{agencies, applicants, documents, identity, integrations, procedures, users};
-use crate::{AnyConnection, StoreError, write_tx};
+use motcua_persistence::repo::dossiers::{self, DossierScope};
+use motcua_persistence::repo::{identity, integrations, users};
+use motcua_persistence::{AnyConnection, DieselError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkflowError {
@@ -49,8 +37,8 @@ pub enum WorkflowError {
     AlreadyRated,
 }
 
-impl From<diesel::result::Error> for WorkflowError {
-    fn from(e: diesel::result::Error) -> Self {
+impl From<DieselError> for WorkflowError {
+    fn from(e: DieselError) -> Self {
         WorkflowError::Store(e.into())
     }
 }
@@ -235,7 +223,8 @@ pub fn visible(
 /// The applicant checks of the domain, and the length limit of a name.
 fn check_applicant(input: &ApplicantInput, errors: &mut FieldErrors) -> Option<ApplicantIdentity> {
     let identity = submission::check_applicant(input, errors);
-    if input.full_name.trim().chars().count() > PersonName::MAX as usize {
+    let length = u64::try_from(input.full_name.trim().chars().count()).unwrap_or(u64::MAX);
+    if length > PersonName::MAX {
         errors.add(
             "applicant.full_name",
             Problem::TooLong {

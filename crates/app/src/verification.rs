@@ -8,10 +8,13 @@ use motcua_domain::access::{
     self, ContactChannel, IdentityStatus, OtpCheck, OtpState, VerificationMethod,
 };
 
-use crate::repo::identity::{self, AttemptOutcome, NewAttempt, NewMismatch, Verification};
-use crate::repo::{applicants, users};
-use crate::workflow::{WorkflowError, WorkflowResult};
-use crate::{AnyConnection, write_tx};
+use motcua_persistence::repo::identity::{
+    self, AttemptOutcome, NewAttempt, NewMismatch, Verification,
+};
+use motcua_persistence::repo::{applicants, users};
+use motcua_persistence::{AnyConnection, write_tx};
+
+use crate::dossiers::{WorkflowError, WorkflowResult};
 
 /// How a request to link an account ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +30,7 @@ fn claim(
     user_id: i64,
 ) -> WorkflowResult<(motcua_domain::user::User, applicants::Applicant)> {
     let user = users::by_id(conn, user_id).map_err(|e| match e {
-        crate::StoreError::NotFound => WorkflowError::NotFound,
+        motcua_persistence::StoreError::NotFound => WorkflowError::NotFound,
         other => other.into(),
     })?;
     if user.role != Role::Citizen {

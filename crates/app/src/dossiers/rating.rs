@@ -1,6 +1,13 @@
 //! The applicant's rating of the service.
 
-use super::*;
+use motcua_domain::Role;
+use motcua_domain::rules::{Comment, TextRule};
+use motcua_domain::text::nfc;
+use motcua_domain::validation::Problem;
+use motcua_persistence::repo::{dossiers, kpi, users};
+use motcua_persistence::{AnyConnection, StoreError, write_tx};
+
+use super::{Principal, WorkflowError, WorkflowResult, invalid, visible};
 
 /// The applicant rates the service once, after the outcome.
 pub fn rate(
@@ -39,7 +46,7 @@ pub fn rate(
                     e.into()
                 }
             })?;
-        crate::repo::kpi::refresh(conn, dossier.id)?;
+        kpi::refresh(conn, dossier.id)?;
         Ok(rating)
     })
 }
