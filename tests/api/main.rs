@@ -27,4 +27,6 @@ mod people;
 mod queue;
 mod statements;
 mod timing;
+mod webhooks;
+mod webhooks_http;
 mod workers;

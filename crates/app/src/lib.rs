@@ -11,6 +11,7 @@ pub mod notifier;
 pub mod password;
 pub mod payments;
 pub mod settings;
+pub mod webhooks;
 pub mod workers;
 
 pub use app::App;

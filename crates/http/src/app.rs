@@ -25,7 +25,7 @@ use crate::middleware::{
 };
 use crate::routes::{
     agencies, audit, auth, calendar, catalog, documents, dossiers, feedback, identity, kpi, ops,
-    payments, queue, tracking, users,
+    payments, queue, tracking, users, webhooks,
 };
 use crate::state::AppState;
 use motcua_app::settings::Settings;
@@ -122,7 +122,15 @@ where
                 .service(feedback::get)
                 .service(feedback::reply)
                 .service(feedback::track)
-                .service(feedback::add_info),
+                .service(feedback::add_info)
+                .service(webhooks::create)
+                .service(webhooks::list)
+                .service(webhooks::get)
+                .service(webhooks::update)
+                .service(webhooks::remove)
+                .service(webhooks::rotate_secret)
+                .service(webhooks::deliveries)
+                .service(webhooks::retry),
         )
         .configure(|cfg| {
             if sandbox {
