@@ -74,7 +74,13 @@ async fn subscriptions_are_owned_rotated_logged_and_redelivered(app: TestApp) {
         .unwrap();
     assert_ne!(rotated["secret"], secret.as_str());
     assert!(rotated["previous_secret_valid_until"].as_str().is_some());
-    // An event, one round against a closed port: a failed attempt in the log.
+    delivery_log_retry_and_removal(&app, &portal, &admin, &path).await;
+}
+
+/// An event, rounds against a closed port: a failed attempt in the log, a
+/// manual retry, switched off, deleted.
+async fn delivery_log_retry_and_removal(app: &TestApp, portal: &str, admin: &str, path: &str) {
+    let (portal, admin) = (portal.to_owned(), admin.to_owned());
     {
         let mut conn = app.pool.get().unwrap();
         let event_id = uuid::Uuid::new_v4().to_string();
@@ -121,7 +127,7 @@ async fn subscriptions_are_owned_rotated_logged_and_redelivered(app: TestApp) {
     assert_eq!(retried["status"], "pending");
     // Switched off and on; deleted.
     let res = app
-        .patch(&path)
+        .patch(path)
         .header("authorization", bearer(&portal))
         .json(&json!({"status": "disabled"}))
         .send()
@@ -130,14 +136,14 @@ async fn subscriptions_are_owned_rotated_logged_and_redelivered(app: TestApp) {
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["status"], "disabled");
     let res = app
-        .delete(&path)
+        .delete(path)
         .header("authorization", bearer(&portal))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
     let res = app
-        .get(&path)
+        .get(path)
         .header("authorization", bearer(&admin))
         .send()
         .await

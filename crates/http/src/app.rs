@@ -123,14 +123,7 @@ where
                 .service(feedback::reply)
                 .service(feedback::track)
                 .service(feedback::add_info)
-                .service(webhooks::create)
-                .service(webhooks::list)
-                .service(webhooks::get)
-                .service(webhooks::update)
-                .service(webhooks::remove)
-                .service(webhooks::rotate_secret)
-                .service(webhooks::deliveries)
-                .service(webhooks::retry),
+                .configure(webhooks::configure),
         )
         .configure(|cfg| {
             if sandbox {

@@ -17,6 +17,18 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
 use crate::state::AppState;
 
+/// Registers the webhook operations (under `/api/v1`).
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(create)
+        .service(list)
+        .service(get)
+        .service(update)
+        .service(remove)
+        .service(rotate_secret)
+        .service(deliveries)
+        .service(retry);
+}
+
 /// Deliveries shown per subscription (newest first).
 const DELIVERIES_SHOWN: i64 = 100;
 

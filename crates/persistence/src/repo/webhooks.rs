@@ -627,7 +627,6 @@ pub fn record_attempt(
         .filter(webhook_deliveries::claimed_by.eq(owner))
         .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()));
     let current: Option<(i64, i32, chrono::NaiveDateTime)> = mine
-        .clone()
         .select((
             webhook_deliveries::subscription_id,
             webhook_deliveries::attempts,
