@@ -28,4 +28,6 @@ mod people;
 mod queue;
 mod statements;
 mod timing;
+mod webhooks;
+mod webhooks_http;
 mod workers;

@@ -57,6 +57,9 @@ pub fn test_settings(db: &TestDb) -> Settings {
     // tests run the jobs when they ask (POST /payments/jobs/run, or
     // `App::payment_round` at a chosen instant), or set a shorter interval.
     settings.payments.jobs_interval_secs = 3600;
+    // Webhook rounds would add statements to every test's pool: tests that
+    // want the worker turn it on, or run `App::webhook_round` themselves.
+    settings.webhooks.interval_ms = 0;
     settings.data_dir = std::env::temp_dir()
         .join(format!("motcua-files-{}", uuid::Uuid::new_v4().simple()))
         .display()

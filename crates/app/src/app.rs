@@ -42,6 +42,8 @@ pub struct App {
     pub jwt_secret: Arc<[u8]>,
     /// A random name of this process, for the job runs it claims.
     pub instance: Arc<str>,
+    /// Where webhook deliveries go out (HTTP, checked against SSRF).
+    pub webhook_sender: Arc<dyn crate::webhooks::Sender>,
 }
 
 impl App {
@@ -82,6 +84,7 @@ impl App {
             }),
         };
         let jwt_secret = jwt_secret(&settings).into();
+        let webhook_sender = Arc::new(crate::webhooks::http_sender(&settings));
         Self {
             pool,
             backend,
@@ -93,6 +96,7 @@ impl App {
             notifier,
             jwt_secret,
             instance: crate::password::random_token(12).into(),
+            webhook_sender,
         }
     }
 

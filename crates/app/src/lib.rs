@@ -13,6 +13,7 @@ pub mod password;
 pub mod payments;
 pub mod settings;
 pub mod verification;
+pub mod webhooks;
 pub mod workers;
 
 pub use app::App;

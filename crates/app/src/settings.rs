@@ -54,6 +54,33 @@ pub struct Settings {
     pub kpi: KpiSettings,
     pub identity: IdentitySettings,
     pub tracking: TrackingSettings,
+    pub webhooks: WebhookSettings,
+}
+
+/// Webhook deliveries (see `docs/events.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// How often each server process fans events out and sends what is due; 0 turns it off.
+    pub interval_ms: u64,
+    /// How long one delivery may take, connecting included.
+    pub timeout_ms: u64,
+    /// Deliver to loopback, private and reserved addresses (a receiver inside
+    /// the province's network). Defaults to off in production, on in development.
+    pub allow_private_targets: Option<bool>,
+    /// How long a rotated-out secret keeps signing next to the new one.
+    pub rotation_overlap_secs: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            interval_ms: 2000,
+            timeout_ms: 10_000,
+            allow_private_targets: None,
+            rotation_overlap_secs: 24 * 3600,
+        }
+    }
 }
 
 /// The public tracking look-up's limit per client address (see `docs/configuration.md`).
@@ -349,6 +376,7 @@ impl Default for Settings {
             kpi: KpiSettings::default(),
             identity: IdentitySettings::default(),
             tracking: TrackingSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -549,12 +577,24 @@ impl Settings {
             .scoring
             .check()
             .map_err(|e| SettingsError::Invalid(format!("kpi.scoring: {e}")))?;
+        if self.webhooks.timeout_ms == 0 {
+            return Err(SettingsError::Invalid(
+                "webhooks.timeout_ms must be positive".into(),
+            ));
+        }
         if self.uploads.max_file_bytes == 0 {
             return Err(SettingsError::Invalid(
                 "uploads.max_file_bytes must be positive".into(),
             ));
         }
         Ok(())
+    }
+
+    /// Whether webhooks may target non-public addresses (see [`WebhookSettings`]).
+    pub fn allow_private_webhook_targets(&self) -> bool {
+        self.webhooks
+            .allow_private_targets
+            .unwrap_or(!self.is_production())
     }
 
     pub fn demo_enabled(&self) -> bool {

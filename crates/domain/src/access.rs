@@ -169,6 +169,44 @@ pub fn agency_view(home: Option<i64>, requested: Option<i64>) -> Result<AgencyVi
     }
 }
 
+/// Which events a reader of the change feed, or a webhook subscription,
+/// receives: the agencies (`None`: all) and whether events that belong to no
+/// agency (catalog changes) come too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventReach {
+    pub agency_ids: Option<Vec<i64>>,
+    pub with_unassigned: bool,
+}
+
+/// Admins read every event, or one agency's; integration accounts the
+/// events of the agencies they are granted (and catalog events), or one
+/// granted agency's; nobody else reads the feed.
+pub fn event_reach(
+    role: Role,
+    granted: &[i64],
+    requested: Option<i64>,
+) -> Result<EventReach, NotStaff> {
+    match (role, requested) {
+        (Role::Admin, None) => Ok(EventReach {
+            agency_ids: None,
+            with_unassigned: true,
+        }),
+        (Role::Admin, Some(agency)) => Ok(EventReach {
+            agency_ids: Some(vec![agency]),
+            with_unassigned: false,
+        }),
+        (Role::Integration, None) => Ok(EventReach {
+            agency_ids: Some(granted.to_vec()),
+            with_unassigned: true,
+        }),
+        (Role::Integration, Some(agency)) if granted.contains(&agency) => Ok(EventReach {
+            agency_ids: Some(vec![agency]),
+            with_unassigned: false,
+        }),
+        _ => Err(NotStaff),
+    }
+}
+
 /// Names match when they are the same letters, whatever the accents, case,
 /// spacing and punctuation: `Trần Thị Bích` and `TRAN THI BICH`.
 pub fn names_match(a: &str, b: &str) -> bool {
@@ -508,5 +546,43 @@ mod tests {
             mask_contact(&ContactChannel::Email, "bich@example.vn"),
             "b***@example.vn"
         );
+    }
+
+    #[test]
+    fn event_reach_follows_role_and_grants() {
+        let all = |agencies: Option<Vec<i64>>, unassigned| {
+            Ok(EventReach {
+                agency_ids: agencies,
+                with_unassigned: unassigned,
+            })
+        };
+        let cases = [
+            (Role::Admin, vec![], None, all(None, true)),
+            (Role::Admin, vec![], Some(4), all(Some(vec![4]), false)),
+            (
+                Role::Integration,
+                vec![1, 2],
+                None,
+                all(Some(vec![1, 2]), true),
+            ),
+            (Role::Integration, vec![], None, all(Some(vec![]), true)),
+            (
+                Role::Integration,
+                vec![1, 2],
+                Some(2),
+                all(Some(vec![2]), false),
+            ),
+            (Role::Integration, vec![1, 2], Some(3), Err(NotStaff)),
+            (Role::Officer, vec![], None, Err(NotStaff)),
+            (Role::Leader, vec![], Some(1), Err(NotStaff)),
+            (Role::Citizen, vec![], None, Err(NotStaff)),
+        ];
+        for (role, granted, requested, expected) in cases {
+            assert_eq!(
+                event_reach(role, &granted, requested),
+                expected,
+                "{role} {requested:?}"
+            );
+        }
     }
 }

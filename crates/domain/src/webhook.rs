@@ -263,6 +263,27 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
 }
 
+crate::string_enum! {
+    /// Whether a subscription receives deliveries.
+    pub enum SubscriptionStatus {
+        Active => "active",
+        /// Switched off by its owner, or after a long run of failures.
+        Disabled => "disabled",
+    }
+}
+
+crate::string_enum! {
+    /// Where one event's delivery to one subscription stands.
+    pub enum DeliveryStatus {
+        /// Waiting for its first attempt or a retry.
+        Pending => "pending",
+        /// A receiver answered 2xx.
+        Delivered => "delivered",
+        /// Every attempt failed (or the subscription was switched off).
+        Failed => "failed",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

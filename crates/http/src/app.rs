@@ -25,7 +25,7 @@ use crate::middleware::{
 };
 use crate::routes::{
     agencies, audit, auth, calendar, catalog, documents, dossiers, events, feedback, identity, kpi,
-    ops, payments, queue, tracking, users,
+    ops, payments, queue, tracking, users, webhooks,
 };
 use crate::state::AppState;
 use motcua_app::settings::Settings;
@@ -123,7 +123,8 @@ where
                 .service(feedback::reply)
                 .service(feedback::track)
                 .service(feedback::add_info)
-                .service(events::feed),
+                .service(events::feed)
+                .configure(webhooks::configure),
         )
         .configure(|cfg| {
             if sandbox {

@@ -3,6 +3,7 @@
 
 use actix_web::{HttpResponse, get, web};
 use motcua_domain::Role;
+use motcua_domain::access;
 use motcua_domain::event::{Envelope, EventType};
 use motcua_domain::validation::{FieldError, Problem};
 use motcua_persistence::repo::events::{self, Cursor, FeedFilter, StoredEvent};
@@ -112,27 +113,22 @@ pub async fn feed(
         ));
     }
     let integration = caller.is(Role::Integration).then_some(caller.user_id);
+    let role = caller.role;
     let (found, next) = state
         .db(move |conn| {
-            let agency_ids = match (integration, q.agency) {
-                (None, requested) => requested.map(|a| vec![a]),
-                (Some(user), requested) => {
-                    let granted: Vec<i64> = integrations::grants_of(conn, user)?
-                        .into_iter()
-                        .map(|g| g.agency_id)
-                        .collect();
-                    match requested {
-                        Some(a) if !granted.contains(&a) => return Err(ApiError::forbidden()),
-                        Some(a) => Some(vec![a]),
-                        None => Some(granted),
-                    }
-                }
+            let granted: Vec<i64> = match integration {
+                Some(user) => integrations::grants_of(conn, user)?
+                    .into_iter()
+                    .map(|g| g.agency_id)
+                    .collect(),
+                None => Vec::new(),
             };
+            let reach =
+                access::event_reach(role, &granted, q.agency).map_err(|_| ApiError::forbidden())?;
             let filter = FeedFilter {
                 types,
-                // Catalog events belong to no agency and are public anyway.
-                with_unassigned: integration.is_some() && q.agency.is_none(),
-                agency_ids,
+                agency_ids: reach.agency_ids,
+                with_unassigned: reach.with_unassigned,
             };
             Ok(events::read_after(conn, after, &filter, limit)?)
         })

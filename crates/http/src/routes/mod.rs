@@ -14,6 +14,7 @@ pub mod payments;
 pub mod queue;
 pub mod tracking;
 pub mod users;
+pub mod webhooks;
 
 use motcua_domain::page::Page;
 use serde::Serialize;

@@ -22,6 +22,7 @@ pub mod rate_limits;
 pub mod sessions;
 pub mod tracking;
 pub mod users;
+pub mod webhooks;
 
 /// Bumps and returns the next number of an agency's day in `$table` (columns
 /// `agency_id`, `day`, `last_value`), in the caller's transaction: the row lock
