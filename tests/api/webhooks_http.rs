@@ -30,6 +30,23 @@ async fn subscriptions_are_owned_rotated_logged_and_redelivered(app: TestApp) {
         "validation_failed",
     )
     .await;
+    // An agency that does not exist is a field error; one the account is not
+    // granted is not its to follow (its feed would not show those events).
+    let body_for = |agency: i64| json!({"url": "http://127.0.0.1:9/hooks", "event_types": [], "agency_id": agency});
+    let unknown = problem(
+        create(&app, &admin, &body_for(987_654)).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(unknown["errors"][0]["field"], "agency_id");
+    let department = app.demo.department_id;
+    problem(
+        create(&app, &portal, &body_for(department)).await,
+        403,
+        "forbidden",
+    )
+    .await;
     let res = create(&app, &portal, &body).await;
     assert_eq!(res.status(), 201);
     let mine: Value = res.json().await.unwrap();

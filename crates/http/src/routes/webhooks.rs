@@ -7,10 +7,12 @@ use chrono::{DateTime, Utc};
 use motcua_domain::Role;
 use motcua_domain::access;
 use motcua_domain::event::EventType;
+use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::Problem;
 use motcua_domain::webhook::{self, DeliveryStatus, SubscriptionStatus};
-use motcua_persistence::repo::integrations;
+use motcua_persistence::StoreError;
 use motcua_persistence::repo::webhooks::{self as store, Attempt, Delivery, Subscription};
+use motcua_persistence::repo::{agencies, integrations};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -213,6 +215,18 @@ pub async fn create(
     let role = caller.role;
     let created = state
         .db(move |conn| {
+            if let Some(agency) = new.agency_id {
+                match agencies::by_id(conn, agency) {
+                    Ok(_) => {}
+                    Err(StoreError::NotFound) => {
+                        return Err(ApiError::field(
+                            "agency_id",
+                            Problem::rule(RuleCode::UnknownAgency),
+                        ));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
             // Events reach a subscription as they reach its owner's feed.
             let granted: Vec<i64> = integrations::grants_of(conn, owner)?
                 .into_iter()
