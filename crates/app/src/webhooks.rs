@@ -14,9 +14,9 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
 use motcua_domain::event::{self, Envelope};
-use motcua_domain::event::{EventType, FIRST_VERSION};
+use motcua_domain::event::{EventType, WebhookEventData};
 use motcua_domain::webhook::{self, Secret, SubscriptionStatus};
-use motcua_persistence::repo::events::{self as outbox, NewEvent};
+use motcua_persistence::repo::events as outbox;
 use motcua_persistence::repo::webhooks::{
     self as store, AfterAttempt, Claimed, EventToSend, FailureRun, NewAttempt, Subscription,
 };
@@ -421,26 +421,20 @@ impl App {
         )? {
             return Ok(false);
         }
-        let payload = serde_json::json!({
-            "subscription_id": subscription.id,
-            "url": subscription.url,
-            "reason": reason,
-            "consecutive_failures": failures,
-            "failing_since": run.failing_since,
-        });
-        let id = uuid::Uuid::new_v4().to_string();
-        let subject = subscription.id.to_string();
-        outbox::append(
+        let payload = WebhookEventData {
+            subscription_id: subscription.id,
+            reason: reason.clone(),
+            consecutive_failures: failures,
+            url: Some(subscription.url.clone()),
+            failing_since: run.failing_since,
+        };
+        outbox::record(
             conn,
-            &NewEvent {
-                id: &id,
-                event_type: EventType::WebhookDisabled,
-                version: i32::from(FIRST_VERSION),
-                subject: &subject,
-                agency_id: None,
-                occurred_at: at,
-                payload: &payload.to_string(),
-            },
+            EventType::WebhookDisabled,
+            &subscription.id.to_string(),
+            None,
+            at,
+            &payload,
         )?;
         tracing::warn!(subscription = subscription.id, %reason, "webhook subscription disabled");
         Ok(true)

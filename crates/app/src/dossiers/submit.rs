@@ -237,6 +237,7 @@ fn write(
         },
         fees_due,
     );
+    crate::outbox::dossier(conn, &dossier, None, None, now)?;
     let documents = answer_documents(&rows, uploads, now);
     let actor = filer(caller, applicant, &dossier)?;
     Ok(Filed {

@@ -48,6 +48,35 @@ pub fn append(conn: &mut AnyConnection, event: &NewEvent<'_>) -> StoreResult<()>
     Ok(())
 }
 
+/// Records one event with its typed payload, in the caller's transaction:
+/// the one place an event's id (a fresh UUID), payload version and JSON text
+/// are made. Returns the event's id.
+pub fn record<T: serde::Serialize>(
+    conn: &mut AnyConnection,
+    event_type: EventType,
+    subject: &str,
+    agency_id: Option<i64>,
+    occurred_at: DateTime<Utc>,
+    data: &T,
+) -> StoreResult<String> {
+    let payload = serde_json::to_string(data)
+        .map_err(|e| StoreError::Corrupt(format!("event payload of {event_type}: {e}")))?;
+    let id = uuid::Uuid::new_v4().to_string();
+    append(
+        conn,
+        &NewEvent {
+            id: &id,
+            event_type,
+            version: i32::from(motcua_domain::event::FIRST_VERSION),
+            subject,
+            agency_id,
+            occurred_at,
+            payload: &payload,
+        },
+    )?;
+    Ok(id)
+}
+
 /// A place in the feed: after the event at (`tx`, `position`). Written as
 /// `tx-position`; clients treat it as opaque.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
