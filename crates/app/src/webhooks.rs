@@ -441,6 +441,46 @@ impl App {
     }
 }
 
+/// The outbox as the metrics show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxStats {
+    /// Events the outbox holds.
+    pub events: i64,
+    /// Age of the oldest event not yet fanned out to an active subscription
+    /// it is for (see `repo::webhooks::oldest_unfanned`); 0 when none waits.
+    pub lag_seconds: f64,
+    /// Delivery attempts in the log, by result (every result, zeros included).
+    pub attempts: Vec<(webhook::AttemptResult, i64)>,
+}
+
+/// Reads the outbox's numbers at `now`.
+pub fn outbox_stats(
+    conn: &mut AnyConnection,
+    now: DateTime<Utc>,
+) -> Result<OutboxStats, StoreError> {
+    let events = outbox::count(conn)?;
+    let lag_seconds = store::oldest_unfanned(conn)?.map_or(0.0, |oldest| {
+        // Milliseconds are plenty; an event stamped ahead of the clock is not late.
+        let millis = (now - oldest).num_milliseconds().max(0);
+        millis as f64 / 1000.0
+    });
+    let mut attempts: Vec<(webhook::AttemptResult, i64)> = webhook::AttemptResult::ALL
+        .iter()
+        .map(|r| (*r, 0))
+        .collect();
+    for (status, n) in store::attempts_by_status(conn)? {
+        let result = webhook::AttemptResult::of(status);
+        if let Some(entry) = attempts.iter_mut().find(|(r, _)| *r == result) {
+            entry.1 += n;
+        }
+    }
+    Ok(OutboxStats {
+        events,
+        lag_seconds,
+        attempts,
+    })
+}
+
 /// The sender a server uses, from its settings.
 pub fn http_sender(settings: &crate::Settings) -> HttpSender {
     HttpSender::new(
