@@ -17,6 +17,7 @@ on_both_backends!(
     a_dossier_life_and_its_payment_are_told_in_order,
     feedback_and_catalog_changes_are_told,
     a_raced_settlement_is_paid_once,
+    a_failed_change_leaves_no_event_and_a_committed_one_has_one,
     outbox_metrics_count_lag_events_and_deliveries,
 );
 
@@ -364,6 +365,134 @@ async fn feedback_and_catalog_changes_are_told(app: TestApp) {
     );
     assert_eq!(events[3]["data"]["status"], "abolished");
     assert_eq!(events[5]["data"]["status"], "active");
+}
+
+/// Makes every write to `table` fail, in this test's database, from now on
+/// (a trigger raising an error: statements already prepared by the pool's
+/// connections fail too).
+fn fail_writes(app: &TestApp, table: &str) {
+    use diesel::connection::SimpleConnection;
+    let sql = match app.backend {
+        motcua_persistence::Backend::Sqlite => format!(
+            "CREATE TRIGGER forced_{table}_insert BEFORE INSERT ON {table} \
+             BEGIN SELECT RAISE(ABORT, 'forced failure'); END; \
+             CREATE TRIGGER forced_{table}_update BEFORE UPDATE ON {table} \
+             BEGIN SELECT RAISE(ABORT, 'forced failure'); END;"
+        ),
+        motcua_persistence::Backend::Postgres => format!(
+            "CREATE OR REPLACE FUNCTION forced_failure() RETURNS trigger LANGUAGE plpgsql \
+             AS $$ BEGIN RAISE EXCEPTION 'forced failure'; END $$; \
+             CREATE TRIGGER forced_{table} BEFORE INSERT OR UPDATE ON {table} \
+             FOR EACH ROW EXECUTE FUNCTION forced_failure();"
+        ),
+    };
+    app.pool.get().unwrap().batch_execute(&sql).unwrap();
+}
+
+fn allow_writes(app: &TestApp, table: &str) {
+    use diesel::connection::SimpleConnection;
+    let sql = match app.backend {
+        motcua_persistence::Backend::Sqlite => {
+            format!("DROP TRIGGER forced_{table}_insert; DROP TRIGGER forced_{table}_update;")
+        }
+        motcua_persistence::Backend::Postgres => {
+            format!("DROP TRIGGER forced_{table} ON {table};")
+        }
+    };
+    app.pool.get().unwrap().batch_execute(&sql).unwrap();
+}
+
+/// A change that fails after its event was appended leaves no event (the
+/// dossier's KPI facts are written after its event); a change whose event
+/// cannot be written does not happen (filing, feedback answer, procedure,
+/// payment settlement); once writes work again, each change has one event.
+async fn a_failed_change_leaves_no_event_and_a_committed_one_has_one(app: TestApp) {
+    let admin = app.token(Role::Admin).await;
+    let citizen = app.token_of(DEMO_CITIZEN_ID).await;
+    let officer = app.token(Role::Officer).await;
+    let a = submit_reissue(&app, &citizen).await.code().to_owned();
+    let (_, e) = dossier_with_fees(&app).await;
+    let p = start(&app, &citizen, &e).await;
+    let pid = p["id"].as_str().unwrap().to_owned();
+    let txn_ref = visit(&app, &p).await;
+    let report = complete(&app, &txn_ref, "pay", "never").await;
+    let ipn_url = report["notification_url"].as_str().unwrap().to_owned();
+    let res = app
+        .post("/api/v1/feedback")
+        .json(&json!({"procedure_code": "2.001584", "subject": "Góp ý", "content": "Nội dung góp ý.", "contact": "0912345678"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let feedback = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let answer = || {
+        let req = app
+            .post(&format!("/api/v1/feedback/{feedback}/reply"))
+            .header("authorization", bearer(&officer))
+            .json(&json!({"action": "answer", "content": "Đã tiếp thu."}));
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let create_procedure = || {
+        let req = app
+            .post("/api/v1/procedures")
+            .header("authorization", bearer(&admin))
+            .json(&spec("1.900001", "Thủ tục mới"));
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let ipn = || {
+        let req = app.client.get(ipn_url.clone());
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap()["RspCode"].clone() }
+    };
+
+    // The receipt's event is appended, then its KPI facts fail: all undone.
+    fail_writes(&app, "dossier_facts");
+    let res = app.act(&officer, &a, &json!({"action": "receive"})).await;
+    assert_eq!(res.status(), 500);
+    allow_writes(&app, "dossier_facts");
+    assert_eq!(app.dossier(&officer, &a).await.body["status"], "submitted");
+
+    // No event can be written: no change happens either.
+    fail_writes(&app, "events");
+    let d1 = app.upload(&citizen, "don.pdf").await;
+    let d2 = app.upload(&citizen, "giay-phep-cu.pdf").await;
+    let res = app
+        .submit(
+            &citizen,
+            &json!({"procedure_code": "2.001584", "documents": [
+                {"requirement": "D1", "document_id": d1},
+                {"requirement": "D2", "document_id": d2}
+            ]}),
+        )
+        .await;
+    assert_eq!(res.status(), 500);
+    assert_eq!(answer().await, 500);
+    assert_eq!(create_procedure().await, 500);
+    assert_eq!(ipn().await, "99");
+    allow_writes(&app, "events");
+    let listed = app.get_json(&admin, "/api/v1/dossiers").await;
+    assert_eq!(listed["total"], 2, "the failed filing left no dossier");
+    let res = app.get("/api/v1/procedures/1.900001").send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    let shown = crate::payments::payment(&app, &citizen, &pid).await;
+    assert_ne!(shown["status"], "success");
+
+    // Writes work again: each change once, with its one event.
+    app.act_ok(&officer, &a, &json!({"action": "receive"}))
+        .await;
+    assert_eq!(answer().await, 200);
+    assert_eq!(create_procedure().await, 201);
+    assert_eq!(ipn().await, "00");
+    assert_eq!(ipn().await, "02", "already confirmed: no second event");
+    let want = expect(&[
+        ("dossier.submitted", &a),
+        ("dossier.submitted", &e),
+        ("payment.created", &pid),
+        ("dossier.received", &a),
+        ("feedback.answered", &feedback.to_string()),
+        ("procedure.created", "1.900001"),
+        ("payment.paid", &pid),
+    ]);
+    assert_eq!(pairs(&feed(&app, &admin, "", want.len()).await), want);
 }
 
 /// Settles one payment by every route at once, repeatedly: the gateway's
