@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 
 use crate::catalog::spec;
 use crate::dossiers::{submit_reissue, to_review};
-use crate::payments::{complete, dossier_with_fees, run_jobs, set_payment_expired, start, visit};
+use crate::payments::{
+    complete, dossier_with_fees, ipn, notification, payment, run_jobs, set_payment_expired, signed,
+    start, visit,
+};
 
 on_both_backends!(
     a_dossier_life_and_its_payment_are_told_in_order,
@@ -496,12 +499,14 @@ async fn a_failed_change_leaves_no_event_and_a_committed_one_has_one(app: TestAp
 }
 
 /// Settles one payment by every route at once, repeatedly: the gateway's
-/// notification sent five times in parallel with the status query job
-/// (the return page only shows; it never settles). One `payment.paid`.
+/// notification sent five times in parallel with the payment jobs (the
+/// expiry sweep that asks the gateway first, or the status query of a payment
+/// the gateway had answered "processing"), and the return page opened twice
+/// (it only shows; it never settles). One `payment.paid` each.
 async fn a_raced_settlement_is_paid_once(app: TestApp) {
     let admin = app.token(Role::Admin).await;
     let mut paid_ids = Vec::new();
-    for _ in 0..3 {
+    for trial in 0..4 {
         let (citizen, code) = dossier_with_fees(&app).await;
         let p = start(&app, &citizen, &code).await;
         let id = p["id"].as_str().unwrap().to_owned();
@@ -509,7 +514,16 @@ async fn a_raced_settlement_is_paid_once(app: TestApp) {
         let report = complete(&app, &txn_ref, "pay", "never").await;
         let url = report["notification_url"].as_str().unwrap().to_owned();
         let return_url = url.replace("/vnpay/ipn?", "/vnpay/return?");
-        set_payment_expired(&app, &id);
+        if trial % 2 == 0 {
+            set_payment_expired(&app, &id);
+        } else {
+            // "Processing" first: the payment waits for its status query, due now.
+            let txn_no = format!("HELD{trial}");
+            let held = signed(&notification(&txn_ref, 1_500_000, "07", "07", &txn_no));
+            assert_eq!(ipn(&app, &held).await, "00", "held");
+            assert_eq!(payment(&app, &citizen, &id).await["status"], "submitted");
+            set_requery_due(&app, &id);
+        }
         let notifications = (0..5).map(|_| {
             let req = app.client.get(url.clone());
             async move { req.send().await.unwrap().status().as_u16() }
@@ -528,6 +542,7 @@ async fn a_raced_settlement_is_paid_once(app: TestApp) {
             statuses.iter().chain(&shown).all(|s| *s == 200),
             "{statuses:?} {shown:?}"
         );
+        assert_eq!(payment(&app, &citizen, &id).await["status"], "success");
         paid_ids.push(id);
     }
     let paid = feed(&app, &admin, "&types=payment.paid", paid_ids.len()).await;
@@ -546,6 +561,18 @@ async fn a_raced_settlement_is_paid_once(app: TestApp) {
     for id in &paid_ids {
         assert!(subjects.contains(&id.as_str()), "{id} paid");
     }
+}
+
+/// Makes a `submitted` payment's next status query due now.
+fn set_requery_due(app: &TestApp, id: &str) {
+    use diesel::prelude::*;
+    use motcua_persistence::schema::payments;
+    let past = (chrono::Utc::now() - chrono::Duration::minutes(5)).naive_utc();
+    let mut conn = app.pool.get().unwrap();
+    diesel::update(payments::table.find(id))
+        .set(payments::next_check_at.eq(Some(past)))
+        .execute(&mut *conn)
+        .unwrap();
 }
 
 /// The value of an unlabelled (or labelled) sample in a Prometheus text page.
