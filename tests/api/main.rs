@@ -22,6 +22,7 @@ mod identity;
 mod kpi;
 mod matrix;
 mod ops;
+mod outbox;
 mod payments;
 mod payments_once;
 mod people;

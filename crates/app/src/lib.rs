@@ -4,11 +4,14 @@
 //! binary, the tests and the bench all start from.
 
 pub mod app;
+pub mod catalog;
 pub mod catalog_import;
 pub mod clock;
 pub mod dossiers;
+pub mod feedback;
 pub mod input;
 pub mod notifier;
+pub mod outbox;
 pub mod password;
 pub mod payments;
 pub mod settings;

@@ -14,9 +14,9 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
 use motcua_domain::event::{self, Envelope};
-use motcua_domain::event::{EventType, FIRST_VERSION};
+use motcua_domain::event::{EventType, WebhookEventData};
 use motcua_domain::webhook::{self, Secret, SubscriptionStatus};
-use motcua_persistence::repo::events::{self as outbox, NewEvent};
+use motcua_persistence::repo::events as outbox;
 use motcua_persistence::repo::webhooks::{
     self as store, AfterAttempt, Claimed, EventToSend, FailureRun, NewAttempt, Subscription,
 };
@@ -421,30 +421,64 @@ impl App {
         )? {
             return Ok(false);
         }
-        let payload = serde_json::json!({
-            "subscription_id": subscription.id,
-            "url": subscription.url,
-            "reason": reason,
-            "consecutive_failures": failures,
-            "failing_since": run.failing_since,
-        });
-        let id = uuid::Uuid::new_v4().to_string();
-        let subject = subscription.id.to_string();
-        outbox::append(
+        let payload = WebhookEventData {
+            subscription_id: subscription.id,
+            reason: reason.clone(),
+            consecutive_failures: failures,
+            url: Some(subscription.url.clone()),
+            failing_since: run.failing_since,
+        };
+        outbox::record(
             conn,
-            &NewEvent {
-                id: &id,
-                event_type: EventType::WebhookDisabled,
-                version: i32::from(FIRST_VERSION),
-                subject: &subject,
-                agency_id: None,
-                occurred_at: at,
-                payload: &payload.to_string(),
-            },
+            EventType::WebhookDisabled,
+            &subscription.id.to_string(),
+            None,
+            at,
+            &payload,
         )?;
         tracing::warn!(subscription = subscription.id, %reason, "webhook subscription disabled");
         Ok(true)
     }
+}
+
+/// The outbox as the metrics show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxStats {
+    /// Events the outbox holds.
+    pub events: i64,
+    /// Age of the oldest event not yet fanned out to an active subscription
+    /// it is for (see `repo::webhooks::oldest_unfanned`); 0 when none waits.
+    pub lag_seconds: f64,
+    /// Delivery attempts in the log, by result (every result, zeros included).
+    pub attempts: Vec<(webhook::AttemptResult, i64)>,
+}
+
+/// Reads the outbox's numbers at `now`.
+pub fn outbox_stats(
+    conn: &mut AnyConnection,
+    now: DateTime<Utc>,
+) -> Result<OutboxStats, StoreError> {
+    let events = outbox::count(conn)?;
+    let lag_seconds = store::oldest_unfanned(conn)?.map_or(0.0, |oldest| {
+        // Milliseconds are plenty; an event stamped ahead of the clock is not late.
+        let millis = (now - oldest).num_milliseconds().max(0);
+        millis as f64 / 1000.0
+    });
+    let mut attempts: Vec<(webhook::AttemptResult, i64)> = webhook::AttemptResult::ALL
+        .iter()
+        .map(|r| (*r, 0))
+        .collect();
+    for (status, n) in store::attempts_by_status(conn)? {
+        let result = webhook::AttemptResult::of(status);
+        if let Some(entry) = attempts.iter_mut().find(|(r, _)| *r == result) {
+            entry.1 += n;
+        }
+    }
+    Ok(OutboxStats {
+        events,
+        lag_seconds,
+        attempts,
+    })
 }
 
 /// The sender a server uses, from its settings.

@@ -8,8 +8,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::dossier::{Action, DossierStatus};
-use crate::payment::PaymentStatus;
+use crate::dossier::{Action, Dossier, DossierStatus};
+use crate::feedback::{Feedback, FeedbackAction, FeedbackStatus};
+use crate::payment::{FailureCode, Payment, PaymentMethod, PaymentStatus};
+use crate::procedure::{ProcedureRecord, ProcedureStatus};
 
 crate::string_enum! {
     /// What happened. The spelling is `subject.past_tense`, as receivers
@@ -68,6 +70,42 @@ impl EventType {
             Action::Cancel => Self::DossierCancelled,
             Action::Transfer => Self::DossierTransferred,
             Action::Apology => Self::DossierApologised,
+        }
+    }
+
+    /// The event a payment reaching `status` reports, if any: an attempt
+    /// opened, money taken, or an attempt closed without money (declined,
+    /// expired, cancelled by staff or superseded by a counter payment, gateway
+    /// error). The steps in between (`started`, `submitted`) are not reported.
+    pub fn of_payment_status(status: PaymentStatus) -> Option<Self> {
+        match status {
+            PaymentStatus::Created => Some(Self::PaymentCreated),
+            PaymentStatus::Success => Some(Self::PaymentPaid),
+            PaymentStatus::Failed | PaymentStatus::Cancelled | PaymentStatus::Error => {
+                Some(Self::PaymentFailed)
+            }
+            PaymentStatus::Started | PaymentStatus::Submitted => None,
+        }
+    }
+
+    /// The event staff taking `action` on feedback reports, if any: the sender
+    /// hears back, with an answer or with the reasons it is not handled.
+    pub fn of_feedback_action(action: FeedbackAction) -> Option<Self> {
+        match action {
+            FeedbackAction::Answer | FeedbackAction::Refuse => Some(Self::FeedbackAnswered),
+            FeedbackAction::RequestInfo | FeedbackAction::Close | FeedbackAction::Supplement => {
+                None
+            }
+        }
+    }
+
+    /// The event a procedure written with `status`, from `previous` (`None`:
+    /// it is new), reports.
+    pub fn of_procedure_write(previous: Option<ProcedureStatus>, status: ProcedureStatus) -> Self {
+        match (previous, status) {
+            (None, _) => Self::ProcedureCreated,
+            (Some(ProcedureStatus::Active), ProcedureStatus::Abolished) => Self::ProcedureAbolished,
+            (Some(_), _) => Self::ProcedureChanged,
         }
     }
 
@@ -159,6 +197,34 @@ pub struct DossierEventData {
     pub action: Option<Action>,
     /// The appointment for the result, once received.
     pub due_at: Option<DateTime<Utc>>,
+    /// The appointment shown to the applicant (moved by an apology letter).
+    #[serde(default)]
+    pub appointment_at: Option<DateTime<Utc>>,
+    /// The agency handling the dossier now (differs from the event's
+    /// `agency_id`, the receiving agency, after a transfer).
+    #[serde(default)]
+    pub handling_agency_id: Option<i64>,
+}
+
+impl DossierEventData {
+    /// The payload of an event about `dossier` as it stands after the change
+    /// (`action` and `previous_status` are absent on submission).
+    pub fn of(
+        dossier: &Dossier,
+        previous_status: Option<DossierStatus>,
+        action: Option<Action>,
+    ) -> Self {
+        Self {
+            code: dossier.code.clone(),
+            procedure_code: dossier.procedure.code.clone(),
+            status: dossier.status,
+            previous_status,
+            action,
+            due_at: dossier.due_at,
+            appointment_at: dossier.appointment_at,
+            handling_agency_id: Some(dossier.handling_agency.id),
+        }
+    }
 }
 
 /// Payload of `payment.*` events, version 1.
@@ -169,6 +235,32 @@ pub struct PaymentEventData {
     pub dossier_code: String,
     pub amount_vnd: i64,
     pub status: PaymentStatus,
+    #[serde(default)]
+    pub method: Option<PaymentMethod>,
+    /// Why an attempt closed without money (`payment.failed`).
+    #[serde(default)]
+    pub failure_code: Option<FailureCode>,
+    /// On `payment.refunded`: the refund and the amount it gave back.
+    #[serde(default)]
+    pub refund_id: Option<String>,
+    #[serde(default)]
+    pub refunded_vnd: Option<i64>,
+}
+
+impl PaymentEventData {
+    /// The payload of an event about `payment` as it stands after the change.
+    pub fn of(payment: &Payment) -> Self {
+        Self {
+            payment_id: payment.id.clone(),
+            dossier_code: payment.dossier_code.clone(),
+            amount_vnd: payment.amount_vnd,
+            status: payment.status,
+            method: Some(payment.method),
+            failure_code: payment.failure_code,
+            refund_id: None,
+            refunded_vnd: None,
+        }
+    }
 }
 
 /// Payload of `feedback.*` events, version 1.
@@ -177,6 +269,30 @@ pub struct PaymentEventData {
 pub struct FeedbackEventData {
     pub feedback_id: i64,
     pub tracking_code: String,
+    /// What staff did: `answer` or `refuse`.
+    #[serde(default)]
+    pub action: Option<FeedbackAction>,
+    /// The feedback's status after it.
+    #[serde(default)]
+    pub status: Option<FeedbackStatus>,
+    /// The procedure the feedback is about, if any.
+    #[serde(default)]
+    pub procedure_code: Option<String>,
+}
+
+impl FeedbackEventData {
+    /// The payload of an event about `feedback` after staff took `action`:
+    /// no sender name, contact or text (the feed is for systems; the sender
+    /// reads the answer with the tracking code).
+    pub fn of(feedback: &Feedback, action: FeedbackAction) -> Self {
+        Self {
+            feedback_id: feedback.id,
+            tracking_code: feedback.tracking_code.clone(),
+            action: Some(action),
+            status: Some(feedback.status),
+            procedure_code: feedback.procedure_code.clone(),
+        }
+    }
 }
 
 /// Payload of `procedure.*` events, version 1.
@@ -186,6 +302,21 @@ pub struct ProcedureEventData {
     pub code: String,
     /// The procedure's version after the change.
     pub version: i32,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub status: Option<ProcedureStatus>,
+}
+
+impl ProcedureEventData {
+    pub fn of(record: &ProcedureRecord) -> Self {
+        Self {
+            code: record.spec.code.clone(),
+            version: record.version,
+            name: Some(record.spec.name.clone()),
+            status: Some(record.spec.status),
+        }
+    }
 }
 
 /// Payload of `webhook.*` events, version 1.
@@ -196,6 +327,12 @@ pub struct WebhookEventData {
     /// Why it was switched off.
     pub reason: String,
     pub consecutive_failures: u32,
+    /// The subscription's URL.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// When the run of failures began.
+    #[serde(default)]
+    pub failing_since: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]
@@ -243,6 +380,58 @@ mod tests {
         ];
         for (event, expected) in told {
             assert_eq!(event.concerns_applicant(), expected, "{event}");
+        }
+    }
+
+    #[test]
+    fn feedback_is_reported_when_the_sender_hears_back() {
+        let table = [
+            (FeedbackAction::Answer, Some(EventType::FeedbackAnswered)),
+            (FeedbackAction::Refuse, Some(EventType::FeedbackAnswered)),
+            (FeedbackAction::RequestInfo, None),
+            (FeedbackAction::Close, None),
+            (FeedbackAction::Supplement, None),
+        ];
+        assert_eq!(table.len(), FeedbackAction::ALL.len());
+        for (action, expected) in table {
+            assert_eq!(EventType::of_feedback_action(action), expected, "{action}");
+        }
+    }
+
+    #[test]
+    fn procedure_writes_are_created_changed_or_abolished() {
+        use ProcedureStatus::{Abolished, Active};
+        let table = [
+            (None, Active, EventType::ProcedureCreated),
+            (None, Abolished, EventType::ProcedureCreated),
+            (Some(Active), Active, EventType::ProcedureChanged),
+            (Some(Active), Abolished, EventType::ProcedureAbolished),
+            (Some(Abolished), Abolished, EventType::ProcedureChanged),
+            (Some(Abolished), Active, EventType::ProcedureChanged),
+        ];
+        for (previous, status, expected) in table {
+            assert_eq!(
+                EventType::of_procedure_write(previous, status),
+                expected,
+                "{previous:?} -> {status}"
+            );
+        }
+    }
+
+    #[test]
+    fn payments_report_opening_money_taken_and_closing_without_money() {
+        let table = [
+            (PaymentStatus::Created, Some(EventType::PaymentCreated)),
+            (PaymentStatus::Started, None),
+            (PaymentStatus::Submitted, None),
+            (PaymentStatus::Success, Some(EventType::PaymentPaid)),
+            (PaymentStatus::Failed, Some(EventType::PaymentFailed)),
+            (PaymentStatus::Cancelled, Some(EventType::PaymentFailed)),
+            (PaymentStatus::Error, Some(EventType::PaymentFailed)),
+        ];
+        assert_eq!(table.len(), PaymentStatus::ALL.len());
+        for (status, expected) in table {
+            assert_eq!(EventType::of_payment_status(status), expected, "{status}");
         }
     }
 }

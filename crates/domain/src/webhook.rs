@@ -284,9 +284,49 @@ crate::string_enum! {
     }
 }
 
+crate::string_enum! {
+    /// How one delivery attempt went, as the metrics count the delivery log.
+    pub enum AttemptResult {
+        /// The receiver answered 2xx.
+        Delivered => "delivered",
+        /// The receiver answered, with another status.
+        Rejected => "rejected",
+        /// No answer: unreachable, timed out, or the address was refused.
+        NoAnswer => "no_answer",
+    }
+}
+
+impl AttemptResult {
+    /// The result of an attempt that got `status` (`None`: no answer).
+    pub fn of(status: Option<i32>) -> Self {
+        match status {
+            Some(s) if (200..300).contains(&s) => Self::Delivered,
+            Some(_) => Self::Rejected,
+            None => Self::NoAnswer,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attempts_are_delivered_rejected_or_unanswered() {
+        let table = [
+            (Some(200), AttemptResult::Delivered),
+            (Some(204), AttemptResult::Delivered),
+            (Some(299), AttemptResult::Delivered),
+            (Some(199), AttemptResult::Rejected),
+            (Some(300), AttemptResult::Rejected),
+            (Some(410), AttemptResult::Rejected),
+            (Some(503), AttemptResult::Rejected),
+            (None, AttemptResult::NoAnswer),
+        ];
+        for (status, expected) in table {
+            assert_eq!(AttemptResult::of(status), expected, "{status:?}");
+        }
+    }
 
     // The example of the Standard Webhooks reference libraries.
     const SPEC_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

@@ -238,7 +238,7 @@ pub fn import_catalog(
     } else {
         0
     };
-    Ok(procedures::import(
+    Ok(motcua_app::catalog::import(
         &mut c,
         rows,
         default,

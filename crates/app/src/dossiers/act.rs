@@ -613,6 +613,7 @@ impl Step {
         self.fees_overpaid_vnd = kpi::surplus(&payments);
         self.change
             .applied_to(&mut self.dossier, self.handling.take(), stamped);
+        crate::outbox::dossier(conn, &self.dossier, Some(self.from), Some(action), now)?;
         let lines = FactLines {
             documents: &self.documents,
             payments: &payments,

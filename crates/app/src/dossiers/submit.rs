@@ -2,9 +2,11 @@
 //!
 //! A filing checks everything first, then writes the dossier under its id and
 //! only at the very end takes the agency's next number of the day and sets the
-//! code with it (one statement on PostgreSQL): the shared counter row is held
-//! from that statement to the commit, not through the whole filing. The answer
-//! is built from what was written, without reading it back.
+//! code with it (one statement on PostgreSQL), then appends its
+//! `dossier.submitted` event (which names the code): the shared counter row is
+//! held from that statement to the commit, two statements, not through the
+//! whole filing. The answer is built from what was written, without reading
+//! it back.
 
 use std::collections::HashMap;
 
@@ -237,6 +239,7 @@ fn write(
         },
         fees_due,
     );
+    crate::outbox::dossier(conn, &dossier, None, None, now)?;
     let documents = answer_documents(&rows, uploads, now);
     let actor = filer(caller, applicant, &dossier)?;
     Ok(Filed {

@@ -170,7 +170,7 @@ pub async fn create(
     let created = state
         .db(move |conn| {
             let agency = resolve_agency(conn, &spec)?;
-            procedures::create(conn, &spec, agency, &actor).map_err(|e| {
+            motcua_app::catalog::create(conn, &spec, agency, &actor).map_err(|e| {
                 if e.is_conflict_on("code") {
                     ApiError::new(ErrorCode::AlreadyExists).detail(
                         "Mã thủ tục đã tồn tại.",
@@ -227,7 +227,7 @@ pub async fn update(
                 let current = procedures::lock(conn, &spec.code)?;
                 precondition.check(&etag::of_version(current.version))?;
                 let agency = resolve_agency(conn, &spec)?;
-                Ok(procedures::update(conn, &spec, agency, &actor)?)
+                Ok(motcua_app::catalog::update(conn, &spec, agency, &actor)?)
             })
         })
         .await?;
@@ -250,7 +250,7 @@ pub async fn abolish(
     let actor = audit::actor(&req, &caller);
     let code = code.into_inner();
     let abolished = state
-        .db(move |conn| Ok(procedures::abolish(conn, &code, &actor)?))
+        .db(move |conn| Ok(motcua_app::catalog::abolish(conn, &code, &actor)?))
         .await?;
     tracing::info!(code = %abolished.spec.code, by = caller.user_id, "procedure abolished");
     Ok(HttpResponse::Ok().json(abolished))
@@ -326,7 +326,7 @@ pub async fn import(
                 ),
                 None => default_agency(conn).ok(),
             };
-            Ok(procedures::import(
+            Ok(motcua_app::catalog::import(
                 conn,
                 rows,
                 default,

@@ -387,7 +387,7 @@ pub async fn reply(
     let now = state.clock.now();
     let done = state
         .db(move |conn| {
-            Ok(repo::reply(
+            Ok(motcua_app::feedback::reply(
                 conn,
                 fb.id,
                 action,
@@ -447,7 +447,7 @@ pub async fn add_info(
     let done = state
         .db(move |conn| {
             let fb = repo::by_tracking_code(conn, &code)?;
-            Ok(repo::reply(
+            Ok(motcua_app::feedback::reply(
                 conn,
                 fb.id,
                 FeedbackAction::Supplement,

@@ -8,7 +8,7 @@ use motcua_domain::payment::PaymentStatus;
 use motcua_persistence::repo::kpi;
 
 use actix_web::{HttpResponse, get, web};
-use prometheus::{Encoder, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, Gauge, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -90,6 +90,11 @@ pub struct Gauges {
     /// (read at every scrape: an alert must not wait).
     overpaid: IntGauge,
     overpaid_vnd: IntGauge,
+    /// The outbox, read from the database at every scrape (so every process
+    /// shows the same numbers, restarts included).
+    outbox_lag: Gauge,
+    outbox_events: IntGauge,
+    webhook_deliveries: IntGaugeVec,
     /// When the business gauges were last read from the database.
     counted_at: Arc<Mutex<Option<Instant>>>,
 }
@@ -134,6 +139,22 @@ impl Gauges {
         registry.register(Box::new(payments.clone()))?;
         registry.register(Box::new(overpaid.clone()))?;
         registry.register(Box::new(overpaid_vnd.clone()))?;
+        let outbox_lag = Gauge::new(
+            "motcua_outbox_lag_seconds",
+            "Age of the oldest event not yet fanned out to an active webhook subscription it is for (0: none waits)",
+        )?;
+        let outbox_events =
+            IntGauge::new("motcua_outbox_events_total", "Events written to the outbox")?;
+        let webhook_deliveries = IntGaugeVec::new(
+            Opts::new(
+                "motcua_webhook_deliveries_total",
+                "Webhook delivery attempts in the delivery log, by result",
+            ),
+            &["result"],
+        )?;
+        registry.register(Box::new(outbox_lag.clone()))?;
+        registry.register(Box::new(outbox_events.clone()))?;
+        registry.register(Box::new(webhook_deliveries.clone()))?;
         Ok(Self {
             pool_connections,
             pool_max,
@@ -142,6 +163,9 @@ impl Gauges {
             payments,
             overpaid,
             overpaid_vnd,
+            outbox_lag,
+            outbox_events,
+            webhook_deliveries,
             counted_at: Arc::new(Mutex::new(None)),
         })
     }
@@ -194,6 +218,23 @@ impl Gauges {
         Ok(())
     }
 
+    /// The outbox's numbers, through the app (read at each scrape: a stuck
+    /// fan-out must show at once).
+    async fn refresh_outbox(&self, state: &AppState) -> ApiResult<()> {
+        let now = state.clock.now();
+        let stats = state
+            .db(move |conn| Ok(motcua_app::webhooks::outbox_stats(conn, now)?))
+            .await?;
+        self.outbox_lag.set(stats.lag_seconds);
+        self.outbox_events.set(stats.events);
+        for (result, n) in stats.attempts {
+            self.webhook_deliveries
+                .with_label_values(&[result.as_str()])
+                .set(n);
+        }
+        Ok(())
+    }
+
     fn refresh(&self, state: &AppState) {
         let pool = state.pool.state();
         let idle = i64::from(pool.idle_connections);
@@ -207,7 +248,8 @@ impl Gauges {
 
 /// Prometheus text format: requests by route and status, latency histogram,
 /// pool state, dossiers by status, overdue dossiers and payments by status
-/// (counted at most every 15 s), unrefunded overpayments (read at each scrape).
+/// (counted at most every 15 s), unrefunded overpayments, and the outbox: its
+/// lag, events written and webhook delivery attempts by result (read at each scrape).
 #[utoipa::path(operation_id = "get_metrics", tag = "ops", responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")))]
 #[get("/metrics")]
 pub async fn metrics(
@@ -218,6 +260,7 @@ pub async fn metrics(
     gauges.refresh(&state);
     gauges.refresh_business(&state).await?;
     gauges.refresh_overpaid(&state).await?;
+    gauges.refresh_outbox(&state).await?;
     let mut buffer = Vec::new();
     TextEncoder::new()
         .encode(&registry.gather(), &mut buffer)

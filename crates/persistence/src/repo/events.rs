@@ -48,6 +48,35 @@ pub fn append(conn: &mut AnyConnection, event: &NewEvent<'_>) -> StoreResult<()>
     Ok(())
 }
 
+/// Records one event with its typed payload, in the caller's transaction:
+/// the one place an event's id (a fresh UUID), payload version and JSON text
+/// are made. Returns the event's id.
+pub fn record<T: serde::Serialize>(
+    conn: &mut AnyConnection,
+    event_type: EventType,
+    subject: &str,
+    agency_id: Option<i64>,
+    occurred_at: DateTime<Utc>,
+    data: &T,
+) -> StoreResult<String> {
+    let payload = serde_json::to_string(data)
+        .map_err(|e| StoreError::Corrupt(format!("event payload of {event_type}: {e}")))?;
+    let id = uuid::Uuid::new_v4().to_string();
+    append(
+        conn,
+        &NewEvent {
+            id: &id,
+            event_type,
+            version: i32::from(motcua_domain::event::FIRST_VERSION),
+            subject,
+            agency_id,
+            occurred_at,
+            payload: &payload,
+        },
+    )?;
+    Ok(id)
+}
+
 /// A place in the feed: after the event at (`tx`, `position`). Written as
 /// `tx-position`; clients treat it as opaque.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -123,45 +152,21 @@ type Row = (
     String,
 );
 
-/// Up to `limit` events after `after`, oldest first, that can no longer be
-/// overtaken: on PostgreSQL only those written by transactions older than
-/// every transaction still running. Returns them and the cursor to continue
-/// from (unchanged when nothing new is visible yet).
-pub fn read_after(
-    conn: &mut AnyConnection,
+/// The events after `after` that `filter` keeps (no visibility horizon).
+fn matching<'a, ST: 'a>(
+    query: events::BoxedQuery<'a, crate::db::Db, ST>,
     after: Cursor,
     filter: &FeedFilter,
-    limit: i64,
-) -> StoreResult<(Vec<StoredEvent>, Cursor)> {
-    let mut query = events::table
-        .select((
-            events::tx,
-            events::position,
-            events::id,
-            events::event_type,
-            events::version,
-            events::subject_kind,
-            events::subject,
-            events::agency_id,
-            events::occurred_at,
-            events::payload,
-        ))
-        // (tx, position) > (after.tx, after.position), spelled for both backends.
-        .filter(
-            events::tx.gt(after.tx).or(events::tx
-                .eq(after.tx)
-                .and(events::position.gt(after.position))),
-        )
-        .order((events::tx.asc(), events::position.asc()))
-        .limit(limit)
-        .into_boxed();
-    if conn.backend() == Backend::Postgres {
-        query = query.filter(events::tx.lt(sql::<BigInt>(
-            "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-        )));
-    }
+) -> events::BoxedQuery<'a, crate::db::Db, ST> {
+    // (tx, position) > (after.tx, after.position), spelled for both backends.
+    let mut query = query.filter(
+        events::tx.gt(after.tx).or(events::tx
+            .eq(after.tx)
+            .and(events::position.gt(after.position))),
+    );
     if !filter.types.is_empty() {
-        query = query.filter(events::event_type.eq_any(filter.types.iter().map(|t| t.as_str())));
+        let types: Vec<&'static str> = filter.types.iter().map(|t| t.as_str()).collect();
+        query = query.filter(events::event_type.eq_any(types));
     }
     match (&filter.agency_ids, filter.with_unassigned) {
         (None, _) => {}
@@ -176,6 +181,44 @@ pub fn read_after(
             );
         }
     }
+    query
+}
+
+/// Up to `limit` events after `after`, oldest first, that can no longer be
+/// overtaken: on PostgreSQL only those written by transactions older than
+/// every transaction still running. Returns them and the cursor to continue
+/// from (unchanged when nothing new is visible yet).
+pub fn read_after(
+    conn: &mut AnyConnection,
+    after: Cursor,
+    filter: &FeedFilter,
+    limit: i64,
+) -> StoreResult<(Vec<StoredEvent>, Cursor)> {
+    let mut query = matching(
+        events::table
+            .select((
+                events::tx,
+                events::position,
+                events::id,
+                events::event_type,
+                events::version,
+                events::subject_kind,
+                events::subject,
+                events::agency_id,
+                events::occurred_at,
+                events::payload,
+            ))
+            .into_boxed(),
+        after,
+        filter,
+    )
+    .order((events::tx.asc(), events::position.asc()))
+    .limit(limit);
+    if conn.backend() == Backend::Postgres {
+        query = query.filter(events::tx.lt(sql::<BigInt>(
+            "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        )));
+    }
     let rows: Vec<Row> = query.load(conn)?;
     let mut next = after;
     let mut found = Vec::with_capacity(rows.len());
@@ -185,6 +228,30 @@ pub fn read_after(
         found.push(event);
     }
     Ok((found, next))
+}
+
+/// When the oldest committed event after `after` that `filter` keeps
+/// occurred, whether or not the feed's horizon lets it through yet (an
+/// event held back by a long transaction is late all the same).
+pub fn oldest_after(
+    conn: &mut AnyConnection,
+    after: Cursor,
+    filter: &FeedFilter,
+) -> StoreResult<Option<DateTime<Utc>>> {
+    let oldest: Option<chrono::NaiveDateTime> = matching(
+        events::table
+            .select(diesel::dsl::min(events::occurred_at))
+            .into_boxed(),
+        after,
+        filter,
+    )
+    .first(conn)?;
+    Ok(oldest.map(from_db))
+}
+
+/// How many events the outbox holds.
+pub fn count(conn: &mut AnyConnection) -> StoreResult<i64> {
+    Ok(events::table.count().get_result(conn)?)
 }
 
 fn stored(row: Row) -> StoreResult<StoredEvent> {

@@ -304,6 +304,58 @@ pub fn delete(conn: &mut AnyConnection, id: i64) -> StoreResult<bool> {
     })
 }
 
+/// What a subscription is sent: its types, within its owner's reach now
+/// (grants may have been revoked since it subscribed) and its agency filter.
+fn filter_of(conn: &mut AnyConnection, sub: &Subscription) -> StoreResult<FeedFilter> {
+    // The owner's reach now (grants may have been revoked since it subscribed).
+    let owner = users::by_id(conn, sub.owner_id)?;
+    let granted: Vec<i64> = integrations::grants_of(conn, owner.id)?
+        .into_iter()
+        .map(|g| g.agency_id)
+        .collect();
+    let reach =
+        access::event_reach(owner.role, &granted, sub.agency_id).unwrap_or(access::EventReach {
+            agency_ids: Some(Vec::new()),
+            with_unassigned: false,
+        });
+    Ok(FeedFilter {
+        types: sub.event_types.clone(),
+        agency_ids: reach.agency_ids,
+        with_unassigned: reach.with_unassigned,
+    })
+}
+
+/// When the oldest event not yet fanned out occurred: among the events each
+/// active subscription is sent (its types, its owner's reach), the oldest
+/// one after its cursor, committed, whether or not the feed's horizon lets
+/// it through yet. `None` when every active subscription is caught up (or
+/// there is none). Reads one subscription at a time (they are few).
+pub fn oldest_unfanned(conn: &mut AnyConnection) -> StoreResult<Option<DateTime<Utc>>> {
+    let mut oldest: Option<DateTime<Utc>> = None;
+    for id in active_ids(conn)? {
+        let Some(sub) = find(conn, id)? else {
+            continue;
+        };
+        if sub.status != SubscriptionStatus::Active {
+            continue;
+        }
+        let filter = filter_of(conn, &sub)?;
+        if let Some(at) = events::oldest_after(conn, sub.cursor, &filter)? {
+            oldest = Some(oldest.map_or(at, |o| o.min(at)));
+        }
+    }
+    Ok(oldest)
+}
+
+/// The delivery log's attempts by answer status (`None`: no answer came),
+/// for the metrics.
+pub fn attempts_by_status(conn: &mut AnyConnection) -> StoreResult<Vec<(Option<i32>, i64)>> {
+    Ok(webhook_attempts::table
+        .group_by(webhook_attempts::status_code)
+        .select((webhook_attempts::status_code, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
 /// Queues, for one active subscription, up to `limit` events after its
 /// cursor (with its filters), due at `at`, and moves the cursor past them, in
 /// one transaction. Returns how many deliveries were queued; 0 when another
@@ -331,23 +383,7 @@ pub fn fan_out(
         let Some(sub) = find(conn, id)? else {
             return Ok(0);
         };
-        // The owner's reach now (grants may have been revoked since it subscribed).
-        let owner = users::by_id(conn, sub.owner_id)?;
-        let granted: Vec<i64> = integrations::grants_of(conn, owner.id)?
-            .into_iter()
-            .map(|g| g.agency_id)
-            .collect();
-        let reach = access::event_reach(owner.role, &granted, sub.agency_id).unwrap_or(
-            access::EventReach {
-                agency_ids: Some(Vec::new()),
-                with_unassigned: false,
-            },
-        );
-        let filter = FeedFilter {
-            types: sub.event_types.clone(),
-            agency_ids: reach.agency_ids,
-            with_unassigned: reach.with_unassigned,
-        };
+        let filter = filter_of(conn, &sub)?;
         let (found, next) = events::read_after(conn, sub.cursor, &filter, limit)?;
         let mut queued = 0;
         for event in &found {

@@ -18,6 +18,7 @@ on_both_backends!(
     concurrent_writers_reach_a_polling_reader_once_in_order,
     a_late_commit_with_a_lower_position_is_not_skipped,
     filters_by_type_and_agency,
+    record_keeps_the_typed_payload_and_the_oldest_is_seen_past_the_horizon,
 );
 
 const WRITERS: usize = 6;
@@ -292,4 +293,76 @@ fn filters_by_type_and_agency(pool: &Pool) {
         page.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
         ["received", "paid"]
     );
+}
+
+/// `record` makes the id (a UUID) and the payload's JSON once; `oldest_after`
+/// (the metrics' lag) follows the same filters as the feed but, unlike the
+/// feed, sees an event held back by the PostgreSQL horizon: it is late all
+/// the same.
+fn record_keeps_the_typed_payload_and_the_oldest_is_seen_past_the_horizon(pool: &Pool) {
+    use motcua_domain::event::PaymentEventData;
+    use motcua_domain::payment::PaymentStatus;
+    let conn = &mut pool.get().unwrap();
+    let data = PaymentEventData {
+        payment_id: "p-9".into(),
+        dossier_code: "D-9".into(),
+        amount_vnd: 150_000,
+        status: PaymentStatus::Success,
+        method: None,
+        failure_code: None,
+        refund_id: None,
+        refunded_vnd: None,
+    };
+    let at = chrono::DateTime::parse_from_rfc3339("2027-03-01T01:00:00Z")
+        .unwrap()
+        .to_utc();
+    let all = FeedFilter::default();
+    let only_received = FeedFilter {
+        types: vec![EventType::DossierReceived],
+        ..FeedFilter::default()
+    };
+    assert_eq!(
+        events::oldest_after(conn, Cursor::START, &all).unwrap(),
+        None
+    );
+
+    let mut holder = pool.get().unwrap();
+    let held = holder.backend() == Backend::Postgres;
+    if held {
+        // Another transaction with an id holds the horizon back.
+        holder
+            .batch_execute("BEGIN; SELECT txid_current();")
+            .unwrap();
+    }
+    let id = events::record(conn, EventType::PaymentPaid, "p-9", None, at, &data).unwrap();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    if held {
+        let (page, _) = events::read_after(conn, Cursor::START, &all, 10).unwrap();
+        assert!(page.is_empty(), "the feed waits for the horizon");
+    }
+    assert_eq!(
+        events::oldest_after(conn, Cursor::START, &all).unwrap(),
+        Some(at),
+        "the lag counts it already"
+    );
+    assert_eq!(
+        events::oldest_after(conn, Cursor::START, &only_received).unwrap(),
+        None
+    );
+    if held {
+        holder.batch_execute("COMMIT").unwrap();
+    }
+    let stored = events::of_subject(conn, SubjectKind::Payment, "p-9").unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].id, id);
+    assert_eq!(stored[0].version, 1);
+    assert_eq!(stored[0].event_type, EventType::PaymentPaid);
+    let back: PaymentEventData = serde_json::from_str(&stored[0].payload).unwrap();
+    assert_eq!(back, data);
+    // Past its own cursor, nothing is old.
+    assert_eq!(
+        events::oldest_after(conn, stored[0].cursor, &all).unwrap(),
+        None
+    );
+    assert_eq!(events::count(conn).unwrap(), 1);
 }

@@ -87,6 +87,9 @@ pub fn record_counter(
             .execute(conn)?;
         let p = get(conn, c.id)?;
         settle_payment(conn, &p, at, false)?;
-        Ok(Ok(get(conn, c.id)?))
+        let paid = get(conn, c.id)?;
+        // Paid on the spot: `payment.paid` only (no attempt was ever open).
+        announce(conn, &paid, None, at)?;
+        Ok(Ok(paid))
     })
 }

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use motcua_domain::Role;
+use motcua_domain::event::{EventType, PaymentEventData};
 use motcua_domain::page::{Page, PageRequest};
 use motcua_domain::payment::{
     Effect, FailureCode, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus, Settlement,
@@ -144,8 +145,12 @@ pub struct NewPayment<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Inserts an online attempt in `created`.
+/// Inserts an online attempt in `created`, with its `payment.created` event.
 pub fn insert(conn: &mut AnyConnection, p: &NewPayment<'_>) -> StoreResult<Payment> {
+    write_tx(conn, |conn| insert_in_tx(conn, p))
+}
+
+fn insert_in_tx(conn: &mut AnyConnection, p: &NewPayment<'_>) -> StoreResult<Payment> {
     let at = to_db(p.created_at);
     diesel::insert_into(payments::table)
         .values((
@@ -166,7 +171,39 @@ pub fn insert(conn: &mut AnyConnection, p: &NewPayment<'_>) -> StoreResult<Payme
             payments::applied_vnd.eq(0_i64),
         ))
         .execute(conn)?;
-    get(conn, p.id)
+    let created = get(conn, p.id)?;
+    announce(conn, &created, None, p.created_at)?;
+    Ok(created)
+}
+
+/// Writes the event a payment reaching its current status reports (see
+/// `EventType::of_payment_status`), or `refund`'s `payment.refunded`, in the
+/// caller's transaction: the one place payment events are made. Subject: the
+/// payment's id; agency: its dossier's receiving agency.
+pub(crate) fn announce(
+    conn: &mut AnyConnection,
+    p: &Payment,
+    refund: Option<&Refund>,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let mut data = PaymentEventData::of(p);
+    let event_type = match refund {
+        Some(refund) => {
+            data.refund_id = Some(refund.id.clone());
+            data.refunded_vnd = Some(refund.amount_vnd);
+            EventType::PaymentRefunded
+        }
+        None => match EventType::of_payment_status(p.status) {
+            Some(t) => t,
+            None => return Ok(()),
+        },
+    };
+    let agency_id: i64 = dossiers::table
+        .find(p.dossier_id)
+        .select(dossiers::agency_id)
+        .first(conn)?;
+    crate::repo::events::record(conn, event_type, &p.id, Some(agency_id), at, &data)?;
+    Ok(())
 }
 
 /// Takes the dossier's row lock until the end of the transaction
@@ -336,6 +373,7 @@ pub fn transition(
             settle_payment(conn, &p, at, corrected)?;
         }
         let after = get(conn, id)?;
+        announce(conn, &after, None, at)?;
         Ok(if corrected {
             Transition::Corrected(after)
         } else {

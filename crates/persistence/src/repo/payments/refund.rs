@@ -205,22 +205,36 @@ fn lock_payment(conn: &mut AnyConnection, id: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// Records the gateway's answer to a submitted refund, once; a refund that
+/// succeeded writes `payment.refunded` in the same transaction.
 pub fn finish_refund(
     conn: &mut AnyConnection,
     refund_id: &str,
     status: RefundStatus,
     gateway_ref: Option<&str>,
 ) -> StoreResult<()> {
-    diesel::update(
-        refunds::table
-            .find(refund_id)
-            .filter(refunds::status.eq(RefundStatus::Submitted.as_str())),
-    )
-    .set((
-        refunds::status.eq(status.as_str()),
-        refunds::gateway_ref.eq(gateway_ref),
-        refunds::finished_at.eq(Some(to_db(now()))),
-    ))
-    .execute(conn)?;
-    Ok(())
+    write_tx(conn, |conn| {
+        let at = now();
+        let n = diesel::update(
+            refunds::table
+                .find(refund_id)
+                .filter(refunds::status.eq(RefundStatus::Submitted.as_str())),
+        )
+        .set((
+            refunds::status.eq(status.as_str()),
+            refunds::gateway_ref.eq(gateway_ref),
+            refunds::finished_at.eq(Some(to_db(at))),
+        ))
+        .execute(conn)?;
+        if n == 1 && status == RefundStatus::Success {
+            let row: RefundRow = refunds::table
+                .find(refund_id)
+                .select(refund_columns!())
+                .first(conn)?;
+            let refund = refund_row(row)?;
+            let payment = get(conn, &refund.payment_id)?;
+            announce(conn, &payment, Some(&refund), at)?;
+        }
+        Ok(())
+    })
 }
