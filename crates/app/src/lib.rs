@@ -8,6 +8,7 @@ pub mod catalog_import;
 pub mod clock;
 pub mod dossiers;
 pub mod input;
+pub mod notifications;
 pub mod notifier;
 pub mod password;
 pub mod payments;

@@ -65,6 +65,22 @@ pub fn may_send(purpose: Purpose, opted_out: bool) -> bool {
     }
 }
 
+/// The longest wait between two attempts of one message.
+pub const MAX_RETRY_WAIT_MS: u64 = 6 * 3600 * 1000;
+
+/// After `attempts` failed attempts (1 for the first), how long to wait
+/// before the next: `base_ms`, doubled each time, at most
+/// [`MAX_RETRY_WAIT_MS`]; `None` once `max_attempts` were made (failed).
+pub fn retry_after(attempts: u32, max_attempts: u32, base_ms: u64) -> Option<std::time::Duration> {
+    if attempts >= max_attempts {
+        return None;
+    }
+    let doubled = base_ms.saturating_mul(1_u64 << attempts.saturating_sub(1).min(40));
+    Some(std::time::Duration::from_millis(
+        doubled.min(MAX_RETRY_WAIT_MS),
+    ))
+}
+
 /// The event types that notify the applicant, in the order docs list them.
 pub const NOTIFYING: [EventType; 10] = [
     EventType::DossierReceived,
@@ -638,6 +654,23 @@ mod tests {
         let cut = render_to_send(Channel::Sms, &long, &facts).unwrap();
         assert_eq!(sms_segments(&cut.body), MAX_SMS_SEGMENTS);
         assert!(cut.body.starts_with("Hồ sơ Hồ sơ") && cut.body.ends_with('…'));
+    }
+
+    #[test]
+    fn retries_back_off_then_give_up() {
+        let ms = |n| Some(std::time::Duration::from_millis(n));
+        let cases = [
+            (1, 5, 1000, ms(1000)),
+            (2, 5, 1000, ms(2000)),
+            (4, 5, 1000, ms(8000)),
+            (5, 5, 1000, None),
+            (9, 5, 1000, None),
+            (30, 99, 1000, ms(MAX_RETRY_WAIT_MS)),
+            (1, 1, 1000, None),
+        ];
+        for (attempts, max, base, wait) in cases {
+            assert_eq!(retry_after(attempts, max, base), wait, "{attempts}/{max}");
+        }
     }
 
     #[test]
