@@ -355,14 +355,26 @@ pub fn fit_sms(text: &str) -> String {
     format!("{}…", cut.trim_end())
 }
 
-/// Checks an admin's template: every placeholder known and available for
-/// the event type, and the SMS short enough, against [`sample_facts`].
+/// Checks an admin's template against [`sample_facts`] of the event type:
+/// every placeholder known and available for the type, the SMS short
+/// enough. The error names the field at fault (`subject` or `body`).
 pub fn check_template(
     event: EventType,
     channel: Channel,
     template: &Template,
-) -> Result<Rendered, RenderError> {
-    render_message(channel, template, &sample_facts(event))
+) -> Result<Rendered, (&'static str, RenderError)> {
+    let facts = sample_facts(event);
+    if let (Some(subject), Channel::Email) = (&template.subject, channel) {
+        render(subject, &facts).map_err(|e| ("subject", e))?;
+    }
+    render_message(channel, template, &facts).map_err(|e| ("body", e))
+}
+
+/// May this account change the applicant's opt-outs? Only one that proved
+/// it is the applicant: a self-registered account could otherwise silence
+/// someone else's notifications by claiming their ID number.
+pub fn may_change_opt_outs(identity: crate::access::IdentityStatus) -> bool {
+    identity == crate::access::IdentityStatus::Verified
 }
 
 const EMAIL_FOOTER: &str = "\n\nTra cứu tình trạng hồ sơ trên Cổng dịch vụ công hoặc gọi đường dây nóng của Bộ phận Một cửa.\nĐây là thư tự động, vui lòng không trả lời thư này.\n\nTrân trọng,\nBộ phận Tiếp nhận và Trả kết quả";
@@ -699,15 +711,27 @@ mod tests {
         assert!(check_template(EventType::DossierReceived, Channel::Email, &ok).is_ok());
         assert_eq!(
             check_template(EventType::FeedbackAnswered, Channel::Email, &ok),
-            Err(RenderError::Missing("appointment_date".into()))
+            Err(("subject", RenderError::Missing("dossier_code".into())))
         );
+        let bad_subject = Template {
+            subject: Some("{{tieu_de}}".into()),
+            body: "Hẹn {{appointment_date}}".into(),
+        };
+        assert_eq!(
+            check_template(EventType::DossierReceived, Channel::Email, &bad_subject),
+            Err(("subject", RenderError::Unknown("tieu_de".into())))
+        );
+        assert!(may_change_opt_outs(crate::access::IdentityStatus::Verified));
+        assert!(!may_change_opt_outs(
+            crate::access::IdentityStatus::Unverified
+        ));
         let empty = Template {
             subject: None,
             body: "  ".into(),
         };
         assert_eq!(
             check_template(EventType::DossierReceived, Channel::Sms, &empty),
-            Err(RenderError::Empty)
+            Err(("body", RenderError::Empty))
         );
     }
 }
