@@ -11,11 +11,14 @@ use crate::event::EventType;
 
 crate::string_enum! {
     /// Where a notification goes.
-    pub enum Channel {
+    pub enum NotificationChannel {
         Sms => "sms",
         Email => "email",
     }
 }
+
+/// Short names inside this crate's users (the OpenAPI schemas keep the long ones).
+pub use self::{NotificationChannel as Channel, NotificationStatus as Status};
 
 impl From<ContactChannel> for Channel {
     fn from(channel: ContactChannel) -> Self {
@@ -37,7 +40,7 @@ impl From<Channel> for ContactChannel {
 
 crate::string_enum! {
     /// Where a notification stands.
-    pub enum Status {
+    pub enum NotificationStatus {
         /// Waiting for its (next) attempt.
         Queued => "queued",
         Sent => "sent",
