@@ -640,6 +640,11 @@ impl Settings {
             ));
         }
         self.notifications.check()?;
+        if self.is_production() && self.notifications.sink_path.is_some() {
+            return Err(SettingsError::Invalid(
+                "notifications.sink_path writes messages (and one-time codes) to a file: development only (docs/notifications.md)".into(),
+            ));
+        }
         if self.uploads.max_file_bytes == 0 {
             return Err(SettingsError::Invalid(
                 "uploads.max_file_bytes must be positive".into(),
