@@ -25,8 +25,8 @@ use motcua_persistence::{AnyConnection, StoreError, write_tx};
 use crate::App;
 use crate::notifier::Message;
 
-/// Events turned into messages per round.
-const BATCH: i64 = 200;
+/// Events read from the feed per round.
+const BATCH: i64 = 500;
 /// Messages one process claims at a time.
 const PER_CLAIM: i64 = 20;
 /// Claims per round.
@@ -293,13 +293,12 @@ impl App {
         let mut conn = self.conn()?;
         let (queued, skipped) = write_tx(&mut conn, |conn| {
             let cursor = store::lock_cursor(conn)?;
-            let filter = FeedFilter {
-                types: rules::NOTIFYING.to_vec(),
-                ..FeedFilter::default()
-            };
+            // Every type, so the cursor moves past the events that notify nobody
+            // (filtering by type would rescan them from an old cursor every round).
+            let filter = FeedFilter::default();
             let (events, next) = outbox::read_after(conn, cursor, &filter, BATCH)?;
             let (mut queued, mut skipped) = (0, 0);
-            for event in &events {
+            for event in events.iter().filter(|e| rules::notifies(e.event_type)) {
                 // A subject that cannot be read must not stop the feed: log it and go on.
                 let subject = match write_tx(conn, |c| subject_of(c, event)) {
                     Ok(Some(subject)) => subject,
