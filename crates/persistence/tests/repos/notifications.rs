@@ -103,6 +103,6 @@ fn messages_are_unique_claimed_once_and_recorded_by_their_claimant(pool: &Pool) 
         store::set_cursor(c, Cursor { tx: 5, position: 9 })
     })
     .unwrap();
-    let moved = write_tx(&mut conn, |c| store::lock_cursor(c)).unwrap();
+    let moved = write_tx(&mut conn, store::lock_cursor).unwrap();
     assert_eq!(moved, Cursor { tx: 5, position: 9 });
 }
