@@ -21,6 +21,7 @@ mod guards;
 mod identity;
 mod kpi;
 mod matrix;
+mod notifications;
 mod ops;
 mod outbox;
 mod payments;

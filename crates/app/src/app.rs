@@ -13,7 +13,7 @@ use motcua_persistence::{
 };
 
 use crate::clock::Clock;
-use crate::notifier::{FileOutbox, LogSink, Notifier};
+use crate::notifier::Notifier;
 use crate::payments::gateway::{self, Gateway};
 use crate::settings::Settings;
 
@@ -36,7 +36,8 @@ pub struct App {
     pub hours: WorkingHours,
     /// The payment gateway (VNPay, or the built-in sandbox).
     pub gateway: Arc<dyn Gateway>,
-    /// Where one-time codes go (an SMS/e-mail provider, or a development sink).
+    /// Where one-time codes and notifications go: one sender per channel
+    /// (SMS gateway, SMTP, or the development sink).
     pub notifier: Arc<dyn Notifier>,
     /// The key access tokens are signed with.
     pub jwt_secret: Arc<[u8]>,
@@ -44,6 +45,8 @@ pub struct App {
     pub instance: Arc<str>,
     /// Where webhook deliveries go out (HTTP, checked against SSRF).
     pub webhook_sender: Arc<dyn crate::webhooks::Sender>,
+    /// Notification attempts by channel and result since the start (`/metrics`).
+    pub notification_counters: Arc<crate::notifications::NotificationCounters>,
 }
 
 impl App {
@@ -77,12 +80,7 @@ impl App {
             &settings.server.public_base_url,
             &clock,
         );
-        let notifier: Arc<dyn Notifier> = match &settings.identity.outbox_path {
-            Some(path) => Arc::new(FileOutbox::new(path)),
-            None => Arc::new(LogSink {
-                production: settings.is_production(),
-            }),
-        };
+        let notifier = crate::notifier::senders(&settings);
         let jwt_secret = jwt_secret(&settings).into();
         let webhook_sender = Arc::new(crate::webhooks::http_sender(&settings));
         Self {
@@ -97,6 +95,7 @@ impl App {
             jwt_secret,
             instance: crate::password::random_token(12).into(),
             webhook_sender,
+            notification_counters: Arc::default(),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod dossiers;
 pub mod feedback;
 pub mod input;
+pub mod notifications;
 pub mod notifier;
 pub mod outbox;
 pub mod password;

@@ -55,6 +55,7 @@ pub struct Settings {
     pub identity: IdentitySettings,
     pub tracking: TrackingSettings,
     pub webhooks: WebhookSettings,
+    pub notifications: NotificationSettings,
 }
 
 /// Webhook deliveries (see `docs/events.md`).
@@ -79,6 +80,61 @@ impl Default for WebhookSettings {
             timeout_ms: 10_000,
             allow_private_targets: None,
             rotation_overlap_secs: 24 * 3600,
+        }
+    }
+}
+
+/// Citizen notifications and the senders one-time codes share (see
+/// `docs/notifications.md`). An SMS goes to `sms_endpoint` when set, an
+/// e-mail to `smtp_host` when set; otherwise to the development sink (the
+/// log, and `sink_path` when set).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationSettings {
+    /// How often each server process turns new events into messages and
+    /// sends what is due; 0 turns it off.
+    pub interval_ms: u64,
+    /// Attempts per message before it is marked failed.
+    pub max_attempts: u32,
+    /// The wait after the first failed attempt; doubled after each next one.
+    pub retry_base_ms: u64,
+    /// Development: append every message as a JSON line to this file.
+    pub sink_path: Option<String>,
+    /// HTTP SMS gateway: `POST {"to", "message", "reference"}` as JSON here.
+    pub sms_endpoint: Option<String>,
+    /// Sent as `Authorization: Bearer …` to the SMS gateway.
+    pub sms_token: Option<Secret>,
+    pub sms_timeout_ms: u64,
+    /// SMTP relay for e-mail.
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    /// `starttls` (default), `tls` (implicit, port 465) or `none` (a relay on
+    /// the local network or a test server only).
+    pub smtp_security: String,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<Secret>,
+    pub smtp_timeout_ms: u64,
+    /// The sender of e-mails, `Name <address>`.
+    pub email_from: String,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            interval_ms: 2000,
+            max_attempts: 8,
+            retry_base_ms: 30_000,
+            sink_path: None,
+            sms_endpoint: None,
+            sms_token: None,
+            sms_timeout_ms: 10_000,
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_security: "starttls".into(),
+            smtp_username: None,
+            smtp_password: None,
+            smtp_timeout_ms: 15_000,
+            email_from: "Bộ phận Một cửa <no-reply@motcua.invalid>".into(),
         }
     }
 }
@@ -377,6 +433,7 @@ impl Default for Settings {
             identity: IdentitySettings::default(),
             tracking: TrackingSettings::default(),
             webhooks: WebhookSettings::default(),
+            notifications: NotificationSettings::default(),
         }
     }
 }
@@ -582,6 +639,12 @@ impl Settings {
                 "webhooks.timeout_ms must be positive".into(),
             ));
         }
+        self.notifications.check()?;
+        if self.is_production() && self.notifications.sink_path.is_some() {
+            return Err(SettingsError::Invalid(
+                "notifications.sink_path writes messages (and one-time codes) to a file: development only (docs/notifications.md)".into(),
+            ));
+        }
         if self.uploads.max_file_bytes == 0 {
             return Err(SettingsError::Invalid(
                 "uploads.max_file_bytes must be positive".into(),
@@ -615,5 +678,27 @@ impl Settings {
             None if self.is_production() => Vec::new(),
             None => DEV_ORIGINS.iter().map(|s| (*s).to_owned()).collect(),
         }
+    }
+}
+
+impl NotificationSettings {
+    /// Rules between the notification values; part of [`Settings::check`].
+    pub fn check(&self) -> Result<(), SettingsError> {
+        let invalid = |m: &str| Err(SettingsError::Invalid(format!("notifications.{m}")));
+        if self.max_attempts == 0 {
+            return invalid("max_attempts must be positive");
+        }
+        if !matches!(self.smtp_security.as_str(), "starttls" | "tls" | "none") {
+            return invalid("smtp_security must be starttls, tls or none");
+        }
+        if self.sms_timeout_ms == 0 || self.smtp_timeout_ms == 0 {
+            return invalid("sms_timeout_ms and smtp_timeout_ms must be positive");
+        }
+        if let Some(endpoint) = &self.sms_endpoint
+            && !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
+        {
+            return invalid("sms_endpoint must be an http(s) URL");
+        }
+        Ok(())
     }
 }

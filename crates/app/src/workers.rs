@@ -1,5 +1,6 @@
 //! The background workers of a server process: the webhook deliveries every
-//! `webhooks.interval_ms` (`crate::webhooks`), the payment jobs (expiry,
+//! `webhooks.interval_ms` (`crate::webhooks`), the citizen notifications
+//! every `notifications.interval_ms` (`crate::notifications`), the payment jobs (expiry,
 //! status queries) every `payments.jobs_interval_secs`, and yesterday's
 //! reconciliation, claimed through the database (`job_runs`) so that it runs
 //! once a day whatever the number of processes. They run in production and
@@ -53,7 +54,7 @@ pub struct Round {
 
 impl App {
     /// Starts the workers on the current Tokio runtime (an interval of 0 turns
-    /// the payment jobs, or the webhooks, off). Keep the result for as long as they should run.
+    /// the payment jobs, the webhooks or the notifications, off). Keep the result for as long as they should run.
     pub fn start_workers(&self) -> Workers {
         let mut workers = Workers::default();
         let every = self.settings.payments.jobs_interval_secs;
@@ -90,6 +91,25 @@ impl App {
                         Ok(round) if !round.is_idle() => tracing::info!(?round, "webhooks"),
                         Ok(_) => {}
                         Err(error) => tracing::error!(%error, "webhook worker panicked"),
+                    }
+                }
+            }));
+        }
+        let every = self.settings.notifications.interval_ms;
+        if every > 0 {
+            let app = self.clone();
+            let every = std::time::Duration::from_millis(every);
+            workers.tasks.push(tokio::spawn(async move {
+                let start = tokio::time::Instant::now() + every;
+                let mut ticker = tokio::time::interval_at(start, every);
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticker.tick().await;
+                    let app = app.clone();
+                    match tokio::task::spawn_blocking(move || app.notification_round()).await {
+                        Ok(round) if !round.is_idle() => tracing::info!(?round, "notifications"),
+                        Ok(_) => {}
+                        Err(error) => tracing::error!(%error, "notification worker panicked"),
                     }
                 }
             }));

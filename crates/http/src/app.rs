@@ -25,7 +25,7 @@ use crate::middleware::{
 };
 use crate::routes::{
     agencies, audit, auth, calendar, catalog, documents, dossiers, events, feedback, identity, kpi,
-    ops, payments, queue, tracking, users, webhooks,
+    notifications, ops, payments, queue, tracking, users, webhooks,
 };
 use crate::state::AppState;
 use motcua_app::settings::Settings;
@@ -124,7 +124,8 @@ where
                 .service(feedback::track)
                 .service(feedback::add_info)
                 .service(events::feed)
-                .configure(webhooks::configure),
+                .configure(webhooks::configure)
+                .configure(notifications::configure),
         )
         .configure(|cfg| {
             if sandbox {
@@ -227,6 +228,8 @@ impl Shared {
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let gauges =
             ops::Gauges::register(&registry).map_err(|e| std::io::Error::other(e.to_string()))?;
+        ops::NotificationMetrics::register(&registry, state.notification_counters.clone())
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         let spec = crate::openapi::document_json();
         let value: serde_json::Value =
             serde_json::from_str(&spec).map_err(std::io::Error::other)?;

@@ -46,6 +46,7 @@ grant at `POST /api/v1/auth/token`. Either way the access token is sent as `Auth
         (name = "feedback", description = "Citizen feedback on administrative rules (phản ánh, kiến nghị)"),
         (name = "events", description = "The change feed of the outbox: what changed, in commit-safe order"),
         (name = "webhooks", description = "Webhook subscriptions: signed, retried deliveries of events, with their log"),
+        (name = "notifications", description = "Citizen notifications: templates per event and channel, opt-outs, a dossier's messages with their status"),
         (name = "reference", description = "This document and the interactive reference page that renders it"),
         (name = "sandbox", description = "The built-in sandbox gateway (development only; absent in production)"),
     ),

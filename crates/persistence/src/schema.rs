@@ -742,3 +742,54 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_attempts,
     events
 );
+
+// Citizen notifications, templates, opt-outs and the worker's cursor (migration 000022).
+
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        event_id -> Text,
+        event_type -> Text,
+        dossier_code -> Nullable<Text>,
+        applicant_id -> Nullable<BigInt>,
+        channel -> Text,
+        recipient -> Text,
+        subject -> Nullable<Text>,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        claimed_by -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    notification_templates (event_type, channel) {
+        event_type -> Text,
+        channel -> Text,
+        subject -> Nullable<Text>,
+        body -> Text,
+        updated_by -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_opt_outs (applicant_id, channel) {
+        applicant_id -> BigInt,
+        channel -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_feed (name) {
+        name -> Text,
+        cursor_tx -> BigInt,
+        cursor_position -> BigInt,
+    }
+}

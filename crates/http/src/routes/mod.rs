@@ -9,6 +9,7 @@ pub mod events;
 pub mod feedback;
 pub mod identity;
 pub mod kpi;
+pub mod notifications;
 pub mod ops;
 pub mod payments;
 pub mod queue;

@@ -8,7 +8,9 @@ use motcua_domain::payment::PaymentStatus;
 use motcua_persistence::repo::kpi;
 
 use actix_web::{HttpResponse, get, web};
-use prometheus::{Encoder, Gauge, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Gauge, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -243,6 +245,52 @@ impl Gauges {
             .with_label_values(&["in_use"])
             .set(i64::from(pool.connections) - idle);
         self.pool_max.set(i64::from(state.pool.max_size()));
+    }
+}
+
+/// `motcua_notifications_total{channel, result}`: notification attempts of
+/// this process by channel (`sms`, `email`) and result (`sent`, `retry`: failed
+/// and tried again later, `failed`: given up), read from the worker's
+/// counters at each scrape.
+pub struct NotificationMetrics {
+    counters: Arc<motcua_app::notifications::NotificationCounters>,
+    desc: IntCounterVec,
+}
+
+const NOTIFICATIONS_TOTAL: &str = "motcua_notifications_total";
+const NOTIFICATIONS_HELP: &str = "Notification attempts by channel and result";
+
+impl NotificationMetrics {
+    pub fn register(
+        registry: &Registry,
+        counters: Arc<motcua_app::notifications::NotificationCounters>,
+    ) -> Result<(), prometheus::Error> {
+        let desc = IntCounterVec::new(
+            Opts::new(NOTIFICATIONS_TOTAL, NOTIFICATIONS_HELP),
+            &["channel", "result"],
+        )?;
+        registry.register(Box::new(Self { counters, desc }))
+    }
+}
+
+impl prometheus::core::Collector for NotificationMetrics {
+    fn desc(&self) -> Vec<&prometheus::core::Desc> {
+        self.desc.desc()
+    }
+
+    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+        let Ok(fresh) = IntCounterVec::new(
+            Opts::new(NOTIFICATIONS_TOTAL, NOTIFICATIONS_HELP),
+            &["channel", "result"],
+        ) else {
+            return Vec::new();
+        };
+        for (channel, result, n) in self.counters.snapshot() {
+            fresh
+                .with_label_values(&[channel.as_str(), result])
+                .inc_by(n);
+        }
+        fresh.collect()
     }
 }
 

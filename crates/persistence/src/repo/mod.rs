@@ -15,6 +15,7 @@ pub mod identity;
 pub mod integrations;
 pub mod job_runs;
 pub mod kpi;
+pub mod notifications;
 pub mod payments;
 pub mod procedures;
 pub mod queue;

@@ -11,6 +11,7 @@ mod events;
 mod foundation;
 mod kpi;
 mod kpi_mix;
+mod notifications;
 mod payments_once;
 mod workflow;
 
