@@ -32,6 +32,7 @@ pub mod kpi;
 pub mod kpi_facts;
 pub mod local_time;
 pub mod lunar;
+pub mod numeric;
 pub mod page;
 pub mod payment;
 pub mod procedure;
