@@ -32,9 +32,17 @@ pub fn trunc_usize(x: f64) -> Option<usize> {
     trunc_i64(x).and_then(|v| usize::try_from(v).ok())
 }
 
+/// A count of things held in memory (a `len()`), as the `i64` the API and
+/// the database count in. A collection never holds more than `isize::MAX`
+/// elements, so on the targets we build for the conversion cannot fail; it
+/// saturates rather than panic if it ever did.
+pub fn count_i64(len: usize) -> i64 {
+    i64::try_from(len).unwrap_or(i64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{ceil_i64, floor_i64, trunc_i64, trunc_usize};
+    use super::{ceil_i64, count_i64, floor_i64, trunc_i64, trunc_usize};
 
     /// (x, truncated, floored, ceiled, as usize)
     type Case = (f64, Option<i64>, Option<i64>, Option<i64>, Option<usize>);
@@ -65,5 +73,8 @@ mod tests {
         }
         assert_eq!(trunc_i64(-super::TWO_POW_63), Some(i64::MIN));
         assert_eq!(trunc_i64(super::TWO_POW_63), None);
+        assert_eq!(count_i64(0), 0);
+        assert_eq!(count_i64(1200), 1200);
+        assert_eq!(count_i64(usize::MAX), i64::MAX);
     }
 }
