@@ -598,26 +598,19 @@ async fn the_portal_reaches_what_it_filed_or_is_granted(app: TestApp) {
     // Nothing it did not file.
     let list = app.get_json(&portal, "/api/v1/dossiers").await;
     assert_eq!(list["total"], 0, "{list}");
-    assert_eq!(
-        status_of(format!("/api/v1/dossiers/{code}"), "GET").await,
-        404
-    );
-    assert_eq!(
-        status_of(format!("/api/v1/dossiers/{code}/receipt"), "GET").await,
-        404
-    );
-    assert_eq!(
-        status_of(format!("/api/v1/documents/{doc}"), "GET").await,
-        404
-    );
-    assert_eq!(
-        status_of(format!("/api/v1/payments/{payment}"), "GET").await,
-        404
-    );
-    assert_eq!(
-        status_of(format!("/api/v1/payments/{payment}/cancel"), "POST").await,
-        404
-    );
+    for (path, method) in [
+        (format!("/api/v1/dossiers/{code}"), "GET"),
+        (format!("/api/v1/dossiers/{code}/receipt"), "GET"),
+        (format!("/api/v1/documents/{doc}"), "GET"),
+        (format!("/api/v1/payments/{payment}"), "GET"),
+        (format!("/api/v1/payments/{payment}/cancel"), "POST"),
+    ] {
+        assert_eq!(
+            status_of(path.clone(), method).await,
+            404,
+            "{method} {path}"
+        );
+    }
     let officer = app.token(Role::Officer).await;
     let etag = app.dossier(&officer, &code).await.etag;
     let res = app
@@ -625,43 +618,14 @@ async fn the_portal_reaches_what_it_filed_or_is_granted(app: TestApp) {
         .await;
     problem(res, 404, "not_found").await;
 
-    // What it files for a citizen is its own to act on.
-    let d1 = app.upload(&portal, "don.pdf").await;
-    let d2 = app.upload(&portal, "giay-phep.pdf").await;
-    let own = app
-        .submit_ok(
-            &portal,
-            &json!({"procedure_code": "2.001584", "applicant": {"id_number": "079190009999", "full_name": "Phạm Văn Dũng"},
-                    "documents": [{"requirement": "D1", "document_id": d1}, {"requirement": "D2", "document_id": d2}]}),
-        )
-        .await;
-    let list = app.get_json(&portal, "/api/v1/dossiers").await;
-    assert_eq!(list["total"], 1);
+    let own = files_for_a_citizen(&app, &portal).await;
 
     // A grant for the receiving agency: it reads, but still acts only on its own.
     let agency = app.dossier(&officer, &code).await.body["agency"]["id"]
         .as_i64()
         .unwrap();
     let grants = format!("/api/v1/integrations/{portal_id}/grants");
-    let res = app
-        .post(&grants)
-        .header("authorization", bearer(&officer))
-        .json(&json!({"agency_id": agency}))
-        .send()
-        .await
-        .unwrap();
-    problem(res, 403, "forbidden").await;
-    let res = app
-        .post(&grants)
-        .header("authorization", bearer(&admin))
-        .json(&json!({"agency_id": agency}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let listed = app.get_json(&admin, &grants).await;
-    assert_eq!(listed.as_array().unwrap().len(), 1);
-    assert_eq!(listed[0]["agency_id"], agency);
+    grant_an_agency(&app, (&officer, &admin), &grants, agency).await;
     app.dossier(&portal, &code).await;
     assert_eq!(
         status_of(format!("/api/v1/documents/{doc}"), "GET").await,
@@ -720,6 +684,46 @@ async fn the_portal_reaches_what_it_filed_or_is_granted(app: TestApp) {
     problem(res, 404, "not_found").await;
 
     grant_changes_are_audited(&app, &admin, portal_id, agency).await;
+}
+
+/// Only an administrator grants the portal an agency.
+async fn grant_an_agency(app: &TestApp, (officer, admin): (&str, &str), grants: &str, agency: i64) {
+    let res = app
+        .post(grants)
+        .header("authorization", bearer(officer))
+        .json(&json!({"agency_id": agency}))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 403, "forbidden").await;
+    let res = app
+        .post(grants)
+        .header("authorization", bearer(admin))
+        .json(&json!({"agency_id": agency}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let listed = app.get_json(admin, grants).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["agency_id"], agency);
+}
+
+/// What the portal files for a citizen is its own to act on; returns that dossier.
+async fn files_for_a_citizen(app: &TestApp, portal: &str) -> Shown {
+    // What it files for a citizen is its own to act on.
+    let d1 = app.upload(portal, "don.pdf").await;
+    let d2 = app.upload(portal, "giay-phep.pdf").await;
+    let own = app
+        .submit_ok(
+            portal,
+            &json!({"procedure_code": "2.001584", "applicant": {"id_number": "079190009999", "full_name": "Phạm Văn Dũng"},
+                    "documents": [{"requirement": "D1", "document_id": d1}, {"requirement": "D2", "document_id": d2}]}),
+        )
+        .await;
+    let list = app.get_json(portal, "/api/v1/dossiers").await;
+    assert_eq!(list["total"], 1);
+    own
 }
 
 /// Every request the portal made is on record for the admin (not for an officer): refused ones, reads, its own filing, the payment it tried to cancel.
