@@ -84,54 +84,23 @@ async fn account_changes_leave_entries(app: TestApp) {
     .await;
     let id = created["id"].as_i64().unwrap();
     let path = format!("/api/v1/users/{id}");
-    send(
-        app.patch(&path)
-            .header("authorization", &admin)
-            .json(&json!({"phone": "0903 111 222"})),
-        200,
-        "req-phone",
-    )
-    .await;
-    send(
-        app.patch(&path)
-            .header("authorization", &admin)
-            .json(&json!({"role": "leader"})),
-        200,
-        "req-role",
-    )
-    .await;
-    send(
-        app.patch(&path)
-            .header("authorization", &admin)
-            .json(&json!({"agency_id": other})),
-        200,
-        "req-agency",
-    )
-    .await;
-    send(
-        app.patch(&path)
-            .header("authorization", &admin)
-            .json(&json!({"password": "mat-khau-moi-dai"})),
-        200,
-        "req-password",
-    )
-    .await;
-    send(
-        app.patch(&path)
-            .header("authorization", &admin)
-            .json(&json!({"active": false})),
-        200,
-        "req-lock",
-    )
-    .await;
-    send(
-        app.patch(&path)
-            .header("authorization", &admin)
-            .json(&json!({"active": true})),
-        200,
-        "req-unlock",
-    )
-    .await;
+    for (change, request) in [
+        (json!({"phone": "0903 111 222"}), "req-phone"),
+        (json!({"role": "leader"}), "req-role"),
+        (json!({"agency_id": other}), "req-agency"),
+        (json!({"password": "mat-khau-moi-dai"}), "req-password"),
+        (json!({"active": false}), "req-lock"),
+        (json!({"active": true}), "req-unlock"),
+    ] {
+        send(
+            app.patch(&path)
+                .header("authorization", &admin)
+                .json(&change),
+            200,
+            request,
+        )
+        .await;
+    }
 
     let log = entries(&app, &token, "user", &id.to_string()).await;
     let actions: Vec<&str> = log.iter().map(|e| e["action"].as_str().unwrap()).collect();
@@ -174,6 +143,11 @@ async fn account_changes_leave_entries(app: TestApp) {
         assert!(!text.contains("argon2"), "no password hash: {text}");
         assert!(!text.contains("mat-khau"), "no password: {text}");
     }
+    each_change_is_recorded(&log, dept, other);
+}
+
+/// What each entry of the account's log says changed, before and after.
+fn each_change_is_recorded(log: &[Value], dept: i64, other: i64) {
     let create = &log[0];
     assert!(create["before"].is_null());
     assert_eq!(create["after"]["username"], "canbo.audit");
@@ -366,6 +340,39 @@ async fn procedure_changes_and_fees_leave_entries_and_versions(app: TestApp) {
     assert_eq!(fees[1]["before"][0]["amount_vnd"], 1_500_000);
     assert_eq!(fees[1]["after"][0]["amount_vnd"], 2_000_000);
 
+    every_version_is_listed_publicly(&app, &path).await;
+    let as_admin = app.get_json(&token, &format!("{path}/history")).await;
+    assert_eq!(as_admin["items"][0]["changed_by"]["id"], admin_id);
+    assert_eq!(
+        as_admin["items"][0]["changed_by"]["name"],
+        admin_name.as_str()
+    );
+    let paged: Value = app
+        .get(&format!("{path}/history?per_page=2&page=3"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paged["items"].as_array().unwrap().len(), 1);
+    assert_eq!(paged["items"][0]["version"], 1);
+
+    each_version_reads_whole(&app, &path).await;
+    // Seeded procedures have their first version too, by the system.
+    let seeded = app.get_json(&token, "/api/v1/procedures?per_page=1").await;
+    let seeded_code = seeded["items"][0]["code"].as_str().unwrap().to_owned();
+    let h = app
+        .get_json(&token, &format!("/api/v1/procedures/{seeded_code}/history"))
+        .await;
+    assert_eq!(h["total"], 1);
+    assert_eq!(h["items"][0]["action"], "import");
+    assert!(h["items"][0]["changed_by"]["id"].is_null());
+    assert_eq!(h["items"][0]["changed_by"]["name"], "system:seed");
+}
+
+/// Every version, newest first, public like the catalog (without who changed it).
+async fn every_version_is_listed_publicly(app: &TestApp, path: &str) {
     // Every version, newest first, public like the catalog.
     let res = app.get(&format!("{path}/history")).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -397,23 +404,10 @@ async fn procedure_changes_and_fees_leave_entries_and_versions(app: TestApp) {
         history["items"][0].get("changed_by").is_none(),
         "who changed it is for administrators"
     );
-    let as_admin = app.get_json(&token, &format!("{path}/history")).await;
-    assert_eq!(as_admin["items"][0]["changed_by"]["id"], admin_id);
-    assert_eq!(
-        as_admin["items"][0]["changed_by"]["name"],
-        admin_name.as_str()
-    );
-    let paged: Value = app
-        .get(&format!("{path}/history?per_page=2&page=3"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(paged["items"].as_array().unwrap().len(), 1);
-    assert_eq!(paged["items"][0]["version"], 1);
+}
 
+/// Each version whole: the first one as it was published, the fee of the third, the abolition; none past the last.
+async fn each_version_reads_whole(app: &TestApp, path: &str) {
     // Each version whole: the first one as it was published.
     let first: Value = app
         .get(&format!("{path}/history/1"))
@@ -453,17 +447,6 @@ async fn procedure_changes_and_fees_leave_entries_and_versions(app: TestApp) {
         .await
         .unwrap();
     problem(res, 404, "not_found").await;
-
-    // Seeded procedures have their first version too, by the system.
-    let seeded = app.get_json(&token, "/api/v1/procedures?per_page=1").await;
-    let seeded_code = seeded["items"][0]["code"].as_str().unwrap().to_owned();
-    let h = app
-        .get_json(&token, &format!("/api/v1/procedures/{seeded_code}/history"))
-        .await;
-    assert_eq!(h["total"], 1);
-    assert_eq!(h["items"][0]["action"], "import");
-    assert!(h["items"][0]["changed_by"]["id"].is_null());
-    assert_eq!(h["items"][0]["changed_by"]["name"], "system:seed");
 }
 
 async fn a_refused_change_leaves_no_entry(app: TestApp) {
@@ -654,7 +637,10 @@ async fn filters_and_pages(app: TestApp) {
         )
         .await;
     assert_eq!(old["total"], 0);
+    bad_queries_are_refused(&app, &admin).await;
+}
 
+async fn bad_queries_are_refused(app: &TestApp, admin: &str) {
     for bad in [
         "entity_type=users",
         "from=yesterday",
@@ -666,7 +652,7 @@ async fn filters_and_pages(app: TestApp) {
     ] {
         let res = app
             .get(&format!("/api/v1/audit?{bad}"))
-            .header("authorization", &admin)
+            .header("authorization", admin)
             .send()
             .await
             .unwrap();
@@ -674,16 +660,16 @@ async fn filters_and_pages(app: TestApp) {
     }
 }
 
-async fn export_csv_and_json(app: TestApp) {
-    let token = app.token(Role::Admin).await;
-    let admin = bearer(&token);
-    let (admin_id, _) = me(&app, &token).await;
+/// Renames the administrator to a formula (it heads the actor_name cell of
+/// every later entry), creates an officer and locks it; returns its id.
+async fn rename_create_and_lock(app: &TestApp, token: &str, admin: &str) -> i64 {
+    let (admin_id, _) = me(app, token).await;
     let dept = app.agency_id("000.00.20.H56").await;
     // The administrator's own name becomes one a spreadsheet would run as a
     // formula: it heads the actor_name cell of every later entry.
     send(
         app.patch(&format!("/api/v1/users/{admin_id}"))
-            .header("authorization", &admin)
+            .header("authorization", admin)
             .json(&json!({"full_name": "=HYPERLINK(\"http://x\")"})),
         200,
         "req-rename",
@@ -691,7 +677,7 @@ async fn export_csv_and_json(app: TestApp) {
     .await;
     let created = send(
         app.post("/api/v1/users")
-            .header("authorization", &admin)
+            .header("authorization", admin)
             .json(&json!({
                 "username": "xuat.csv", "password": "mat-khau-can-bo", "role": "officer",
                 "agency_id": dept, "full_name": "Cán bộ Xuất"
@@ -703,12 +689,19 @@ async fn export_csv_and_json(app: TestApp) {
     let id = created["id"].as_i64().unwrap();
     send(
         app.patch(&format!("/api/v1/users/{id}"))
-            .header("authorization", &admin)
+            .header("authorization", admin)
             .json(&json!({"active": false})),
         200,
         "req-lock",
     )
     .await;
+    id
+}
+
+async fn export_csv_and_json(app: TestApp) {
+    let token = app.token(Role::Admin).await;
+    let admin = bearer(&token);
+    let id = rename_create_and_lock(&app, &token, &admin).await;
 
     let res = app
         .get("/api/v1/audit/export?format=json&entity_type=user")
@@ -776,7 +769,7 @@ async fn export_csv_and_json(app: TestApp) {
         .as_i64()
         .unwrap();
     // One header line, one line per entry (JSON cells hold no raw newlines).
-    assert_eq!(all.lines().count() as i64, total + 1);
+    assert_eq!(i64::try_from(all.lines().count()).unwrap(), total + 1);
 
     let res = app
         .get("/api/v1/audit/export?format=xml")

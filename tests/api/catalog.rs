@@ -45,45 +45,7 @@ async fn public_listing_search_and_filters(app: TestApp) {
     assert_eq!(page2["items"].as_array().unwrap().len(), 10);
     assert_eq!(page2["page"], 2);
 
-    // Accent- and case-insensitive, both ways round.
-    let plain = list(&app, "q=kinh%20doanh%20dich%20vu%20lu%20hanh").await;
-    let accented = list(
-        &app,
-        "q=KINH%20DOANH%20D%E1%BB%8ACH%20V%E1%BB%A4%20L%E1%BB%AE%20H%C3%80NH",
-    )
-    .await;
-    assert_eq!(codes(&plain), codes(&accented));
-    assert!(plain["total"].as_i64().unwrap() >= 3);
-    // Names holding the words rank above matches in documents or legal basis.
-    for item in plain["items"].as_array().unwrap().iter().take(3) {
-        let name = motcua_domain::text::fold(item["name"].as_str().unwrap());
-        assert!(name.contains("kinh doanh dich vu lu hanh"), "{name}");
-    }
-    // `đ` matches `d`.
-    let d = list(&app, "q=dang%20ky").await;
-    assert!(
-        d["items"].as_array().unwrap().iter().any(|p| p["name"]
-            .as_str()
-            .unwrap()
-            .contains("Đăng ký")
-            || p["name"].as_str().unwrap().contains("đăng ký"))
-    );
-    // Ranked: the name that starts with the words comes first.
-    let karaoke = list(
-        &app,
-        "q=cap%20giay%20phep%20du%20dieu%20kien%20kinh%20doanh%20dich%20vu%20karaoke",
-    )
-    .await;
-    assert_eq!(
-        karaoke["items"][0]["name"],
-        "Thủ tục cấp Giấy phép đủ điều kiện kinh doanh dịch vụ karaoke"
-    );
-    assert!(
-        list(&app, "q=zzzz").await["items"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    search_is_folded_and_ranked(&app).await;
     // Filters.
     let tourism = list(&app, "sector=du-lich&per_page=100").await;
     assert!(tourism["total"].as_i64().unwrap() >= 5);
@@ -147,14 +109,58 @@ async fn public_listing_search_and_filters(app: TestApp) {
     );
 }
 
+/// Search ignores accents and case, matches `đ` with `d`, ranks names first.
+async fn search_is_folded_and_ranked(app: &TestApp) {
+    // Accent- and case-insensitive, both ways round.
+    let plain = list(app, "q=kinh%20doanh%20dich%20vu%20lu%20hanh").await;
+    let accented = list(
+        app,
+        "q=KINH%20DOANH%20D%E1%BB%8ACH%20V%E1%BB%A4%20L%E1%BB%AE%20H%C3%80NH",
+    )
+    .await;
+    assert_eq!(codes(&plain), codes(&accented));
+    assert!(plain["total"].as_i64().unwrap() >= 3);
+    // Names holding the words rank above matches in documents or legal basis.
+    for item in plain["items"].as_array().unwrap().iter().take(3) {
+        let name = motcua_domain::text::fold(item["name"].as_str().unwrap());
+        assert!(name.contains("kinh doanh dich vu lu hanh"), "{name}");
+    }
+    // `đ` matches `d`.
+    let d = list(app, "q=dang%20ky").await;
+    assert!(
+        d["items"].as_array().unwrap().iter().any(|p| p["name"]
+            .as_str()
+            .unwrap()
+            .contains("Đăng ký")
+            || p["name"].as_str().unwrap().contains("đăng ký"))
+    );
+    // Ranked: the name that starts with the words comes first.
+    let karaoke = list(
+        app,
+        "q=cap%20giay%20phep%20du%20dieu%20kien%20kinh%20doanh%20dich%20vu%20karaoke",
+    )
+    .await;
+    assert_eq!(
+        karaoke["items"][0]["name"],
+        "Thủ tục cấp Giấy phép đủ điều kiện kinh doanh dịch vụ karaoke"
+    );
+    assert!(
+        list(app, "q=zzzz").await["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
 async fn commune_only(app: &TestApp) -> i64 {
     let all = list(app, "level=commune&per_page=100").await;
-    all["items"]
+    let count = all["items"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|p| p["agency"].is_null())
-        .count() as i64
+        .count();
+    i64::try_from(count).unwrap()
 }
 
 async fn detail_and_sectors(app: TestApp) {
@@ -240,50 +246,7 @@ async fn admin_publishes_changes_and_abolishes(app: TestApp) {
     let found = list(&app, "q=giay%20phep%20bieu%20dien").await;
     assert_eq!(codes(&found)[0], "1.900001");
 
-    let res = app
-        .post("/api/v1/procedures")
-        .header("authorization", &admin)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    problem(res, 409, "already_exists").await;
-    let mut bad = spec("1.900002", "");
-    bad["committed_days"] = json!(9);
-    bad["fees"][0]["amount_vnd"] = json!(-5);
-    let res = app
-        .post("/api/v1/procedures")
-        .header("authorization", &admin)
-        .json(&bad)
-        .send()
-        .await
-        .unwrap();
-    let problem_body = problem(res, 422, "validation_failed").await;
-    let fields: Vec<&str> = problem_body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["name", "committed_days", "fees[0].amount_vnd"]);
-    let mut fractional = spec("1.900003", "X");
-    fractional["fees"][0]["amount_vnd"] = json!(1500.5);
-    let res = app
-        .post("/api/v1/procedures")
-        .header("authorization", &admin)
-        .json(&fractional)
-        .send()
-        .await
-        .unwrap();
-    problem(res, 422, "validation_failed").await;
-    assert_eq!(
-        app.get("/api/v1/procedures/1.900003")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    bad_specs_are_refused(&app, &admin, &body).await;
 
     let mut changed = body.clone();
     changed["committed_days"] = json!(3);
@@ -361,6 +324,11 @@ async fn admin_publishes_changes_and_abolishes(app: TestApp) {
             .contains(&"1.900001".to_owned())
     );
 
+    only_administrators_publish(&app).await;
+}
+
+/// Only administrators publish procedures.
+async fn only_administrators_publish(app: &TestApp) {
     let officer = bearer(&app.token(Role::Officer).await);
     let res = app
         .post("/api/v1/procedures")
@@ -377,6 +345,54 @@ async fn admin_publishes_changes_and_abolishes(app: TestApp) {
         .await
         .unwrap();
     problem(res, 401, "unauthenticated").await;
+}
+
+/// A code taken already, invalid fields, a fractional fee: refused, nothing stored.
+async fn bad_specs_are_refused(app: &TestApp, admin: &str, body: &Value) {
+    let res = app
+        .post("/api/v1/procedures")
+        .header("authorization", admin)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    problem(res, 409, "already_exists").await;
+    let mut bad = spec("1.900002", "");
+    bad["committed_days"] = json!(9);
+    bad["fees"][0]["amount_vnd"] = json!(-5);
+    let res = app
+        .post("/api/v1/procedures")
+        .header("authorization", admin)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    let problem_body = problem(res, 422, "validation_failed").await;
+    let fields: Vec<&str> = problem_body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["name", "committed_days", "fees[0].amount_vnd"]);
+    let mut fractional = spec("1.900003", "X");
+    fractional["fees"][0]["amount_vnd"] = json!(1500.5);
+    let res = app
+        .post("/api/v1/procedures")
+        .header("authorization", admin)
+        .json(&fractional)
+        .send()
+        .await
+        .unwrap();
+    problem(res, 422, "validation_failed").await;
+    assert_eq!(
+        app.get("/api/v1/procedures/1.900003")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }
 
 async fn import_json_is_all_or_nothing(app: TestApp) {
@@ -461,9 +477,14 @@ async fn import_json_is_all_or_nothing(app: TestApp) {
         1
     );
 
+    malformed_imports_are_refused(&app, &admin).await;
+}
+
+/// Broken JSON, another media type or an unknown default agency: refused.
+async fn malformed_imports_are_refused(app: &TestApp, admin: &str) {
     let res = app
         .post("/api/v1/procedures/import")
-        .header("authorization", &admin)
+        .header("authorization", admin)
         .header("content-type", "application/json")
         .body("{not json")
         .send()
@@ -472,7 +493,7 @@ async fn import_json_is_all_or_nothing(app: TestApp) {
     problem(res, 400, "malformed_json").await;
     let res = app
         .post("/api/v1/procedures/import")
-        .header("authorization", &admin)
+        .header("authorization", admin)
         .header("content-type", "application/xml")
         .body("<x/>")
         .send()
@@ -481,7 +502,7 @@ async fn import_json_is_all_or_nothing(app: TestApp) {
     problem(res, 415, "unsupported_media_type").await;
     let res = app
         .post("/api/v1/procedures/import?default_agency_code=000.99.99.H99")
-        .header("authorization", &admin)
+        .header("authorization", admin)
         .json(&json!([]))
         .send()
         .await

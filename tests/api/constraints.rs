@@ -46,12 +46,12 @@ fn string_probes(schema: &Value) -> Vec<String> {
         "a@b.vn".into(),
     ];
     if let Some(max) = schema["maxLength"].as_u64() {
-        let max = max as usize;
+        let max = usize::try_from(max).unwrap();
         out.extend(["a".repeat(max), "a".repeat(max + 1), "ễ".repeat(max)]);
         out.push(format!(" {} ", "a".repeat(max.saturating_sub(2).max(1))));
     }
     if let Some(min) = schema["minLength"].as_u64() {
-        let min = min as usize;
+        let min = usize::try_from(min).unwrap();
         out.extend(["a".repeat(min), "a".repeat(min.saturating_sub(1))]);
         out.push("1".repeat(min.max(1)));
     }
@@ -60,8 +60,12 @@ fn string_probes(schema: &Value) -> Vec<String> {
         out.push(example.to_owned());
         // One character more, one less, one changed: just past the pattern.
         out.push(format!("{example}0"));
-        out.push(example[..example.len() - 1].to_owned());
-        out.push(format!("x{}", &example[1..]));
+        let mut shorter = example.chars();
+        shorter.next_back();
+        out.push(shorter.as_str().to_owned());
+        let mut changed = example.chars();
+        changed.next();
+        out.push(format!("x{}", changed.as_str()));
     }
     out
 }
@@ -335,107 +339,7 @@ async fn request_fields_enforce_the_published_rules(app: TestApp) {
     ] {
         procedure.as_object_mut().unwrap().remove(key);
     }
-    let schemas = "/components/schemas";
-    let targets = [
-        (
-            "full_name",
-            Target::Body {
-                method: reqwest::Method::PATCH,
-                path: format!("/api/v1/users/{user}"),
-                body: json!({}),
-                pointer: "/full_name",
-                schema: format!("{schemas}/UpdateUserRequest/properties/full_name"),
-            },
-        ),
-        (
-            "phone",
-            Target::Body {
-                method: reqwest::Method::PATCH,
-                path: format!("/api/v1/users/{user}"),
-                body: json!({}),
-                pointer: "/phone",
-                schema: format!("{schemas}/UpdateUserRequest/properties/phone"),
-            },
-        ),
-        (
-            "email",
-            Target::Body {
-                method: reqwest::Method::PATCH,
-                path: format!("/api/v1/users/{user}"),
-                body: json!({}),
-                pointer: "/email",
-                schema: format!("{schemas}/UpdateUserRequest/properties/email"),
-            },
-        ),
-        (
-            "password",
-            Target::Body {
-                method: reqwest::Method::PATCH,
-                path: format!("/api/v1/users/{user}"),
-                body: json!({}),
-                pointer: "/password",
-                schema: format!("{schemas}/UpdateUserRequest/properties/password"),
-            },
-        ),
-        (
-            "name",
-            Target::Body {
-                method: reqwest::Method::PUT,
-                path: "/api/v1/calendar/days/2026-12-30".into(),
-                body: json!({"kind": "holiday"}),
-                pointer: "/name",
-                schema: format!("{schemas}/DayRequest/properties/name"),
-            },
-        ),
-        (
-            "name",
-            Target::Body {
-                method: reqwest::Method::PUT,
-                path: "/api/v1/procedures/2.001584".into(),
-                body: procedure.clone(),
-                pointer: "/name",
-                schema: format!("{schemas}/ProcedureSpec/properties/name"),
-            },
-        ),
-        (
-            "regulated_days",
-            Target::Body {
-                method: reqwest::Method::PUT,
-                path: "/api/v1/procedures/2.001584".into(),
-                body: {
-                    let mut p = procedure.clone();
-                    p["committed_days"] = json!(0);
-                    p
-                },
-                pointer: "/regulated_days",
-                schema: format!("{schemas}/ProcedureSpec/properties/regulated_days"),
-            },
-        ),
-        (
-            "steps[0]",
-            Target::Body {
-                method: reqwest::Method::PUT,
-                path: "/api/v1/procedures/2.001584".into(),
-                body: procedure.clone(),
-                pointer: "/steps/0",
-                schema: format!("{schemas}/ProcedureSpec/properties/steps/items"),
-            },
-        ),
-        (
-            "year",
-            Target::Query {
-                path: "/api/v1/calendar/days",
-                name: "year",
-            },
-        ),
-        (
-            "due_within",
-            Target::Query {
-                path: "/api/v1/dossiers",
-                name: "due_within",
-            },
-        ),
-    ];
+    let targets = targets(user, &procedure);
     for (field, target) in targets {
         let (rule, probes): (String, Vec<Value>) = match &target {
             Target::Body { schema, .. } => {
@@ -503,6 +407,89 @@ async fn request_fields_enforce_the_published_rules(app: TestApp) {
             "{field}: probes on one side only"
         );
     }
+}
+
+/// The fields probed: (field name in errors, where it goes), for the user
+/// `user` and the procedure `procedure` (as the API shows it, without its
+/// read-only members).
+fn targets(user: i64, procedure: &Value) -> Vec<(&'static str, Target)> {
+    let schemas = "/components/schemas";
+    let user_field = |field: &'static str, pointer: &'static str| {
+        (
+            field,
+            Target::Body {
+                method: reqwest::Method::PATCH,
+                path: format!("/api/v1/users/{user}"),
+                body: json!({}),
+                pointer,
+                schema: format!("{schemas}/UpdateUserRequest/properties/{field}"),
+            },
+        )
+    };
+    vec![
+        user_field("full_name", "/full_name"),
+        user_field("phone", "/phone"),
+        user_field("email", "/email"),
+        user_field("password", "/password"),
+        (
+            "name",
+            Target::Body {
+                method: reqwest::Method::PUT,
+                path: "/api/v1/calendar/days/2026-12-30".into(),
+                body: json!({"kind": "holiday"}),
+                pointer: "/name",
+                schema: format!("{schemas}/DayRequest/properties/name"),
+            },
+        ),
+        (
+            "name",
+            Target::Body {
+                method: reqwest::Method::PUT,
+                path: "/api/v1/procedures/2.001584".into(),
+                body: procedure.clone(),
+                pointer: "/name",
+                schema: format!("{schemas}/ProcedureSpec/properties/name"),
+            },
+        ),
+        (
+            "regulated_days",
+            Target::Body {
+                method: reqwest::Method::PUT,
+                path: "/api/v1/procedures/2.001584".into(),
+                body: {
+                    let mut p = procedure.clone();
+                    p["committed_days"] = json!(0);
+                    p
+                },
+                pointer: "/regulated_days",
+                schema: format!("{schemas}/ProcedureSpec/properties/regulated_days"),
+            },
+        ),
+        (
+            "steps[0]",
+            Target::Body {
+                method: reqwest::Method::PUT,
+                path: "/api/v1/procedures/2.001584".into(),
+                body: procedure.clone(),
+                pointer: "/steps/0",
+                schema: format!("{schemas}/ProcedureSpec/properties/steps/items"),
+            },
+        ),
+        (
+            "year",
+            Target::Query {
+                path: "/api/v1/calendar/days",
+                name: "year",
+            },
+        ),
+        (
+            "due_within",
+            Target::Query {
+                path: "/api/v1/dossiers",
+                name: "due_within",
+            },
+        ),
+    ]
 }
 
 fn string_or_integer_probes(schema: &Value) -> Vec<Value> {

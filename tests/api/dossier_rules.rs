@@ -271,22 +271,24 @@ async fn visibility_and_roles(app: TestApp) {
     problem(res, 401, "unauthenticated").await;
 }
 
+/// The (field, code) pairs of a validation problem.
+fn field_codes(body: &Value) -> Vec<(String, String)> {
+    body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 async fn submission_is_validated_against_the_procedure(app: TestApp) {
     let citizen = app.token_of(DEMO_CITIZEN_ID).await;
     let doc = app.upload(&citizen, "don.pdf").await;
-    let field_codes = |body: &Value| -> Vec<(String, String)> {
-        body["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e["field"].as_str().unwrap().to_owned(),
-                    e["code"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect()
-    };
     let cases = [
         (
             json!({"procedure_code": "9.999999"}),
@@ -331,39 +333,7 @@ async fn submission_is_validated_against_the_procedure(app: TestApp) {
         got.contains(&("documents.D2".into(), "missing_document".into())),
         "{got:?}"
     );
-    // Fee tiers must be chosen.
-    let docs: Vec<Value> = {
-        let mut v = Vec::new();
-        for r in ["D1", "D2", "D3"] {
-            v.push(json!({"requirement": r, "document_id": app.upload(&citizen, "x.pdf").await}));
-        }
-        v
-    };
-    let res = app
-        .submit(
-            &citizen,
-            &json!({"procedure_code": "1.009397", "documents": docs}),
-        )
-        .await;
-    let body = problem(res, 422, "validation_failed").await;
-    assert_eq!(body["errors"][0]["field"], "fee_codes");
-    assert_eq!(body["errors"][0]["code"], "not_allowed");
-    let ok = app
-        .submit_ok(
-            &citizen,
-            &json!({"procedure_code": "1.009397", "documents": docs, "fee_codes": ["F2"]}),
-        )
-        .await;
-    assert_eq!(ok.body["fees_due_vnd"], 2_000_000);
-    // The same upload cannot serve a second dossier (it is not in the store yet).
-    let res = app
-        .submit(
-            &citizen,
-            &json!({"procedure_code": "1.009397", "documents": docs, "fee_codes": ["F2"]}),
-        )
-        .await;
-    let body = problem(res, 422, "validation_failed").await;
-    assert_eq!(body["errors"][0]["code"], "document_not_usable");
+    fee_tiers_are_chosen(&app, &citizen).await;
     // Who files how.
     let res = app
         .submit(
@@ -393,22 +363,7 @@ async fn submission_is_validated_against_the_procedure(app: TestApp) {
         "forbidden",
     )
     .await;
-    // Commune-wide procedures go to a commune the applicant picks.
-    let commune = app.agency_id("000.00.31.H56").await;
-    let notice = app.upload(&citizen, "thong-bao.pdf").await;
-    let filed = app.submit_ok(&citizen, &json!({"procedure_code": "1.000635", "agency_id": commune, "documents": [{"requirement": "D1", "document_id": notice}]})).await;
-    assert!(filed.code().starts_with("000.00.31.H56-"));
-    let dept = app.agency_id("000.00.20.H56").await;
-    let res = app
-        .submit(
-            &citizen,
-            &json!({"procedure_code": "1.000635", "agency_id": dept}),
-        )
-        .await;
-    assert_eq!(
-        problem(res, 422, "validation_failed").await["errors"][0]["code"],
-        "unknown_agency"
-    );
+    commune_procedures_go_to_a_commune(&app, &citizen).await;
     // Bad JSON shapes.
     let res = app
         .submit(
@@ -420,6 +375,63 @@ async fn submission_is_validated_against_the_procedure(app: TestApp) {
         problem(res, 422, "validation_failed").await["errors"][0]["field"],
         "channel"
     );
+}
+
+/// Commune-wide procedures go to a commune the applicant picks, not to a department.
+async fn commune_procedures_go_to_a_commune(app: &TestApp, citizen: &str) {
+    // Commune-wide procedures go to a commune the applicant picks.
+    let commune = app.agency_id("000.00.31.H56").await;
+    let notice = app.upload(citizen, "thong-bao.pdf").await;
+    let filed = app.submit_ok(citizen, &json!({"procedure_code": "1.000635", "agency_id": commune, "documents": [{"requirement": "D1", "document_id": notice}]})).await;
+    assert!(filed.code().starts_with("000.00.31.H56-"));
+    let dept = app.agency_id("000.00.20.H56").await;
+    let res = app
+        .submit(
+            citizen,
+            &json!({"procedure_code": "1.000635", "agency_id": dept}),
+        )
+        .await;
+    assert_eq!(
+        problem(res, 422, "validation_failed").await["errors"][0]["code"],
+        "unknown_agency"
+    );
+}
+
+/// Fee tiers must be chosen; the same upload cannot serve a second dossier.
+async fn fee_tiers_are_chosen(app: &TestApp, citizen: &str) {
+    // Fee tiers must be chosen.
+    let docs: Vec<Value> = {
+        let mut v = Vec::new();
+        for r in ["D1", "D2", "D3"] {
+            v.push(json!({"requirement": r, "document_id": app.upload(citizen, "x.pdf").await}));
+        }
+        v
+    };
+    let res = app
+        .submit(
+            citizen,
+            &json!({"procedure_code": "1.009397", "documents": docs}),
+        )
+        .await;
+    let body = problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "fee_codes");
+    assert_eq!(body["errors"][0]["code"], "not_allowed");
+    let ok = app
+        .submit_ok(
+            citizen,
+            &json!({"procedure_code": "1.009397", "documents": docs, "fee_codes": ["F2"]}),
+        )
+        .await;
+    assert_eq!(ok.body["fees_due_vnd"], 2_000_000);
+    // The same upload cannot serve a second dossier (it is not in the store yet).
+    let res = app
+        .submit(
+            citizen,
+            &json!({"procedure_code": "1.009397", "documents": docs, "fee_codes": ["F2"]}),
+        )
+        .await;
+    let body = problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["code"], "document_not_usable");
 }
 
 async fn stored_documents_are_reused(app: TestApp) {
@@ -745,68 +757,7 @@ async fn officer_lists_filter_and_sort_by_due(app: TestApp) {
 }
 
 async fn calendar_endpoints_and_their_effect_on_due_dates(app: TestApp) {
-    let year: Value = app
-        .get("/api/v1/calendar/days?year=2026")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let days = year["days"].as_array().unwrap();
-    assert!(
-        days.iter()
-            .any(|d| d["date"] == "2026-02-17" && d["kind"] == "holiday")
-    );
-    assert!(
-        days.iter()
-            .any(|d| d["date"] == "2026-01-10" && d["kind"] == "working")
-    );
-    // 261 weekdays, 13 weekday holidays, 2 make-up Saturdays.
-    assert_eq!(year["working_days"], 250);
-    let tet: Value = app
-        .get("/api/v1/calendar/days/2026-02-17")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        (tet["working"].clone(), tet["day_type"].clone()),
-        (json!(false), json!("holiday"))
-    );
-    assert!(tet["name"].as_str().unwrap().contains("Tết"));
-    let makeup: Value = app
-        .get("/api/v1/calendar/days/2026-01-10")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        (makeup["working"].clone(), makeup["day_type"].clone()),
-        (json!(true), json!("make_up_working"))
-    );
-    problem(
-        app.get("/api/v1/calendar/days/2026-02-30")
-            .send()
-            .await
-            .unwrap(),
-        404,
-        "not_found",
-    )
-    .await;
-    problem(
-        app.get("/api/v1/calendar/days?year=1800")
-            .send()
-            .await
-            .unwrap(),
-        400,
-        "invalid_query",
-    )
-    .await;
+    the_published_calendar_reads(&app).await;
 
     let admin = bearer(&app.token(Role::Admin).await);
     let officer = app.token(Role::Officer).await;
@@ -869,6 +820,73 @@ async fn calendar_endpoints_and_their_effect_on_due_dates(app: TestApp) {
             .unwrap(),
         404,
         "not_found",
+    )
+    .await;
+}
+
+/// The 2026 calendar as published: holidays, make-up days, the count of working days.
+async fn the_published_calendar_reads(app: &TestApp) {
+    // READ-MARK
+    let year: Value = app
+        .get("/api/v1/calendar/days?year=2026")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let days = year["days"].as_array().unwrap();
+    assert!(
+        days.iter()
+            .any(|d| d["date"] == "2026-02-17" && d["kind"] == "holiday")
+    );
+    assert!(
+        days.iter()
+            .any(|d| d["date"] == "2026-01-10" && d["kind"] == "working")
+    );
+    // 261 weekdays, 13 weekday holidays, 2 make-up Saturdays.
+    assert_eq!(year["working_days"], 250);
+    let tet: Value = app
+        .get("/api/v1/calendar/days/2026-02-17")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (tet["working"].clone(), tet["day_type"].clone()),
+        (json!(false), json!("holiday"))
+    );
+    assert!(tet["name"].as_str().unwrap().contains("Tết"));
+    let makeup: Value = app
+        .get("/api/v1/calendar/days/2026-01-10")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (makeup["working"].clone(), makeup["day_type"].clone()),
+        (json!(true), json!("make_up_working"))
+    );
+    problem(
+        app.get("/api/v1/calendar/days/2026-02-30")
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    problem(
+        app.get("/api/v1/calendar/days?year=1800")
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "invalid_query",
     )
     .await;
 }

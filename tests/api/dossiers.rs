@@ -72,8 +72,10 @@ async fn citizen_online_to_returned_result(app: TestApp) {
     assert_eq!(received.body["due_at"], received.body["appointment_at"]);
     assert_eq!(received.body["progress"], "within_time");
     // Received documents are now in the citizen's store.
-    let store: Value = app.get_json(&citizen, "/api/v1/me/documents").await;
-    assert_eq!(store["total"], 2);
+    assert_eq!(
+        app.get_json(&citizen, "/api/v1/me/documents").await["total"],
+        2
+    );
 
     let unit = app.agency_id("000.01.20.H56").await;
     let handler_id = app.user_id("demo.handler").await;
@@ -124,16 +126,29 @@ async fn citizen_online_to_returned_result(app: TestApp) {
     assert_eq!(issued.body["status"], "result_ready");
     assert_eq!(issued.body["portal_status"], 9);
     assert!(["early", "on_time"].contains(&issued.body["outcome"].as_str().unwrap()));
+    the_result_is_the_applicants_once_returned(&app, (&citizen, &officer), &code, &result_id).await;
+
+    rated_once(&app, &citizen, &code).await;
+    the_trail_of_a_returned_dossier(&app, &citizen, &code, handler_id).await;
+}
+
+/// The result document is the applicant's once the dossier is returned, and joins its store.
+async fn the_result_is_the_applicants_once_returned(
+    app: &TestApp,
+    (citizen, officer): (&str, &str),
+    code: &str,
+    result_id: &str,
+) {
     // Not the citizen's until returned.
     let res = app
         .get(&format!("/api/v1/documents/{result_id}"))
-        .header("authorization", bearer(&citizen))
+        .header("authorization", bearer(citizen))
         .send()
         .await
         .unwrap();
     problem(res, 404, "not_found").await;
     let returned = app
-        .act_ok(&officer, &code, &json!({"action": "return"}))
+        .act_ok(officer, code, &json!({"action": "return"}))
         .await;
     assert_eq!(returned.body["status"], "returned");
     assert_eq!(returned.body["portal_status"], 10);
@@ -141,36 +156,29 @@ async fn citizen_online_to_returned_result(app: TestApp) {
     assert_eq!(returned.body["allowed_actions"], json!([]));
     let res = app
         .get(&format!("/api/v1/documents/{result_id}"))
-        .header("authorization", bearer(&citizen))
+        .header("authorization", bearer(citizen))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "application/pdf");
     assert_eq!(res.bytes().await.unwrap().as_ref(), PDF);
-    let store: Value = app.get_json(&citizen, "/api/v1/me/documents").await;
-    assert_eq!(store["total"], 3);
+    assert_eq!(
+        app.get_json(citizen, "/api/v1/me/documents").await["total"],
+        3
+    );
+}
 
-    let res = app
-        .post(&format!("/api/v1/dossiers/{code}/rating"))
-        .header("authorization", bearer(&citizen))
-        .json(&json!({"score": "satisfied", "comment": "Nhanh gọn"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let res = app
-        .post(&format!("/api/v1/dossiers/{code}/rating"))
-        .header("authorization", bearer(&citizen))
-        .json(&json!({"score": "normal"}))
-        .send()
-        .await
-        .unwrap();
-    problem(res, 409, "already_rated").await;
-
+/// The trail the applicant reads: every step, who took it, what it carried.
+async fn the_trail_of_a_returned_dossier(
+    app: &TestApp,
+    citizen: &str,
+    code: &str,
+    handler_id: i64,
+) {
     let res = app
         .get(&format!("/api/v1/dossiers/{code}/history"))
-        .header("authorization", bearer(&citizen))
+        .header("authorization", bearer(citizen))
         .send()
         .await
         .unwrap();
@@ -209,6 +217,26 @@ async fn citizen_online_to_returned_result(app: TestApp) {
             .unwrap()
             .contains("demo")
     );
+}
+
+/// The applicant rates a returned dossier once.
+async fn rated_once(app: &TestApp, citizen: &str, code: &str) {
+    let res = app
+        .post(&format!("/api/v1/dossiers/{code}/rating"))
+        .header("authorization", bearer(citizen))
+        .json(&json!({"score": "satisfied", "comment": "Nhanh gọn"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let res = app
+        .post(&format!("/api/v1/dossiers/{code}/rating"))
+        .header("authorization", bearer(citizen))
+        .json(&json!({"score": "normal"}))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 409, "already_rated").await;
 }
 
 async fn supplement_stops_and_restarts_the_clock(app: TestApp) {

@@ -67,7 +67,7 @@ async fn parallel_procedure_updates_with_one_etag_let_one_win(app: TestApp) {
     let after = app.get_json(&token, path).await["version"]
         .as_i64()
         .unwrap();
-    assert_eq!(after, before + TRIALS as i64);
+    assert_eq!(after, before + i64::try_from(TRIALS).unwrap());
 }
 
 async fn parallel_account_updates_with_one_etag_let_one_win(app: TestApp) {

@@ -18,9 +18,11 @@ async fn send(app: &TestApp, body: &Value) -> reqwest::Response {
         .unwrap()
 }
 
-async fn anonymous_feedback_to_published_answer(app: TestApp) {
+/// An anonymous proposal about a procedure, received by its agency with 15
+/// working days to answer; returns its tracking code.
+async fn send_a_proposal(app: &TestApp) -> String {
     let res = send(
-        &app,
+        app,
         &json!({
             "procedure_code": "2.001584",
             "subject": "Bỏ yêu cầu nộp bản sao giấy phép cũ",
@@ -48,6 +50,11 @@ async fn anonymous_feedback_to_published_answer(app: TestApp) {
         (19..=30).contains(&days),
         "15 working days: {days} calendar days"
     );
+    code
+}
+
+async fn anonymous_feedback_to_published_answer(app: TestApp) {
+    let code = send_a_proposal(&app).await;
 
     // Not public until answered.
     let public: Value = app
@@ -118,6 +125,78 @@ async fn anonymous_feedback_to_published_answer(app: TestApp) {
     .await;
     problem(res, 422, "validation_failed").await;
 
+    the_sender_follows_the_exchange(&app, &code).await;
+    // Published, without the sender's details; staff of another agency do not see it.
+    let public: Value = app
+        .get("/api/v1/feedback")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(public["total"], 1);
+    assert_eq!(public["items"][0]["contact"], Value::Null);
+    let res = app
+        .get("/api/v1/feedback?status=received")
+        .send()
+        .await
+        .unwrap();
+    problem(res, 400, "invalid_query").await;
+    let admin = bearer(&app.token(Role::Admin).await);
+    let other = commune_officer(&app, &admin).await;
+    let res = app
+        .get(&format!("/api/v1/feedback/{id}"))
+        .header("authorization", bearer(&other))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 404, "not_found").await;
+    let res = reply(other, json!({"action": "close"})).await;
+    problem(res, 404, "not_found").await;
+    let res = reply(officer, json!({"action": "close"})).await;
+    assert_eq!(res.status(), 200);
+
+    counted_as_handled_in_time(&app, &admin).await;
+}
+
+/// Counted: one feedback, handled within 15 working days.
+async fn counted_as_handled_in_time(app: &TestApp, admin: &str) {
+    // Counted: one feedback, handled within 15 working days.
+    let kpi: Value = app
+        .get("/api/v1/kpi/summary")
+        .header("authorization", admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        kpi["feedback"],
+        json!({"received": 1, "handled_in_time": 1, "overdue": 0})
+    );
+}
+
+/// A new officer of a commune; its token.
+async fn commune_officer(app: &TestApp, admin: &str) -> String {
+    let commune = app.agency_id("000.00.31.H56").await;
+    let res = app
+        .post("/api/v1/users")
+        .header("authorization", admin)
+        .json(&json!({"username": "canbo.xa", "password": "mat-khau-can-bo-xa", "role": "officer", "agency_id": commune, "full_name": "Cán bộ xã"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    app.login("canbo.xa", "mat-khau-can-bo-xa").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The sender follows the whole exchange by its tracking code, in any case; never its contact.
+async fn the_sender_follows_the_exchange(app: &TestApp, code: &str) {
     // The sender follows the whole exchange.
     let followed: Value = app
         .get(&format!(
@@ -156,64 +235,6 @@ async fn anonymous_feedback_to_published_answer(app: TestApp) {
         .await
         .unwrap();
     problem(res, 404, "not_found").await;
-
-    // Published, without the sender's details; staff of another agency do not see it.
-    let public: Value = app
-        .get("/api/v1/feedback")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(public["total"], 1);
-    assert_eq!(public["items"][0]["contact"], Value::Null);
-    let res = app
-        .get("/api/v1/feedback?status=received")
-        .send()
-        .await
-        .unwrap();
-    problem(res, 400, "invalid_query").await;
-    let admin = bearer(&app.token(Role::Admin).await);
-    let commune = app.agency_id("000.00.31.H56").await;
-    let res = app
-        .post("/api/v1/users")
-        .header("authorization", &admin)
-        .json(&json!({"username": "canbo.xa", "password": "mat-khau-can-bo-xa", "role": "officer", "agency_id": commune, "full_name": "Cán bộ xã"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let other = app.login("canbo.xa", "mat-khau-can-bo-xa").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let res = app
-        .get(&format!("/api/v1/feedback/{id}"))
-        .header("authorization", bearer(&other))
-        .send()
-        .await
-        .unwrap();
-    problem(res, 404, "not_found").await;
-    let res = reply(other, json!({"action": "close"})).await;
-    problem(res, 404, "not_found").await;
-    let res = reply(officer, json!({"action": "close"})).await;
-    assert_eq!(res.status(), 200);
-
-    // Counted: one feedback, handled within 15 working days.
-    let kpi: Value = app
-        .get("/api/v1/kpi/summary")
-        .header("authorization", &admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        kpi["feedback"],
-        json!({"received": 1, "handled_in_time": 1, "overdue": 0})
-    );
 }
 
 async fn feedback_is_checked_and_throttled(app: TestApp) {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use motcua::seed::DEMO_CITIZEN_ID;
 use motcua_domain::Role;
 use motcua_persistence::Backend;
-use motcua_tests::{PDF, TestApp, bearer, on_both_backends, problem};
+use motcua_tests::{PDF, Shown, TestApp, bearer, on_both_backends, problem};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -375,6 +375,7 @@ async fn the_owner_proves_it_by_a_code_sent_to_the_recorded_phone(app: TestApp, 
 }
 
 async fn expired_and_exhausted_codes_are_refused(app: TestApp, outbox: Outbox) {
+    const OTHER_ID: &str = "079190004322";
     use diesel::prelude::*;
     use motcua_persistence::schema::identity_attempts;
     // An expired code.
@@ -408,7 +409,6 @@ async fn expired_and_exhausted_codes_are_refused(app: TestApp, outbox: Outbox) {
     assert!(leaks(&app, &owner, &code, &doc).await.is_empty());
 
     // Too many tries: five wrong entries and the code is dead, the right one too.
-    const OTHER_ID: &str = "079190004322";
     let (code2, doc2) = counter_filing(&app, OTHER_ID, "Lê Văn Cường").await;
     let (other, _) = register(&app, OTHER_ID, "Lê Văn Cường", "0944444444").await;
     assert_eq!(request_code(&app, &other).await.status(), 202);
@@ -558,12 +558,8 @@ async fn an_officer_verifies_at_the_counter(app: TestApp, outbox: Outbox) {
     assert_eq!(me["applicant"]["full_name"], VICTIM_NAME);
 }
 
-async fn the_portal_reaches_what_it_filed_or_is_granted(app: TestApp) {
-    let portal = app.token(Role::Integration).await;
-    let admin = app.token(Role::Admin).await;
-    let portal_id = app.user_id(&app.account(Role::Integration).0).await;
-    let (code, doc) = counter_filing(&app, VICTIM_ID, VICTIM_NAME).await;
-    // A citizen's dossier with a payment open.
+/// A citizen's dossier with a payment open: the dossier and the payment id.
+async fn a_payment_open(app: &TestApp) -> (Shown, String) {
     let citizen = app.token_of(DEMO_CITIZEN_ID).await;
     let form = app.upload(&citizen, "don.pdf").await;
     let paid = app
@@ -581,6 +577,15 @@ async fn the_portal_reaches_what_it_filed_or_is_granted(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    (paid, payment)
+}
+
+async fn the_portal_reaches_what_it_filed_or_is_granted(app: TestApp) {
+    let portal = app.token(Role::Integration).await;
+    let admin = app.token(Role::Admin).await;
+    let portal_id = app.user_id(&app.account(Role::Integration).0).await;
+    let (code, doc) = counter_filing(&app, VICTIM_ID, VICTIM_NAME).await;
+    let (paid, payment) = a_payment_open(&app).await;
 
     let status_of = |path: String, method: &'static str| {
         let req = match method {
@@ -593,26 +598,19 @@ async fn the_portal_reaches_what_it_filed_or_is_granted(app: TestApp) {
     // Nothing it did not file.
     let list = app.get_json(&portal, "/api/v1/dossiers").await;
     assert_eq!(list["total"], 0, "{list}");
-    assert_eq!(
-        status_of(format!("/api/v1/dossiers/{code}"), "GET").await,
-        404
-    );
-    assert_eq!(
-        status_of(format!("/api/v1/dossiers/{code}/receipt"), "GET").await,
-        404
-    );
-    assert_eq!(
-        status_of(format!("/api/v1/documents/{doc}"), "GET").await,
-        404
-    );
-    assert_eq!(
-        status_of(format!("/api/v1/payments/{payment}"), "GET").await,
-        404
-    );
-    assert_eq!(
-        status_of(format!("/api/v1/payments/{payment}/cancel"), "POST").await,
-        404
-    );
+    for (path, method) in [
+        (format!("/api/v1/dossiers/{code}"), "GET"),
+        (format!("/api/v1/dossiers/{code}/receipt"), "GET"),
+        (format!("/api/v1/documents/{doc}"), "GET"),
+        (format!("/api/v1/payments/{payment}"), "GET"),
+        (format!("/api/v1/payments/{payment}/cancel"), "POST"),
+    ] {
+        assert_eq!(
+            status_of(path.clone(), method).await,
+            404,
+            "{method} {path}"
+        );
+    }
     let officer = app.token(Role::Officer).await;
     let etag = app.dossier(&officer, &code).await.etag;
     let res = app
@@ -620,43 +618,14 @@ async fn the_portal_reaches_what_it_filed_or_is_granted(app: TestApp) {
         .await;
     problem(res, 404, "not_found").await;
 
-    // What it files for a citizen is its own to act on.
-    let d1 = app.upload(&portal, "don.pdf").await;
-    let d2 = app.upload(&portal, "giay-phep.pdf").await;
-    let own = app
-        .submit_ok(
-            &portal,
-            &json!({"procedure_code": "2.001584", "applicant": {"id_number": "079190009999", "full_name": "Phạm Văn Dũng"},
-                    "documents": [{"requirement": "D1", "document_id": d1}, {"requirement": "D2", "document_id": d2}]}),
-        )
-        .await;
-    let list = app.get_json(&portal, "/api/v1/dossiers").await;
-    assert_eq!(list["total"], 1);
+    let own = files_for_a_citizen(&app, &portal).await;
 
     // A grant for the receiving agency: it reads, but still acts only on its own.
     let agency = app.dossier(&officer, &code).await.body["agency"]["id"]
         .as_i64()
         .unwrap();
     let grants = format!("/api/v1/integrations/{portal_id}/grants");
-    let res = app
-        .post(&grants)
-        .header("authorization", bearer(&officer))
-        .json(&json!({"agency_id": agency}))
-        .send()
-        .await
-        .unwrap();
-    problem(res, 403, "forbidden").await;
-    let res = app
-        .post(&grants)
-        .header("authorization", bearer(&admin))
-        .json(&json!({"agency_id": agency}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let listed = app.get_json(&admin, &grants).await;
-    assert_eq!(listed.as_array().unwrap().len(), 1);
-    assert_eq!(listed[0]["agency_id"], agency);
+    grant_an_agency(&app, (&officer, &admin), &grants, agency).await;
     app.dossier(&portal, &code).await;
     assert_eq!(
         status_of(format!("/api/v1/documents/{doc}"), "GET").await,
@@ -686,45 +655,14 @@ async fn the_portal_reaches_what_it_filed_or_is_granted(app: TestApp) {
         .await;
     assert_eq!(res.status(), 200, "its own filing");
 
-    // Every request it made is on record for the admin.
-    let log = app
-        .get_json(
-            &admin,
-            &format!("/api/v1/integrations/{portal_id}/access-log?per_page=100"),
-        )
-        .await;
-    let entries = log["items"].as_array().unwrap();
-    let on_hers: Vec<(String, i64)> = entries
-        .iter()
-        .filter(|e| e["dossier_code"] == code.as_str())
-        .map(|e| {
-            (
-                e["method"].as_str().unwrap().to_owned(),
-                e["status"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    assert!(on_hers.contains(&("POST".to_owned(), 404)), "{on_hers:?}");
-    assert!(on_hers.contains(&("POST".to_owned(), 403)), "{on_hers:?}");
-    assert!(on_hers.contains(&("GET".to_owned(), 200)), "{on_hers:?}");
-    assert!(
-        entries.iter().any(|e| e["dossier_code"] == own.code()
-            && e["method"] == "POST"
-            && e["status"] == 201)
-    );
-    assert!(
-        entries
-            .iter()
-            .any(|e| e["path"] == format!("/api/v1/payments/{payment}/cancel"))
-    );
-    let res = app
-        .get(&format!("/api/v1/integrations/{portal_id}/access-log"))
-        .header("authorization", bearer(&officer))
-        .send()
-        .await
-        .unwrap();
-    problem(res, 403, "forbidden").await;
-
+    every_request_is_on_record(
+        &app,
+        (&admin, &officer),
+        portal_id,
+        (&code, own.code()),
+        &payment,
+    )
+    .await;
     // Revoked: gone again.
     let res = app
         .delete(&format!("{grants}/{agency}"))
@@ -745,10 +683,103 @@ async fn the_portal_reaches_what_it_filed_or_is_granted(app: TestApp) {
         .unwrap();
     problem(res, 404, "not_found").await;
 
+    grant_changes_are_audited(&app, &admin, portal_id, agency).await;
+}
+
+/// Only an administrator grants the portal an agency.
+async fn grant_an_agency(app: &TestApp, (officer, admin): (&str, &str), grants: &str, agency: i64) {
+    let res = app
+        .post(grants)
+        .header("authorization", bearer(officer))
+        .json(&json!({"agency_id": agency}))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 403, "forbidden").await;
+    let res = app
+        .post(grants)
+        .header("authorization", bearer(admin))
+        .json(&json!({"agency_id": agency}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let listed = app.get_json(admin, grants).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["agency_id"], agency);
+}
+
+/// What the portal files for a citizen is its own to act on; returns that dossier.
+async fn files_for_a_citizen(app: &TestApp, portal: &str) -> Shown {
+    // What it files for a citizen is its own to act on.
+    let d1 = app.upload(portal, "don.pdf").await;
+    let d2 = app.upload(portal, "giay-phep.pdf").await;
+    let own = app
+        .submit_ok(
+            portal,
+            &json!({"procedure_code": "2.001584", "applicant": {"id_number": "079190009999", "full_name": "Phạm Văn Dũng"},
+                    "documents": [{"requirement": "D1", "document_id": d1}, {"requirement": "D2", "document_id": d2}]}),
+        )
+        .await;
+    let list = app.get_json(portal, "/api/v1/dossiers").await;
+    assert_eq!(list["total"], 1);
+    own
+}
+
+/// Every request the portal made is on record for the admin (not for an officer): refused ones, reads, its own filing, the payment it tried to cancel.
+async fn every_request_is_on_record(
+    app: &TestApp,
+    (admin, officer): (&str, &str),
+    portal_id: i64,
+    (code, own): (&str, &str),
+    payment: &str,
+) {
+    // Every request it made is on record for the admin.
+    let log = app
+        .get_json(
+            admin,
+            &format!("/api/v1/integrations/{portal_id}/access-log?per_page=100"),
+        )
+        .await;
+    let entries = log["items"].as_array().unwrap();
+    let on_hers: Vec<(String, i64)> = entries
+        .iter()
+        .filter(|e| e["dossier_code"] == code)
+        .map(|e| {
+            (
+                e["method"].as_str().unwrap().to_owned(),
+                e["status"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(on_hers.contains(&("POST".to_owned(), 404)), "{on_hers:?}");
+    assert!(on_hers.contains(&("POST".to_owned(), 403)), "{on_hers:?}");
+    assert!(on_hers.contains(&("GET".to_owned(), 200)), "{on_hers:?}");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["dossier_code"] == own && e["method"] == "POST" && e["status"] == 201)
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["path"] == format!("/api/v1/payments/{payment}/cancel"))
+    );
+    let res = app
+        .get(&format!("/api/v1/integrations/{portal_id}/access-log"))
+        .header("authorization", bearer(officer))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 403, "forbidden").await;
+}
+
+/// Both grant changes are in the audit log, with the grants before and after.
+async fn grant_changes_are_audited(app: &TestApp, admin: &str, portal_id: i64, agency: i64) {
     // Both changes are in the audit log, with the grants before and after.
     let audit = app
         .get_json(
-            &admin,
+            admin,
             &format!("/api/v1/audit?entity_type=integration_grant&entity_id={portal_id}"),
         )
         .await;

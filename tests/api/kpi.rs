@@ -162,23 +162,7 @@ async fn figures_follow_the_dossiers(app: TestApp) {
         .sum();
     assert!((total - s["total_score"].as_f64().unwrap()).abs() < 0.01);
 
-    // The transferred dossier counts for the department that received it.
-    let dept = app.agency_id("000.00.20.H56").await;
-    let commune = app.agency_id("000.00.31.H56").await;
-    let of = |id: i64| format!("/api/v1/kpi/summary?agency_id={id}");
-    assert_eq!(
-        get_json(&app, Some(&admin), &of(dept)).await["dossiers"]["received"],
-        3
-    );
-    assert_eq!(
-        get_json(&app, Some(&admin), &of(commune)).await["dossiers"]["received"],
-        0
-    );
-    let online = get_json(&app, Some(&admin), "/api/v1/kpi/summary?channel=counter").await;
-    assert_eq!(online["dossiers"]["received"], 1);
-    let by_procedure = get_json(&app, Some(&admin), "/api/v1/kpi/summary?procedure=1.004610").await;
-    assert_eq!(by_procedure["dossiers"]["received"], 0);
-
+    filters_narrow_the_figures(&app, &admin).await;
     // The same, day by day.
     let series = get_json(
         &app,
@@ -197,43 +181,7 @@ async fn figures_follow_the_dossiers(app: TestApp) {
         .sum();
     assert_eq!(earlier, 0);
 
-    // Ranked: the department (with dossiers) first, CSV with a BOM.
-    let ranking = get_json(&app, Some(&admin), "/api/v1/kpi/agencies").await;
-    assert_eq!(ranking["agencies"][0]["agency"]["code"], "000.00.20.H56");
-    assert_eq!(ranking["agencies"][0]["rank"], 1);
-    let res = app
-        .get("/api/v1/kpi/agencies")
-        .header("authorization", bearer(&admin))
-        .header("accept", "text/csv")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
-    let bytes = res.bytes().await.unwrap();
-    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
-    let text = std::str::from_utf8(&bytes[3..]).unwrap();
-    assert!(text.starts_with("Hạng,Mã cơ quan,Tên cơ quan,"), "{text}");
-    let first = text.lines().nth(1).unwrap();
-    assert!(
-        first.starts_with("1,000.00.20.H56,\"Sở Văn hóa, Thể thao và Du lịch"),
-        "{first}"
-    );
-    let res = app
-        .get("/api/v1/kpi/agencies")
-        .header("authorization", bearer(&admin))
-        .header("accept", "text/csv")
-        .header("accept-language", "en")
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        res.text()
-            .await
-            .unwrap()
-            .starts_with("\u{feff}Rank,Agency code")
-    );
-
+    ranked_with_a_csv_export(&app, &admin).await;
     // Gauges for operators.
     let metrics = app
         .get("/metrics")
@@ -264,6 +212,66 @@ async fn figures_follow_the_dossiers(app: TestApp) {
     })
     .await
     .unwrap();
+}
+
+/// The transferred dossier counts for the department that received it; channel and procedure filters.
+async fn filters_narrow_the_figures(app: &TestApp, admin: &str) {
+    // The transferred dossier counts for the department that received it.
+    let dept = app.agency_id("000.00.20.H56").await;
+    let commune = app.agency_id("000.00.31.H56").await;
+    let of = |id: i64| format!("/api/v1/kpi/summary?agency_id={id}");
+    assert_eq!(
+        get_json(app, Some(admin), &of(dept)).await["dossiers"]["received"],
+        3
+    );
+    assert_eq!(
+        get_json(app, Some(admin), &of(commune)).await["dossiers"]["received"],
+        0
+    );
+    let online = get_json(app, Some(admin), "/api/v1/kpi/summary?channel=counter").await;
+    assert_eq!(online["dossiers"]["received"], 1);
+    let by_procedure = get_json(app, Some(admin), "/api/v1/kpi/summary?procedure=1.004610").await;
+    assert_eq!(by_procedure["dossiers"]["received"], 0);
+}
+
+/// Ranked: the department (with dossiers) first, CSV with a BOM, headers in the caller's language.
+async fn ranked_with_a_csv_export(app: &TestApp, admin: &str) {
+    // Ranked: the department (with dossiers) first, CSV with a BOM.
+    let ranking = get_json(app, Some(admin), "/api/v1/kpi/agencies").await;
+    assert_eq!(ranking["agencies"][0]["agency"]["code"], "000.00.20.H56");
+    assert_eq!(ranking["agencies"][0]["rank"], 1);
+    let res = app
+        .get("/api/v1/kpi/agencies")
+        .header("authorization", bearer(admin))
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let bytes = res.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    assert!(text.starts_with("Hạng,Mã cơ quan,Tên cơ quan,"), "{text}");
+    let first = text.lines().nth(1).unwrap();
+    assert!(
+        first.starts_with("1,000.00.20.H56,\"Sở Văn hóa, Thể thao và Du lịch"),
+        "{first}"
+    );
+    let res = app
+        .get("/api/v1/kpi/agencies")
+        .header("authorization", bearer(admin))
+        .header("accept", "text/csv")
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .starts_with("\u{feff}Rank,Agency code")
+    );
 }
 
 async fn staff_see_their_agency_and_the_public_sees_aggregates(app: TestApp) {

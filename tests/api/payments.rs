@@ -302,6 +302,24 @@ async fn creation_is_idempotent_and_validated(app: TestApp) {
         .await
         .unwrap();
     problem(res, 403, "forbidden").await;
+    a_fee_not_payable_online_is_refused(&app, &citizen).await;
+    // Another citizen's dossier does not exist for them.
+    let portal = app.token(Role::Integration).await;
+    let res = app
+        .get(&format!(
+            "/api/v1/payments/{}",
+            listed["items"][0]["id"].as_str().unwrap()
+        ))
+        .header("authorization", bearer(&portal))
+        .send()
+        .await
+        .unwrap();
+    // The portal reads only payments of dossiers it filed or is granted (tests/api/identity.rs).
+    assert_eq!(res.status(), 404, "not the portal's to read");
+}
+
+/// A fee that cannot be paid online: the procedure says so, the payment is refused.
+async fn a_fee_not_payable_online_is_refused(app: &TestApp, citizen: &str) {
     // A fee that cannot be paid online.
     let admin = bearer(&app.token(Role::Admin).await);
     let mut spec: Value = app
@@ -335,29 +353,16 @@ async fn creation_is_idempotent_and_validated(app: TestApp) {
             .status(),
         201
     );
-    let doc = app.upload(&citizen, "don.pdf").await;
-    let other = app.submit_ok(&citizen, &json!({"procedure_code": "1.999610", "documents": [{"requirement": "D1", "document_id": doc}]})).await;
+    let doc = app.upload(citizen, "don.pdf").await;
+    let other = app.submit_ok(citizen, &json!({"procedure_code": "1.999610", "documents": [{"requirement": "D1", "document_id": doc}]})).await;
     let res = app
         .post(&format!("/api/v1/dossiers/{}/payments", other.code()))
-        .header("authorization", bearer(&citizen))
+        .header("authorization", bearer(citizen))
         .json(&json!({}))
         .send()
         .await
         .unwrap();
     problem(res, 409, "not_payable_online").await;
-    // Another citizen's dossier does not exist for them.
-    let portal = app.token(Role::Integration).await;
-    let res = app
-        .get(&format!(
-            "/api/v1/payments/{}",
-            listed["items"][0]["id"].as_str().unwrap()
-        ))
-        .header("authorization", bearer(&portal))
-        .send()
-        .await
-        .unwrap();
-    // The portal reads only payments of dossiers it filed or is granted (tests/api/identity.rs).
-    assert_eq!(res.status(), 404, "not the portal's to read");
 }
 
 async fn notifications_are_verified_in_order(app: TestApp) {
@@ -372,7 +377,7 @@ async fn notifications_are_verified_in_order(app: TestApp) {
     assert_eq!(ipn(&app, &flipped).await, "97");
     let unsigned = vnpay::canonical(&good);
     assert_eq!(ipn(&app, &unsigned).await, "97");
-    let truncated = &query[..query.len() - 10];
+    let truncated = query.get(..query.len() - 10).unwrap();
     assert_eq!(ipn(&app, truncated).await, "97");
     assert_eq!(ipn(&app, "garbage=1&vnp_SecureHash=zz").await, "97");
     assert_eq!(ipn(&app, "").await, "97");
@@ -826,12 +831,17 @@ async fn refunds_never_exceed_what_was_paid(app: TestApp) {
         .unwrap();
     assert_eq!(sandbox["refunded_vnd"], 1_100_000);
 
+    rejected_dossiers_are_refunded_in_full(&app, &citizen, &officer).await;
+}
+
+/// A rejected dossier gets its fees back in full (once, whatever the retries); a payment that did not succeed is not refunded.
+async fn rejected_dossiers_are_refunded_in_full(app: &TestApp, citizen: &str, officer: &str) {
     // A rejected dossier gets its fees back in full.
-    let (_, code2) = dossier_with_fees(&app).await;
-    let p2 = start(&app, &citizen, &code2).await;
-    let ref2 = visit(&app, &p2).await;
-    complete(&app, &ref2, "pay", "once").await;
-    crate::dossiers::to_review(&app, &code2).await;
+    let (_, code2) = dossier_with_fees(app).await;
+    let p2 = start(app, citizen, &code2).await;
+    let ref2 = visit(app, &p2).await;
+    complete(app, &ref2, "pay", "once").await;
+    crate::dossiers::to_review(app, &code2).await;
     let handler = app.token_of("demo.handler").await;
     app.act_ok(&handler, &code2, &json!({"action": "propose"}))
         .await;
@@ -846,7 +856,7 @@ async fn refunds_never_exceed_what_was_paid(app: TestApp) {
             "/api/v1/payments/{}/refunds",
             p2["id"].as_str().unwrap()
         ))
-        .header("authorization", bearer(&officer))
+        .header("authorization", bearer(officer))
         .header("idempotency-key", "hoan-1")
         .json(&json!({"amount_vnd": 1_500_000, "reason": "Hồ sơ bị từ chối"}))
         .send()
@@ -858,7 +868,7 @@ async fn refunds_never_exceed_what_was_paid(app: TestApp) {
             "/api/v1/payments/{}/refunds",
             p2["id"].as_str().unwrap()
         ))
-        .header("authorization", bearer(&officer))
+        .header("authorization", bearer(officer))
         .header("idempotency-key", "hoan-1")
         .json(&json!({"amount_vnd": 1_500_000, "reason": "Hồ sơ bị từ chối"}))
         .send()
@@ -866,18 +876,18 @@ async fn refunds_never_exceed_what_was_paid(app: TestApp) {
         .unwrap();
     assert_eq!(res.status(), 200, "the retry is the same refund");
     assert_eq!(
-        payment(&app, &officer, p2["id"].as_str().unwrap()).await["refundable_vnd"],
+        payment(app, officer, p2["id"].as_str().unwrap()).await["refundable_vnd"],
         0
     );
     // Refunding a payment that did not succeed.
-    let (_, code3) = dossier_with_fees(&app).await;
-    let p3 = start(&app, &citizen, &code3).await;
+    let (_, code3) = dossier_with_fees(app).await;
+    let p3 = start(app, citizen, &code3).await;
     let res = app
         .post(&format!(
             "/api/v1/payments/{}/refunds",
             p3["id"].as_str().unwrap()
         ))
-        .header("authorization", bearer(&officer))
+        .header("authorization", bearer(officer))
         .json(&json!({"amount_vnd": 1000, "reason": "x"}))
         .send()
         .await

@@ -289,13 +289,18 @@ async fn pay_again(app: &TestApp, citizen: &str, code: &str) {
     complete(app, &r, "pay", "once").await;
 }
 
-async fn late_money_is_recorded_flagged_and_proposed_for_refund(app: TestApp) {
-    let officer = app.token(Role::Officer).await;
+/// Four attempts paid after another attempt paid the fee: cancelled by the
+/// citizen, declined, expired here, superseded by cash. Each: (case,
+/// citizen's token, dossier code, payment id).
+async fn four_late_payments(
+    app: &TestApp,
+    officer: &str,
+) -> Vec<(&'static str, String, String, String)> {
     let mut late = Vec::new();
     // Cancelled by the citizen, then paid by another attempt; the gateway confirms the first.
-    let (citizen, code) = dossier_with_fees(&app).await;
-    let p = start(&app, &citizen, &code).await;
-    let r = visit(&app, &p).await;
+    let (citizen, code) = dossier_with_fees(app).await;
+    let p = start(app, &citizen, &code).await;
+    let r = visit(app, &p).await;
     let id = p["id"].as_str().unwrap().to_owned();
     let res = app
         .post(&format!("/api/v1/payments/{id}/cancel"))
@@ -304,20 +309,16 @@ async fn late_money_is_recorded_flagged_and_proposed_for_refund(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    pay_again(&app, &citizen, &code).await;
-    complete(&app, &r, "pay", "once").await;
+    pay_again(app, &citizen, &code).await;
+    complete(app, &r, "pay", "once").await;
     late.push(("cancelled", citizen.clone(), code, id));
     // Declined, then paid by another attempt; a success for the declined one arrives.
-    let (citizen, code) = dossier_with_fees(&app).await;
-    let p = start(&app, &citizen, &code).await;
-    let r = visit(&app, &p).await;
-    complete(&app, &r, "decline", "once").await;
-    pay_again(&app, &citizen, &code).await;
-    let reply = ipn(
-        &app,
-        &signed(&notification(&r, DUE, "00", "00", "70000001")),
-    )
-    .await;
+    let (citizen, code) = dossier_with_fees(app).await;
+    let p = start(app, &citizen, &code).await;
+    let r = visit(app, &p).await;
+    complete(app, &r, "decline", "once").await;
+    pay_again(app, &citizen, &code).await;
+    let reply = ipn(app, &signed(&notification(&r, DUE, "00", "00", "70000001"))).await;
     assert_eq!(reply, "00", "late money is accepted, not refused");
     late.push((
         "declined",
@@ -326,26 +327,23 @@ async fn late_money_is_recorded_flagged_and_proposed_for_refund(app: TestApp) {
         p["id"].as_str().unwrap().to_owned(),
     ));
     // Expired here, then paid by another attempt; the gateway confirms late.
-    let (citizen, code) = dossier_with_fees(&app).await;
-    let p = start(&app, &citizen, &code).await;
-    let r = visit(&app, &p).await;
+    let (citizen, code) = dossier_with_fees(app).await;
+    let p = start(app, &citizen, &code).await;
+    let r = visit(app, &p).await;
     let id = p["id"].as_str().unwrap().to_owned();
-    set_payment_expired(&app, &id);
-    run_jobs(&app).await;
-    assert_eq!(
-        payment(&app, &citizen, &id).await["failure_code"],
-        "expired"
-    );
-    pay_again(&app, &citizen, &code).await;
-    complete(&app, &r, "pay", "once").await;
+    set_payment_expired(app, &id);
+    run_jobs(app).await;
+    assert_eq!(payment(app, &citizen, &id).await["failure_code"], "expired");
+    pay_again(app, &citizen, &code).await;
+    complete(app, &r, "pay", "once").await;
     late.push(("expired", citizen.clone(), code, id));
     // Superseded by cash at the counter.
-    let (citizen, code) = dossier_with_fees(&app).await;
-    let p = start(&app, &citizen, &code).await;
-    let r = visit(&app, &p).await;
-    assert_eq!(counter(&app, &officer, &code, "BL-9").await.status(), 201);
+    let (citizen, code) = dossier_with_fees(app).await;
+    let p = start(app, &citizen, &code).await;
+    let r = visit(app, &p).await;
+    assert_eq!(counter(app, officer, &code, "BL-9").await.status(), 201);
     let id = p["id"].as_str().unwrap().to_owned();
-    let superseded = payment(&app, &citizen, &id).await;
+    let superseded = payment(app, &citizen, &id).await;
     assert_eq!(
         (
             superseded["status"].clone(),
@@ -353,9 +351,14 @@ async fn late_money_is_recorded_flagged_and_proposed_for_refund(app: TestApp) {
         ),
         (json!("cancelled"), json!("superseded"))
     );
-    complete(&app, &r, "pay", "once").await;
+    complete(app, &r, "pay", "once").await;
     late.push(("superseded", citizen.clone(), code, id));
+    late
+}
 
+async fn late_money_is_recorded_flagged_and_proposed_for_refund(app: TestApp) {
+    let officer = app.token(Role::Officer).await;
+    let late = four_late_payments(&app, &officer).await;
     let mut max_paid = 0;
     for (case, citizen, code, _) in &late {
         let paid = fees_paid(&app, citizen, code).await;
@@ -387,29 +390,7 @@ async fn late_money_is_recorded_flagged_and_proposed_for_refund(app: TestApp) {
         metric(&app, "motcua_payments_overpaid_vnd").await,
         4.0 * DUE as f64
     );
-    // Nothing else paid: a late success pays the fee, no surplus.
-    let (citizen, code) = dossier_with_fees(&app).await;
-    let p = start(&app, &citizen, &code).await;
-    let r = visit(&app, &p).await;
-    let id = p["id"].as_str().unwrap();
-    app.post(&format!("/api/v1/payments/{id}/cancel"))
-        .header("authorization", bearer(&citizen))
-        .send()
-        .await
-        .unwrap();
-    complete(&app, &r, "pay", "once").await;
-    let p = payment(&app, &citizen, id).await;
-    assert_eq!(
-        (
-            p["status"].clone(),
-            p["applied_vnd"].clone(),
-            p["surplus_vnd"].clone()
-        ),
-        (json!("success"), json!(DUE), json!(0))
-    );
-    assert!(proposed(&p).is_empty());
-    assert_eq!(fees_paid(&app, &citizen, &code).await, DUE);
-    assert_eq!(discrepancies(&app).await.len(), 4);
+    a_late_success_alone_pays_the_fee(&app).await;
 
     // The proposed refund of the superseded attempt is approved: money goes back.
     let (_, citizen, _, id) = &late[3];
@@ -462,6 +443,33 @@ async fn late_money_is_recorded_flagged_and_proposed_for_refund(app: TestApp) {
         .await
         .unwrap();
     problem(res, 403, "forbidden").await;
+}
+
+/// Nothing else paid: a late success pays the fee, no surplus.
+async fn a_late_success_alone_pays_the_fee(app: &TestApp) {
+    // Nothing else paid: a late success pays the fee, no surplus.
+    let (citizen, code) = dossier_with_fees(app).await;
+    let p = start(app, &citizen, &code).await;
+    let r = visit(app, &p).await;
+    let id = p["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/payments/{id}/cancel"))
+        .header("authorization", bearer(&citizen))
+        .send()
+        .await
+        .unwrap();
+    complete(app, &r, "pay", "once").await;
+    let p = payment(app, &citizen, id).await;
+    assert_eq!(
+        (
+            p["status"].clone(),
+            p["applied_vnd"].clone(),
+            p["surplus_vnd"].clone()
+        ),
+        (json!("success"), json!(DUE), json!(0))
+    );
+    assert!(proposed(&p).is_empty());
+    assert_eq!(fees_paid(app, &citizen, &code).await, DUE);
+    assert_eq!(discrepancies(app).await.len(), 4);
 }
 
 async fn duplicate_late_notifications_record_the_surplus_once(app: TestApp) {

@@ -64,48 +64,9 @@ async fn admin_manages_accounts(app: TestApp) {
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["username", "full_name", "agency_id", "password"]);
-    let citizen = json!({"username": "dan", "role": "citizen", "full_name": "Dân", "password": "mat-khau-dai-1"});
-    let res = app
-        .post("/api/v1/users")
-        .header("authorization", &auth)
-        .json(&citizen)
-        .send()
-        .await
-        .unwrap();
-    problem(res, 422, "validation_failed").await;
-    let ghost = json!({"username": "ghost", "role": "leader", "agency_id": 987654, "full_name": "G", "password": "mat-khau-dai-1"});
-    let res = app
-        .post("/api/v1/users")
-        .header("authorization", &auth)
-        .json(&ghost)
-        .send()
-        .await
-        .unwrap();
-    let body = problem(res, 422, "validation_failed").await;
-    assert_eq!(body["errors"][0]["code"], "unknown_agency");
+    accounts_that_cannot_be(&app, &auth).await;
 
-    let portal =
-        json!({"username": "cong.tinh", "role": "integration", "full_name": "Cổng DVC tỉnh"});
-    let res = app
-        .post("/api/v1/users")
-        .header("authorization", &auth)
-        .json(&portal)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let secret = res.json::<Value>().await.unwrap()["client_secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let res = app
-        .post("/api/v1/auth/token")
-        .json(&json!({"grant_type": "client_credentials", "client_id": "cong.tinh", "client_secret": secret}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-
+    an_integration_account_gets_a_secret(&app, &auth).await;
     let res = app
         .get("/api/v1/users?role=officer&per_page=50")
         .header("authorization", &auth)
@@ -147,6 +108,54 @@ async fn admin_manages_accounts(app: TestApp) {
         .await
         .unwrap();
     problem(res, 403, "forbidden").await;
+}
+
+/// An integration account is created with a client secret it can get a token with.
+async fn an_integration_account_gets_a_secret(app: &TestApp, auth: &str) {
+    let portal =
+        json!({"username": "cong.tinh", "role": "integration", "full_name": "Cổng DVC tỉnh"});
+    let res = app
+        .post("/api/v1/users")
+        .header("authorization", auth)
+        .json(&portal)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let secret = res.json::<Value>().await.unwrap()["client_secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .post("/api/v1/auth/token")
+        .json(&json!({"grant_type": "client_credentials", "client_id": "cong.tinh", "client_secret": secret}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+/// A citizen account is not made by an administrator; nor staff of an unknown agency.
+async fn accounts_that_cannot_be(app: &TestApp, auth: &str) {
+    let citizen = json!({"username": "dan", "role": "citizen", "full_name": "Dân", "password": "mat-khau-dai-1"});
+    let res = app
+        .post("/api/v1/users")
+        .header("authorization", auth)
+        .json(&citizen)
+        .send()
+        .await
+        .unwrap();
+    problem(res, 422, "validation_failed").await;
+    let ghost = json!({"username": "ghost", "role": "leader", "agency_id": 987654, "full_name": "G", "password": "mat-khau-dai-1"});
+    let res = app
+        .post("/api/v1/users")
+        .header("authorization", auth)
+        .json(&ghost)
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["code"], "unknown_agency");
 }
 
 async fn locking_an_account_ends_its_sessions(app: TestApp) {

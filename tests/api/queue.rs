@@ -59,32 +59,7 @@ async fn tickets_are_numbered_called_and_completed(app: TestApp) {
     let second = take(&app, &kiosk, &json!({"agency_id": dept, "sector": sector})).await;
     assert_eq!(second["number"], 2);
     assert_eq!(second["waiting_ahead"], 1);
-    // The kiosk must say which agency; sectors must exist; citizens use a kiosk.
-    let res = app
-        .post("/api/v1/queue/tickets")
-        .header("authorization", bearer(&kiosk))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    problem(res, 422, "validation_failed").await;
-    let res = app
-        .post("/api/v1/queue/tickets")
-        .header("authorization", bearer(&kiosk))
-        .json(&json!({"agency_id": dept, "sector": "khong-co"}))
-        .send()
-        .await
-        .unwrap();
-    problem(res, 422, "validation_failed").await;
-    let citizen = app.token_of(motcua::seed::DEMO_CITIZEN_ID).await;
-    let res = app
-        .post("/api/v1/queue/tickets")
-        .header("authorization", bearer(&citizen))
-        .json(&json!({"agency_id": dept}))
-        .send()
-        .await
-        .unwrap();
-    problem(res, 403, "forbidden").await;
+    bad_tickets_are_refused(&app, &kiosk, dept).await;
 
     // Anyone can look a ticket up: no personal data in it.
     let shown: Value = app
@@ -164,10 +139,15 @@ async fn tickets_are_numbered_called_and_completed(app: TestApp) {
     let theirs = take(&app, &other, &json!({})).await;
     assert_eq!(theirs["number"], 1);
 
+    waits_are_counted(&app, (&admin_token, &admin), dept).await;
+}
+
+/// Three tickets called today, waits under a minute; day by day; nothing by sector or for online dossiers.
+async fn waits_are_counted(app: &TestApp, (admin_token, admin): (&str, &str), dept: i64) {
     // Three tickets called today, waits under a minute.
     let kpi: Value = app
         .get(&format!("/api/v1/kpi/summary?agency_id={dept}"))
-        .header("authorization", &admin)
+        .header("authorization", admin)
         .send()
         .await
         .unwrap()
@@ -182,7 +162,7 @@ async fn tickets_are_numbered_called_and_completed(app: TestApp) {
     let local_today = (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive();
     let days = app
         .get_json(
-            &admin_token,
+            admin_token,
             &format!(
                 "/api/v1/kpi/timeseries?granularity=day&agency_id={dept}&from={}&to={local_today}",
                 local_today - chrono::Duration::days(1)
@@ -204,14 +184,14 @@ async fn tickets_are_numbered_called_and_completed(app: TestApp) {
     );
     let by_sector = app
         .get_json(
-            &admin_token,
+            admin_token,
             "/api/v1/kpi/timeseries?granularity=day&sector=du-lich",
         )
         .await;
     assert_eq!(by_sector["points"][0]["waiting_time"], Value::Null);
     let online: Value = app
         .get("/api/v1/kpi/summary?channel=online")
-        .header("authorization", &admin)
+        .header("authorization", admin)
         .send()
         .await
         .unwrap()
@@ -219,6 +199,35 @@ async fn tickets_are_numbered_called_and_completed(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(online["waiting_time"], Value::Null);
+}
+
+/// The kiosk must say which agency; sectors must exist; citizens use a kiosk.
+async fn bad_tickets_are_refused(app: &TestApp, kiosk: &str, dept: i64) {
+    let res = app
+        .post("/api/v1/queue/tickets")
+        .header("authorization", bearer(kiosk))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 422, "validation_failed").await;
+    let res = app
+        .post("/api/v1/queue/tickets")
+        .header("authorization", bearer(kiosk))
+        .json(&json!({"agency_id": dept, "sector": "khong-co"}))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 422, "validation_failed").await;
+    let citizen = app.token_of(motcua::seed::DEMO_CITIZEN_ID).await;
+    let res = app
+        .post("/api/v1/queue/tickets")
+        .header("authorization", bearer(&citizen))
+        .json(&json!({"agency_id": dept}))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 403, "forbidden").await;
 }
 
 async fn concurrent_kiosks_and_counters(app: TestApp) {

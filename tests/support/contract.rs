@@ -338,9 +338,33 @@ impl Contract {
             response_pointer_resolved = reference.trim_start_matches('#').to_owned();
         }
         let response = self.resolve(raw, &mut violations);
+        let head = method == Method::HEAD;
+        self.check_body(
+            response,
+            (key, head),
+            (headers, body),
+            &response_pointer_resolved,
+            &mut violations,
+        );
+        Some(Checked {
+            operation,
+            violations,
+        })
+    }
+
+    /// The response's body and content type against what the document
+    /// declares for its status `key` (the response object `response`, found
+    /// at `response_pointer`); `head`: a HEAD request, which has no body.
+    fn check_body(
+        &self,
+        response: &Value,
+        (key, head): (&str, bool),
+        (headers, body): (&HeaderMap, &[u8]),
+        response_pointer_resolved: &str,
+        violations: &mut Vec<String>,
+    ) {
         let content = response.get("content").and_then(Value::as_object);
         let media = content_type(headers);
-        let head = method == Method::HEAD;
         match (content.filter(|c| !c.is_empty()), media) {
             (None, None) => {
                 if !body.is_empty() && !head {
@@ -373,7 +397,7 @@ impl Contract {
                         ));
                     }
                     Some(declared) => {
-                        let media_object = self.resolve(&content[declared], &mut violations);
+                        let media_object = self.resolve(&content[declared], violations);
                         if media_object.get("schema").is_none() {
                             violations.push(format!("{declared} for status {key} has no schema"));
                         } else if is_json(&media) && !head {
@@ -389,16 +413,12 @@ impl Contract {
                                     escape(declared)
                                 )
                             };
-                            self.validate_json(&pointer, body, &mut violations);
+                            self.validate_json(&pointer, body, violations);
                         }
                     }
                 }
             }
         }
-        Some(Checked {
-            operation,
-            violations,
-        })
     }
 
     fn check_problem(&self, headers: &HeaderMap, body: &[u8], violations: &mut Vec<String>) {

@@ -179,12 +179,12 @@ mod tests {
 
     #[test]
     fn older_weaker_parameters_still_verify() {
+        use argon2::password_hash::PasswordHasher;
         let argon = Argon2::new(
             Algorithm::Argon2id,
             Version::V0x13,
             Params::new(1024, 1, 1, None).unwrap(),
         );
-        use argon2::password_hash::PasswordHasher;
         let stored = argon.hash_password(b"cu").unwrap().to_string();
         assert!(verify("cu", &stored));
         assert!(!verify("moi", &stored));

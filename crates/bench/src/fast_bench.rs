@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use motcua_domain::numeric::ceil_i64;
 
 #[derive(Parser)]
 #[command(
@@ -63,7 +64,9 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
-    let rank = ((sorted.len() as f64) * p).ceil() as usize;
+    let rank = ceil_i64((sorted.len() as f64) * p)
+        .and_then(|r| usize::try_from(r).ok())
+        .unwrap_or(sorted.len());
     sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
 }
 
@@ -210,7 +213,7 @@ async fn logins(
         started.elapsed().as_secs_f64(),
         memory_of(pid)?
     );
-    if failures as usize == count {
+    if usize::try_from(failures) == Ok(count) {
         bail!("no login succeeded");
     }
     Ok(())

@@ -16,6 +16,8 @@ use motcua_app::password::random_token;
 use motcua_app::settings::Secret;
 use motcua_app::{App, Settings};
 use motcua_domain::Role;
+use motcua_domain::numeric::ceil_i64;
+use motcua_domain::user::User;
 use motcua_http::auth::TokenService;
 use motcua_persistence::repo::{kpi, procedures, users};
 
@@ -60,7 +62,9 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
-    let rank = ((sorted.len() as f64) * p).ceil() as usize;
+    let rank = ceil_i64((sorted.len() as f64) * p)
+        .and_then(|r| usize::try_from(r).ok())
+        .unwrap_or(sorted.len());
     sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
 }
 
@@ -96,11 +100,11 @@ fn query_tracer() -> Option<Box<dyn Instrumentation>> {
     }))
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir))?;
+/// The database to measure: a fresh (or, with `--reuse`, the earlier) SQLite
+/// file or PostgreSQL database named by the dossier count.
+fn database_url(args: &Args) -> anyhow::Result<String> {
     let n = args.dossiers;
-    let url = match args.backend.as_str() {
+    Ok(match args.backend.as_str() {
         "sqlite" => {
             let path = std::path::Path::new(&args.dir).join(format!("kpi-{n}.db"));
             if !args.reuse {
@@ -119,8 +123,10 @@ fn main() -> anyhow::Result<()> {
             !args.reuse,
         )?,
         other => bail!("--backend must be sqlite or postgres, not {other}"),
-    };
-    let secret = random_token(48);
+    })
+}
+
+fn bench_settings(args: &Args, url: String, secret: &str) -> Settings {
     let mut settings = Settings::default();
     settings.database.url = Secret::new(url);
     settings.database.pool_size = 8;
@@ -128,7 +134,148 @@ fn main() -> anyhow::Result<()> {
     settings.demo = Some(false);
     settings.server.workers = Some(2);
     settings.payments.jobs_interval_secs = 0;
-    settings.auth.jwt_secret = Some(Secret::new(secret.clone()));
+    settings.auth.jwt_secret = Some(Secret::new(secret.to_owned()));
+    settings
+}
+
+/// The number of KPI aggregate rows, the benchmark's admin with its token
+/// version, and an agency handling the benchmark's sector.
+fn bench_subjects(pool: &motcua_persistence::Pool) -> anyhow::Result<(i64, (User, i64), i64)> {
+    let mut c = pool.get()?;
+    let rows = kpi::row_count(&mut c)?;
+    let admin = match users::credentials(&mut c, "bench.admin")? {
+        Some((user, _)) => user,
+        None => users::insert(
+            &mut c,
+            &users::NewUser {
+                username: "bench.admin",
+                password_hash: "bench-no-login",
+                role: Role::Admin,
+                agency_id: None,
+                applicant_id: None,
+                full_name: "Benchmark",
+                phone: None,
+                email: None,
+                demo: true,
+            },
+        )?,
+    };
+    // The agency filter names one that handles the sector, so the query has rows to sum.
+    let (procedure, _) = kpi::procedures_of_sector(&mut c, BENCH_SECTOR)?
+        .into_iter()
+        .next()
+        .context("the generated catalog has no tourism procedure")?;
+    let agency = match procedures::get_by_id(&mut c, procedure)?.agency {
+        Some(agency) => agency.id,
+        None => bail!("the generated tourism procedure has no handling agency"),
+    };
+    let version = users::access(&mut c, admin.id)?.map_or(0, |a| a.token_version);
+    Ok((rows, (admin, version), agency))
+}
+
+/// The durations of `requests` requests built by `request`, after 10 untimed ones.
+async fn timings(
+    request: impl Fn() -> reqwest::RequestBuilder,
+    path: &str,
+    requests: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut samples = Vec::with_capacity(requests);
+    for i in 0..requests + 10 {
+        let started = Instant::now();
+        let res = request().send().await?;
+        let status = res.status();
+        let body = res.bytes().await?;
+        let took = started.elapsed();
+        if !status.is_success() {
+            bail!("{path}: {status} {}", String::from_utf8_lossy(&body));
+        }
+        if i >= 10 {
+            samples.push(took);
+        }
+    }
+    Ok(samples)
+}
+
+/// Sends each query once more with the query tracer on.
+async fn trace(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    queries: &[Query],
+) -> anyhow::Result<()> {
+    for (_, label, path, csv) in queries {
+        eprintln!("-- {label}: {path}");
+        let mut req = client.get(format!("{base}{path}")).bearer_auth(token);
+        if *csv {
+            req = req.header("accept", "text/csv");
+        }
+        TRACING.store(true, Ordering::SeqCst);
+        let sent = req.send().await;
+        TRACING.store(false, Ordering::SeqCst);
+        sent?.bytes().await?;
+    }
+    Ok(())
+}
+
+/// (endpoint, what the query asks, path, as CSV)
+type Query = (&'static str, String, String, bool);
+
+/// The measured queries; `ragged` is a 26-month range with ragged ends.
+fn bench_queries(agency: i64, ragged: &str) -> Vec<Query> {
+    let year = chrono::Utc::now().date_naive().year();
+    vec![
+        (
+            "/kpi/summary",
+            "this year to date".into(),
+            "/api/v1/kpi/summary".into(),
+            false,
+        ),
+        (
+            "/kpi/summary",
+            format!("period={}", year - 1),
+            format!("/api/v1/kpi/summary?period={}", year - 1),
+            false,
+        ),
+        (
+            "/kpi/summary",
+            "26 months, ragged ends".into(),
+            format!("/api/v1/kpi/summary?{ragged}"),
+            false,
+        ),
+        (
+            "/kpi/summary",
+            "one agency and sector, this year".into(),
+            format!("/api/v1/kpi/summary?agency_id={agency}&sector={BENCH_SECTOR}"),
+            false,
+        ),
+        (
+            "/kpi/agencies",
+            "this year to date".into(),
+            "/api/v1/kpi/agencies".into(),
+            false,
+        ),
+        (
+            "/kpi/agencies",
+            "26 months, ragged ends".into(),
+            format!("/api/v1/kpi/agencies?{ragged}"),
+            false,
+        ),
+        (
+            "/kpi/agencies",
+            "this year, CSV".into(),
+            "/api/v1/kpi/agencies".into(),
+            true,
+        ),
+    ]
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir))?;
+    let n = args.dossiers;
+    let url = database_url(&args)?;
+    let secret = random_token(48);
+    let settings = bench_settings(&args, url, &secret);
     if args.trace_queries {
         diesel::connection::set_default_instrumentation(query_tracer)?;
     }
@@ -158,38 +305,7 @@ fn main() -> anyhow::Result<()> {
             1,
         )?);
     }
-    let (rows, admin, agency) = {
-        let mut c = pool.get()?;
-        let rows = kpi::row_count(&mut c)?;
-        let admin = match users::credentials(&mut c, "bench.admin")? {
-            Some((user, _)) => user,
-            None => users::insert(
-                &mut c,
-                &users::NewUser {
-                    username: "bench.admin",
-                    password_hash: "bench-no-login",
-                    role: Role::Admin,
-                    agency_id: None,
-                    applicant_id: None,
-                    full_name: "Benchmark",
-                    phone: None,
-                    email: None,
-                    demo: true,
-                },
-            )?,
-        };
-        // The agency filter names one that handles the sector, so the query has rows to sum.
-        let (procedure, _) = kpi::procedures_of_sector(&mut c, BENCH_SECTOR)?
-            .into_iter()
-            .next()
-            .context("the generated catalog has no tourism procedure")?;
-        let agency = match procedures::get_by_id(&mut c, procedure)?.agency {
-            Some(agency) => agency.id,
-            None => bail!("the generated tourism procedure has no handling agency"),
-        };
-        let version = users::access(&mut c, admin.id)?.map_or(0, |a| a.token_version);
-        (rows, (admin, version), agency)
-    };
+    let (rows, admin, agency) = bench_subjects(&pool)?;
     let (admin, version) = admin;
     let token = TokenService::new(secret.as_bytes(), &settings.auth.issuer, 3600)
         .issue(&admin, version)
@@ -199,7 +315,7 @@ fn main() -> anyhow::Result<()> {
     println!(
         "kpi-bench: {} with {existing_after} dossiers, {rows} aggregate rows{gen}",
         backend.as_str(),
-        existing_after = existing.max(0) as u64 + missing,
+        existing_after = existing.max(0).unsigned_abs() + missing,
         gen = generated
             .map(|r| format!(
                 " (generated in {:.0} s, aggregates rebuilt in {:.0} s)",
@@ -220,50 +336,7 @@ fn main() -> anyhow::Result<()> {
         let today = chrono::Utc::now().date_naive();
         let year = today.year();
         let ragged = format!("from={}-09-17&to={}", year - 2, today.format("%Y-%m-%d"));
-        let queries: Vec<(&str, String, String, bool)> = vec![
-            (
-                "/kpi/summary",
-                "this year to date".into(),
-                "/api/v1/kpi/summary".into(),
-                false,
-            ),
-            (
-                "/kpi/summary",
-                format!("period={}", year - 1),
-                format!("/api/v1/kpi/summary?period={}", year - 1),
-                false,
-            ),
-            (
-                "/kpi/summary",
-                "26 months, ragged ends".into(),
-                format!("/api/v1/kpi/summary?{ragged}"),
-                false,
-            ),
-            (
-                "/kpi/summary",
-                "one agency and sector, this year".into(),
-                format!("/api/v1/kpi/summary?agency_id={agency}&sector={BENCH_SECTOR}"),
-                false,
-            ),
-            (
-                "/kpi/agencies",
-                "this year to date".into(),
-                "/api/v1/kpi/agencies".into(),
-                false,
-            ),
-            (
-                "/kpi/agencies",
-                "26 months, ragged ends".into(),
-                format!("/api/v1/kpi/agencies?{ragged}"),
-                false,
-            ),
-            (
-                "/kpi/agencies",
-                "this year, CSV".into(),
-                "/api/v1/kpi/agencies".into(),
-                true,
-            ),
-        ];
+        let queries = bench_queries(agency, &ragged);
         println!(
             "| endpoint       | query                              | p50 ms  | p95 ms  | max ms  |"
         );
@@ -272,24 +345,15 @@ fn main() -> anyhow::Result<()> {
         );
         let mut by_endpoint: Vec<(&str, Vec<Duration>)> = Vec::new();
         for (endpoint, label, path, csv) in &queries {
-            let mut samples = Vec::with_capacity(args.requests);
-            for i in 0..args.requests + 10 {
-                let mut req = client.get(format!("{base}{path}")).bearer_auth(&token);
+            let request = || {
+                let req = client.get(format!("{base}{path}")).bearer_auth(&token);
                 if *csv {
-                    req = req.header("accept", "text/csv");
+                    req.header("accept", "text/csv")
+                } else {
+                    req
                 }
-                let started = Instant::now();
-                let res = req.send().await?;
-                let status = res.status();
-                let body = res.bytes().await?;
-                let took = started.elapsed();
-                if !status.is_success() {
-                    bail!("{path}: {status} {}", String::from_utf8_lossy(&body));
-                }
-                if i >= 10 {
-                    samples.push(took);
-                }
-            }
+            };
+            let samples = timings(request, path, args.requests).await?;
             line(endpoint, label, &mut samples.clone());
             match by_endpoint.iter_mut().find(|(e, _)| e == endpoint) {
                 Some((_, all)) => all.extend(samples),
@@ -300,17 +364,7 @@ fn main() -> anyhow::Result<()> {
             line(endpoint, "all of the above", &mut all);
         }
         if args.trace_queries {
-            for (_, label, path, csv) in &queries {
-                eprintln!("-- {label}: {path}");
-                let mut req = client.get(format!("{base}{path}")).bearer_auth(&token);
-                if *csv {
-                    req = req.header("accept", "text/csv");
-                }
-                TRACING.store(true, Ordering::SeqCst);
-                let sent = req.send().await;
-                TRACING.store(false, Ordering::SeqCst);
-                sent?.bytes().await?;
-            }
+            trace(&client, &base, &token, &queries).await?;
         }
         handle.stop(true).await;
         Ok(())

@@ -444,6 +444,7 @@ mod tests {
 
     #[test]
     fn where_a_dossier_stands() {
+        use DossierStatus as S;
         let cal = calendar();
         let due = at(2027, 2, 12, 17, 0);
         let clock = |status, processed_at, paused_at| ClockState {
@@ -454,7 +455,6 @@ mod tests {
             paused_at,
         };
         let now = at(2027, 2, 15, 9, 0);
-        use DossierStatus as S;
         let cases = [
             (
                 ClockState {

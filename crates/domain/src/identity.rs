@@ -33,7 +33,10 @@ impl CitizenId {
         if raw.len() != 12 || !raw.bytes().all(|b| b.is_ascii_digit()) {
             return Err(CitizenIdError::Length);
         }
-        let province: u16 = raw[..3].parse().map_err(|_| CitizenIdError::Length)?;
+        let province: u16 = raw
+            .get(..3)
+            .and_then(|prefix| prefix.parse().ok())
+            .ok_or(CitizenIdError::Length)?;
         if !PROVINCE_PREFIXES.contains(&province) {
             return Err(CitizenIdError::Province);
         }
@@ -46,7 +49,8 @@ impl CitizenId {
 
     /// Shown on receipts and logs: only the last four digits.
     pub fn masked(&self) -> String {
-        format!("********{}", &self.0[8..])
+        // Twelve ASCII digits by construction, so the tail always exists.
+        format!("********{}", self.0.get(8..).unwrap_or_default())
     }
 }
 
@@ -80,8 +84,11 @@ pub fn normalize_phone(raw: &str) -> Option<String> {
         .collect();
     let national = if let Some(rest) = digits.strip_prefix("+84") {
         format!("0{rest}")
-    } else if (digits.len() == 11 || digits.len() == 12) && digits.starts_with("84") {
-        format!("0{}", &digits[2..])
+    } else if let Some(rest) = digits
+        .strip_prefix("84")
+        .filter(|_| digits.len() == 11 || digits.len() == 12)
+    {
+        format!("0{rest}")
     } else {
         digits
     };
@@ -138,7 +145,10 @@ impl TaxCode {
         if 10 - weighted % 11 != digits[9] {
             return Err(TaxCodeError::CheckDigit);
         }
-        let text: String = digits.iter().map(|d| char::from(b'0' + *d as u8)).collect();
+        let text: String = digits
+            .iter()
+            .filter_map(|d| char::from_digit(*d, 10))
+            .collect();
         Ok(Self(match text.split_at_checked(10) {
             Some((main, branch)) if !branch.is_empty() => format!("{main}-{branch}"),
             _ => text,
@@ -174,7 +184,7 @@ pub fn is_valid_agency_code(raw: &str) -> bool {
         && digits(parts[2], 2)
         && parts[3].len() == 3
         && parts[3].as_bytes()[0].is_ascii_uppercase()
-        && digits(&parts[3][1..], 2)
+        && parts[3].get(1..).is_some_and(|tail| digits(tail, 2))
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ pub mod kpi_facts;
 pub mod local_time;
 pub mod lunar;
 pub mod notification;
+pub mod numeric;
 pub mod page;
 pub mod payment;
 pub mod procedure;

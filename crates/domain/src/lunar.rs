@@ -63,9 +63,15 @@ fn new_moon(k: f64) -> f64 {
     jd1 + c1 - delta_t
 }
 
+/// `x` rounded down. Every value here is a Julian day, a new-moon index or a
+/// sector of a date that chrono can represent (|x| < 10¹⁰), so it always fits.
+fn day_floor(x: f64) -> i64 {
+    crate::numeric::floor_i64(x).unwrap_or(0)
+}
+
 /// The local day (Julian day number) of the `k`-th new moon.
 fn new_moon_day(k: i64) -> i64 {
-    (new_moon(k as f64) + 0.5 + TIME_ZONE_HOURS / 24.0).floor() as i64
+    day_floor(new_moon(k as f64) + 0.5 + TIME_ZONE_HOURS / 24.0)
 }
 
 /// The sun's apparent longitude in radians, normalised to [0, 2π), at Julian
@@ -85,14 +91,14 @@ fn sun_longitude(jd: f64) -> f64 {
 /// Which of the twelve 30° sectors of the ecliptic the sun is in at the start
 /// of local day `jdn` (0 = from the March equinox).
 fn sun_sector(jdn: i64) -> i64 {
-    (sun_longitude(jdn as f64 - 0.5 - TIME_ZONE_HOURS / 24.0) / PI * 6.0).floor() as i64
+    day_floor(sun_longitude(jdn as f64 - 0.5 - TIME_ZONE_HOURS / 24.0) / PI * 6.0)
 }
 
 /// The first day (Julian day number) of the eleventh lunar month of the lunar
 /// year mostly in Gregorian `year`: the month holding the winter solstice.
 fn month_eleven_start(year: i32) -> i64 {
     let last_day = NaiveDate::from_ymd_opt(year, 12, 31).map_or(0, julian_day_number);
-    let k = ((last_day as f64 - 2_415_021.0) / SYNODIC_MONTH).floor() as i64;
+    let k = day_floor((last_day as f64 - 2_415_021.0) / SYNODIC_MONTH);
     let new_moon = new_moon_day(k);
     if sun_sector(new_moon) >= 9 {
         new_moon_day(k - 1)
@@ -104,7 +110,7 @@ fn month_eleven_start(year: i32) -> i64 {
 /// Index of the leap month counted from month 11 of a thirteen-month year
 /// starting at `month_eleven`: the first month without a major solar term.
 fn leap_month_offset(month_eleven: i64) -> i64 {
-    let k = ((month_eleven as f64 - NEW_MOON_EPOCH) / SYNODIC_MONTH + 0.5).floor() as i64;
+    let k = day_floor((month_eleven as f64 - NEW_MOON_EPOCH) / SYNODIC_MONTH + 0.5);
     let mut i = 1;
     let mut sector = sun_sector(new_moon_day(k + i));
     loop {
@@ -146,7 +152,7 @@ pub fn to_solar(lunar: LunarDate) -> Option<NaiveDate> {
             month_eleven_start(lunar.year + 1),
         )
     };
-    let k = (0.5 + (a11 as f64 - NEW_MOON_EPOCH) / SYNODIC_MONTH).floor() as i64;
+    let k = day_floor(0.5 + (a11 as f64 - NEW_MOON_EPOCH) / SYNODIC_MONTH);
     let mut offset = (i64::from(lunar.month) - 11).rem_euclid(12);
     if b11 - a11 > 365 {
         let leap_offset = leap_month_offset(a11);

@@ -83,6 +83,14 @@ fn receiving_agency() {
     assert!(may_file_at(Role::Integration, None, 4));
 }
 
+fn firm() -> ApplicantInput {
+    ApplicantInput {
+        tax_code: Some("0100233488".to_owned()),
+        full_name: "Công ty An Phát".to_owned(),
+        ..ApplicantInput::default()
+    }
+}
+
 #[test]
 fn applicant_checks() {
     let person = |id: &str| ApplicantInput {
@@ -90,11 +98,7 @@ fn applicant_checks() {
         full_name: "Trần Thị Bích".to_owned(),
         ..ApplicantInput::default()
     };
-    let firm = ApplicantInput {
-        tax_code: Some("0100233488".to_owned()),
-        full_name: "Công ty An Phát".to_owned(),
-        ..ApplicantInput::default()
-    };
+    let firm = firm();
     let cases: Vec<ApplicantCase> = vec![
         (person("038190001234"), true, vec![]),
         (
@@ -170,11 +174,15 @@ fn applicant_checks() {
             "{input:?}"
         );
     }
+}
+
+#[test]
+fn a_new_applicant_has_a_name_and_is_not_you() {
     let mut errors = FieldErrors::new();
     check_new_applicant(
         &ApplicantInput {
             full_name: " ".to_owned(),
-            ..firm
+            ..firm()
         },
         &mut errors,
     );
@@ -191,6 +199,7 @@ fn applicant_checks() {
 
 #[test]
 fn who_may_use_which_document() {
+    use DocumentUse::{Fresh, Stored, Unusable};
     const ME: i64 = 1;
     const HER: i64 = 50;
     let stored = |uploaded_by| DocumentHolding {
@@ -213,7 +222,6 @@ fn who_may_use_which_document() {
         verified,
         applicant_id: HER,
     };
-    use DocumentUse::{Fresh, Stored, Unusable};
     let cases = [
         (None, user(Role::Officer, false), Unusable),
         (Some(fresh), user(Role::Citizen, false), Fresh),

@@ -7,6 +7,7 @@ use chrono::{Duration, NaiveDate};
 use motcua_domain::calendar::WorkingCalendar;
 use motcua_domain::feedback::FeedbackStatus;
 use motcua_domain::kpi::{Grain, period_start};
+use motcua_domain::numeric::trunc_i64;
 use motcua_domain::procedure::TimeUnit;
 use motcua_persistence::bulk::FeedbackRow;
 use motcua_persistence::repo::queue::{Histogram, MAX_WAIT_MINUTES};
@@ -42,8 +43,10 @@ pub fn feedback(
                 0..85 => Some(
                     created
                         + Duration::minutes(
-                            ((due - created).num_minutes() as f64 * rng.random_range(0.1..0.95))
-                                as i64,
+                            trunc_i64(
+                                (due - created).num_minutes() as f64 * rng.random_range(0.1..0.95),
+                            )
+                            .unwrap_or(0),
                         ),
                 ),
                 85..93 => Some(due + Duration::days(rng.random_range(1..20))),
@@ -51,7 +54,10 @@ pub fn feedback(
             }
             .filter(|at| *at <= plan.until);
             (created <= plan.until).then(|| FeedbackRow {
-                tracking_code: format!("PA-SYN-{}", first_id + i as i64),
+                tracking_code: format!(
+                    "PA-SYN-{}",
+                    first_id + i64::try_from(i).unwrap_or(i64::MAX)
+                ),
                 agency_id: agency.id,
                 status: if handled.is_some() {
                     FeedbackStatus::Answered

@@ -10,6 +10,7 @@ use motcua_domain::Role;
 use motcua_domain::calendar::{Outcome, Remaining, WorkingCalendar};
 use motcua_domain::document::{DocumentKind, DocumentStage};
 use motcua_domain::dossier::{Action, RatingScore};
+use motcua_domain::numeric::trunc_i64;
 use motcua_domain::payment::PaymentMethod;
 use motcua_domain::procedure::{SupplementClock, TimeUnit};
 use motcua_persistence::bulk::{
@@ -63,7 +64,8 @@ impl Ending {
     /// The moment of the last step, for a processing time `span` (minutes)
     /// from `received` and the due moment `due`.
     fn at(self, received: DateTime<Utc>, span: i64, due: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let share = |s: f64| received + Duration::minutes((span as f64 * s) as i64);
+        let share =
+            |s: f64| received + Duration::minutes(trunc_i64(span as f64 * s).unwrap_or(span));
         match self {
             Ending::Issue(Issued::Share(s)) | Ending::Reject(s) => Some(share(s)),
             Ending::Issue(Issued::BeforeDue(m)) => Some(due - Duration::minutes(m)),
@@ -83,7 +85,7 @@ impl Ending {
 /// The story so far, stopping for good at the first step after `until`.
 pub struct Walk {
     pub story: Story,
-    until: DateTime<Utc>,
+    pub until: DateTime<Utc>,
     stopped: bool,
     pub last: DateTime<Utc>,
 }
@@ -309,56 +311,41 @@ pub fn review(
     Ok(clock)
 }
 
-/// Proposed, approved and issued at `end` (an apology first when late), paid,
-/// then handed over and perhaps rated.
-#[allow(clippy::too_many_arguments)]
-fn issue(
-    rng: &mut StdRng,
+/// The apology of a late dossier, with a new appointment on the first
+/// working day from `end`.
+fn apologise(
     cal: &WorkingCalendar,
     walk: &mut Walk,
     rows: &mut Batch,
-    case: &Case<'_>,
-    handling: &Agency,
+    (case, handling): (&Case<'_>, &Agency),
     clock: &mut Clock,
     end: DateTime<Utc>,
 ) -> Result<(), Illegal> {
-    let due = clock.due.unwrap_or(end);
-    let late = cal.classify_finished(due, end, UNIT) == Outcome::Late;
-    let start = walk.last;
-    let gap = (end - start) / 4;
-    let mut apologised = false;
-    if late && walk.reaches(start + gap) {
-        walk.story
-            .act(Action::Apology, officer(handling), walk.last)?;
-        let mut day = WorkingCalendar::local_date(end);
-        while !cal.is_working_day(day) {
-            day = day.succ_opt().unwrap_or(day);
-        }
-        rows.apologies.push(ApologyRow {
-            dossier_id: case.dossier,
-            reason: "Xin lỗi vì chậm trả kết quả.",
-            new_appointment_date: day,
-            created_by: handling.officer,
-            created_at: walk.last,
-        });
-        clock.appointment = Some(cal.end_of_day(day));
-        apologised = true;
-    }
-    if walk.reaches(start + gap * 2) {
-        walk.story
-            .act(Action::Propose, officer(handling), walk.last)?;
-    }
-    if walk.reaches(start + gap * 3) {
-        walk.story
-            .act(Action::Approve, leader(handling), walk.last)?;
-    }
-    if !walk.reaches(end) {
-        return Ok(());
-    }
     walk.story
-        .act(Action::IssueResult, officer(handling), end)?;
-    clock.processed = Some(end);
-    let p = case.procedure;
+        .act(Action::Apology, officer(handling), walk.last)?;
+    let mut day = WorkingCalendar::local_date(end);
+    while !cal.is_working_day(day) {
+        day = day.succ_opt().unwrap_or(day);
+    }
+    rows.apologies.push(ApologyRow {
+        dossier_id: case.dossier,
+        reason: "Xin lỗi vì chậm trả kết quả.",
+        new_appointment_date: day,
+        created_by: handling.officer,
+        created_at: walk.last,
+    });
+    clock.appointment = Some(cal.end_of_day(day));
+    Ok(())
+}
+
+/// The result: a digital document (more so each year) or paper.
+fn result_document(
+    rng: &mut StdRng,
+    rows: &mut Batch,
+    case: &Case<'_>,
+    handling: &Agency,
+    end: DateTime<Utc>,
+) {
     let digital = rng.random_bool(0.4 + 0.55 * case.t);
     let doc = digital.then(|| {
         let id = format!("syn-{}-r", case.dossier);
@@ -380,24 +367,76 @@ fn issue(
         stage: DocumentStage::Result,
         added_at: end,
     });
+}
+
+/// The fee, paid online or at the counter some minutes after reception
+/// (no later than `end`).
+fn fee_paid(
+    rng: &mut StdRng,
+    rows: &mut Batch,
+    case: &Case<'_>,
+    clock: &mut Clock,
+    end: DateTime<Utc>,
+) {
+    let p = case.procedure;
+    let received = clock.received.unwrap_or(end);
+    let pay_at = received + Duration::minutes(rng.random_range(5..240));
+    let online = p.payable_online && rng.random_bool(0.2 + 0.6 * case.t);
+    rows.payments.push(PaymentRow {
+        id: format!("SYN-{}", case.dossier),
+        dossier_id: case.dossier,
+        method: if online {
+            PaymentMethod::Online
+        } else {
+            PaymentMethod::Counter
+        },
+        amount_vnd: p.fee,
+        created_by: case.receiving.officer,
+        paid_at: pay_at.min(end),
+    });
+    clock.paid = p.fee;
+}
+
+/// Proposed, approved and issued at `end` (an apology first when late), paid,
+/// then handed over and perhaps rated.
+#[allow(clippy::too_many_arguments)]
+fn issue(
+    rng: &mut StdRng,
+    cal: &WorkingCalendar,
+    walk: &mut Walk,
+    rows: &mut Batch,
+    case: &Case<'_>,
+    handling: &Agency,
+    clock: &mut Clock,
+    end: DateTime<Utc>,
+) -> Result<(), Illegal> {
+    let due = clock.due.unwrap_or(end);
+    let late = cal.classify_finished(due, end, UNIT) == Outcome::Late;
+    let start = walk.last;
+    let gap = (end - start) / 4;
+    let apologised = late && walk.reaches(start + gap);
+    if apologised {
+        apologise(cal, walk, rows, (case, handling), clock, end)?;
+    }
+    if walk.reaches(start + gap * 2) {
+        walk.story
+            .act(Action::Propose, officer(handling), walk.last)?;
+    }
+    if walk.reaches(start + gap * 3) {
+        walk.story
+            .act(Action::Approve, leader(handling), walk.last)?;
+    }
+    if !walk.reaches(end) {
+        return Ok(());
+    }
+    walk.story
+        .act(Action::IssueResult, officer(handling), end)?;
+    clock.processed = Some(end);
+    let p = case.procedure;
+    result_document(rng, rows, case, handling, end);
     let returned = end + Duration::hours(rng.random_range(1..5 * 24));
     if p.fee > 0 {
-        let received = clock.received.unwrap_or(end);
-        let pay_at = received + Duration::minutes(rng.random_range(5..240));
-        let online = p.payable_online && rng.random_bool(0.2 + 0.6 * case.t);
-        rows.payments.push(PaymentRow {
-            id: format!("SYN-{}", case.dossier),
-            dossier_id: case.dossier,
-            method: if online {
-                PaymentMethod::Online
-            } else {
-                PaymentMethod::Counter
-            },
-            amount_vnd: p.fee,
-            created_by: case.receiving.officer,
-            paid_at: pay_at.min(end),
-        });
-        clock.paid = p.fee;
+        fee_paid(rng, rows, case, clock, end);
     }
     if !walk.reaches(returned) {
         return Ok(());

@@ -48,6 +48,7 @@ pub async fn integration_access_log(
                 .and_then(dossier_code)
         });
         if let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() {
+            let clock = state.clock.clone();
             let logged = state
                 .db(move |conn| {
                     Ok(integrations::log_access(
@@ -58,7 +59,7 @@ pub async fn integration_access_log(
                             path: &path,
                             dossier_code: code.as_deref(),
                             status,
-                            at: motcua_persistence::time::now(),
+                            at: clock.now(),
                         },
                     )?)
                 })

@@ -17,7 +17,8 @@ pub fn of_version(version: impl std::fmt::Display) -> String {
 /// A strong tag from the representation itself, for resources with no version.
 pub fn of_representation(value: &impl Serialize) -> String {
     let bytes = serde_json::to_vec(value).unwrap_or_default();
-    format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..20])
+    // The first 10 bytes of the digest: 20 hex digits.
+    format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..10]))
 }
 
 /// What the request's `If-Match` asks for.

@@ -9,6 +9,7 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::StreamExt;
 use motcua_app::input::{field_error, json_has_nul};
+use motcua_domain::numeric::count_i64;
 use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::{FieldError, Problem};
 use serde::de::DeserializeOwned;
@@ -234,6 +235,11 @@ fn collect(errors: &validator::ValidationErrors, prefix: &str, out: &mut Vec<Fie
     }
 }
 
+/// A length bound of a validator rule; bounds are never negative.
+fn length(bound: i64) -> u64 {
+    u64::try_from(bound).unwrap_or(0)
+}
+
 fn problem_of(e: &validator::ValidationError) -> Problem {
     let param = |key: &str| e.params.get(key).and_then(serde_json::Value::as_i64);
     match e.code.as_ref() {
@@ -242,12 +248,12 @@ fn problem_of(e: &validator::ValidationError) -> Problem {
                 if e.params
                     .get("value")
                     .and_then(|v| v.as_str())
-                    .is_some_and(|v| (v.chars().count() as i64) < min) =>
+                    .is_some_and(|v| count_i64(v.chars().count()) < min) =>
             {
-                Problem::TooShort { min: min as u64 }
+                Problem::TooShort { min: length(min) }
             }
-            (_, Some(max)) => Problem::TooLong { max: max as u64 },
-            (Some(min), None) => Problem::TooShort { min: min as u64 },
+            (_, Some(max)) => Problem::TooLong { max: length(max) },
+            (Some(min), None) => Problem::TooShort { min: length(min) },
             _ => Problem::rule(RuleCode::InvalidValue),
         },
         "range" => Problem::OutOfRange {

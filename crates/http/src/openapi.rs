@@ -320,34 +320,36 @@ fn open_flattened(doc: &mut Value) {
     else {
         return;
     };
-    fn visit(node: &mut Value, schemas: &Map<String, Value>) {
-        match node {
-            Value::Object(map) => {
-                if let Some(Value::Array(parts)) = map.get_mut("allOf") {
-                    for part in parts.iter_mut() {
-                        let target = part
-                            .get("$ref")
-                            .and_then(Value::as_str)
-                            .and_then(|r| r.strip_prefix("#/components/schemas/"))
-                            .and_then(|name| schemas.get(name));
-                        if let Some(Value::Object(target)) = target
-                            && target.get("additionalProperties") == Some(&Value::Bool(false))
-                        {
-                            let mut copy = target.clone();
-                            copy.remove("additionalProperties");
-                            *part = Value::Object(copy);
-                        }
+    open_flattened_in(doc, &schemas);
+}
+
+/// One step of [`open_flattened`]: `node` and everything below it.
+fn open_flattened_in(node: &mut Value, schemas: &Map<String, Value>) {
+    match node {
+        Value::Object(map) => {
+            if let Some(Value::Array(parts)) = map.get_mut("allOf") {
+                for part in parts.iter_mut() {
+                    let target = part
+                        .get("$ref")
+                        .and_then(Value::as_str)
+                        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                        .and_then(|name| schemas.get(name));
+                    if let Some(Value::Object(target)) = target
+                        && target.get("additionalProperties") == Some(&Value::Bool(false))
+                    {
+                        let mut copy = target.clone();
+                        copy.remove("additionalProperties");
+                        *part = Value::Object(copy);
                     }
                 }
-                for child in map.values_mut() {
-                    visit(child, schemas);
-                }
             }
-            Value::Array(items) => items.iter_mut().for_each(|c| visit(c, schemas)),
-            _ => {}
+            for child in map.values_mut() {
+                open_flattened_in(child, schemas);
+            }
         }
+        Value::Array(items) => items.iter_mut().for_each(|c| open_flattened_in(c, schemas)),
+        _ => {}
     }
-    visit(doc, &schemas);
 }
 
 /// The complete document served at `/openapi.json` and committed as `openapi/openapi.json`.

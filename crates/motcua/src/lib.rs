@@ -287,7 +287,7 @@ pub fn generate(
         seed,
         placeholder: motcua_generator::Placeholder {
             storage_key: key.to_owned(),
-            size_bytes: PLACEHOLDER_PDF.len() as i64,
+            size_bytes: motcua_domain::numeric::count_i64(PLACEHOLDER_PDF.len()),
             sha256: hex::encode(Sha256::digest(PLACEHOLDER_PDF)),
         },
     };

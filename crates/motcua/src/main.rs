@@ -98,6 +98,45 @@ fn main() -> ExitCode {
     }
 }
 
+/// The settings of a command working on the database, with logging set up
+/// and the database connected (waiting up to 30 s for it).
+fn connected(
+    config: Option<&str>,
+    database_url: Option<String>,
+) -> anyhow::Result<(
+    motcua_app::Settings,
+    motcua_persistence::Pool,
+    motcua_persistence::DatabaseUrl,
+)> {
+    let settings = motcua::settings(config, None, database_url)?;
+    motcua::telemetry::init(&settings);
+    let (pool, url) = motcua::connect(&settings, std::time::Duration::from_secs(30))?;
+    Ok((settings, pool, url))
+}
+
+/// `import-catalog`: fails when any row is invalid (nothing is imported then).
+fn import_catalog(
+    config: Option<&str>,
+    database_url: Option<String>,
+    file: &str,
+    agency: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let (_, pool, _) = connected(config, database_url)?;
+    motcua::migrate(&pool)?;
+    let report = motcua::import_catalog(&pool, file, agency)?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if report.applied {
+        eprintln!(
+            "imported: {} created, {} updated",
+            report.created, report.updated
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("nothing imported: {} invalid row(s)", report.invalid);
+        Ok(ExitCode::FAILURE)
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = cli.config.as_deref();
     match cli.command {
@@ -120,9 +159,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate { database_url } => {
-            let settings = motcua::settings(config, None, database_url)?;
-            motcua::telemetry::init(&settings);
-            let (pool, url) = motcua::connect(&settings, std::time::Duration::from_secs(30))?;
+            let (_, pool, url) = connected(config, database_url)?;
             let applied = motcua::migrate(&pool)?;
             println!("{}: {} migration(s) applied", url.redacted(), applied.len());
             for name in applied {
@@ -136,9 +173,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             full_name,
             password_stdin: _,
         } => {
-            let settings = motcua::settings(config, None, database_url)?;
-            motcua::telemetry::init(&settings);
-            let (pool, _) = motcua::connect(&settings, std::time::Duration::from_secs(30))?;
+            let (_, pool, _) = connected(config, database_url)?;
             motcua::migrate(&pool)?;
             let id =
                 motcua::create_admin(&pool, &username, &full_name, &mut std::io::stdin().lock())?;
@@ -152,9 +187,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             years,
             seed,
         } => {
-            let settings = motcua::settings(config, None, database_url)?;
-            motcua::telemetry::init(&settings);
-            let (pool, url) = motcua::connect(&settings, std::time::Duration::from_secs(30))?;
+            let (settings, pool, url) = connected(config, database_url)?;
             motcua::migrate(&pool)?;
             if settings.is_production() {
                 anyhow::bail!("generate refuses to run with environment = production");
@@ -165,9 +198,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::RebuildKpi { database_url } => {
-            let settings = motcua::settings(config, None, database_url)?;
-            motcua::telemetry::init(&settings);
-            let (pool, _) = motcua::connect(&settings, std::time::Duration::from_secs(30))?;
+            let (_, pool, _) = connected(config, database_url)?;
             motcua::migrate(&pool)?;
             let started = std::time::Instant::now();
             let report = motcua::rebuild_kpi(&pool)?;
@@ -183,23 +214,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             file,
             database_url,
             agency,
-        } => {
-            let settings = motcua::settings(config, None, database_url)?;
-            motcua::telemetry::init(&settings);
-            let (pool, _) = motcua::connect(&settings, std::time::Duration::from_secs(30))?;
-            motcua::migrate(&pool)?;
-            let report = motcua::import_catalog(&pool, &file, agency.as_deref())?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
-            if report.applied {
-                eprintln!(
-                    "imported: {} created, {} updated",
-                    report.created, report.updated
-                );
-                Ok(ExitCode::SUCCESS)
-            } else {
-                eprintln!("nothing imported: {} invalid row(s)", report.invalid);
-                Ok(ExitCode::FAILURE)
-            }
-        }
+        } => import_catalog(config, database_url, &file, agency.as_deref()),
     }
 }

@@ -6,8 +6,9 @@ use motcua_app::password::{hash_password, random_token};
 use motcua_domain::Role;
 use motcua_domain::agency::NewAgency;
 use motcua_domain::procedure::AdminLevel;
+use motcua_domain::user::User;
 use motcua_persistence::repo::{agencies, applicants, procedures, users};
-use motcua_persistence::{AnyConnection, write_tx};
+use motcua_persistence::{AnyConnection, StoreResult, write_tx};
 
 /// The official non-working and make-up days shipped in `data/holidays.json`.
 pub const HOLIDAYS_JSON: &str = include_str!("../../../data/holidays.json");
@@ -99,111 +100,129 @@ pub fn is_empty(conn: &mut AnyConnection) -> anyhow::Result<bool> {
 /// Demo citizen: a valid-looking citizen ID of a fictional person.
 pub const DEMO_CITIZEN_ID: &str = "001099012345";
 
+/// One demo account per role: (user name, role, agency code, full name).
+const DEMO_ACCOUNTS: [(&str, Role, Option<&str>, &str); 6] = [
+    ("demo.admin", Role::Admin, None, "Quản trị viên (demo)"),
+    (
+        "demo.officer",
+        Role::Officer,
+        Some(DEMO_DEPARTMENT),
+        "Cán bộ một cửa (demo)",
+    ),
+    (
+        "demo.handler",
+        Role::Officer,
+        Some("000.01.20.H56"),
+        "Chuyên viên xử lý (demo)",
+    ),
+    (
+        "demo.leader",
+        Role::Leader,
+        Some(DEMO_DEPARTMENT),
+        "Lãnh đạo Sở (demo)",
+    ),
+    (
+        "demo.portal",
+        Role::Integration,
+        None,
+        "Cổng dịch vụ công tỉnh (demo)",
+    ),
+    (
+        DEMO_CITIZEN_ID,
+        Role::Citizen,
+        None,
+        "Nguyễn Văn Dân (demo)",
+    ),
+];
+
+/// The demo agencies; returns the department's id.
+fn insert_demo_agencies(conn: &mut AnyConnection) -> StoreResult<i64> {
+    let mut department_id = 0;
+    for (code, name, level, division) in demo_agencies() {
+        let parent_id = if division { Some(department_id) } else { None };
+        let agency = agencies::insert(
+            conn,
+            &NewAgency {
+                code: code.into(),
+                name: name.into(),
+                level,
+                parent_id,
+            },
+        )?;
+        if code == DEMO_DEPARTMENT {
+            department_id = agency.id;
+        }
+    }
+    Ok(department_id)
+}
+
+/// One demo account; the citizen with its applicant record, verified.
+fn insert_demo_user(
+    conn: &mut AnyConnection,
+    (username, role, agency, name): (&str, Role, Option<&str>, &str),
+    hash: &str,
+) -> StoreResult<User> {
+    let agency_id = match agency {
+        Some(code) => Some(agencies::by_code(conn, code)?.id),
+        None => None,
+    };
+    let applicant_id = if role == Role::Citizen {
+        let person = applicants::NewPerson {
+            id_number: username,
+            full_name: name,
+            phone: Some("0912000111"),
+            email: Some("dan.demo@example.vn"),
+            ..Default::default()
+        };
+        Some(applicants::insert_person(conn, &person)?.id)
+    } else {
+        None
+    };
+    let user = users::insert(
+        conn,
+        &users::NewUser {
+            username,
+            password_hash: hash,
+            role,
+            agency_id,
+            applicant_id,
+            full_name: name,
+            phone: None,
+            email: None,
+            demo: true,
+        },
+    )?;
+    // The demo citizen stands for someone whose card was checked at the counter.
+    if let Some(applicant_id) = applicant_id {
+        motcua_persistence::repo::identity::set_verified(
+            conn,
+            user.id,
+            applicant_id,
+            motcua_domain::access::VerificationMethod::Counter,
+            None,
+            Some("demo seed"),
+            motcua_persistence::time::now(),
+        )?;
+    }
+    Ok(user)
+}
+
 /// Seeds demo agencies, one account per role with fresh random passwords,
 /// and the catalog. All in one transaction.
 pub fn demo(conn: &mut AnyConnection) -> anyhow::Result<DemoSeed> {
     let specs = motcua_app::catalog_import::parse_json(CATALOG_JSON.as_bytes())
         .map_err(|e| anyhow::anyhow!("data/catalog.json: {e}"))?;
-    let plans = [
-        ("demo.admin", Role::Admin, None, "Quản trị viên (demo)"),
-        (
-            "demo.officer",
-            Role::Officer,
-            Some(DEMO_DEPARTMENT),
-            "Cán bộ một cửa (demo)",
-        ),
-        (
-            "demo.handler",
-            Role::Officer,
-            Some("000.01.20.H56"),
-            "Chuyên viên xử lý (demo)",
-        ),
-        (
-            "demo.leader",
-            Role::Leader,
-            Some(DEMO_DEPARTMENT),
-            "Lãnh đạo Sở (demo)",
-        ),
-        (
-            "demo.portal",
-            Role::Integration,
-            None,
-            "Cổng dịch vụ công tỉnh (demo)",
-        ),
-        (
-            DEMO_CITIZEN_ID,
-            Role::Citizen,
-            None,
-            "Nguyễn Văn Dân (demo)",
-        ),
-    ];
     let mut hashed = Vec::new();
-    for (username, role, agency, name) in plans {
+    for (username, role, agency, name) in DEMO_ACCOUNTS {
         let password = random_token(12);
         let hash = hash_password(&password).map_err(|e| anyhow::anyhow!("hash: {e}"))?;
         hashed.push((username, role, agency, name, password, hash));
     }
     write_tx(conn, |conn| {
-        let mut department_id = 0;
-        for (code, name, level, division) in demo_agencies() {
-            let parent_id = if division { Some(department_id) } else { None };
-            let agency = agencies::insert(
-                conn,
-                &NewAgency {
-                    code: code.into(),
-                    name: name.into(),
-                    level,
-                    parent_id,
-                },
-            )?;
-            if code == DEMO_DEPARTMENT {
-                department_id = agency.id;
-            }
-        }
+        let department_id = insert_demo_agencies(conn)?;
         let mut accounts = Vec::new();
         for (username, role, agency, name, password, hash) in &hashed {
-            let agency_id = match agency {
-                Some(code) => Some(agencies::by_code(conn, code)?.id),
-                None => None,
-            };
-            let applicant_id = if *role == Role::Citizen {
-                let person = applicants::NewPerson {
-                    id_number: username,
-                    full_name: name,
-                    phone: Some("0912000111"),
-                    email: Some("dan.demo@example.vn"),
-                    ..Default::default()
-                };
-                Some(applicants::insert_person(conn, &person)?.id)
-            } else {
-                None
-            };
-            let user = users::insert(
-                conn,
-                &users::NewUser {
-                    username,
-                    password_hash: hash,
-                    role: *role,
-                    agency_id,
-                    applicant_id,
-                    full_name: name,
-                    phone: None,
-                    email: None,
-                    demo: true,
-                },
-            )?;
-            // The demo citizen stands for someone whose card was checked at the counter.
-            if let Some(applicant_id) = applicant_id {
-                motcua_persistence::repo::identity::set_verified(
-                    conn,
-                    user.id,
-                    applicant_id,
-                    motcua_domain::access::VerificationMethod::Counter,
-                    None,
-                    Some("demo seed"),
-                    motcua_persistence::time::now(),
-                )?;
-            }
+            insert_demo_user(conn, (username, *role, *agency, name), hash)?;
             accounts.push(DemoAccount {
                 username: (*username).to_owned(),
                 password: password.clone(),

@@ -275,7 +275,7 @@ fn graceful_shutdown_finishes_the_request_in_flight() {
         stream,
         "POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
         body.len(),
-        &body[..10]
+        body.get(..10).unwrap()
     )
     .unwrap();
     stream.flush().unwrap();
@@ -291,7 +291,7 @@ fn graceful_shutdown_finishes_the_request_in_flight() {
         .is_err()
     );
     // …but the request already under way gets its answer.
-    write!(stream, "{}", &body[10..]).unwrap();
+    write!(stream, "{}", body.get(10..).unwrap()).unwrap();
     let (status, response) = read_response(stream);
     assert_eq!(status, 401, "{response}");
     assert!(response.contains("invalid_credentials"));

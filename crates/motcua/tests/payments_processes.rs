@@ -272,6 +272,8 @@ async fn logs_never_carry_secrets_signatures_or_payment_links() {
 
 #[tokio::test]
 async fn two_processes_expire_each_payment_once_and_reconcile_once() {
+    use diesel::prelude::*;
+    use motcua_persistence::schema::{job_runs, payment_events, payments, sandbox_transactions};
     let Some(db) = motcua_persistence::testing::TestDb::postgres() else {
         eprintln!("skipped: MOTCUA_TEST_POSTGRES_URL not set");
         return;
@@ -292,8 +294,6 @@ async fn two_processes_expire_each_payment_once_and_reconcile_once() {
     }
     seeding.stop();
 
-    use diesel::prelude::*;
-    use motcua_persistence::schema::{payment_events, payments, sandbox_transactions};
     let pg = || diesel::PgConnection::establish(&url).unwrap();
     let past = (chrono::Utc::now() - chrono::Duration::minutes(1)).naive_utc();
     diesel::update(payments::table)
@@ -321,7 +321,6 @@ async fn two_processes_expire_each_payment_once_and_reconcile_once() {
     }
     // Yesterday's reconciliation is claimed through the database: one of
     // the two servers runs it, once.
-    use motcua_persistence::schema::job_runs;
     loop {
         let done: i64 = job_runs::table
             .filter(job_runs::job.eq("reconciliation"))

@@ -28,13 +28,12 @@ impl LocalFileStore {
 
     fn path(&self, key: &str) -> io::Result<PathBuf> {
         // Keys are our own UUIDs; anything else is refused rather than joined.
+        let bad = || io::Error::new(io::ErrorKind::InvalidInput, "bad storage key");
         if key.len() < 3 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "bad storage key",
-            ));
+            return Err(bad());
         }
-        Ok(self.root.join(&key[..2]).join(key))
+        let shard = key.get(..2).ok_or_else(bad)?;
+        Ok(self.root.join(shard).join(key))
     }
 }
 

@@ -73,7 +73,12 @@ impl TestDb {
             .unwrap_or(0);
         let name = format!(
             "motcua_t_{stamp}_{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..12]
+            uuid::Uuid::new_v4()
+                .simple()
+                .to_string()
+                .chars()
+                .take(12)
+                .collect::<String>()
         );
         let mut admin =
             PgConnection::establish(&server).expect("connect to the PostgreSQL test server");

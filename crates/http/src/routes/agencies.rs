@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use motcua_domain::Role;
 use motcua_domain::agency::{Agency, NewAgency};
 use motcua_domain::audit::{Change, EntityType};
+use motcua_domain::numeric::count_i64;
 use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::Problem;
 use motcua_persistence::repo::{agencies, audit};
@@ -35,7 +36,7 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let page = page_request(query.0.page, query.0.per_page)?;
     let all = state.db(|conn| Ok(agencies::list(conn)?)).await?;
-    let total = all.len() as i64;
+    let total = count_i64(all.len());
     let items = all
         .into_iter()
         .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))

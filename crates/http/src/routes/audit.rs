@@ -6,6 +6,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use motcua_domain::Role;
 use motcua_domain::audit::{Actor, AuditEntry, EntityType, csv_cell};
+use motcua_domain::numeric::count_i64;
 use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::{FieldError, Problem};
 use motcua_persistence::repo::audit::{self, AuditFilter};
@@ -190,7 +191,7 @@ pub async fn export(
                 let chunk = audit::chunk(conn, &filter, after, CHUNK)?;
                 let Some(last) = chunk.last() else { break };
                 after = last.id;
-                let full = chunk.len() as i64 == CHUNK;
+                let full = count_i64(chunk.len()) == CHUNK;
                 all.extend(chunk);
                 if !full {
                     break;

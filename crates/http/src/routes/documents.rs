@@ -7,6 +7,7 @@ use futures_util::StreamExt;
 use motcua_app::dossiers as workflow;
 use motcua_domain::Role;
 use motcua_domain::document::{ACCEPTED_TYPES, Document, DocumentKind, clean_file_name};
+use motcua_domain::numeric::count_i64;
 use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::Problem;
 use motcua_persistence::repo::documents;
@@ -315,11 +316,11 @@ pub async fn mine(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpR
             }
         })
         .await?;
-    let total = docs.len() as i64;
+    let total = count_i64(docs.len());
     Ok(HttpResponse::Ok().json(crate::routes::PageView {
         items: docs,
         page: 1,
-        per_page: total.max(1) as u32,
+        per_page: u32::try_from(total.max(1)).unwrap_or(u32::MAX),
         total,
     }))
 }

@@ -76,6 +76,7 @@ pub async fn request_code(state: web::Data<AppState>, caller: Caller) -> ApiResu
     let ttl = Duration::seconds(i64::try_from(settings.otp_ttl_secs).unwrap_or(600));
     let gap = Duration::seconds(i64::try_from(settings.otp_resend_secs).unwrap_or(60));
     let user_id = caller.user_id;
+    let clock = state.clock.clone();
     let outcome = state
         .db(move |conn| {
             Ok(verification::request_code(
@@ -84,7 +85,7 @@ pub async fn request_code(state: web::Data<AppState>, caller: Caller) -> ApiResu
                 &digest,
                 ttl,
                 gap,
-                motcua_persistence::time::now(),
+                clock.now(),
             )?)
         })
         .await?;
@@ -162,13 +163,14 @@ pub async fn confirm_code(
     }
     let digest = code_digest(&state.code_key, caller.user_id, &code);
     let user_id = caller.user_id;
+    let clock = state.clock.clone();
     let entry = state
         .db(move |conn| {
             Ok(verification::enter_code(
                 conn,
                 user_id,
                 &digest,
-                motcua_persistence::time::now(),
+                clock.now(),
             )?)
         })
         .await?;
@@ -224,6 +226,7 @@ pub async fn verify_at_counter(
     Reason::check_optional(&mut errors, "note", note.as_deref());
     errors.into_result()?;
     let (user_id, officer) = (id.into_inner(), caller.user_id);
+    let clock = state.clock.clone();
     let linked = state
         .db(move |conn| {
             // Staff accounts are not citizens: look like nothing is there.
@@ -237,7 +240,7 @@ pub async fn verify_at_counter(
                 VerificationMethod::Counter,
                 Some(officer),
                 note.as_deref(),
-                motcua_persistence::time::now(),
+                clock.now(),
             )?)
         })
         .await?;
@@ -338,6 +341,7 @@ pub async fn grant(
     caller.require(&[Role::Admin])?;
     let (user_id, agency_id, admin) = (user_id.into_inner(), body.0.agency_id, caller.user_id);
     let actor = crate::routes::audit::actor(&req, &caller);
+    let clock = state.clock.clone();
     let found = state
         .db(move |conn| {
             write_tx(conn, |conn| {
@@ -353,13 +357,7 @@ pub async fn grant(
                     Err(e) => return Err(e.into()),
                 }
                 let before = integrations::grants_of(conn, user_id)?;
-                integrations::grant(
-                    conn,
-                    user_id,
-                    agency_id,
-                    admin,
-                    motcua_persistence::time::now(),
-                )?;
+                integrations::grant(conn, user_id, agency_id, admin, clock.now())?;
                 let after = integrations::grants_of(conn, user_id)?;
                 audit_grants(conn, &actor, user_id, "grant", &before, &after)?;
                 Ok(after)

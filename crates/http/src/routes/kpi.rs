@@ -9,11 +9,11 @@ use motcua_domain::dossier::Channel;
 use motcua_domain::kpi::{Granularity, Rate, parse_period};
 use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::Problem;
-use motcua_persistence::StoreError;
 use motcua_persistence::repo::{agencies, kpi as agg, procedures};
 use motcua_persistence::reports::{
     self, AgencyRow, MAX_POINTS, Ranking, ReportScope, Summary, Timeseries,
 };
+use motcua_persistence::{AnyConnection, StoreError};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -139,6 +139,52 @@ enum Audience {
     Staff(Caller),
 }
 
+/// The procedures a report is limited to (id, code): those of the sector,
+/// or the one procedure (which must be in the sector when both are given);
+/// `None` for all.
+fn procedures_in_scope(
+    conn: &mut AnyConnection,
+    sector: Option<&str>,
+    procedure: Option<&str>,
+) -> ApiResult<Option<Vec<(i64, String)>>> {
+    let in_sector = match sector {
+        Some(code) => {
+            let list = agg::procedures_of_sector(conn, code)?;
+            if list.is_empty() {
+                return Err(ApiError::query_field(
+                    "sector",
+                    Problem::rule(RuleCode::UnknownSector),
+                ));
+            }
+            Some(list)
+        }
+        None => None,
+    };
+    let Some(code) = procedure else {
+        return Ok(in_sector);
+    };
+    let p = match procedures::get(conn, code) {
+        Ok(p) => p,
+        Err(StoreError::NotFound) => {
+            return Err(ApiError::query_field(
+                "procedure",
+                Problem::rule(RuleCode::UnknownProcedure),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if in_sector
+        .as_ref()
+        .is_some_and(|list| !list.iter().any(|(id, _)| *id == p.id))
+    {
+        return Err(ApiError::query_field(
+            "procedure",
+            Problem::rule(RuleCode::NotInSector),
+        ));
+    }
+    Ok(Some(vec![(p.id, p.spec.code.clone())]))
+}
+
 /// Resolves the filters into a report scope, enforcing who sees what.
 async fn scope(
     state: &AppState,
@@ -192,44 +238,7 @@ async fn scope(
                 },
                 AgencyView::All => None,
             };
-            let in_sector = match &sector {
-                Some(code) => {
-                    let list = agg::procedures_of_sector(conn, code)?;
-                    if list.is_empty() {
-                        return Err(ApiError::query_field(
-                            "sector",
-                            Problem::rule(RuleCode::UnknownSector),
-                        ));
-                    }
-                    Some(list)
-                }
-                None => None,
-            };
-            let procedures = match &procedure {
-                Some(code) => {
-                    let p = match procedures::get(conn, code) {
-                        Ok(p) => p,
-                        Err(StoreError::NotFound) => {
-                            return Err(ApiError::query_field(
-                                "procedure",
-                                Problem::rule(RuleCode::UnknownProcedure),
-                            ));
-                        }
-                        Err(e) => return Err(e.into()),
-                    };
-                    if in_sector
-                        .as_ref()
-                        .is_some_and(|list| !list.iter().any(|(id, _)| *id == p.id))
-                    {
-                        return Err(ApiError::query_field(
-                            "procedure",
-                            Problem::rule(RuleCode::NotInSector),
-                        ));
-                    }
-                    Some(vec![(p.id, p.spec.code.clone())])
-                }
-                None => in_sector,
-            };
+            let procedures = procedures_in_scope(conn, sector.as_deref(), procedure.as_deref())?;
             let only = staff_agency.and(agency.as_ref().map(|a| a.id));
             Ok((
                 ReportScope {

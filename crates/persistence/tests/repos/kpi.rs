@@ -7,7 +7,7 @@ use motcua_app::dossiers::{
     self as workflow, ActionInput, ApplicantInput, DocumentInput, Submission,
 };
 use motcua_domain::agency::NewAgency;
-use motcua_domain::calendar::WorkingHours;
+use motcua_domain::calendar::{WorkingCalendar, WorkingHours};
 use motcua_domain::dossier::{Action, DossierStatus};
 use motcua_domain::feedback::FeedbackAction;
 use motcua_domain::kpi;
@@ -76,12 +76,10 @@ fn decide(conn: &mut AnyConnection, w: &World, code: &str, at: DateTime<Utc>) {
     );
 }
 
-fn kept_aggregates_agree_with_a_rebuild(pool: &Pool) {
-    let mut conn = pool.get().unwrap();
-    let w = world(&mut conn, SupplementClock::Pause);
-    let dept = w.officer.agency_id.unwrap();
+/// Another agency (to transfer to; its id) and a procedure of `dept` with a fee.
+fn a_second_agency_and_a_paid_procedure(conn: &mut AnyConnection, dept: i64) -> i64 {
     let other = agencies::insert(
-        &mut conn,
+        conn,
         &NewAgency {
             code: "000.00.21.H56".into(),
             name: "Sở Xây dựng".into(),
@@ -100,12 +98,123 @@ fn kept_aggregates_agree_with_a_rebuild(pool: &Pool) {
         applies_when: None,
     }];
     procedures::create(
-        &mut conn,
+        conn,
         &paid,
         Some(dept),
         &motcua_domain::audit::Actor::system("test"),
     )
     .unwrap();
+    other
+}
+
+/// The `i`-th dossier's path (one of eight, by `i % 8`) from its filing on
+/// `day`; `other`: the agency a transfer goes to.
+fn one_path(
+    conn: &mut AnyConnection,
+    (w, calendar): (&World, &WorkingCalendar),
+    i: u32,
+    (code, other): (&str, i64),
+    day: NaiveDate,
+) {
+    let at = |offset: i64, hour: u32| {
+        motcua_domain::local_time::instant(
+            day + Duration::days(offset),
+            NaiveTime::from_hms_opt(hour, 0, 0).unwrap(),
+        )
+    };
+    match i % 8 {
+        // Never received.
+        0 if i > 0 => {}
+        // Decided early and returned.
+        0 | 1 => {
+            to_review(conn, w, code, at(0, 9));
+            decide(conn, w, code, at(1, 10));
+            act(conn, w.officer, code, action(Action::Return), at(2, 10));
+        }
+        // Decided late: an apology, then returned.
+        2 => {
+            to_review(conn, w, code, at(0, 9));
+            decide(conn, w, code, at(20, 10));
+            let next = at(21, 10);
+            act(
+                conn,
+                w.admin,
+                code,
+                ActionInput {
+                    new_appointment_date: Some(
+                        calendar.next_working_day(motcua_domain::local_time::date(next)),
+                    ),
+                    ..with_note(Action::Apology)
+                },
+                next,
+            );
+            act(conn, w.officer, code, action(Action::Return), at(22, 10));
+        }
+        // Rejected after review.
+        3 => {
+            to_review(conn, w, code, at(0, 9));
+            act(conn, w.admin, code, action(Action::Propose), at(1, 9));
+            act(conn, w.admin, code, with_note(Action::Reject), at(2, 9));
+        }
+        // Two supplement requests (late by rule), transferred, result waiting for collection.
+        4 => {
+            to_review(conn, w, code, at(0, 9));
+            for k in 0..2 {
+                act(conn, w.admin, code, request_supplement(), at(1 + k * 2, 9));
+                act(conn, w.admin, code, supplement(), at(2 + k * 2, 9));
+            }
+            act(
+                conn,
+                w.admin,
+                code,
+                ActionInput {
+                    target_agency_id: Some(other),
+                    ..action(Action::Transfer)
+                },
+                at(5, 9),
+            );
+            decide(conn, w, code, at(6, 9));
+        }
+        // Cancelled, or withdrawn by the applicant.
+        5 => {
+            to_review(conn, w, code, at(0, 9));
+            act(conn, w.admin, code, with_note(Action::Cancel), at(3, 9));
+        }
+        6 => {
+            to_review(conn, w, code, at(0, 9));
+            act(conn, w.admin, code, action(Action::Withdraw), at(1, 9));
+        }
+        // Fees paid at the counter, then returned; the last one stays open.
+        _ => {
+            to_review(conn, w, code, at(0, 9));
+            if i < 20 {
+                decide(conn, w, code, at(2, 9));
+                let id = motcua_persistence::repo::dossiers::by_code(conn, code)
+                    .unwrap()
+                    .id;
+                payments::record_counter(
+                    conn,
+                    &payments::CounterPayment {
+                        id: &format!("PAY-{i}"),
+                        dossier_id: id,
+                        amount_vnd: 500_000,
+                        receipt_number: &format!("BL-{i}"),
+                        recorded_by: w.officer.user_id,
+                    },
+                )
+                .unwrap()
+                .unwrap();
+                act(conn, w.officer, code, action(Action::Return), at(3, 9));
+            }
+        }
+    }
+}
+
+fn kept_aggregates_agree_with_a_rebuild(pool: &Pool) {
+    let mut conn = pool.get().unwrap();
+    let w = world(&mut conn, SupplementClock::Pause);
+    let dept = w.officer.agency_id.unwrap();
+    let other = a_second_agency_and_a_paid_procedure(&mut conn, dept);
 
     let calendar = calendar::load(&mut conn, WorkingHours::default()).unwrap();
     let mut states = Vec::new();
@@ -120,134 +229,7 @@ fn kept_aggregates_agree_with_a_rebuild(pool: &Pool) {
         };
         let procedure = if i % 8 == 7 { "1.000002" } else { "1.000001" };
         let code = submit(&mut conn, &w, procedure, at(0, 9));
-        match i % 8 {
-            // Never received.
-            0 if i > 0 => {}
-            // Decided early and returned.
-            0 | 1 => {
-                to_review(&mut conn, &w, &code, at(0, 9));
-                decide(&mut conn, &w, &code, at(1, 10));
-                act(
-                    &mut conn,
-                    w.officer,
-                    &code,
-                    action(Action::Return),
-                    at(2, 10),
-                );
-            }
-            // Decided late: an apology, then returned.
-            2 => {
-                to_review(&mut conn, &w, &code, at(0, 9));
-                decide(&mut conn, &w, &code, at(20, 10));
-                let next = at(21, 10);
-                act(
-                    &mut conn,
-                    w.admin,
-                    &code,
-                    ActionInput {
-                        new_appointment_date: Some(
-                            calendar.next_working_day(motcua_domain::local_time::date(next)),
-                        ),
-                        ..with_note(Action::Apology)
-                    },
-                    next,
-                );
-                act(
-                    &mut conn,
-                    w.officer,
-                    &code,
-                    action(Action::Return),
-                    at(22, 10),
-                );
-            }
-            // Rejected after review.
-            3 => {
-                to_review(&mut conn, &w, &code, at(0, 9));
-                act(&mut conn, w.admin, &code, action(Action::Propose), at(1, 9));
-                act(
-                    &mut conn,
-                    w.admin,
-                    &code,
-                    with_note(Action::Reject),
-                    at(2, 9),
-                );
-            }
-            // Two supplement requests (late by rule), transferred, result waiting for collection.
-            4 => {
-                to_review(&mut conn, &w, &code, at(0, 9));
-                for k in 0..2 {
-                    act(
-                        &mut conn,
-                        w.admin,
-                        &code,
-                        request_supplement(),
-                        at(1 + k * 2, 9),
-                    );
-                    act(&mut conn, w.admin, &code, supplement(), at(2 + k * 2, 9));
-                }
-                act(
-                    &mut conn,
-                    w.admin,
-                    &code,
-                    ActionInput {
-                        target_agency_id: Some(other),
-                        ..action(Action::Transfer)
-                    },
-                    at(5, 9),
-                );
-                decide(&mut conn, &w, &code, at(6, 9));
-            }
-            // Cancelled, or withdrawn by the applicant.
-            5 => {
-                to_review(&mut conn, &w, &code, at(0, 9));
-                act(
-                    &mut conn,
-                    w.admin,
-                    &code,
-                    with_note(Action::Cancel),
-                    at(3, 9),
-                );
-            }
-            6 => {
-                to_review(&mut conn, &w, &code, at(0, 9));
-                act(
-                    &mut conn,
-                    w.admin,
-                    &code,
-                    action(Action::Withdraw),
-                    at(1, 9),
-                );
-            }
-            // Fees paid at the counter, then returned; the last one stays open.
-            _ => {
-                to_review(&mut conn, &w, &code, at(0, 9));
-                if i < 20 {
-                    decide(&mut conn, &w, &code, at(2, 9));
-                    let id = motcua_persistence::repo::dossiers::by_code(&mut conn, &code)
-                        .unwrap()
-                        .id;
-                    payments::record_counter(
-                        &mut conn,
-                        &payments::CounterPayment {
-                            id: &format!("PAY-{i}"),
-                            dossier_id: id,
-                            amount_vnd: 500_000,
-                            receipt_number: &format!("BL-{i}"),
-                            recorded_by: w.officer.user_id,
-                        },
-                    )
-                    .unwrap()
-                    .unwrap();
-                    act(
-                        &mut conn,
-                        w.officer,
-                        &code,
-                        action(Action::Return),
-                        at(3, 9),
-                    );
-                }
-            }
-        }
+        one_path(&mut conn, (&w, &calendar), i, (&code, other), day);
         states.push(
             motcua_persistence::repo::dossiers::by_code(&mut conn, &code)
                 .unwrap()

@@ -43,51 +43,7 @@ fn upgrading_keeps_double_payments_as_surpluses(pool: &Pool) {
         .select(dossiers::id)
         .first(conn)
         .unwrap();
-    // Back before 000006 (past any later migration): write what the race used to leave behind.
-    let backend = conn.backend();
-    loop {
-        let reverted = conn
-            .revert_last_migration(db::migrations_for(backend))
-            .unwrap();
-        if reverted.to_string().contains("000006") {
-            break;
-        }
-    }
-    let copy = |id: &str, dossier: i64, status: &str, at: &str| {
-        let at = match backend {
-            motcua_persistence::Backend::Postgres => format!("TIMESTAMP '{at}'"),
-            motcua_persistence::Backend::Sqlite => format!("'{at}'"),
-        };
-        format!(
-            "INSERT INTO payments (id, dossier_id, method, gateway, txn_ref, amount_vnd, status, \
-             created_by, created_at, updated_at, expires_at, corrected, check_attempts) \
-             SELECT '{id}', {dossier}, 'online', 'sandbox', '{id}', amount_vnd, '{status}', \
-             created_by, {at}, {at}, {at}, FALSE, 0 FROM payments WHERE id = '{first}'"
-        )
-    };
-    for statement in [
-        copy(
-            "zzz-second-success",
-            paid_dossier,
-            "success",
-            "2099-01-01 00:00:00",
-        ),
-        format!("UPDATE dossiers SET fees_paid_vnd = fees_paid_vnd * 2 WHERE id = {paid_dossier}"),
-        copy(
-            "zzz-open-older",
-            open_dossier,
-            "started",
-            "2026-01-01 00:00:00",
-        ),
-        copy(
-            "zzz-open-newer",
-            open_dossier,
-            "started",
-            "2026-01-02 00:00:00",
-        ),
-    ] {
-        diesel::sql_query(statement).execute(conn).unwrap();
-    }
+    write_what_the_race_left(conn, (paid_dossier, open_dossier), &first);
     db::run_migrations(conn).unwrap();
     let applied = |conn: &mut motcua_persistence::AnyConnection, id: &str| -> (i64, i64) {
         payments::table
@@ -136,4 +92,58 @@ fn upgrading_keeps_double_payments_as_surpluses(pool: &Pool) {
         .unwrap();
     db::run_migrations(conn).unwrap();
     assert_eq!(applied(conn, "zzz-second-success").0, 0);
+}
+
+/// Back before 000006 (past any later migration): writes what the race used
+/// to leave behind: a second success on `paid` (paid twice), two open
+/// attempts on `open`, each a copy of the payment `first`.
+fn write_what_the_race_left(
+    conn: &mut motcua_persistence::AnyConnection,
+    (paid_dossier, open_dossier): (i64, i64),
+    first: &str,
+) {
+    let backend = conn.backend();
+    loop {
+        let reverted = conn
+            .revert_last_migration(db::migrations_for(backend))
+            .unwrap();
+        if reverted.to_string().contains("000006") {
+            break;
+        }
+    }
+    let copy = |id: &str, dossier: i64, status: &str, at: &str| {
+        let at = match backend {
+            motcua_persistence::Backend::Postgres => format!("TIMESTAMP '{at}'"),
+            motcua_persistence::Backend::Sqlite => format!("'{at}'"),
+        };
+        format!(
+            "INSERT INTO payments (id, dossier_id, method, gateway, txn_ref, amount_vnd, status, \
+             created_by, created_at, updated_at, expires_at, corrected, check_attempts) \
+             SELECT '{id}', {dossier}, 'online', 'sandbox', '{id}', amount_vnd, '{status}', \
+             created_by, {at}, {at}, {at}, FALSE, 0 FROM payments WHERE id = '{first}'"
+        )
+    };
+    for statement in [
+        copy(
+            "zzz-second-success",
+            paid_dossier,
+            "success",
+            "2099-01-01 00:00:00",
+        ),
+        format!("UPDATE dossiers SET fees_paid_vnd = fees_paid_vnd * 2 WHERE id = {paid_dossier}"),
+        copy(
+            "zzz-open-older",
+            open_dossier,
+            "started",
+            "2026-01-01 00:00:00",
+        ),
+        copy(
+            "zzz-open-newer",
+            open_dossier,
+            "started",
+            "2026-01-02 00:00:00",
+        ),
+    ] {
+        diesel::sql_query(statement).execute(conn).unwrap();
+    }
 }

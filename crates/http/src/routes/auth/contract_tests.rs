@@ -18,10 +18,13 @@ fn lengths_agree<T: DeserializeOwned + Validate + utoipa::PartialSchema>(
     let prop = doc
         .pointer(reference.trim_start_matches('#'))
         .unwrap_or_else(|| panic!("{field}: {reference} not in the document"));
-    let max = prop["maxLength"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{field}: no maxLength")) as usize;
-    let min = prop["minLength"].as_u64().unwrap_or(0) as usize;
+    let max = usize::try_from(
+        prop["maxLength"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{field}: no maxLength")),
+    )
+    .unwrap();
+    let min = usize::try_from(prop["minLength"].as_u64().unwrap_or(0)).unwrap();
     let with = |n: usize| {
         let mut v = base.clone();
         v[field] = json!("a".repeat(n));

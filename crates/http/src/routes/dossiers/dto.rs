@@ -1,6 +1,9 @@
 //! Request and response bodies of the dossier routes.
 
-use super::*;
+use super::{
+    Action, Apology, Channel, DateTime, Deserialize, DocumentInput, Dossier, DossierDocument,
+    IntoParams, NaiveDate, Outcome, Progress, Rating, RatingScore, Serialize, ToSchema, Utc,
+};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -189,13 +189,14 @@ pub async fn submit(
     };
     let me = who(&caller);
     // In the write transaction that claims the key (if any) and stores the answer.
+    let clock = state.clock.clone();
     let response = idempotency::once(
         &state,
         &format!("user:{}", caller.user_id),
         key,
         fingerprint,
         move |conn| {
-            let filed = workflow::file(conn, me, submission, motcua_persistence::time::now())?;
+            let filed = workflow::file(conn, me, submission, clock.now())?;
             written(filed_detail(filed), StatusCode::CREATED)
         },
     )
@@ -252,12 +253,13 @@ pub async fn list(
         Some(_) => return Err(ApiError::query_field("assignee", Problem::one_of(&["me"]))),
     };
     let (me, hours) = (who(&caller), state.hours);
+    let clock = state.clock.clone();
     let found = state
         .db(move |conn| {
             let Some(scope) = workflow::scope(conn, me)? else {
                 return Ok(None);
             };
-            let now = motcua_persistence::time::now();
+            let now = clock.now();
             let calendar = calendar::load(conn, hours)?;
             let day_start = motcua_domain::local_time::start_of;
             let filter = DossierFilter {
@@ -321,10 +323,11 @@ pub async fn get(
     code: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let (me, hours, code) = (who(&caller), state.hours, code.into_inner());
+    let clock = state.clock.clone();
     let found = state
         .db(move |conn| {
             let (dossier, actor) = workflow::visible(conn, me, &code)?;
-            detail(conn, dossier, actor, hours, motcua_persistence::time::now())
+            detail(conn, dossier, actor, hours, clock.now())
         })
         .await?;
     Ok(HttpResponse::Ok()
@@ -401,9 +404,10 @@ pub async fn act(
     };
     let (me, hours, code) = (who(&caller), state.hours, code.into_inner());
     let action = b.action;
+    let clock = state.clock.clone();
     let result = state
         .db(move |conn| {
-            let now = motcua_persistence::time::now();
+            let now = clock.now();
             // `If-Match: *` (no version): whatever version is current when
             // the action reads it; the write itself still refuses a
             // concurrent change.
@@ -483,6 +487,7 @@ pub async fn upload_to_dossier(
     let kind = kind_for(&caller, upload.kind)?;
     let doc = store_upload(&state, &caller, &upload, kind).await?;
     let (doc_id, requirement) = (doc.id.clone(), upload.requirement.clone());
+    let clock = state.clock.clone();
     let attached = state
         .db(move |conn| {
             Ok(workflow::attach(
@@ -491,7 +496,7 @@ pub async fn upload_to_dossier(
                 &code,
                 &doc_id,
                 requirement.as_deref(),
-                motcua_persistence::time::now(),
+                clock.now(),
             )?)
         })
         .await;

@@ -1,6 +1,6 @@
 //! The receipt slip as a printable Vietnamese HTML page.
 
-use super::*;
+use super::{Receipt, local};
 
 pub(super) fn receipt_html(r: &Receipt) -> String {
     let e = |s: &str| html_escape::encode_text(s).into_owned();

@@ -1,6 +1,9 @@
 //! The receipt slip: what it shows, assembled from the dossier.
 
-use super::*;
+use super::{
+    Action, AnyConnection, ApiError, ApiResult, Channel, DateTime, Deserialize, Dossier, ErrorCode,
+    IntoParams, Serialize, ToSchema, Utc, calendar, dossiers, procedures,
+};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReceiptLine {
@@ -88,11 +91,10 @@ pub(super) fn receipt_of(
         agency: d.agency.clone(),
         procedure: d.procedure.clone(),
         applicant_name: d.applicant.full_name.clone(),
-        applicant_id_number: d
-            .applicant
-            .id_number
-            .as_deref()
-            .map(|n| format!("********{}", &n[n.len().saturating_sub(4)..])),
+        applicant_id_number: d.applicant.id_number.as_deref().map(|n| {
+            let shown = n.chars().count().saturating_sub(4);
+            format!("********{}", n.chars().skip(shown).collect::<String>())
+        }),
         applicant_tax_code: d.applicant.tax_code.clone(),
         channel: d.channel,
         received_at,

@@ -27,8 +27,12 @@ use crate::routes::auth::client_address;
 use crate::routes::dossiers::who;
 use crate::routes::users::page_request;
 use crate::state::AppState;
-use motcua_app::payments::gateway::Checkout;
+use motcua_app::clock::Clock;
+use motcua_app::payments::gateway::{Checkout, Gateway};
 use motcua_app::payments::jobs::{self};
+use motcua_domain::dossier::Dossier;
+use motcua_persistence::AnyConnection;
+use std::sync::Arc;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -79,7 +83,106 @@ pub async fn create(
         &format!("/api/v1/dossiers/{code}/payments"),
         &body.0,
     );
-    let request: CreatePaymentRequest = from_value(body.0)?;
+    let Checked {
+        amount_vnd,
+        method,
+        locale,
+        receipt,
+    } = check_request(from_value(body.0)?)?;
+    let me = who(&caller);
+    let online = OnlineStart {
+        gateway: state.gateway.clone(),
+        clock: state.clock.clone(),
+        client_ip: client_address(&req, state.settings.server.trust_forwarded_for),
+        expiry: Duration::seconds(
+            i64::try_from(state.settings.payments.expiry_secs).unwrap_or(900),
+        ),
+        base: state
+            .settings
+            .server
+            .public_base_url
+            .trim_end_matches('/')
+            .to_owned(),
+        locale,
+        created_by: me.user_id,
+    };
+    let response = idempotency::once(
+        &state,
+        &format!("user:{}", caller.user_id),
+        key,
+        fingerprint,
+        move |conn| {
+            let (dossier, actor) = workflow::visible(conn, me, &code)?;
+            match method {
+                PaymentMethod::Online if !actor.is_payer() => {
+                    return Err(ApiError::forbidden());
+                }
+                PaymentMethod::Counter if !actor.may_take_counter_payment() => {
+                    return Err(ApiError::forbidden());
+                }
+                _ => {}
+            }
+            // Under the dossier's lock: whoever comes second sees the first's
+            // attempt or payment (and the database's indexes refuse it anyway).
+            let payment = write_tx(conn, |conn| -> ApiResult<Payment> {
+                repo::lock_dossier(conn, dossier.id)?;
+                let dossier = dossier_repo::by_id(conn, dossier.id)?;
+                if dossier.status.is_finished() {
+                    return Err(ApiError::new(ErrorCode::DossierFinished));
+                }
+                let outstanding = dossier.fees_due_vnd - dossier.fees_paid_vnd;
+                if outstanding <= 0 {
+                    return Err(ApiError::new(ErrorCode::NothingToPay));
+                }
+                if amount_vnd.is_some_and(|a| a != outstanding) {
+                    return Err(ApiError::field(
+                        "amount_vnd",
+                        Problem::rule(RuleCode::AmountMismatch),
+                    )
+                    .extension("amount_due_vnd", serde_json::json!(outstanding)));
+                }
+                let id = uuid::Uuid::new_v4();
+                match method {
+                    PaymentMethod::Counter => record_at_counter(
+                        conn,
+                        &repo::CounterPayment {
+                            id: &id.to_string(),
+                            dossier_id: dossier.id,
+                            amount_vnd: outstanding,
+                            receipt_number: receipt.as_deref().unwrap_or(""),
+                            recorded_by: me.user_id,
+                        },
+                    ),
+                    PaymentMethod::Online => start_online(conn, &online, &dossier, id, outstanding),
+                }
+            })?;
+            let view = view(conn, payment, true)?;
+            let location = format!("/api/v1/payments/{}", view.payment.id);
+            let body = serde_json::to_value(&view)
+                .map_err(|e| ApiError::internal("serialise payment", e))?;
+            Ok(Written {
+                status: StatusCode::CREATED,
+                body,
+                location: Some(location),
+                etag: None,
+            })
+        },
+    )
+    .await?;
+    Ok(response)
+}
+
+/// A create-payment request, checked.
+struct Checked {
+    amount_vnd: Option<i64>,
+    method: PaymentMethod,
+    /// The gateway page's language.
+    locale: &'static str,
+    /// Counter payments only, trimmed.
+    receipt: Option<String>,
+}
+
+fn check_request(request: CreatePaymentRequest) -> ApiResult<Checked> {
     if let Some(amount) = request.amount_vnd {
         check_amount(amount).map_err(|p| amount_error("amount_vnd", p))?;
     }
@@ -110,156 +213,114 @@ pub async fn create(
         }
         _ => {}
     }
-    let me = who(&caller);
-    let client_ip = client_address(&req, state.settings.server.trust_forwarded_for);
-    let expiry =
-        Duration::seconds(i64::try_from(state.settings.payments.expiry_secs).unwrap_or(900));
-    let base = state
-        .settings
-        .server
-        .public_base_url
-        .trim_end_matches('/')
-        .to_owned();
-    let gateway = state.gateway.clone();
-    let clock = state.clock.clone();
-    let response = idempotency::once(
-        &state,
-        &format!("user:{}", caller.user_id),
-        key,
-        fingerprint,
-        move |conn| {
-            let (dossier, actor) = workflow::visible(conn, me, &code)?;
-            match method {
-                PaymentMethod::Online if !actor.is_payer() => {
-                    return Err(ApiError::forbidden());
-                }
-                PaymentMethod::Counter if !actor.may_take_counter_payment() => {
-                    return Err(ApiError::forbidden());
-                }
-                _ => {}
-            }
-            // Under the dossier's lock: whoever comes second sees the first's
-            // attempt or payment (and the database's indexes refuse it anyway).
-            let payment = write_tx(conn, |conn| -> ApiResult<Payment> {
-                repo::lock_dossier(conn, dossier.id)?;
-                let dossier = dossier_repo::by_id(conn, dossier.id)?;
-                if dossier.status.is_finished() {
-                    return Err(ApiError::new(ErrorCode::DossierFinished));
-                }
-                let outstanding = dossier.fees_due_vnd - dossier.fees_paid_vnd;
-                if outstanding <= 0 {
-                    return Err(ApiError::new(ErrorCode::NothingToPay));
-                }
-                if request.amount_vnd.is_some_and(|a| a != outstanding) {
-                    return Err(ApiError::field(
-                        "amount_vnd",
-                        Problem::rule(RuleCode::AmountMismatch),
-                    )
-                    .extension("amount_due_vnd", serde_json::json!(outstanding)));
-                }
-                let id = uuid::Uuid::new_v4();
-                Ok(match method {
-                    PaymentMethod::Counter => match repo::record_counter(
-                        conn,
-                        &repo::CounterPayment {
-                            id: &id.to_string(),
-                            dossier_id: dossier.id,
-                            amount_vnd: outstanding,
-                            receipt_number: receipt.as_deref().unwrap_or(""),
-                            recorded_by: me.user_id,
-                        },
-                    ) {
-                        Ok(Ok(p)) => p,
-                        Ok(Err(CounterRefusal::AttemptPending(open))) => {
-                            return Err(ApiError::new(ErrorCode::PaymentInProgress)
-                                .extension("payment_id", serde_json::json!(open)));
-                        }
-                        Err(e) if repo::is_once_per_dossier_conflict(&e) => {
-                            return Err(ApiError::new(ErrorCode::AlreadyPaid));
-                        }
-                        Err(e) => return Err(e.into()),
-                    },
-                    PaymentMethod::Online => {
-                        if !dossier.fees.iter().all(|f| f.payable_online) {
-                            return Err(ApiError::new(ErrorCode::NotPayableOnline));
-                        }
-                        if let Some(open) = repo::open_attempt(conn, dossier.id)? {
-                            return Err(ApiError::new(ErrorCode::PaymentInProgress)
-                                .extension("payment_id", serde_json::json!(open.id)));
-                        }
-                        let now = clock.now();
-                        let txn_ref = id.simple().to_string();
-                        let created = repo::insert(
-                            conn,
-                            &repo::NewPayment {
-                                id: &id.to_string(),
-                                dossier_id: dossier.id,
-                                method,
-                                gateway: gateway.name(),
-                                txn_ref: &txn_ref,
-                                amount_vnd: outstanding,
-                                client_ip: Some(&client_ip),
-                                created_by: me.user_id,
-                                created_at: now,
-                                expires_at: now + expiry,
-                            },
-                        )
-                        .map_err(|e| {
-                            if repo::is_once_per_dossier_conflict(&e) {
-                                ApiError::new(ErrorCode::PaymentInProgress)
-                            } else {
-                                e.into()
-                            }
-                        })?;
-                        let url = gateway.checkout_url(&Checkout {
-                            txn_ref,
-                            amount_vnd: outstanding,
-                            order_info: format!("Nop phi, le phi ho so {}", dossier.code),
-                            created_at: created.created_at,
-                            expires_at: created.expires_at,
-                            client_ip: client_ip.clone(),
-                            locale: locale.to_owned(),
-                            return_url: format!("{base}/api/v1/payments/gateways/vnpay/return"),
-                        });
-                        repo::set_next_url(conn, &created.id, &url)?;
-                        let facts = GatewayFacts {
-                            gateway: gateway.name().to_owned(),
-                            kind: "checkout".into(),
-                            ..Default::default()
-                        };
-                        match repo::transition(
-                            conn,
-                            &created.id,
-                            PaymentStatus::Started,
-                            None,
-                            &facts,
-                            now,
-                        )? {
-                            Transition::Applied(p) => p,
-                            other => {
-                                return Err(ApiError::internal(
-                                    "start payment",
-                                    format!("{other:?}"),
-                                ));
-                            }
-                        }
-                    }
-                })
-            })?;
-            let view = view(conn, payment, true)?;
-            let location = format!("/api/v1/payments/{}", view.payment.id);
-            let body = serde_json::to_value(&view)
-                .map_err(|e| ApiError::internal("serialise payment", e))?;
-            Ok(Written {
-                status: StatusCode::CREATED,
-                body,
-                location: Some(location),
-                etag: None,
-            })
+    Ok(Checked {
+        amount_vnd: request.amount_vnd,
+        method,
+        locale,
+        receipt,
+    })
+}
+
+/// A counter payment, recorded under the dossier's lock.
+fn record_at_counter(
+    conn: &mut AnyConnection,
+    payment: &repo::CounterPayment<'_>,
+) -> ApiResult<Payment> {
+    match repo::record_counter(conn, payment) {
+        Ok(Ok(p)) => Ok(p),
+        Ok(Err(CounterRefusal::AttemptPending(open))) => {
+            Err(ApiError::new(ErrorCode::PaymentInProgress)
+                .extension("payment_id", serde_json::json!(open)))
+        }
+        Err(e) if repo::is_once_per_dossier_conflict(&e) => {
+            Err(ApiError::new(ErrorCode::AlreadyPaid))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What opening an online attempt needs besides the dossier.
+struct OnlineStart {
+    gateway: Arc<dyn Gateway>,
+    clock: Clock,
+    client_ip: String,
+    /// How long the attempt stays open.
+    expiry: Duration,
+    /// The public base URL, without a trailing slash.
+    base: String,
+    locale: &'static str,
+    created_by: i64,
+}
+
+/// Opens an online attempt for the `outstanding` fees under the dossier's
+/// lock: stored, given the gateway's checkout URL, and started.
+fn start_online(
+    conn: &mut AnyConnection,
+    start: &OnlineStart,
+    dossier: &Dossier,
+    id: uuid::Uuid,
+    outstanding: i64,
+) -> ApiResult<Payment> {
+    let OnlineStart {
+        gateway,
+        clock,
+        client_ip,
+        expiry,
+        base,
+        locale,
+        created_by,
+    } = start;
+    if !dossier.fees.iter().all(|f| f.payable_online) {
+        return Err(ApiError::new(ErrorCode::NotPayableOnline));
+    }
+    if let Some(open) = repo::open_attempt(conn, dossier.id)? {
+        return Err(ApiError::new(ErrorCode::PaymentInProgress)
+            .extension("payment_id", serde_json::json!(open.id)));
+    }
+    let now = clock.now();
+    let txn_ref = id.simple().to_string();
+    let created = repo::insert(
+        conn,
+        &repo::NewPayment {
+            id: &id.to_string(),
+            dossier_id: dossier.id,
+            method: PaymentMethod::Online,
+            gateway: gateway.name(),
+            txn_ref: &txn_ref,
+            amount_vnd: outstanding,
+            client_ip: Some(client_ip),
+            created_by: *created_by,
+            created_at: now,
+            expires_at: now + *expiry,
         },
     )
-    .await?;
-    Ok(response)
+    .map_err(|e| {
+        if repo::is_once_per_dossier_conflict(&e) {
+            ApiError::new(ErrorCode::PaymentInProgress)
+        } else {
+            e.into()
+        }
+    })?;
+    let url = gateway.checkout_url(&Checkout {
+        txn_ref,
+        amount_vnd: outstanding,
+        order_info: format!("Nop phi, le phi ho so {}", dossier.code),
+        created_at: created.created_at,
+        expires_at: created.expires_at,
+        client_ip: client_ip.clone(),
+        locale: (*locale).to_owned(),
+        return_url: format!("{base}/api/v1/payments/gateways/vnpay/return"),
+    });
+    repo::set_next_url(conn, &created.id, &url)?;
+    let facts = GatewayFacts {
+        gateway: gateway.name().to_owned(),
+        kind: "checkout".into(),
+        ..Default::default()
+    };
+    match repo::transition(conn, &created.id, PaymentStatus::Started, None, &facts, now)? {
+        Transition::Applied(p) => Ok(p),
+        other => Err(ApiError::internal("start payment", format!("{other:?}"))),
+    }
 }
 
 /// One payment with its refunds and transitions.
