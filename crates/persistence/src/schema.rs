@@ -438,7 +438,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    kpi_agg (grain, period, agency_id, procedure_id, channel) {
+    kpi_agg (grain, period, agency_id, procedure_id, channel, shard) {
         grain -> Text,
         period -> Date,
         agency_id -> BigInt,
@@ -471,6 +471,7 @@ diesel::table! {
         ratings_unsatisfied -> BigInt,
         due -> BigInt,
         due_finished -> BigInt,
+        shard -> Integer,
     }
 }
 

@@ -2,8 +2,8 @@
 
 use super::Samples;
 
-pub(super) const HEADER: &str = "| path             |   req/s |  p50 ms |  p99 ms |  max ms |  gap ms | errors | stmt/req | bare/s | stmt/op | ratio | RSS MiB |\n\
-                      |------------------|---------|---------|---------|---------|---------|--------|----------|--------|---------|-------|---------|";
+pub(super) const HEADER: &str = "| path             |   req/s |  p50 ms |  p95 ms |  p99 ms |  max ms |  gap ms | errors | stmt/req | bare/s | stmt/op | ratio | RSS MiB |\n\
+                      |------------------|---------|---------|---------|---------|---------|---------|--------|----------|--------|---------|-------|---------|";
 
 pub(super) fn report(
     path: &str,
@@ -21,9 +21,10 @@ pub(super) fn report(
         None => ("—".into(), "—".into(), "—".into()),
     };
     println!(
-        "| {path:<16} | {:>7.0} | {:>7.1} | {:>7.1} | {:>7.0} | {:>7.0} | {:>6} | {:>8.1} | {base_rate:>6} | {base_stmts:>7} | {ratio:>5} | {rss:>7.0} |",
+        "| {path:<16} | {:>7.0} | {:>7.1} | {:>7.1} | {:>7.1} | {:>7.0} | {:>7.0} | {:>6} | {:>8.1} | {base_rate:>6} | {base_stmts:>7} | {ratio:>5} | {rss:>7.0} |",
         api.per_second(),
         api.percentile(500),
+        api.percentile(950),
         api.percentile(990),
         api.percentile(1000),
         api.longest_gap_ms(),

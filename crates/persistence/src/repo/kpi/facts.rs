@@ -8,7 +8,7 @@ use motcua_domain::dossier::{Dossier, RatingScore};
 use motcua_domain::kpi::{self, KpiFacts};
 use motcua_domain::kpi_facts::{self, DossierRecord, RecordDocument, RecordPayment};
 
-use super::add_to_rows;
+use super::{add_to_rows, shard_of};
 use crate::repo::dossiers::{DossierDocument, Rating, SupplementLine};
 use crate::schema::{
     dossier_documents, dossier_facts, dossier_ratings, dossiers, payments, supplement_requests,
@@ -316,7 +316,8 @@ pub fn write_change(
         return Ok(());
     }
     save_facts(conn, dossier_id, new)?;
-    add_to_rows(conn, &kpi::change(old, Some(new)))
+    let shard = shard_of(conn, dossier_id);
+    add_to_rows(conn, shard, &kpi::change(old, Some(new)))
 }
 
 /// Facts as [`write_change`] stored them.

@@ -47,6 +47,12 @@ macro_rules! agg_row {
             pub fn counters(&self) -> Counters {
                 Counters { $($c: self.$c,)+ }
             }
+
+            /// The row of `key` holding `counters`.
+            fn with(key: AggKey, counters: &Counters) -> Self {
+                let (grain, period, agency_id, procedure_id, channel) = key;
+                Self { grain, period, agency_id, procedure_id, channel, $($c: counters.$c,)+ }
+            }
         }
     };
 }
@@ -54,8 +60,9 @@ with_counters! { agg_row!() }
 
 /// A full row to insert.
 macro_rules! row_values {
-    (($b:expr, $counters:expr) $($c:ident),+) => {
+    (($b:expr, $counters:expr, $shard:expr) $($c:ident),+) => {
         (
+            kpi_agg::shard.eq($shard),
             kpi_agg::grain.eq($b.grain.as_str()),
             kpi_agg::period.eq($b.period),
             kpi_agg::agency_id.eq($b.agency_id),
@@ -133,17 +140,40 @@ pub use queries::{
 };
 pub use rebuild::{RebuildReport, rebuild, snapshot};
 
-/// Adds each row's counters to the stored rows, creating the missing ones:
+/// The key of an aggregate row, shards summed.
+type AggKey = (String, NaiveDate, i64, i64, String);
+
+/// Shards of each aggregate row on PostgreSQL (migration 000024): writers of
+/// one agency meet on the same shard one time in this many.
+const SHARDS: i64 = 8;
+
+/// The shard a dossier's changes are added to: always the same one for a
+/// dossier, spread over [`SHARDS`] across dossiers. SQLite has one writer at
+/// a time, so nothing would be gained by spreading there.
+fn shard_of(conn: &AnyConnection, dossier_id: i64) -> i32 {
+    match conn {
+        AnyConnection::Postgresql(_) => {
+            i32::try_from(dossier_id.rem_euclid(SHARDS)).unwrap_or_default()
+        }
+        AnyConnection::Sqlite(_) => 0,
+    }
+}
+
+/// Adds each row's counters to the stored rows of `shard`, creating the missing ones:
 /// one `INSERT … ON CONFLICT DO UPDATE` for all of them (PostgreSQL, and
 /// SQLite since 3.24). The rows go in bucket order, so concurrent writers
 /// lock shared rows in one order.
-fn add_to_rows(conn: &mut AnyConnection, rows: &BTreeMap<Bucket, Counters>) -> StoreResult<()> {
+fn add_to_rows(
+    conn: &mut AnyConnection,
+    shard: i32,
+    rows: &BTreeMap<Bucket, Counters>,
+) -> StoreResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
     let values: Vec<_> = rows
         .iter()
-        .map(|(b, c)| with_counters!(row_values!(b, c)))
+        .map(|(b, c)| with_counters!(row_values!(b, c, shard)))
         .collect();
     let key = (
         kpi_agg::grain,
@@ -151,6 +181,7 @@ fn add_to_rows(conn: &mut AnyConnection, rows: &BTreeMap<Bucket, Counters>) -> S
         kpi_agg::agency_id,
         kpi_agg::procedure_id,
         kpi_agg::channel,
+        kpi_agg::shard,
     );
     match conn {
         AnyConnection::Postgresql(c) => diesel::insert_into(kpi_agg::table)

@@ -4,10 +4,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool};
 use motcua_domain::kpi::{self, Bucket, Counters};
 
-use super::AggRow;
 use super::facts::{DocLine, PauseLine, PayLine, RawDossier, calendar, facts_from, split};
+use super::{AggKey, AggRow};
+use crate::db::Db;
 use crate::schema::{
     dossier_documents, dossier_facts, dossier_ratings, dossiers, kpi_agg, payments,
     supplement_requests,
@@ -159,7 +161,7 @@ pub fn rebuild(conn: &mut AnyConnection) -> StoreResult<RebuildReport> {
         for chunk in rows.chunks(500) {
             let values: Vec<_> = chunk
                 .iter()
-                .map(|(b, c)| with_counters!(row_values!(b, c)))
+                .map(|(b, c)| with_counters!(row_values!(b, c, 0_i32)))
                 .collect();
             crate::insert_many!(&mut *conn, kpi_agg::table, values)?;
         }
@@ -172,20 +174,32 @@ pub fn rebuild(conn: &mut AnyConnection) -> StoreResult<RebuildReport> {
     })
 }
 
-/// Every aggregate row, ordered: to compare the kept counters with a rebuild.
+/// Every aggregate row, its shards summed, ordered: to compare the kept
+/// counters with a rebuild.
 pub fn snapshot(conn: &mut AnyConnection) -> StoreResult<Vec<AggRow>> {
-    Ok(kpi_agg::table
-        .order((
-            kpi_agg::grain.asc(),
-            kpi_agg::period.asc(),
-            kpi_agg::agency_id.asc(),
-            kpi_agg::procedure_id.asc(),
-            kpi_agg::channel.asc(),
-        ))
-        .select(AggRow::as_select())
-        .load::<AggRow>(conn)?
+    let key = (
+        kpi_agg::grain,
+        kpi_agg::period,
+        kpi_agg::agency_id,
+        kpi_agg::procedure_id,
+        kpi_agg::channel,
+    );
+    let every: Box<dyn BoxableExpression<kpi_agg::table, Db, SqlType = Bool>> =
+        Box::new(diesel::dsl::sql::<Bool>("1 = 1"));
+    let mut rows: Vec<AggRow> = with_counters!(sums!(conn, every, key, AggKey))
         .into_iter()
         // A row whose counters went back to zero holds nothing.
-        .filter(|r| !r.counters().is_zero())
-        .collect())
+        .filter(|(_, counters)| !counters.is_zero())
+        .map(|(key, counters)| AggRow::with(key, &counters))
+        .collect();
+    rows.sort_by(|a, b| {
+        (&a.grain, a.period, a.agency_id, a.procedure_id, &a.channel).cmp(&(
+            &b.grain,
+            b.period,
+            b.agency_id,
+            b.procedure_id,
+            &b.channel,
+        ))
+    });
+    Ok(rows)
 }
