@@ -71,8 +71,7 @@ fn workdir() -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    let dir =
-        std::env::temp_dir().join(format!("motcua-hooks-{}-{stamp}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("motcua-hooks-{}-{stamp}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -193,7 +192,7 @@ async fn record(req: HttpRequest, body: web::Bytes, log: web::Data<Mutex<Log>>) 
     if first {
         log.distinct += 1;
     }
-    let status = if first && log.distinct % FAIL_EVERY == 0 {
+    let status = if first && log.distinct.is_multiple_of(FAIL_EVERY) {
         500
     } else {
         200
@@ -415,7 +414,12 @@ async fn feed(
     }
 }
 
-async fn deliveries(client: &reqwest::Client, server: &Server, admin: &str, sub: i64) -> Vec<Value> {
+async fn deliveries(
+    client: &reqwest::Client,
+    server: &Server,
+    admin: &str,
+    sub: i64,
+) -> Vec<Value> {
     let list = send_json(
         client
             .get(server.api(&format!("/webhooks/{sub}/deliveries")))
@@ -504,7 +508,10 @@ struct Tokens {
 
 async fn two_processes_deliver_each_event_once(backend: Backend) {
     let Some(db) = TestDb::for_backend(backend) else {
-        eprintln!("skipped on {}: MOTCUA_TEST_POSTGRES_URL not set", backend.as_str());
+        eprintln!(
+            "skipped on {}: MOTCUA_TEST_POSTGRES_URL not set",
+            backend.as_str()
+        );
         return;
     };
     let dir = workdir();
@@ -531,7 +538,11 @@ async fn two_processes_deliver_each_event_once(backend: Backend) {
     let sub = created["id"].as_i64().unwrap();
     let secret = created["secret"].as_str().unwrap().to_owned();
     for n in 0..DOSSIERS {
-        let (filing, receiving) = if n % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let (filing, receiving) = if n.is_multiple_of(2) {
+            (&a, &b)
+        } else {
+            (&b, &a)
+        };
         file_and_receive(
             &client,
             (filing, &tokens.citizen),
@@ -539,7 +550,15 @@ async fn two_processes_deliver_each_event_once(backend: Backend) {
         )
         .await;
     }
-    let expected = wait_for_all(&client, (&a, &b), &tokens.admin, sub, &start_cursor, &receiver).await;
+    let expected = wait_for_all(
+        &client,
+        (&a, &b),
+        &tokens.admin,
+        sub,
+        &start_cursor,
+        &receiver,
+    )
+    .await;
     // Rounds keep running on both: nothing more may arrive.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let hits = receiver.hits();
@@ -575,7 +594,10 @@ async fn wait_for_all(
             return expected;
         }
         let tried: BTreeSet<&String> = hits.iter().map(|h| &h.id).collect();
-        if !redelivered && expected.len() >= 2 * DOSSIERS && expected.iter().all(|id| tried.contains(id)) {
+        if !redelivered
+            && expected.len() >= 2 * DOSSIERS
+            && expected.iter().all(|id| tried.contains(id))
+        {
             redeliver_every_other_failure(client, b, admin, sub).await;
             redelivered = true;
         }
@@ -602,7 +624,10 @@ async fn redeliver_every_other_failure(
     tokio::time::sleep(Duration::from_millis(500)).await;
     let items = deliveries(client, server, admin, sub).await;
     let failed: Vec<&Value> = items.iter().filter(|d| d["status"] == "pending").collect();
-    assert!(!failed.is_empty(), "the receiver failed some first attempts");
+    assert!(
+        !failed.is_empty(),
+        "the receiver failed some first attempts"
+    );
     for delivery in failed.iter().step_by(2) {
         assert_eq!(delivery["attempts"], 1, "{delivery}");
         let id = delivery["id"].as_i64().unwrap();
