@@ -126,6 +126,16 @@ fn start(dir: &Path, database_url: &str) -> Server {
     }
 }
 
+/// A failing test does not leave its servers running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Server {
     fn stop(mut self) -> Vec<String> {
         let _ = Command::new("kill")
