@@ -89,85 +89,12 @@ async fn a_dossier_life_and_its_payment_are_told_in_order(app: TestApp) {
     let officer = app.token(Role::Officer).await;
     let handler = app.token_of("demo.handler").await;
     let leader = app.token(Role::Leader).await;
-    let department = app.demo.department_id;
 
-    // A: received, routed, supplemented, decided, issued and returned.
-    let a = submit_reissue(&app, &citizen).await.code().to_owned();
-    to_review(&app, &a).await;
-    app.act_ok(
-        &handler,
-        &a,
-        &json!({"action": "request_supplement", "missing": ["Bản sao giấy phép có chứng thực"]}),
-    )
-    .await;
-    let res = app
-        .upload_to(
-            &citizen,
-            &a,
-            PDF,
-            &[("requirement", "D2"), ("title", "Bản sao")],
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    app.act_ok(&citizen, &a, &json!({"action": "supplement"}))
-        .await;
-    app.act_ok(
-        &handler,
-        &a,
-        &json!({"action": "propose", "note": "Đủ điều kiện"}),
-    )
-    .await;
-    app.act_ok(&leader, &a, &json!({"action": "approve"})).await;
-    app.act_ok(
-        &handler,
-        &a,
-        &json!({"action": "issue_result", "paper_result": true}),
-    )
-    .await;
-    let returned = app.act_ok(&officer, &a, &json!({"action": "return"})).await;
-    assert_eq!(returned.body["status"], "returned");
+    let a = the_full_life(&app, &citizen, &officer, &handler, &leader).await;
 
-    // B refused at reception, C withdrawn, D transferred then cancelled.
-    let b = submit_reissue(&app, &citizen).await.code().to_owned();
-    app.act_ok(
-        &officer,
-        &b,
-        &json!({"action": "refuse", "note": "Không thuộc thẩm quyền"}),
-    )
-    .await;
-    let c = submit_reissue(&app, &citizen).await.code().to_owned();
-    app.act_ok(&citizen, &c, &json!({"action": "withdraw"}))
-        .await;
-    let d = submit_reissue(&app, &citizen).await.code().to_owned();
-    to_review(&app, &d).await;
-    let commune = app.agency_id("000.00.31.H56").await;
-    app.act_ok(
-        &handler,
-        &d,
-        &json!({"action": "transfer", "target_agency_id": commune, "note": "Xin ý kiến"}),
-    )
-    .await;
-    app.act_ok(
-        &officer,
-        &d,
-        &json!({"action": "cancel", "note": "Trùng hồ sơ"}),
-    )
-    .await;
+    let (b, c, d, commune) = refused_withdrawn_cancelled(&app, &citizen, &officer, &handler).await;
 
-    // E: fees paid online, then partly refunded.
-    let (_, e) = dossier_with_fees(&app).await;
-    let p = start(&app, &citizen, &e).await;
-    let payment_id = p["id"].as_str().unwrap().to_owned();
-    let txn_ref = visit(&app, &p).await;
-    complete(&app, &txn_ref, "pay", "once").await;
-    let res = app
-        .post(&format!("/api/v1/payments/{payment_id}/refunds"))
-        .header("authorization", bearer(&officer))
-        .json(&json!({"amount_vnd": 500_000, "reason": "Thu thừa"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
+    let (e, payment_id) = paid_then_refunded(&app, &citizen, &officer).await;
 
     let pid = payment_id.as_str();
     let want = expect(&[
@@ -197,16 +124,169 @@ async fn a_dossier_life_and_its_payment_are_told_in_order(app: TestApp) {
     let events = feed(&app, &admin, "", want.len()).await;
     assert_eq!(pairs(&events), want);
 
-    // Payloads: typed, the agency the dossier belongs to, distinct ids.
+    check_payloads(&events, (&a, &e), pid, app.demo.department_id, commune);
+
+    // A reader of one type and one subject's kind sees just those.
+    let returns = feed(&app, &admin, "&types=dossier.returned,payment.paid", 2).await;
+    assert_eq!(
+        pairs(&returns),
+        expect(&[("dossier.returned", &a), ("payment.paid", pid)])
+    );
+}
+
+async fn feedback_and_catalog_changes_are_told(app: TestApp) {
+    let admin = app.token(Role::Admin).await;
+    let officer = app.token(Role::Officer).await;
+    let (id, tracking) = answered_once_then_closed(&app, &officer).await;
+
+    procedure_changes(&app, &admin).await;
+
+    let subject = id.to_string();
+    let want = expect(&[
+        ("feedback.answered", &subject),
+        ("procedure.created", "1.900001"),
+        ("procedure.changed", "1.900001"),
+        ("procedure.abolished", "1.900001"),
+        ("procedure.created", "1.900002"),
+        ("procedure.changed", "1.900001"),
+    ]);
+    let events = feed(&app, &admin, "", want.len()).await;
+    assert_eq!(pairs(&events), want);
+    let answered = &events[0]["data"];
+    assert_eq!(answered["feedback_id"], id);
+    assert_eq!(answered["tracking_code"], tracking.as_str());
+    assert_eq!(answered["action"], "answer");
+    assert_eq!(answered["status"], "answered");
+    assert!(
+        !events[0]["data"].to_string().contains("0912"),
+        "no contact"
+    );
+    let versions: Vec<&Value> = events[1..].iter().map(|e| &e["data"]["version"]).collect();
+    assert_eq!(
+        versions,
+        [&json!(1), &json!(2), &json!(3), &json!(1), &json!(4)]
+    );
+    assert_eq!(events[3]["data"]["status"], "abolished");
+    assert_eq!(events[5]["data"]["status"], "active");
+}
+
+/// Dossier A: received, routed, supplemented, decided, issued and returned.
+async fn the_full_life(
+    app: &TestApp,
+    citizen: &str,
+    officer: &str,
+    handler: &str,
+    leader: &str,
+) -> String {
+    let a = submit_reissue(app, citizen).await.code().to_owned();
+    to_review(app, &a).await;
+    app.act_ok(
+        handler,
+        &a,
+        &json!({"action": "request_supplement", "missing": ["Bản sao giấy phép có chứng thực"]}),
+    )
+    .await;
+    let res = app
+        .upload_to(
+            citizen,
+            &a,
+            PDF,
+            &[("requirement", "D2"), ("title", "Bản sao")],
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    app.act_ok(citizen, &a, &json!({"action": "supplement"}))
+        .await;
+    app.act_ok(
+        handler,
+        &a,
+        &json!({"action": "propose", "note": "Đủ điều kiện"}),
+    )
+    .await;
+    app.act_ok(leader, &a, &json!({"action": "approve"})).await;
+    app.act_ok(
+        handler,
+        &a,
+        &json!({"action": "issue_result", "paper_result": true}),
+    )
+    .await;
+    let returned = app.act_ok(officer, &a, &json!({"action": "return"})).await;
+    assert_eq!(returned.body["status"], "returned");
+    a
+}
+
+/// B refused at reception, C withdrawn, D transferred (to the returned
+/// commune) then cancelled.
+async fn refused_withdrawn_cancelled(
+    app: &TestApp,
+    citizen: &str,
+    officer: &str,
+    handler: &str,
+) -> (String, String, String, i64) {
+    let b = submit_reissue(app, citizen).await.code().to_owned();
+    app.act_ok(
+        officer,
+        &b,
+        &json!({"action": "refuse", "note": "Không thuộc thẩm quyền"}),
+    )
+    .await;
+    let c = submit_reissue(app, citizen).await.code().to_owned();
+    app.act_ok(citizen, &c, &json!({"action": "withdraw"}))
+        .await;
+    let d = submit_reissue(app, citizen).await.code().to_owned();
+    to_review(app, &d).await;
+    let commune = app.agency_id("000.00.31.H56").await;
+    app.act_ok(
+        handler,
+        &d,
+        &json!({"action": "transfer", "target_agency_id": commune, "note": "Xin ý kiến"}),
+    )
+    .await;
+    app.act_ok(
+        officer,
+        &d,
+        &json!({"action": "cancel", "note": "Trùng hồ sơ"}),
+    )
+    .await;
+    (b, c, d, commune)
+}
+
+/// E: fees paid online, then partly refunded; its code and the payment's id.
+async fn paid_then_refunded(app: &TestApp, citizen: &str, officer: &str) -> (String, String) {
+    let (_, e) = dossier_with_fees(app).await;
+    let p = start(app, citizen, &e).await;
+    let payment_id = p["id"].as_str().unwrap().to_owned();
+    let txn_ref = visit(app, &p).await;
+    complete(app, &txn_ref, "pay", "once").await;
+    let res = app
+        .post(&format!("/api/v1/payments/{payment_id}/refunds"))
+        .header("authorization", bearer(officer))
+        .json(&json!({"amount_vnd": 500_000, "reason": "Thu thừa"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    (e, payment_id)
+}
+
+/// Payloads: typed, the agency the dossier belongs to, distinct ids, no
+/// personal data.
+fn check_payloads(
+    events: &[Value],
+    (a, e): (&str, &str),
+    pid: &str,
+    department: i64,
+    commune: i64,
+) {
     let ids: std::collections::HashSet<&str> =
         events.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), events.len());
-    for event in &events {
+    for event in events {
         assert_eq!(event["agency_id"], department, "{event}");
         assert_eq!(event["version"], 1);
     }
     let submitted = &events[0]["data"];
-    assert_eq!(submitted["code"], a.as_str());
+    assert_eq!(submitted["code"], a);
     assert_eq!(submitted["procedure_code"], "2.001584");
     assert_eq!(submitted["status"], "submitted");
     assert_eq!(submitted["previous_status"], Value::Null);
@@ -221,32 +301,25 @@ async fn a_dossier_life_and_its_payment_are_told_in_order(app: TestApp) {
     assert_eq!(transferred["handling_agency_id"], commune);
     let paid = &events[20]["data"];
     assert_eq!(paid["payment_id"], pid);
-    assert_eq!(paid["dossier_code"], e.as_str());
+    assert_eq!(paid["dossier_code"], e);
     assert_eq!(paid["amount_vnd"], 1_500_000);
     assert_eq!(paid["status"], "success");
     assert_eq!(paid["method"], "online");
     let refunded = &events[21]["data"];
     assert_eq!(refunded["refunded_vnd"], 500_000);
     assert!(refunded["refund_id"].is_string());
-    for event in &events {
+    for event in events {
         let text = event["data"].to_string();
         assert!(
             !text.contains("Nguyễn") && !text.contains(DEMO_CITIZEN_ID),
             "{text}"
         );
     }
-
-    // A reader of one type and one subject's kind sees just those.
-    let returns = feed(&app, &admin, "&types=dossier.returned,payment.paid", 2).await;
-    assert_eq!(
-        pairs(&returns),
-        expect(&[("dossier.returned", &a), ("payment.paid", pid)])
-    );
 }
 
-async fn feedback_and_catalog_changes_are_told(app: TestApp) {
-    let admin = app.token(Role::Admin).await;
-    let officer = app.token(Role::Officer).await;
+/// A feedback asked more of, answered, refused a second answer and closed:
+/// its id and tracking code.
+async fn answered_once_then_closed(app: &TestApp, officer: &str) -> (i64, String) {
     let res = app
         .post("/api/v1/feedback")
         .json(&json!({
@@ -265,7 +338,7 @@ async fn feedback_and_catalog_changes_are_told(app: TestApp) {
     let reply = |body: Value| {
         let req = app
             .post(&format!("/api/v1/feedback/{id}/reply"))
-            .header("authorization", bearer(&officer))
+            .header("authorization", bearer(officer))
             .json(&body);
         async move { req.send().await.unwrap() }
     };
@@ -286,8 +359,13 @@ async fn feedback_and_catalog_changes_are_told(app: TestApp) {
     assert_eq!(res.status(), 409);
     let res = reply(json!({"action": "close"})).await;
     assert_eq!(res.status(), 200);
+    (id, tracking)
+}
 
-    let auth = bearer(&admin);
+/// 1.900001 created (a second create refused), changed, abolished twice,
+/// then imported again with the new 1.900002.
+async fn procedure_changes(app: &TestApp, admin: &str) {
+    let auth = bearer(admin);
     let res = app
         .post("/api/v1/procedures")
         .header("authorization", &auth)
@@ -340,34 +418,6 @@ async fn feedback_and_catalog_changes_are_told(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-
-    let subject = id.to_string();
-    let want = expect(&[
-        ("feedback.answered", &subject),
-        ("procedure.created", "1.900001"),
-        ("procedure.changed", "1.900001"),
-        ("procedure.abolished", "1.900001"),
-        ("procedure.created", "1.900002"),
-        ("procedure.changed", "1.900001"),
-    ]);
-    let events = feed(&app, &admin, "", want.len()).await;
-    assert_eq!(pairs(&events), want);
-    let answered = &events[0]["data"];
-    assert_eq!(answered["feedback_id"], id);
-    assert_eq!(answered["tracking_code"], tracking.as_str());
-    assert_eq!(answered["action"], "answer");
-    assert_eq!(answered["status"], "answered");
-    assert!(
-        !events[0]["data"].to_string().contains("0912"),
-        "no contact"
-    );
-    let versions: Vec<&Value> = events[1..].iter().map(|e| &e["data"]["version"]).collect();
-    assert_eq!(
-        versions,
-        [&json!(1), &json!(2), &json!(3), &json!(1), &json!(4)]
-    );
-    assert_eq!(events[3]["data"]["status"], "abolished");
-    assert_eq!(events[5]["data"]["status"], "active");
 }
 
 /// Makes every write to `table` fail, in this test's database, from now on

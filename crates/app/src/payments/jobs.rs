@@ -8,10 +8,11 @@ use motcua_domain::calendar::WorkingCalendar;
 use motcua_domain::payment::{FailureCode, Payment, PaymentStatus};
 use motcua_domain::settlement::{backoff, target, verdict_name};
 use motcua_domain::vnpay::Verdict;
-use motcua_persistence::Pool;
 use motcua_persistence::repo::payments::{
-    self as repo, GatewayFacts, Job, ReconciliationItem, ReconciliationRun, Transition,
+    self as repo, GatewayFacts, Job, OverpaidDossier, ReconciliationItem, ReconciliationRun,
+    Transition,
 };
+use motcua_persistence::{AnyConnection, Pool};
 use serde::Serialize;
 
 use super::gateway::{Gateway, GatewayError, GatewayStatus};
@@ -191,113 +192,149 @@ pub fn reconcile(
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let (from, to) = day_bounds(day);
     let ours = repo::online_between(&mut conn, from, to).map_err(|e| e.to_string())?;
-    let theirs: Vec<GatewayStatus> =
-        match gateway.transactions(from, to).map_err(|e| e.to_string())? {
-            Some(list) => list,
-            None => ours
-                .iter()
-                .filter_map(|p| match gateway.query(&p.txn_ref, p.created_at) {
-                    Ok(status) => Some(Ok(status)),
-                    Err(GatewayError::NotFound) => None,
-                    Err(e) => Some(Err(e.to_string())),
-                })
-                .collect::<Result<_, _>>()?,
-        };
-    let mut items = Vec::new();
-    for p in &ours {
-        let found = theirs.iter().find(|t| t.txn_ref == p.txn_ref);
-        let paid_here = p.status == PaymentStatus::Success;
-        let (result, detail) = match found {
-            None if paid_here => (
-                "missing",
-                Some("paid here, unknown at the gateway".to_owned()),
-            ),
-            None => ("matched", None),
-            Some(t) => {
-                let paid_there = t.verdict == Some(Verdict::Paid);
-                if paid_here != paid_there {
-                    let mut detail = format!(
-                        "status: ours {}, gateway {}",
-                        p.status,
-                        verdict_name(t.verdict)
-                    );
-                    if paid_there && t.amount_vnd == Some(p.amount_vnd) {
-                        let facts = GatewayFacts {
-                            gateway: gateway.name().to_owned(),
-                            txn_no: t.txn_no.clone(),
-                            kind: "reconciliation_paid".into(),
-                            bank_code: t.bank_code.clone(),
-                            paid_at: t.paid_at,
-                            detail: Some("found at reconciliation".into()),
-                        };
-                        match repo::transition(
-                            &mut conn,
-                            &p.id,
-                            PaymentStatus::Success,
-                            None,
-                            &facts,
-                            now,
-                        ) {
-                            Ok(Transition::Applied(_) | Transition::Corrected(_)) => {
-                                tracing::error!(payment = %p.id, dossier = %p.dossier_code, alert = "late_payment", "payment found at reconciliation, recorded");
-                                detail.push_str("; recorded now");
-                            }
-                            Ok(_) => {}
-                            Err(error) => {
-                                tracing::error!(payment = %p.id, %error, "recording a payment found at reconciliation failed");
-                            }
-                        }
-                    }
-                    ("mismatch", Some(detail))
-                } else if paid_here && t.amount_vnd != Some(p.amount_vnd) {
-                    ("mismatch", Some("amount differs".to_owned()))
-                } else {
-                    ("matched", None)
-                }
-            }
-        };
-        items.push(ReconciliationItem {
-            txn_ref: p.txn_ref.clone(),
-            payment_id: Some(p.id.clone()),
-            result: result.to_owned(),
-            our_status: Some(p.status.as_str().to_owned()),
-            our_amount_vnd: Some(p.amount_vnd),
-            gateway_status: found.map(|t| verdict_name(t.verdict).to_owned()),
-            gateway_amount_vnd: found.and_then(|t| t.amount_vnd),
-            detail,
-        });
-    }
-    for t in theirs
+    let theirs = gateway_side(gateway, &ours, from, to)?;
+    let mut items: Vec<ReconciliationItem> = ours
         .iter()
-        .filter(|t| !ours.iter().any(|p| p.txn_ref == t.txn_ref))
-    {
-        items.push(ReconciliationItem {
-            txn_ref: t.txn_ref.clone(),
-            payment_id: None,
-            result: "missing".to_owned(),
-            our_status: None,
-            our_amount_vnd: None,
-            gateway_status: Some(verdict_name(t.verdict).to_owned()),
-            gateway_amount_vnd: t.amount_vnd,
-            detail: Some("known at the gateway, not here".to_owned()),
-        });
-    }
+        .map(|p| compare_ours(&mut conn, gateway, p, &theirs, now))
+        .collect();
+    items.extend(
+        theirs
+            .iter()
+            .filter(|t| !ours.iter().any(|p| p.txn_ref == t.txn_ref))
+            .map(gateway_only_item),
+    );
     let overpaid =
         repo::overpaid_dossiers_between(&mut conn, from, to).map_err(|e| e.to_string())?;
-    for d in overpaid {
-        items.push(ReconciliationItem {
-            txn_ref: format!("dossier:{}", d.code),
-            payment_id: d.surplus_payment_id,
-            result: "overpaid".to_owned(),
-            our_status: None,
-            our_amount_vnd: Some(d.received_vnd),
-            gateway_status: None,
-            gateway_amount_vnd: None,
-            detail: Some(format!(
-                "received {} on {} due",
-                d.received_vnd, d.fees_due_vnd
-            )),
-        });
-    }
+    items.extend(overpaid.into_iter().map(overpaid_item));
     repo::store_reconciliation(&mut conn, day, &items, now).map_err(|e| e.to_string())
+}
+
+/// The gateway's transactions of the period: its own list when it has one,
+/// otherwise one status query per payment of ours.
+fn gateway_side(
+    gateway: &dyn Gateway,
+    ours: &[Payment],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<GatewayStatus>, String> {
+    match gateway.transactions(from, to).map_err(|e| e.to_string())? {
+        Some(list) => Ok(list),
+        None => ours
+            .iter()
+            .filter_map(|p| match gateway.query(&p.txn_ref, p.created_at) {
+                Ok(status) => Some(Ok(status)),
+                Err(GatewayError::NotFound) => None,
+                Err(e) => Some(Err(e.to_string())),
+            })
+            .collect(),
+    }
+}
+
+/// One payment of ours against what the gateway says of it.
+fn compare_ours(
+    conn: &mut AnyConnection,
+    gateway: &dyn Gateway,
+    p: &Payment,
+    theirs: &[GatewayStatus],
+    now: DateTime<Utc>,
+) -> ReconciliationItem {
+    let found = theirs.iter().find(|t| t.txn_ref == p.txn_ref);
+    let paid_here = p.status == PaymentStatus::Success;
+    let (result, detail) = match found {
+        None if paid_here => (
+            "missing",
+            Some("paid here, unknown at the gateway".to_owned()),
+        ),
+        None => ("matched", None),
+        Some(t) => {
+            let paid_there = t.verdict == Some(Verdict::Paid);
+            if paid_here != paid_there {
+                let mut detail = format!(
+                    "status: ours {}, gateway {}",
+                    p.status,
+                    verdict_name(t.verdict)
+                );
+                if paid_there
+                    && t.amount_vnd == Some(p.amount_vnd)
+                    && record_late_payment(conn, gateway, p, t, now)
+                {
+                    detail.push_str("; recorded now");
+                }
+                ("mismatch", Some(detail))
+            } else if paid_here && t.amount_vnd != Some(p.amount_vnd) {
+                ("mismatch", Some("amount differs".to_owned()))
+            } else {
+                ("matched", None)
+            }
+        }
+    };
+    ReconciliationItem {
+        txn_ref: p.txn_ref.clone(),
+        payment_id: Some(p.id.clone()),
+        result: result.to_owned(),
+        our_status: Some(p.status.as_str().to_owned()),
+        our_amount_vnd: Some(p.amount_vnd),
+        gateway_status: found.map(|t| verdict_name(t.verdict).to_owned()),
+        gateway_amount_vnd: found.and_then(|t| t.amount_vnd),
+        detail,
+    }
+}
+
+/// Money the gateway took that we do not hold as settled: recorded now.
+/// True when the payment was applied (or corrected) by this call.
+fn record_late_payment(
+    conn: &mut AnyConnection,
+    gateway: &dyn Gateway,
+    p: &Payment,
+    t: &GatewayStatus,
+    now: DateTime<Utc>,
+) -> bool {
+    let facts = GatewayFacts {
+        gateway: gateway.name().to_owned(),
+        txn_no: t.txn_no.clone(),
+        kind: "reconciliation_paid".into(),
+        bank_code: t.bank_code.clone(),
+        paid_at: t.paid_at,
+        detail: Some("found at reconciliation".into()),
+    };
+    match repo::transition(conn, &p.id, PaymentStatus::Success, None, &facts, now) {
+        Ok(Transition::Applied(_) | Transition::Corrected(_)) => {
+            tracing::error!(payment = %p.id, dossier = %p.dossier_code, alert = "late_payment", "payment found at reconciliation, recorded");
+            true
+        }
+        Ok(_) => false,
+        Err(error) => {
+            tracing::error!(payment = %p.id, %error, "recording a payment found at reconciliation failed");
+            false
+        }
+    }
+}
+
+fn gateway_only_item(t: &GatewayStatus) -> ReconciliationItem {
+    ReconciliationItem {
+        txn_ref: t.txn_ref.clone(),
+        payment_id: None,
+        result: "missing".to_owned(),
+        our_status: None,
+        our_amount_vnd: None,
+        gateway_status: Some(verdict_name(t.verdict).to_owned()),
+        gateway_amount_vnd: t.amount_vnd,
+        detail: Some("known at the gateway, not here".to_owned()),
+    }
+}
+
+fn overpaid_item(d: OverpaidDossier) -> ReconciliationItem {
+    ReconciliationItem {
+        txn_ref: format!("dossier:{}", d.code),
+        payment_id: d.surplus_payment_id,
+        result: "overpaid".to_owned(),
+        our_status: None,
+        our_amount_vnd: Some(d.received_vnd),
+        gateway_status: None,
+        gateway_amount_vnd: None,
+        detail: Some(format!(
+            "received {} on {} due",
+            d.received_vnd, d.fees_due_vnd
+        )),
+    }
 }

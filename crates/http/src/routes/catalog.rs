@@ -455,7 +455,7 @@ pub async fn sectors(
     let all = state
         .db(|conn| Ok(procedures::sectors_with_counts(conn)?))
         .await?;
-    let total = all.len() as i64;
+    let total = i64::try_from(all.len()).map_err(|e| ApiError::internal("counting sectors", e))?;
     let items: Vec<SectorView> = all
         .into_iter()
         .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))

@@ -12,9 +12,9 @@ use motcua_domain::rule::RuleCode;
 use motcua_domain::rules::{ContactOrBlank, Message, PersonName, ShortText, TextRule};
 use motcua_domain::text::nfc;
 use motcua_domain::validation::{FieldErrors, Problem};
-use motcua_persistence::StoreError;
 use motcua_persistence::repo::feedback::{self as repo, FeedbackFilter, NewFeedback, Reply};
 use motcua_persistence::repo::{agencies, calendar, procedures, rate_limits};
+use motcua_persistence::{AnyConnection, StoreError};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -112,38 +112,9 @@ pub async fn submit(
     req: HttpRequest,
     body: Json<FeedbackRequest>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.0;
-    let mut errors = FieldErrors::new();
-    let subject = nfc(&body.subject);
-    let content = nfc(&body.content);
-    ShortText::check(&mut errors, "subject", &subject);
-    Message::check(&mut errors, "content", &content);
-    let sender_name = body
-        .sender_name
-        .as_deref()
-        .map(nfc)
-        .filter(|n| !n.trim().is_empty());
-    if let Some(name) = &sender_name {
-        PersonName::check(&mut errors, "sender_name", name);
-    }
-    let given = body.contact.as_deref().filter(|c| !c.trim().is_empty());
-    let contact = ContactOrBlank::check(&mut errors, "contact", given);
-    if given.is_none() && caller.0.is_none() {
-        errors.add("contact", Problem::Required);
-    }
-    let procedure_code = body
-        .procedure_code
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(str::to_owned);
-    if procedure_code.is_none() && body.agency_id.is_none() {
-        errors.add("agency_id", Problem::Required);
-    }
-    errors.into_result()?;
-    let address = client_address(&req, state.settings.server.trust_forwarded_for);
     let sender = caller.0.map(|c| c.user_id);
-    let requested_agency = body.agency_id;
+    let checked = check_request(body.0, sender.is_some())?;
+    let address = client_address(&req, state.settings.server.trust_forwarded_for);
     let hours = state.hours;
     let now = state.clock.now();
     let created = state
@@ -154,39 +125,8 @@ pub async fn submit(
                     (hits.resets_at - now).num_seconds(),
                 ));
             }
-            let from_procedure = match &procedure_code {
-                Some(code) => match procedures::get(conn, code) {
-                    Ok(p) => p.agency.map(|a| a.id),
-                    Err(StoreError::NotFound) => {
-                        return Err(ApiError::field(
-                            "procedure_code",
-                            Problem::rule(RuleCode::UnknownProcedure),
-                        ));
-                    }
-                    Err(e) => return Err(e.into()),
-                },
-                None => None,
-            };
-            let agency_id = match (from_procedure, requested_agency) {
-                (Some(own), Some(given)) if own != given => {
-                    return Err(ApiError::field(
-                        "agency_id",
-                        Problem::rule(RuleCode::AgencyMismatch),
-                    ));
-                }
-                (Some(own), _) => own,
-                (None, Some(given)) => match agencies::by_id(conn, given) {
-                    Ok(a) => a.id,
-                    Err(StoreError::NotFound) => {
-                        return Err(ApiError::field(
-                            "agency_id",
-                            Problem::rule(RuleCode::UnknownAgency),
-                        ));
-                    }
-                    Err(e) => return Err(e.into()),
-                },
-                (None, None) => return Err(ApiError::field("agency_id", Problem::Required)),
-            };
+            let agency_id =
+                resolve_agency(conn, checked.procedure_code.as_deref(), checked.agency_id)?;
             let cal = calendar::load(conn, hours)?;
             let due_at = cal.due(
                 now,
@@ -199,11 +139,11 @@ pub async fn submit(
                 &NewFeedback {
                     tracking_code: &code,
                     agency_id,
-                    procedure_code: procedure_code.as_deref(),
-                    subject: &subject,
-                    content: &content,
-                    sender_name: sender_name.as_deref(),
-                    contact: contact.as_deref(),
+                    procedure_code: checked.procedure_code.as_deref(),
+                    subject: &checked.subject,
+                    content: &checked.content,
+                    sender_name: checked.sender_name.as_deref(),
+                    contact: checked.contact.as_deref(),
                     sender_user_id: sender,
                     due_at,
                     at: now,
@@ -222,6 +162,95 @@ pub async fn submit(
             format!("/api/v1/feedback/tracking/{}", created.tracking_code),
         ))
         .json(FeedbackView::public(created, state.clock.now())))
+}
+
+/// A feedback request whose fields passed their rules, normalised.
+struct CheckedFeedback {
+    subject: String,
+    content: String,
+    sender_name: Option<String>,
+    contact: Option<String>,
+    procedure_code: Option<String>,
+    agency_id: Option<i64>,
+}
+
+/// Every field's rule at once; an anonymous sender must leave a contact, and
+/// the agency must be given unless the procedure names it.
+fn check_request(body: FeedbackRequest, signed_in: bool) -> ApiResult<CheckedFeedback> {
+    let mut errors = FieldErrors::new();
+    let subject = nfc(&body.subject);
+    let content = nfc(&body.content);
+    ShortText::check(&mut errors, "subject", &subject);
+    Message::check(&mut errors, "content", &content);
+    let sender_name = body
+        .sender_name
+        .as_deref()
+        .map(nfc)
+        .filter(|n| !n.trim().is_empty());
+    if let Some(name) = &sender_name {
+        PersonName::check(&mut errors, "sender_name", name);
+    }
+    let given = body.contact.as_deref().filter(|c| !c.trim().is_empty());
+    let contact = ContactOrBlank::check(&mut errors, "contact", given);
+    if given.is_none() && !signed_in {
+        errors.add("contact", Problem::Required);
+    }
+    let procedure_code = body
+        .procedure_code
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned);
+    if procedure_code.is_none() && body.agency_id.is_none() {
+        errors.add("agency_id", Problem::Required);
+    }
+    errors.into_result()?;
+    Ok(CheckedFeedback {
+        subject,
+        content,
+        sender_name,
+        contact,
+        procedure_code,
+        agency_id: body.agency_id,
+    })
+}
+
+/// The agency concerned: the procedure's own, which a given agency must
+/// match, or else the given one, which must exist.
+fn resolve_agency(
+    conn: &mut AnyConnection,
+    procedure_code: Option<&str>,
+    requested: Option<i64>,
+) -> ApiResult<i64> {
+    let from_procedure = match procedure_code {
+        Some(code) => match procedures::get(conn, code) {
+            Ok(p) => p.agency.map(|a| a.id),
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::field(
+                    "procedure_code",
+                    Problem::rule(RuleCode::UnknownProcedure),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    match (from_procedure, requested) {
+        (Some(own), Some(given)) if own != given => Err(ApiError::field(
+            "agency_id",
+            Problem::rule(RuleCode::AgencyMismatch),
+        )),
+        (Some(own), _) => Ok(own),
+        (None, Some(given)) => match agencies::by_id(conn, given) {
+            Ok(a) => Ok(a.id),
+            Err(StoreError::NotFound) => Err(ApiError::field(
+                "agency_id",
+                Problem::rule(RuleCode::UnknownAgency),
+            )),
+            Err(e) => Err(e.into()),
+        },
+        (None, None) => Err(ApiError::field("agency_id", Problem::Required)),
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

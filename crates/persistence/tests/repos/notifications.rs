@@ -11,6 +11,22 @@ use motcua_persistence::write_tx;
 
 crate::on_both_backends!(messages_are_unique_claimed_once_and_recorded_by_their_claimant);
 
+fn message(event_id: &str, now: chrono::DateTime<Utc>) -> NewNotification<'_> {
+    NewNotification {
+        event_id,
+        event_type: EventType::DossierReceived,
+        dossier_code: Some("H-0"),
+        applicant_id: None,
+        channel: Channel::Sms,
+        recipient: "0905123456",
+        subject: None,
+        body: "Hồ sơ H-0 đã được tiếp nhận.",
+        status: Status::Queued,
+        last_error: None,
+        at: now,
+    }
+}
+
 fn messages_are_unique_claimed_once_and_recorded_by_their_claimant(pool: &Pool) {
     let mut conn = pool.get().unwrap();
     let now = Utc::now();
@@ -31,21 +47,6 @@ fn messages_are_unique_claimed_once_and_recorded_by_their_claimant(pool: &Pool) 
         )
         .unwrap();
         ids.push(id);
-    }
-    fn message(event_id: &str, now: chrono::DateTime<Utc>) -> NewNotification<'_> {
-        NewNotification {
-            event_id,
-            event_type: EventType::DossierReceived,
-            dossier_code: Some("H-0"),
-            applicant_id: None,
-            channel: Channel::Sms,
-            recipient: "0905123456",
-            subject: None,
-            body: "Hồ sơ H-0 đã được tiếp nhận.",
-            status: Status::Queued,
-            last_error: None,
-            at: now,
-        }
     }
     for id in &ids {
         assert!(store::insert(&mut conn, &message(id, now)).unwrap());

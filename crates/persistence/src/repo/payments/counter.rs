@@ -1,6 +1,13 @@
 //! Fees paid in cash at the counter.
 
-use super::*;
+use super::{
+    GatewayFacts, Transition, announce, get, lock_dossier, open_attempt, settle_payment, transition,
+};
+use crate::schema::{payment_events, payments};
+use crate::time::{now, to_db};
+use crate::{AnyConnection, StoreError, StoreResult, write_tx};
+use diesel::prelude::*;
+use motcua_domain::payment::{FailureCode, Payment, PaymentMethod, PaymentStatus};
 
 pub struct CounterPayment<'a> {
     pub id: &'a str,

@@ -1,6 +1,11 @@
 //! A payment's event trail and the gateway notifications kept.
 
-use super::*;
+use crate::schema::{gateway_notifications, payment_events};
+use crate::time::{from_db, now, to_db};
+use crate::{AnyConnection, StoreResult};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -1,6 +1,12 @@
 //! Claiming payments for the background jobs (expiry, status queries).
 
-use super::*;
+use super::load;
+use crate::schema::payments;
+use crate::time::to_db;
+use crate::{AnyConnection, StoreResult, write_tx};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use motcua_domain::payment::{Payment, PaymentMethod, PaymentStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {

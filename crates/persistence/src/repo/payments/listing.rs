@@ -1,6 +1,14 @@
 //! Listing payments with filters, a page at a time.
 
-use super::*;
+use super::load;
+use crate::repo::dossiers::DossierScope;
+use crate::schema::{dossier_agencies, dossiers, payments};
+use crate::time::to_db;
+use crate::{AnyConnection, StoreResult};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use motcua_domain::page::{Page, PageRequest};
+use motcua_domain::payment::{Payment, PaymentStatus};
 
 #[derive(Debug, Clone, Default)]
 pub struct PaymentFilter {

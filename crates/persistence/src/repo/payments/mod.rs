@@ -2,23 +2,17 @@
 //! update in one transaction with its event row, unique per gateway event, so
 //! two racing notifications cannot both apply.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use motcua_domain::Role;
 use motcua_domain::event::{EventType, PaymentEventData};
-use motcua_domain::page::{Page, PageRequest};
 use motcua_domain::payment::{
-    Effect, FailureCode, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus, Settlement,
-    effect, refundable, settle,
+    Effect, FailureCode, Payment, PaymentMethod, PaymentStatus, Refund, Settlement, effect, settle,
 };
-use serde::Serialize;
 
-use crate::repo::dossiers::{self as dossier_repo, DossierScope, NewEvent};
-use crate::schema::{
-    dossier_agencies, dossiers, gateway_notifications, payment_events, payments,
-    reconciliation_items, reconciliation_runs, refunds, sandbox_transactions, users,
-};
-use crate::time::{from_db, now, to_db};
+use crate::repo::dossiers::{self as dossier_repo, NewEvent};
+use crate::schema::{dossiers, payment_events, payments, users};
+use crate::time::{from_db, to_db};
 use crate::{AnyConnection, StoreError, StoreResult, insert_or_ignore, parse_enum, write_tx};
 
 #[derive(Queryable, Selectable)]

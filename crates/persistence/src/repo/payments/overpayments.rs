@@ -1,6 +1,13 @@
 //! Overpayments: money received beyond a dossier's fee.
 
-use super::*;
+use super::{load, refunds_of};
+use crate::schema::{dossiers, payments};
+use crate::time::to_db;
+use crate::{AnyConnection, StoreResult};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use motcua_domain::payment::{PaymentMethod, PaymentStatus, RefundStatus};
+use serde::Serialize;
 
 /// A successful payment whose money was not (all) counted toward its
 /// dossier's fee: the surplus must go back to the payer.

@@ -1,6 +1,11 @@
 //! Daily reconciliation runs and their items.
 
-use super::*;
+use crate::schema::{reconciliation_items, reconciliation_runs};
+use crate::time::{from_db, to_db};
+use crate::{AnyConnection, StoreResult, write_tx};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

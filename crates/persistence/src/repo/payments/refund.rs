@@ -1,6 +1,12 @@
 //! Refunds: proposed, approved, created and finished.
 
-use super::*;
+use super::{announce, get};
+use crate::schema::{payments, refunds};
+use crate::time::{from_db, now, to_db};
+use crate::{AnyConnection, StoreResult, parse_enum, write_tx};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use motcua_domain::payment::{Payment, PaymentStatus, Refund, RefundStatus, refundable};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefundRefusal {

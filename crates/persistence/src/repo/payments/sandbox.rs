@@ -1,6 +1,11 @@
 //! The sandbox gateway's own records of its transactions.
 
-use super::*;
+use crate::schema::sandbox_transactions;
+use crate::time::{from_db, now, to_db};
+use crate::{AnyConnection, StoreError, StoreResult, insert_or_ignore};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SandboxTransaction {
