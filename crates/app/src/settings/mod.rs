@@ -6,6 +6,12 @@ use std::fmt;
 
 use serde::Deserialize;
 
+mod outbound;
+mod payments;
+
+pub use outbound::{NotificationSettings, WebhookSettings};
+pub use payments::{GatewayKind, PaymentSettings, SANDBOX_SECRET};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Environment {
@@ -56,87 +62,6 @@ pub struct Settings {
     pub tracking: TrackingSettings,
     pub webhooks: WebhookSettings,
     pub notifications: NotificationSettings,
-}
-
-/// Webhook deliveries (see `docs/events.md`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WebhookSettings {
-    /// How often each server process fans events out and sends what is due; 0 turns it off.
-    pub interval_ms: u64,
-    /// How long one delivery may take, connecting included.
-    pub timeout_ms: u64,
-    /// Deliver to loopback, private and reserved addresses (a receiver inside
-    /// the province's network). Defaults to off in production, on in development.
-    pub allow_private_targets: Option<bool>,
-    /// How long a rotated-out secret keeps signing next to the new one.
-    pub rotation_overlap_secs: u64,
-}
-
-impl Default for WebhookSettings {
-    fn default() -> Self {
-        Self {
-            interval_ms: 2000,
-            timeout_ms: 10_000,
-            allow_private_targets: None,
-            rotation_overlap_secs: 24 * 3600,
-        }
-    }
-}
-
-/// Citizen notifications and the senders one-time codes share (see
-/// `docs/notifications.md`). An SMS goes to `sms_endpoint` when set, an
-/// e-mail to `smtp_host` when set; otherwise to the development sink (the
-/// log, and `sink_path` when set).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct NotificationSettings {
-    /// How often each server process turns new events into messages and
-    /// sends what is due; 0 turns it off.
-    pub interval_ms: u64,
-    /// Attempts per message before it is marked failed.
-    pub max_attempts: u32,
-    /// The wait after the first failed attempt; doubled after each next one.
-    pub retry_base_ms: u64,
-    /// Development: append every message as a JSON line to this file.
-    pub sink_path: Option<String>,
-    /// HTTP SMS gateway: `POST {"to", "message", "reference"}` as JSON here.
-    pub sms_endpoint: Option<String>,
-    /// Sent as `Authorization: Bearer …` to the SMS gateway.
-    pub sms_token: Option<Secret>,
-    pub sms_timeout_ms: u64,
-    /// SMTP relay for e-mail.
-    pub smtp_host: Option<String>,
-    pub smtp_port: u16,
-    /// `starttls` (default), `tls` (implicit, port 465) or `none` (a relay on
-    /// the local network or a test server only).
-    pub smtp_security: String,
-    pub smtp_username: Option<String>,
-    pub smtp_password: Option<Secret>,
-    pub smtp_timeout_ms: u64,
-    /// The sender of e-mails, `Name <address>`.
-    pub email_from: String,
-}
-
-impl Default for NotificationSettings {
-    fn default() -> Self {
-        Self {
-            interval_ms: 2000,
-            max_attempts: 8,
-            retry_base_ms: 30_000,
-            sink_path: None,
-            sms_endpoint: None,
-            sms_token: None,
-            sms_timeout_ms: 10_000,
-            smtp_host: None,
-            smtp_port: 587,
-            smtp_security: "starttls".into(),
-            smtp_username: None,
-            smtp_password: None,
-            smtp_timeout_ms: 15_000,
-            email_from: "Bộ phận Một cửa <no-reply@motcua.invalid>".into(),
-        }
-    }
 }
 
 /// The public tracking look-up's limit per client address (see `docs/configuration.md`).
@@ -191,87 +116,6 @@ pub struct KpiSettings {
     /// Points and full-points thresholds of the Decision 766 indicators
     /// (docs/kpi.md), e.g. `[kpi.scoring.p1_within_time] points = 20`.
     pub scoring: motcua_domain::kpi::Scoring,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum GatewayKind {
-    /// The built-in sandbox: development only, refused in production.
-    #[default]
-    Sandbox,
-    Vnpay,
-}
-
-/// The payment gateway and the payment jobs.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct PaymentSettings {
-    pub gateway: GatewayKind,
-    /// Merchant code (`vnp_TmnCode`).
-    pub tmn_code: String,
-    /// Merchant signing secret (`vnp_HashSecret`). The sandbox uses a fixed
-    /// development secret when none is set.
-    pub hash_secret: Option<Secret>,
-    /// Where citizens are sent to pay. Empty: the sandbox's own page.
-    pub pay_url: String,
-    /// The merchant API (status query, refund).
-    pub api_url: String,
-    /// Unfinished attempts expire after this long.
-    pub expiry_secs: u64,
-    /// First status query of a `submitted` payment after this long; then twice as long each time, up to an hour.
-    pub requery_after_secs: u64,
-    /// How often the payment jobs run in each server process; 0 turns them off.
-    pub jobs_interval_secs: u64,
-    /// The address the sandbox sends notifications to; `server.public_base_url` when empty.
-    pub notify_base_url: String,
-}
-
-/// The sandbox's signing secret when none is configured: not a secret, the sandbox is not a bank.
-pub const SANDBOX_SECRET: &str = "motcua-sandbox-secret-development-only-0000";
-
-impl Default for PaymentSettings {
-    fn default() -> Self {
-        Self {
-            gateway: GatewayKind::Sandbox,
-            tmn_code: "SANDBOX1".into(),
-            hash_secret: None,
-            pay_url: String::new(),
-            api_url: "https://sandbox.vnpayment.vn/merchant_webapi/api/transaction".into(),
-            expiry_secs: 15 * 60,
-            requery_after_secs: 60,
-            jobs_interval_secs: 30,
-            notify_base_url: String::new(),
-        }
-    }
-}
-
-impl PaymentSettings {
-    pub fn secret(&self) -> &str {
-        self.hash_secret
-            .as_ref()
-            .map_or(SANDBOX_SECRET, Secret::expose)
-    }
-
-    /// What the audit log keeps of this configuration: every setting that
-    /// decides where money goes and when, never the signing secret itself —
-    /// only the first 8 hex digits of its SHA-256, enough to see it rotated.
-    pub fn audit_view(&self) -> serde_json::Value {
-        use sha2::Digest as _;
-        let digest = hex::encode(sha2::Sha256::digest(self.secret().as_bytes()));
-        serde_json::json!({
-            "gateway": match self.gateway {
-                GatewayKind::Sandbox => "sandbox",
-                GatewayKind::Vnpay => "vnpay",
-            },
-            "tmn_code": self.tmn_code,
-            "pay_url": self.pay_url,
-            "api_url": self.api_url,
-            "notify_base_url": self.notify_base_url,
-            "expiry_secs": self.expiry_secs,
-            "requery_after_secs": self.requery_after_secs,
-            "signing_key_fingerprint": digest.get(..8).unwrap_or_default(),
-        })
-    }
 }
 
 /// Working sessions and the cut-off hour, local time (Asia/Ho_Chi_Minh), `HH:MM`.
@@ -678,27 +522,5 @@ impl Settings {
             None if self.is_production() => Vec::new(),
             None => DEV_ORIGINS.iter().map(|s| (*s).to_owned()).collect(),
         }
-    }
-}
-
-impl NotificationSettings {
-    /// Rules between the notification values; part of [`Settings::check`].
-    pub fn check(&self) -> Result<(), SettingsError> {
-        let invalid = |m: &str| Err(SettingsError::Invalid(format!("notifications.{m}")));
-        if self.max_attempts == 0 {
-            return invalid("max_attempts must be positive");
-        }
-        if !matches!(self.smtp_security.as_str(), "starttls" | "tls" | "none") {
-            return invalid("smtp_security must be starttls, tls or none");
-        }
-        if self.sms_timeout_ms == 0 || self.smtp_timeout_ms == 0 {
-            return invalid("sms_timeout_ms and smtp_timeout_ms must be positive");
-        }
-        if let Some(endpoint) = &self.sms_endpoint
-            && !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
-        {
-            return invalid("sms_endpoint must be an http(s) URL");
-        }
-        Ok(())
     }
 }
