@@ -132,9 +132,19 @@ pub fn nul_error() -> ApiError {
     )
 }
 
+/// Every JSON body of the API is an object; serde would also read a struct
+/// from an array of its fields in order (`[null, null]`), which the contract
+/// does not allow.
+fn not_an_object() -> ApiError {
+    data_error("", "the body must be a JSON object")
+}
+
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if json_has_nul(bytes) {
         return Err(nul_error());
+    }
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(not_an_object());
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
@@ -156,6 +166,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// A JSON value already read (for example to fingerprint it) into a type, with field errors.
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    if value.is_array() {
+        return Err(not_an_object());
+    }
     serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
         let path = err.path().to_string();
         let message = err.into_inner().to_string();
@@ -331,6 +344,22 @@ mod tests {
     struct Params {
         page: Option<u32>,
         online: Option<motcua_domain::procedure::OnlineFilter>,
+    }
+
+    #[test]
+    fn a_body_must_be_an_object_not_an_array_of_its_fields() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct AllOptional {
+            subject: Option<String>,
+            body: Option<String>,
+        }
+        for text in ["[null, null]", "  [\"a\", \"b\"]", "[]"] {
+            let e = parse_json::<AllOptional>(text.as_bytes()).unwrap_err();
+            assert_eq!(e.code, ErrorCode::ValidationFailed, "{text}");
+            assert!(from_value::<AllOptional>(serde_json::json!([null, null])).is_err());
+        }
+        assert!(parse_json::<AllOptional>(br#"{"body": null}"#).is_ok());
     }
 
     #[test]
