@@ -4,13 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read};
+mod processes;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+use processes::{collect, free_port, workdir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_motcua");
 const JWT: &str = "process-test-jwt-secret-never-to-be-logged-012345";
@@ -21,42 +24,6 @@ struct Server {
     stdout: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<Vec<String>>>,
     base: String,
-}
-
-fn collect(stream: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    lines
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn workdir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("motcua-pay-{}", uuid_like()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn uuid_like() -> String {
-    format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
 }
 
 fn start(dir: &PathBuf, database_url: &str, envs: &[(&str, &str)]) -> Server {
@@ -194,7 +161,7 @@ async fn login(client: &reqwest::Client, server: &Server, user: &str) -> String 
 
 #[tokio::test]
 async fn logs_never_carry_secrets_signatures_or_payment_links() {
-    let dir = workdir();
+    let dir = workdir("motcua-pay");
     let url = format!("sqlite://{}", dir.join("motcua.db").display());
     // The most verbose logging there is.
     let server = start(
@@ -278,7 +245,7 @@ async fn two_processes_expire_each_payment_once_and_reconcile_once() {
         eprintln!("skipped: MOTCUA_TEST_POSTGRES_URL not set");
         return;
     };
-    let dir = workdir();
+    let dir = workdir("motcua-pay");
     let url = db.url_string().to_owned();
     let seeding = start(&dir, &url, &[("MOTCUA__PAYMENTS__JOBS_INTERVAL_SECS", "0")]);
     let client = reqwest::Client::new();

@@ -10,10 +10,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod processes;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,6 +28,8 @@ use motcua_persistence::Backend;
 use motcua_persistence::testing::TestDb;
 use serde_json::{Value, json};
 use sha2::Sha256;
+
+use processes::{collect, free_port, workdir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_motcua");
 const JWT: &str = "webhook-process-test-jwt-secret-0123456789abcdef";
@@ -45,35 +48,6 @@ struct Server {
     stdout: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<Vec<String>>>,
     base: String,
-}
-
-fn collect(stream: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    lines
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn workdir() -> PathBuf {
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!("motcua-hooks-{}-{stamp}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// A server process with its webhook worker every 100 ms, allowed to send to
@@ -524,7 +498,7 @@ async fn two_processes_deliver_each_event_once(backend: Backend) {
         );
         return;
     };
-    let dir = workdir();
+    let dir = workdir("motcua-hooks");
     let url = db.url_string().to_owned();
     // A seeds (migrations, demo accounts); B joins the same database.
     let a = start(&dir, &url);
