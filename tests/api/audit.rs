@@ -816,7 +816,7 @@ async fn payment_configuration_changes_are_recorded(app: TestApp) {
         let pool = app.pool.clone();
         async move {
             actix_web::rt::task::spawn_blocking(move || {
-                motcua::record_payment_config(&pool, &payments).unwrap()
+                motcua::record_payment_config(&pool, &payments, chrono::Utc::now()).unwrap()
             })
             .await
             .unwrap()

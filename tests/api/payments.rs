@@ -917,6 +917,7 @@ async fn reconciliation_lists_discrepancies(app: TestApp) {
             "ghost-ref",
             "99999999",
             100_000,
+            app.clock.now(),
         )
         .unwrap();
     }

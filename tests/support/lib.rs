@@ -89,8 +89,9 @@ impl TestApp {
             actix_web::rt::task::spawn_blocking(move || {
                 let app = App::build_with_clock(settings, clock).expect("build the app");
                 let mut conn = app.conn().expect("connection");
-                motcua::seed::official_calendar(&mut conn).expect("seed the official calendar");
-                let demo = motcua::seed::demo(&mut conn).expect("seed demo data");
+                motcua::seed::official_calendar(&mut conn, app.clock.now())
+                    .expect("seed the official calendar");
+                let demo = motcua::seed::demo(&mut conn, app.clock.now()).expect("seed demo data");
                 (app, demo)
             })
             .await

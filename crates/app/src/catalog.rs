@@ -2,6 +2,7 @@
 //! event in the same transaction (created, changed, abolished). The catalog
 //! seeded at first start is initial data, not a change: it writes none.
 
+use chrono::{DateTime, Utc};
 use motcua_domain::audit::Actor;
 use motcua_domain::event::EventType;
 use motcua_domain::procedure::{ProcedureRecord, ProcedureSpec, ProcedureStatus};
@@ -14,9 +15,10 @@ pub fn create(
     spec: &ProcedureSpec,
     agency_id: Option<i64>,
     actor: &Actor,
+    at: DateTime<Utc>,
 ) -> StoreResult<ProcedureRecord> {
     write_tx(conn, |conn| {
-        let created = procedures::create(conn, spec, agency_id, actor)?;
+        let created = procedures::create(conn, spec, agency_id, actor, at)?;
         announce(conn, None, &created)?;
         Ok(created)
     })
@@ -29,10 +31,11 @@ pub fn update(
     spec: &ProcedureSpec,
     agency_id: Option<i64>,
     actor: &Actor,
+    at: DateTime<Utc>,
 ) -> StoreResult<ProcedureRecord> {
     write_tx(conn, |conn| {
         let before = procedures::get(conn, &spec.code)?.spec.status;
-        let updated = procedures::update(conn, spec, agency_id, actor)?;
+        let updated = procedures::update(conn, spec, agency_id, actor, at)?;
         announce(conn, Some(before), &updated)?;
         Ok(updated)
     })
@@ -43,10 +46,11 @@ pub fn abolish(
     conn: &mut AnyConnection,
     code: &str,
     actor: &Actor,
+    at: DateTime<Utc>,
 ) -> StoreResult<ProcedureRecord> {
     write_tx(conn, |conn| {
         let before = procedures::get(conn, code)?;
-        let abolished = procedures::abolish(conn, code, actor)?;
+        let abolished = procedures::abolish(conn, code, actor, at)?;
         if abolished.version != before.version {
             announce(conn, Some(before.spec.status), &abolished)?;
         }
@@ -61,6 +65,7 @@ pub fn import(
     default_agency: Option<i64>,
     first_index: usize,
     actor: &Actor,
+    at: DateTime<Utc>,
 ) -> StoreResult<ImportReport> {
     write_tx(conn, |conn| {
         let mut before: Vec<(String, Option<ProcedureStatus>)> = Vec::new();
@@ -77,7 +82,7 @@ pub fn import(
             };
             before.push((code, status));
         }
-        let report = procedures::import(conn, inputs, default_agency, first_index, actor)?;
+        let report = procedures::import(conn, inputs, default_agency, first_index, actor, at)?;
         if !report.applied {
             return Ok(report);
         }

@@ -158,6 +158,7 @@ fn bench_subjects(pool: &motcua_persistence::Pool) -> anyhow::Result<(i64, (User
                 email: None,
                 demo: true,
             },
+            chrono::Utc::now(),
         )?,
     };
     // The agency filter names one that handles the sector, so the query has rows to sum.

@@ -391,8 +391,9 @@ fn main() -> anyhow::Result<()> {
     let pool = app.pool.clone();
     {
         let mut c = pool.get()?;
-        motcua::seed::official_calendar(&mut c)?;
-        motcua::seed_if_empty(&mut c, true)?.context("the fresh database was not empty")?;
+        motcua::seed::official_calendar(&mut c, app.clock.now())?;
+        motcua::seed_if_empty(&mut c, true, app.clock.now())?
+            .context("the fresh database was not empty")?;
     }
     motcua::generate(&settings, &pool, 1, args.procedures, 1, 1)?;
     let mut conn = pool.get()?;

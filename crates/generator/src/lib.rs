@@ -44,6 +44,14 @@ pub struct Plan {
     pub placeholder: Placeholder,
 }
 
+impl Plan {
+    /// The first instant of the simulated years: agencies, accounts and
+    /// procedures exist from then on.
+    pub fn start(&self) -> DateTime<Utc> {
+        self.until - chrono::Duration::days(365 * i64::from(self.years))
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     pub agencies: usize,

@@ -2,7 +2,7 @@
 //! and a leader each, one citizen account, and procedures. Created through
 //! the ordinary repositories; what an earlier run created is kept.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use motcua_domain::Role;
 use motcua_domain::agency::NewAgency;
 use motcua_domain::audit::Actor as AuditActor;
@@ -85,6 +85,7 @@ fn account(
     role: Role,
     agency_id: Option<i64>,
     full_name: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<i64> {
     if let Some(u) = users::credentials(conn, username)? {
         return Ok(u.0.id);
@@ -102,6 +103,7 @@ fn account(
             email: None,
             demo: true,
         },
+        at,
     )?
     .id)
 }
@@ -121,6 +123,7 @@ fn agencies(conn: &mut AnyConnection, plan: &Plan) -> StoreResult<Vec<Agency>> {
                     level: AdminLevel::Province,
                     parent_id: None,
                 },
+                plan.start(),
             )?,
             Err(e) => return Err(e),
         };
@@ -131,6 +134,7 @@ fn agencies(conn: &mut AnyConnection, plan: &Plan) -> StoreResult<Vec<Agency>> {
             Role::Officer,
             Some(agency.id),
             "Cán bộ mô phỏng",
+            plan.start(),
         )?;
         let leader = account(
             conn,
@@ -138,6 +142,7 @@ fn agencies(conn: &mut AnyConnection, plan: &Plan) -> StoreResult<Vec<Agency>> {
             Role::Leader,
             Some(agency.id),
             "Lãnh đạo mô phỏng",
+            plan.start(),
         )?;
         out.push(Agency {
             id: agency.id,
@@ -222,6 +227,7 @@ pub fn world(conn: &mut AnyConnection, plan: &Plan, rng: &mut StdRng) -> StoreRe
         Role::Citizen,
         None,
         "Công dân mô phỏng",
+        plan.start(),
     )?;
     let mut procs = Vec::with_capacity(plan.procedures as usize);
     for i in 0..plan.procedures as usize {
@@ -235,6 +241,7 @@ pub fn world(conn: &mut AnyConnection, plan: &Plan, rng: &mut StdRng) -> StoreRe
                 &drawn,
                 Some(agencies[agency].id),
                 &AuditActor::system("synthetic"),
+                plan.start(),
             )?,
             Err(e) => return Err(e),
         };

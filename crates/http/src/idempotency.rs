@@ -121,11 +121,12 @@ where
     F: FnOnce(&mut AnyConnection) -> ApiResult<Written> + Send + 'static,
 {
     let caller = caller.to_owned();
+    let now = state.clock.now();
     let (outcome, replayed) = state
         .db(move |conn| {
             write_tx(conn, |conn| {
                 if let Some(key) = &key {
-                    let claim = idempotency::claim_in_tx(conn, &caller, key, &fingerprint)?;
+                    let claim = idempotency::claim_in_tx(conn, &caller, key, &fingerprint, now)?;
                     if let Some(earlier) = earlier_answer(claim)? {
                         return Ok((earlier, true));
                     }
@@ -188,8 +189,9 @@ async fn claim(
     fingerprint: String,
 ) -> ApiResult<Option<HttpResponse>> {
     let (c, k) = (caller.to_owned(), key.to_owned());
+    let now = state.clock.now();
     let claim = state
-        .db(move |conn| Ok(idempotency::claim(conn, &c, &k, &fingerprint)?))
+        .db(move |conn| Ok(idempotency::claim(conn, &c, &k, &fingerprint, now)?))
         .await?;
     Ok(earlier_answer(claim)?.map(|earlier| respond(&earlier, true)))
 }

@@ -5,6 +5,7 @@
 pub mod seed;
 pub mod telemetry;
 
+use chrono::{DateTime, Utc};
 use std::io::BufRead;
 use std::net::TcpListener;
 
@@ -44,11 +45,12 @@ fn conn(pool: &Pool) -> anyhow::Result<motcua_persistence::db::PooledConnection>
 pub fn seed_if_empty(
     conn: &mut AnyConnection,
     demo: bool,
+    at: DateTime<Utc>,
 ) -> anyhow::Result<Option<seed::DemoSeed>> {
     if !demo || !seed::is_empty(conn)? {
         return Ok(None);
     }
-    Ok(Some(seed::demo(conn)?))
+    Ok(Some(seed::demo(conn, at)?))
 }
 
 /// Appends a `payment_config` audit entry when the payment configuration a
@@ -58,6 +60,7 @@ pub fn seed_if_empty(
 pub fn record_payment_config(
     pool: &Pool,
     payments: &motcua_app::settings::PaymentSettings,
+    at: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
     let mut c = conn(pool)?;
     Ok(motcua_persistence::repo::audit::record_if_changed(
@@ -67,6 +70,7 @@ pub fn record_payment_config(
         "gateway",
         "configure",
         payments.audit_view(),
+        at,
     )?)
 }
 
@@ -85,16 +89,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(backend = ?app.backend, "database ready");
     let seeded = {
         let mut c = app.conn()?;
-        let years = seed::official_calendar(&mut c)?;
+        let years = seed::official_calendar(&mut c, app.clock.now())?;
         if !years.is_empty() {
             tracing::info!(?years, "official holidays seeded");
         }
-        seed_if_empty(&mut c, app.settings.demo_enabled())?
+        seed_if_empty(&mut c, app.settings.demo_enabled(), app.clock.now())?
     };
     if let Some(seeded) = &seeded {
         seed::print_demo_accounts(seeded);
     }
-    if record_payment_config(&app.pool, &app.settings.payments)? {
+    if record_payment_config(&app.pool, &app.settings.payments, app.clock.now())? {
         tracing::info!(
             "payment configuration changed since the last start: recorded in the audit log"
         );
@@ -160,6 +164,7 @@ pub fn create_admin(
     }
     let hash = hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut c = conn(pool)?;
+    let now = motcua_app::Clock::system().now();
     let user = motcua_persistence::write_tx(&mut c, |c| {
         let user = users::insert(
             c,
@@ -174,6 +179,7 @@ pub fn create_admin(
                 email: None,
                 demo: false,
             },
+            now,
         )
         .map_err(|e| {
             if e.is_conflict_on("username") {
@@ -200,6 +206,7 @@ pub fn create_admin(
                 None,
                 Some(after),
             ),
+            now,
         )?;
         Ok::<_, anyhow::Error>(user)
     })?;
@@ -244,6 +251,7 @@ pub fn import_catalog(
         default,
         first,
         &motcua_domain::audit::Actor::system("cli"),
+        motcua_app::Clock::system().now(),
     )?)
 }
 
@@ -271,8 +279,9 @@ pub fn generate(
         bail!("--procedures and --years must be at least 1");
     }
     let mut c = conn(pool)?;
-    seed::official_calendar(&mut c)?;
-    if let Some(seeded) = seed_if_empty(&mut c, settings.demo_enabled())? {
+    let now = motcua_app::Clock::system().now();
+    seed::official_calendar(&mut c, now)?;
+    if let Some(seeded) = seed_if_empty(&mut c, settings.demo_enabled(), now)? {
         seed::print_demo_accounts(&seeded);
     }
     let key = "synthetic-placeholder-pdf";
@@ -283,7 +292,7 @@ pub fn generate(
         dossiers,
         procedures,
         years,
-        until: motcua_app::Clock::system().now(),
+        until: now,
         seed,
         placeholder: motcua_generator::Placeholder {
             storage_key: key.to_owned(),

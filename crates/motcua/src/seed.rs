@@ -2,6 +2,7 @@
 //! always; demo agencies, accounts and the catalog when demo data is on.
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use motcua_app::password::{hash_password, random_token};
 use motcua_domain::Role;
 use motcua_domain::agency::NewAgency;
@@ -27,7 +28,7 @@ struct HolidayDay {
 
 /// Seeds the official calendar for every year in the file that was never
 /// seeded; returns the years seeded now. Admin edits are never overwritten.
-pub fn official_calendar(conn: &mut AnyConnection) -> anyhow::Result<Vec<i32>> {
+pub fn official_calendar(conn: &mut AnyConnection, at: DateTime<Utc>) -> anyhow::Result<Vec<i32>> {
     let file: HolidayFile = serde_json::from_str(HOLIDAYS_JSON).context("data/holidays.json")?;
     let days: Vec<motcua_persistence::repo::calendar::DayOverride> = file
         .days
@@ -38,7 +39,7 @@ pub fn official_calendar(conn: &mut AnyConnection) -> anyhow::Result<Vec<i32>> {
             name: d.name,
         })
         .collect();
-    Ok(motcua_persistence::repo::calendar::seed(conn, &days)?)
+    Ok(motcua_persistence::repo::calendar::seed(conn, &days, at)?)
 }
 
 /// The demo catalog shipped in `data/catalog.json`.
@@ -136,7 +137,7 @@ const DEMO_ACCOUNTS: [(&str, Role, Option<&str>, &str); 6] = [
 ];
 
 /// The demo agencies; returns the department's id.
-fn insert_demo_agencies(conn: &mut AnyConnection) -> StoreResult<i64> {
+fn insert_demo_agencies(conn: &mut AnyConnection, at: DateTime<Utc>) -> StoreResult<i64> {
     let mut department_id = 0;
     for (code, name, level, division) in demo_agencies() {
         let parent_id = if division { Some(department_id) } else { None };
@@ -148,6 +149,7 @@ fn insert_demo_agencies(conn: &mut AnyConnection) -> StoreResult<i64> {
                 level,
                 parent_id,
             },
+            at,
         )?;
         if code == DEMO_DEPARTMENT {
             department_id = agency.id;
@@ -161,6 +163,7 @@ fn insert_demo_user(
     conn: &mut AnyConnection,
     (username, role, agency, name): (&str, Role, Option<&str>, &str),
     hash: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<User> {
     let agency_id = match agency {
         Some(code) => Some(agencies::by_code(conn, code)?.id),
@@ -174,7 +177,7 @@ fn insert_demo_user(
             email: Some("dan.demo@example.vn"),
             ..Default::default()
         };
-        Some(applicants::insert_person(conn, &person)?.id)
+        Some(applicants::insert_person(conn, &person, at)?.id)
     } else {
         None
     };
@@ -191,6 +194,7 @@ fn insert_demo_user(
             email: None,
             demo: true,
         },
+        at,
     )?;
     // The demo citizen stands for someone whose card was checked at the counter.
     if let Some(applicant_id) = applicant_id {
@@ -201,7 +205,7 @@ fn insert_demo_user(
             motcua_domain::access::VerificationMethod::Counter,
             None,
             Some("demo seed"),
-            motcua_persistence::time::now(),
+            at,
         )?;
     }
     Ok(user)
@@ -209,7 +213,7 @@ fn insert_demo_user(
 
 /// Seeds demo agencies, one account per role with fresh random passwords,
 /// and the catalog. All in one transaction.
-pub fn demo(conn: &mut AnyConnection) -> anyhow::Result<DemoSeed> {
+pub fn demo(conn: &mut AnyConnection, at: DateTime<Utc>) -> anyhow::Result<DemoSeed> {
     let specs = motcua_app::catalog_import::parse_json(CATALOG_JSON.as_bytes())
         .map_err(|e| anyhow::anyhow!("data/catalog.json: {e}"))?;
     let mut hashed = Vec::new();
@@ -219,10 +223,10 @@ pub fn demo(conn: &mut AnyConnection) -> anyhow::Result<DemoSeed> {
         hashed.push((username, role, agency, name, password, hash));
     }
     write_tx(conn, |conn| {
-        let department_id = insert_demo_agencies(conn)?;
+        let department_id = insert_demo_agencies(conn, at)?;
         let mut accounts = Vec::new();
         for (username, role, agency, name, password, hash) in &hashed {
-            insert_demo_user(conn, (username, *role, *agency, name), hash)?;
+            insert_demo_user(conn, (username, *role, *agency, name), hash, at)?;
             accounts.push(DemoAccount {
                 username: (*username).to_owned(),
                 password: password.clone(),
@@ -235,6 +239,7 @@ pub fn demo(conn: &mut AnyConnection) -> anyhow::Result<DemoSeed> {
             Some(department_id),
             0,
             &motcua_domain::audit::Actor::system("seed"),
+            at,
         )?;
         if !report.applied {
             let bad: Vec<String> = report

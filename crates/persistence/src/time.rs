@@ -11,8 +11,3 @@ pub fn to_db(at: DateTime<Utc>) -> NaiveDateTime {
 pub fn from_db(at: NaiveDateTime) -> DateTime<Utc> {
     at.and_utc()
 }
-
-/// Current time, already at storage precision.
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}

@@ -65,12 +65,19 @@ pub fn attach(
                 reused: false,
                 stage: stage.as_str(),
             },
+            now,
         )?;
         if stage == DocumentStage::Submission && dossier.received_at.is_some() {
             // A scan of a received paper joins the store like the other accepted documents.
             documents::store(conn, &[document_id.to_owned()])?;
         }
-        if !dossiers::update(conn, dossier.id, dossier.version, &Change::from(&dossier))? {
+        if !dossiers::update_at(
+            conn,
+            dossier.id,
+            dossier.version,
+            &Change::from(&dossier),
+            now,
+        )? {
             return Err(WorkflowError::Stale {
                 current: dossier.version,
             });

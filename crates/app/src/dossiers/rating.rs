@@ -1,5 +1,6 @@
 //! The applicant's rating of the service.
 
+use chrono::{DateTime, Utc};
 use motcua_domain::Role;
 use motcua_domain::rules::{Comment, TextRule};
 use motcua_domain::text::nfc;
@@ -16,6 +17,7 @@ pub fn rate(
     code: &str,
     score: motcua_domain::dossier::RatingScore,
     comment: Option<&str>,
+    now: DateTime<Utc>,
 ) -> WorkflowResult<dossiers::Rating> {
     write_tx(conn, |conn| {
         let (dossier, actor) = visible(conn, caller, code)?;
@@ -38,14 +40,21 @@ pub fn rate(
         {
             return Err(invalid("comment", Problem::TooLong { max: Comment::MAX }));
         }
-        let rating = dossiers::rate(conn, dossier.id, caller.user_id, score, comment.as_deref())
-            .map_err(|e| {
-                if matches!(e, StoreError::Conflict(_)) {
-                    WorkflowError::AlreadyRated
-                } else {
-                    e.into()
-                }
-            })?;
+        let rating = dossiers::rate(
+            conn,
+            dossier.id,
+            caller.user_id,
+            score,
+            comment.as_deref(),
+            now,
+        )
+        .map_err(|e| {
+            if matches!(e, StoreError::Conflict(_)) {
+                WorkflowError::AlreadyRated
+            } else {
+                e.into()
+            }
+        })?;
         kpi::refresh(conn, dossier.id)?;
         Ok(rating)
     })

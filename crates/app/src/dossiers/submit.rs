@@ -92,7 +92,7 @@ pub fn file(
     if !submission::may_file_at(caller.role, caller.agency_id, agency.id) {
         return Err(WorkflowError::Forbidden);
     }
-    let applicant = applicant_for(conn, caller, input.applicant.as_ref(), &mut errors)?;
+    let applicant = applicant_for(conn, caller, input.applicant.as_ref(), &mut errors, now)?;
     let mut uploads = HashMap::new();
     let mut uses = HashMap::new();
     for id in input
@@ -445,6 +445,7 @@ fn applicant_for(
     caller: Principal,
     given: Option<&ApplicantInput>,
     errors: &mut FieldErrors,
+    now: DateTime<Utc>,
 ) -> WorkflowResult<Applicant> {
     if caller.role == Role::Citizen {
         let user = users::by_id(conn, caller.user_id)?;
@@ -488,6 +489,7 @@ fn applicant_for(
                 email: email.as_deref(),
                 address: address.as_deref(),
             },
+            now,
         )?,
         ApplicantIdentity::Organization(code) => applicants::insert_organization(
             conn,
@@ -498,6 +500,7 @@ fn applicant_for(
                 email: email.as_deref(),
                 address: address.as_deref(),
             },
+            now,
         )?,
     })
 }

@@ -43,7 +43,7 @@ pub fn handle(
     };
     let txn_ref = params.get("vnp_TxnRef").map(String::as_str);
     if let Err(error) =
-        repo::record_notification(conn, gateway.name(), raw_query, txn_ref, reply.code())
+        repo::record_notification(conn, gateway.name(), raw_query, txn_ref, reply.code(), now)
     {
         tracing::error!(%error, "could not keep the raw notification");
     }

@@ -212,8 +212,9 @@ fn load_data(
 ) -> anyhow::Result<(motcua_domain::user::User, i64, i64, Template)> {
     let demo = {
         let mut c = pool.get()?;
-        motcua::seed::official_calendar(&mut c)?;
-        motcua::seed_if_empty(&mut c, true)?.context("the fresh database was not empty")?
+        let now = chrono::Utc::now();
+        motcua::seed::official_calendar(&mut c, now)?;
+        motcua::seed_if_empty(&mut c, true, now)?.context("the fresh database was not empty")?
     };
     motcua::generate(settings, pool, args.dossiers, args.procedures, 1, 1)?;
     let officer_name = demo

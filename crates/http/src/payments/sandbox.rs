@@ -44,6 +44,7 @@ fn notify_base(state: &AppState) -> String {
 )]
 #[get("/sandbox/vnpay/pay")]
 pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
     let params = motcua_app::payments::notify::parse(req.query_string());
     let gateway = state.gateway.clone();
     if !vnpay::verify(&params, gateway.secret())
@@ -57,14 +58,14 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Htt
     let amount: i64 = get("vnp_Amount")
         .parse()
         .map_err(|_| ApiError::new(ErrorCode::BadRequest))?;
-    let expired = vnpay::parse_time(&get("vnp_ExpireDate")).is_some_and(|e| e < state.clock.now());
+    let expired = vnpay::parse_time(&get("vnp_ExpireDate")).is_some_and(|e| e < now);
     let txn_no = format!(
         "{}",
         10_000_000 + (uuid::Uuid::new_v4().as_u128() % 89_999_999)
     );
     let (r, no) = (txn_ref.clone(), txn_no);
     let tx = state
-        .db(move |conn| Ok(repo::sandbox_open(conn, &r, &no, amount)?))
+        .db(move |conn| Ok(repo::sandbox_open(conn, &r, &no, amount, now)?))
         .await?;
     let e = |s: &str| html_escape::encode_text(s).into_owned();
     let buttons = if expired || tx.status != "pending" {
@@ -246,6 +247,7 @@ async fn complete(
     outcome: SandboxOutcome,
     notify: Notify,
 ) -> ApiResult<CompleteReport> {
+    let now = state.clock.now();
     let r = txn_ref.to_owned();
     let tx = state
         .db(move |conn| repo::sandbox_get(conn, &r)?.ok_or_else(ApiError::not_found))
@@ -260,10 +262,19 @@ async fn complete(
         SandboxOutcome::Cancel => ("cancelled", "24", "02"),
         SandboxOutcome::Hold => ("held", "07", "07"),
     };
-    let pay_date = vnpay::format_time(state.clock.now());
+    let pay_date = vnpay::format_time(now);
     let (r, d) = (tx.txn_ref.clone(), pay_date.clone());
     state
-        .db(move |conn| Ok(repo::sandbox_settle(conn, &r, status, response_code, &d)?))
+        .db(move |conn| {
+            Ok(repo::sandbox_settle(
+                conn,
+                &r,
+                status,
+                response_code,
+                &d,
+                now,
+            )?)
+        })
         .await?;
     let secret = state.gateway.secret().to_owned();
     let params = notification(state, &tx, response_code, txn_status, &pay_date);

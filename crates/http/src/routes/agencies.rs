@@ -67,6 +67,7 @@ pub async fn create(
     req: HttpRequest,
     body: Json<NewAgency>,
 ) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
     caller.require(&[Role::Admin])?;
     let actor = crate::routes::audit::actor(&req, &caller);
     let agency = body.0.normalized();
@@ -79,7 +80,7 @@ pub async fn create(
                         ApiError::field("parent_id", Problem::rule(RuleCode::UnknownAgency))
                     })?;
                 }
-                let created = agencies::insert(conn, &agency).map_err(|e| {
+                let created = agencies::insert(conn, &agency, now).map_err(|e| {
                     if e.is_conflict_on("code") {
                         ApiError::new(ErrorCode::AlreadyExists)
                     } else {
@@ -92,6 +93,7 @@ pub async fn create(
                     conn,
                     &actor,
                     &Change::new(EntityType::Agency, created.id, "create", None, Some(after)),
+                    now,
                 )?;
                 Ok(created)
             })

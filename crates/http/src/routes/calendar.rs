@@ -178,6 +178,7 @@ pub async fn set(
     date: web::Path<String>,
     body: Json<DayRequest>,
 ) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
     caller.require(&[Role::Admin])?;
     let actor = crate::routes::audit::actor(&req, &caller);
     let date = parse_date(&date)?;
@@ -206,7 +207,7 @@ pub async fn set(
             };
             write_tx(conn, |conn| {
                 let before = calendar::get(conn, date)?;
-                calendar::put(conn, &exception, Some(by))?;
+                calendar::put(conn, &exception, Some(by), now)?;
                 audit::record(
                     conn,
                     &actor,
@@ -217,6 +218,7 @@ pub async fn set(
                         before.as_ref().map(day_json).transpose()?,
                         Some(day_json(&exception)?),
                     ),
+                    now,
                 )?;
                 Ok::<_, ApiError>(())
             })?;
@@ -240,6 +242,7 @@ pub async fn remove(
     req: HttpRequest,
     date: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
     caller.require(&[Role::Admin])?;
     let actor = crate::routes::audit::actor(&req, &caller);
     let date = parse_date(&date)?;
@@ -260,6 +263,7 @@ pub async fn remove(
                         Some(day_json(&before)?),
                         None,
                     ),
+                    now,
                 )?;
                 Ok(true)
             })
@@ -310,6 +314,7 @@ pub async fn confirm_year(
     path: web::Path<i32>,
     body: Option<Json<ConfirmYearRequest>>,
 ) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
     caller.require(&[Role::Admin])?;
     let target_year = path.into_inner();
     let (Some(first), Some(last)) = (
@@ -342,7 +347,7 @@ pub async fn confirm_year(
                     "No holiday of this year is entered: enter the official notice's days, or confirm with adopt_generated.",
                 ));
             }
-            calendar::confirm(conn, target_year, &adopted, Some(by))?;
+            calendar::confirm(conn, target_year, &adopted, Some(by), now)?;
             let cal = calendar::load(conn, hours)?;
             let working_days =
                 cal.working_days_between(first, last) + u32::from(cal.is_working_day(first));

@@ -164,13 +164,14 @@ pub async fn create(
     req: HttpRequest,
     body: Json<ProcedureSpec>,
 ) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
     caller.require(&[Role::Admin])?;
     let actor = audit::actor(&req, &caller);
     let spec = body.0.prepared()?;
     let created = state
         .db(move |conn| {
             let agency = resolve_agency(conn, &spec)?;
-            motcua_app::catalog::create(conn, &spec, agency, &actor).map_err(|e| {
+            motcua_app::catalog::create(conn, &spec, agency, &actor, now).map_err(|e| {
                 if e.is_conflict_on("code") {
                     ApiError::new(ErrorCode::AlreadyExists).detail(
                         "Mã thủ tục đã tồn tại.",
@@ -208,6 +209,7 @@ pub async fn update(
     code: web::Path<String>,
     body: Json<ProcedureSpec>,
 ) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
     let precondition = IfMatch::of(&req);
     caller.require(&[Role::Admin])?;
     let actor = audit::actor(&req, &caller);
@@ -227,7 +229,9 @@ pub async fn update(
                 let current = procedures::lock(conn, &spec.code)?;
                 precondition.check(&etag::of_version(current.version))?;
                 let agency = resolve_agency(conn, &spec)?;
-                Ok(motcua_app::catalog::update(conn, &spec, agency, &actor)?)
+                Ok(motcua_app::catalog::update(
+                    conn, &spec, agency, &actor, now,
+                )?)
             })
         })
         .await?;
@@ -246,11 +250,12 @@ pub async fn abolish(
     req: HttpRequest,
     code: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
     caller.require(&[Role::Admin])?;
     let actor = audit::actor(&req, &caller);
     let code = code.into_inner();
     let abolished = state
-        .db(move |conn| Ok(motcua_app::catalog::abolish(conn, &code, &actor)?))
+        .db(move |conn| Ok(motcua_app::catalog::abolish(conn, &code, &actor, now)?))
         .await?;
     tracing::info!(code = %abolished.spec.code, by = caller.user_id, "procedure abolished");
     Ok(HttpResponse::Ok().json(abolished))
@@ -283,6 +288,7 @@ pub async fn import(
     query: Query<ImportQuery>,
     mut payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
     caller.require(&[Role::Admin])?;
     let content_type = req
         .headers()
@@ -332,6 +338,7 @@ pub async fn import(
                 default,
                 first_index,
                 &actor,
+                now,
             )?)
         })
         .await?;

@@ -166,6 +166,7 @@ pub async fn store_upload(
     );
     let size = i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX);
     let doc_id = id.clone();
+    let now = state.clock.now();
     let inserted = state
         .db(move |conn| {
             let applicant_id = workflow::applicant_of(conn, who)?;
@@ -182,6 +183,7 @@ pub async fn store_upload(
                     size_bytes: size,
                     sha256: &sha,
                 },
+                now,
             )?)
         })
         .await;

@@ -359,7 +359,7 @@ pub async fn grant(
                 let before = integrations::grants_of(conn, user_id)?;
                 integrations::grant(conn, user_id, agency_id, admin, clock.now())?;
                 let after = integrations::grants_of(conn, user_id)?;
-                audit_grants(conn, &actor, user_id, "grant", &before, &after)?;
+                audit_grants(conn, &actor, user_id, "grant", &before, &after, clock.now())?;
                 Ok(after)
             })
         })
@@ -385,6 +385,7 @@ pub async fn revoke(
     caller.require(&[Role::Admin])?;
     let (user_id, agency_id) = path.into_inner();
     let actor = crate::routes::audit::actor(&req, &caller);
+    let clock = state.clock.clone();
     let removed = state
         .db(move |conn| {
             write_tx(conn, |conn| {
@@ -393,7 +394,15 @@ pub async fn revoke(
                 let removed = integrations::revoke(conn, user_id, agency_id)?;
                 if removed {
                     let after = integrations::grants_of(conn, user_id)?;
-                    audit_grants(conn, &actor, user_id, "revoke", &before, &after)?;
+                    audit_grants(
+                        conn,
+                        &actor,
+                        user_id,
+                        "revoke",
+                        &before,
+                        &after,
+                        clock.now(),
+                    )?;
                 }
                 Ok(removed)
             })
@@ -445,6 +454,7 @@ fn audit_grants<T: serde::Serialize>(
     action: &str,
     before: &T,
     after: &T,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<()> {
     let as_json = |list: &T| {
         serde_json::to_value(list)
@@ -458,6 +468,7 @@ fn audit_grants<T: serde::Serialize>(
         action,
         Some(as_json(before)?),
         Some(as_json(after)?),
+        now,
     )?;
     Ok(())
 }

@@ -197,6 +197,7 @@ pub async fn create(
     req: HttpRequest,
     body: Json<CreateUserRequest>,
 ) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
     caller.require(&[Role::Admin])?;
     let actor = actor(&req, &caller);
     let body = body.0;
@@ -251,6 +252,7 @@ pub async fn create(
                         email: email.as_deref(),
                         demo: false,
                     },
+                    now,
                 )
                 .map_err(|e| {
                     if e.is_conflict_on("username") {
@@ -269,6 +271,7 @@ pub async fn create(
                         None,
                         Some(audit_json(&user, false)),
                     ),
+                    now,
                 )?;
                 Ok(user)
             })
@@ -351,6 +354,7 @@ pub async fn update(
     id: web::Path<i64>,
     body: Json<UpdateUserRequest>,
 ) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
     let precondition = IfMatch::of(&req);
     caller.require(&[Role::Admin])?;
     let actor = actor(&req, &caller);
@@ -403,7 +407,6 @@ pub async fn update(
         active: body.active,
         password_hash,
     };
-    let now = state.clock.now();
     let user = state
         .db(move |conn| {
             write_tx(conn, |conn| {
@@ -417,7 +420,7 @@ pub async fn update(
                     })?;
                 }
                 let new_password = changes.password_hash.is_some();
-                let user = users::update(conn, id, changes)?;
+                let user = users::update(conn, id, changes, now)?;
                 if ends_sessions {
                     sessions::revoke_user(conn, id, now)?;
                 }
@@ -435,6 +438,7 @@ pub async fn update(
                         Some(before_json),
                         Some(after_json),
                     ),
+                    now,
                 )?;
                 Ok(user)
             })

@@ -1,9 +1,9 @@
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use motcua_domain::agency::{Agency, AgencyRef, NewAgency};
 
 use crate::schema::agencies;
-use crate::time::{from_db, now, to_db};
+use crate::time::{from_db, to_db};
 use crate::{AnyConnection, StoreResult, parse_enum};
 
 #[derive(Queryable, Selectable)]
@@ -30,14 +30,18 @@ impl Row {
     }
 }
 
-pub fn insert(conn: &mut AnyConnection, agency: &NewAgency) -> StoreResult<Agency> {
+pub fn insert(
+    conn: &mut AnyConnection,
+    agency: &NewAgency,
+    at: DateTime<Utc>,
+) -> StoreResult<Agency> {
     let row: Row = diesel::insert_into(agencies::table)
         .values((
             agencies::code.eq(&agency.code),
             agencies::name.eq(&agency.name),
             agencies::level.eq(agency.level.as_str()),
             agencies::parent_id.eq(agency.parent_id),
-            agencies::created_at.eq(to_db(now())),
+            agencies::created_at.eq(to_db(at)),
         ))
         .get_result(conn)?;
     row.into_domain()

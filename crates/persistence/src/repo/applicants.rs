@@ -1,9 +1,9 @@
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::schema::applicants;
-use crate::time::{from_db, now, to_db};
+use crate::time::{from_db, to_db};
 use crate::{AnyConnection, StoreResult};
 
 /// A person or organisation that files dossiers.
@@ -89,8 +89,12 @@ pub struct NewPerson<'a> {
     pub address: Option<&'a str>,
 }
 
-pub fn insert_person(conn: &mut AnyConnection, person: &NewPerson<'_>) -> StoreResult<Applicant> {
-    let at = to_db(now());
+pub fn insert_person(
+    conn: &mut AnyConnection,
+    person: &NewPerson<'_>,
+    at: DateTime<Utc>,
+) -> StoreResult<Applicant> {
+    let at = to_db(at);
     // The row as written comes back with the insert: no read after it.
     let row = diesel::insert_into(applicants::table)
         .values((
@@ -121,8 +125,9 @@ pub struct NewOrganization<'a> {
 pub fn insert_organization(
     conn: &mut AnyConnection,
     org: &NewOrganization<'_>,
+    at: DateTime<Utc>,
 ) -> StoreResult<Applicant> {
-    let at = to_db(now());
+    let at = to_db(at);
     // The row as written comes back with the insert: no read after it.
     let row = diesel::insert_into(applicants::table)
         .values((

@@ -8,13 +8,18 @@ use motcua_domain::audit::{Actor, AuditEntry, Change, EntityType, changed_fields
 use motcua_domain::page::{Page, PageRequest};
 
 use crate::schema::{audit_log, users};
-use crate::time::{from_db, now, to_db};
+use crate::time::{from_db, to_db};
 use crate::{AnyConnection, StoreError, StoreResult};
 
 /// Appends one entry for `change`, made by `actor`, in the caller's
 /// transaction. The account's username and name are read now, so the entry
 /// keeps them even if the account is renamed later. Returns the entry's id.
-pub fn record(conn: &mut AnyConnection, actor: &Actor, change: &Change) -> StoreResult<i64> {
+pub fn record(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    change: &Change,
+    at: DateTime<Utc>,
+) -> StoreResult<i64> {
     let (username, name) = actor_names(conn, actor)?;
     let json = |v: &Option<serde_json::Value>| -> StoreResult<Option<String>> {
         v.as_ref()
@@ -23,7 +28,7 @@ pub fn record(conn: &mut AnyConnection, actor: &Actor, change: &Change) -> Store
     };
     let id = diesel::insert_into(audit_log::table)
         .values((
-            audit_log::at.eq(to_db(now())),
+            audit_log::at.eq(to_db(at)),
             audit_log::actor_id.eq(actor.user_id),
             audit_log::actor_username.eq(username),
             audit_log::actor_name.eq(name),
@@ -70,6 +75,7 @@ pub fn record_if_changed(
     entity_id: &str,
     action: &str,
     after: serde_json::Value,
+    at: DateTime<Utc>,
 ) -> StoreResult<bool> {
     crate::write_tx(conn, |conn| {
         // Servers starting together record a change once: on PostgreSQL they
@@ -82,7 +88,7 @@ pub fn record_if_changed(
         if change.before == change.after {
             return Ok(false);
         }
-        record(conn, actor, &change)?;
+        record(conn, actor, &change, at)?;
         Ok(true)
     })
 }
@@ -97,6 +103,7 @@ pub fn record_integration_grant(
     action: &str,
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
+    at: DateTime<Utc>,
 ) -> StoreResult<i64> {
     record(
         conn,
@@ -108,6 +115,7 @@ pub fn record_integration_grant(
             before,
             after,
         ),
+        at,
     )
 }
 

@@ -1,13 +1,13 @@
 //! The working calendar's exceptions: public holidays on weekdays and
 //! make-up working days on weekends.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 use motcua_domain::calendar::{DayKind, WorkingCalendar, WorkingHours};
 use serde::Serialize;
 
 use crate::schema::{calendar_days, calendar_seeded_years};
-use crate::time::{now, to_db};
+use crate::time::to_db;
 use crate::{AnyConnection, StoreResult, insert_or_ignore, parse_enum, write_tx};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -53,6 +53,7 @@ pub fn confirm(
     year: i32,
     adopt_generated: &[DayOverride],
     by: Option<i64>,
+    at: DateTime<Utc>,
 ) -> StoreResult<bool> {
     write_tx(conn, |conn| {
         let inserted = insert_or_ignore!(
@@ -60,7 +61,7 @@ pub fn confirm(
             calendar_seeded_years::table,
             (
                 calendar_seeded_years::year.eq(year),
-                calendar_seeded_years::seeded_at.eq(to_db(now()))
+                calendar_seeded_years::seeded_at.eq(to_db(at))
             )
         )?;
         if inserted == 0 {
@@ -74,7 +75,7 @@ pub fn confirm(
                     calendar_days::day.eq(day.date),
                     calendar_days::kind.eq(day.kind.as_str()),
                     calendar_days::name.eq(&day.name),
-                    calendar_days::updated_at.eq(to_db(now())),
+                    calendar_days::updated_at.eq(to_db(at)),
                     calendar_days::updated_by.eq(by),
                 )
             )?;
@@ -124,7 +125,12 @@ pub fn get(conn: &mut AnyConnection, date: NaiveDate) -> StoreResult<Option<DayO
 }
 
 /// Sets a day's exception, replacing any earlier one.
-pub fn put(conn: &mut AnyConnection, day: &DayOverride, by: Option<i64>) -> StoreResult<()> {
+pub fn put(
+    conn: &mut AnyConnection,
+    day: &DayOverride,
+    by: Option<i64>,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
     write_tx(conn, |conn| {
         diesel::delete(calendar_days::table.find(day.date)).execute(conn)?;
         diesel::insert_into(calendar_days::table)
@@ -132,7 +138,7 @@ pub fn put(conn: &mut AnyConnection, day: &DayOverride, by: Option<i64>) -> Stor
                 calendar_days::day.eq(day.date),
                 calendar_days::kind.eq(day.kind.as_str()),
                 calendar_days::name.eq(&day.name),
-                calendar_days::updated_at.eq(to_db(now())),
+                calendar_days::updated_at.eq(to_db(at)),
                 calendar_days::updated_by.eq(by),
             ))
             .execute(conn)?;
@@ -147,7 +153,11 @@ pub fn delete(conn: &mut AnyConnection, date: NaiveDate) -> StoreResult<bool> {
 
 /// Seeds the official days of each year not seeded before; a year an admin
 /// has already edited is left alone. Returns the years seeded now.
-pub fn seed(conn: &mut AnyConnection, days: &[DayOverride]) -> StoreResult<Vec<i32>> {
+pub fn seed(
+    conn: &mut AnyConnection,
+    days: &[DayOverride],
+    at: DateTime<Utc>,
+) -> StoreResult<Vec<i32>> {
     let mut years: Vec<i32> = days.iter().map(|d| d.date.year()).collect();
     years.sort_unstable();
     years.dedup();
@@ -159,7 +169,7 @@ pub fn seed(conn: &mut AnyConnection, days: &[DayOverride]) -> StoreResult<Vec<i
                 calendar_seeded_years::table,
                 (
                     calendar_seeded_years::year.eq(year),
-                    calendar_seeded_years::seeded_at.eq(to_db(now()))
+                    calendar_seeded_years::seeded_at.eq(to_db(at))
                 )
             )?;
             if inserted == 0 {
@@ -173,7 +183,7 @@ pub fn seed(conn: &mut AnyConnection, days: &[DayOverride]) -> StoreResult<Vec<i
                         calendar_days::day.eq(day.date),
                         calendar_days::kind.eq(day.kind.as_str()),
                         calendar_days::name.eq(&day.name),
-                        calendar_days::updated_at.eq(to_db(now())),
+                        calendar_days::updated_at.eq(to_db(at)),
                         calendar_days::updated_by.eq(None::<i64>),
                     )
                 )?;

@@ -1,9 +1,9 @@
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use motcua_domain::document::{Document, DocumentKind};
 
 use crate::schema::{documents, dossier_documents};
-use crate::time::{from_db, now, to_db};
+use crate::time::{from_db, to_db};
 use crate::{AnyConnection, StoreResult, parse_enum};
 
 #[derive(Queryable, Selectable)]
@@ -52,7 +52,11 @@ pub struct NewDocument<'a> {
     pub sha256: &'a str,
 }
 
-pub fn insert(conn: &mut AnyConnection, doc: &NewDocument<'_>) -> StoreResult<Document> {
+pub fn insert(
+    conn: &mut AnyConnection,
+    doc: &NewDocument<'_>,
+    at: DateTime<Utc>,
+) -> StoreResult<Document> {
     diesel::insert_into(documents::table)
         .values((
             documents::id.eq(doc.id),
@@ -66,7 +70,7 @@ pub fn insert(conn: &mut AnyConnection, doc: &NewDocument<'_>) -> StoreResult<Do
             documents::sha256.eq(doc.sha256),
             documents::storage_key.eq(doc.id),
             documents::in_store.eq(false),
-            documents::created_at.eq(to_db(now())),
+            documents::created_at.eq(to_db(at)),
         ))
         .execute(conn)?;
     get(conn, doc.id)

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
 use crate::schema::idempotency_keys;
-use crate::time::{from_db, now, to_db};
+use crate::time::{from_db, to_db};
 use crate::{AnyConnection, StoreResult, insert_or_ignore, write_tx};
 
 /// Keys are kept this long.
@@ -35,8 +35,9 @@ pub fn claim(
     caller: &str,
     key: &str,
     fingerprint: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<Claim> {
-    write_tx(conn, |conn| claim_in_tx(conn, caller, key, fingerprint))
+    write_tx(conn, |conn| claim_in_tx(conn, caller, key, fingerprint, at))
 }
 
 /// Claims a key in the caller's write transaction, e.g. the one doing the
@@ -46,9 +47,9 @@ pub fn claim_in_tx(
     caller: &str,
     key: &str,
     fingerprint: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<Claim> {
     {
-        let at = now();
         // Expired keys and abandoned claims make room for a new claim.
         diesel::delete(
             idempotency_keys::table

@@ -1,11 +1,11 @@
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use motcua_domain::Role;
 use motcua_domain::page::{Page, PageRequest};
 use motcua_domain::user::User;
 
 use crate::schema::users;
-use crate::time::{from_db, now, to_db};
+use crate::time::{from_db, to_db};
 use crate::{AnyConnection, StoreResult, parse_enum};
 
 diesel::define_sql_function! {
@@ -62,8 +62,12 @@ pub struct NewUser<'a> {
     pub demo: bool,
 }
 
-pub fn insert(conn: &mut AnyConnection, user: &NewUser<'_>) -> StoreResult<User> {
-    let at = to_db(now());
+pub fn insert(
+    conn: &mut AnyConnection,
+    user: &NewUser<'_>,
+    at: DateTime<Utc>,
+) -> StoreResult<User> {
+    let at = to_db(at);
     let id: i64 = diesel::insert_into(users::table)
         .values((
             users::username.eq(user.username),
@@ -107,9 +111,9 @@ pub fn credentials(
         .transpose()
 }
 
-pub fn record_login(conn: &mut AnyConnection, id: i64) -> StoreResult<()> {
+pub fn record_login(conn: &mut AnyConnection, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
     diesel::update(users::table.find(id))
-        .set(users::last_login_at.eq(to_db(now())))
+        .set(users::last_login_at.eq(to_db(at)))
         .execute(conn)?;
     Ok(())
 }
@@ -198,7 +202,12 @@ pub fn lock(conn: &mut AnyConnection, id: i64) -> StoreResult<User> {
     by_id(conn, id)
 }
 
-pub fn update(conn: &mut AnyConnection, id: i64, changes: UserChanges) -> StoreResult<User> {
+pub fn update(
+    conn: &mut AnyConnection,
+    id: i64,
+    changes: UserChanges,
+    at: DateTime<Utc>,
+) -> StoreResult<User> {
     let changeset = Changeset {
         full_name: changes.full_name,
         phone: changes.phone,
@@ -207,7 +216,7 @@ pub fn update(conn: &mut AnyConnection, id: i64, changes: UserChanges) -> StoreR
         agency_id: changes.agency_id,
         active: changes.active,
         password_hash: changes.password_hash,
-        updated_at: to_db(now()),
+        updated_at: to_db(at),
     };
     let ends_access = changeset.role.is_some()
         || changeset.agency_id.is_some()

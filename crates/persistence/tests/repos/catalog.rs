@@ -63,6 +63,7 @@ fn department(conn: &mut AnyConnection) -> i64 {
             level: AdminLevel::Province,
             parent_id: None,
         },
+        chrono::Utc::now(),
     )
     .unwrap()
     .id
@@ -76,25 +77,27 @@ fn create_update_abolish(pool: &Pool) {
         "Cấp giấy phép tổ chức biểu diễn nghệ thuật",
         "Nghệ thuật biểu diễn",
     );
-    let created = procedures::create(&mut conn, &s, Some(dept), &sys()).unwrap();
+    let created =
+        procedures::create(&mut conn, &s, Some(dept), &sys(), chrono::Utc::now()).unwrap();
     assert_eq!(created.version, 1);
     assert_eq!(created.sector_code, "nghe-thuat-bieu-dien");
     assert_eq!(created.agency.as_ref().unwrap().id, dept);
     assert_eq!(created.spec, s);
     assert!(
-        procedures::create(&mut conn, &s, Some(dept), &sys())
+        procedures::create(&mut conn, &s, Some(dept), &sys(), chrono::Utc::now())
             .unwrap_err()
             .is_conflict_on("code")
     );
 
     let mut changed = s.clone();
     changed.committed_days = 3;
-    let updated = procedures::update(&mut conn, &changed, Some(dept), &sys()).unwrap();
+    let updated =
+        procedures::update(&mut conn, &changed, Some(dept), &sys(), chrono::Utc::now()).unwrap();
     assert_eq!(updated.version, 2);
     assert_eq!(updated.spec.committed_days, 3);
     assert_eq!(updated.created_at, created.created_at);
 
-    let abolished = procedures::abolish(&mut conn, "1.001029", &sys()).unwrap();
+    let abolished = procedures::abolish(&mut conn, "1.001029", &sys(), chrono::Utc::now()).unwrap();
     assert_eq!(abolished.spec.status, ProcedureStatus::Abolished);
     assert!(abolished.abolished_at.is_some());
     // Still readable, out of the default listing, in the abolished one.
@@ -124,7 +127,13 @@ fn create_update_abolish(pool: &Pool) {
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        procedures::update(&mut conn, &spec("9.999999", "X", "Y"), None, &sys()),
+        procedures::update(
+            &mut conn,
+            &spec("9.999999", "X", "Y"),
+            None,
+            &sys(),
+            chrono::Utc::now()
+        ),
         Err(StoreError::NotFound)
     ));
 }
@@ -155,7 +164,14 @@ fn seed(conn: &mut AnyConnection) {
         ),
     ];
     for (code, name, sector) in rows {
-        procedures::create(conn, &spec(code, name, sector), Some(dept), &sys()).unwrap();
+        procedures::create(
+            conn,
+            &spec(code, name, sector),
+            Some(dept),
+            &sys(),
+            chrono::Utc::now(),
+        )
+        .unwrap();
     }
 }
 
@@ -209,7 +225,7 @@ fn filters_and_sectors(pool: &Pool) {
     let mut commune = spec("2.000001", "Công nhận gia đình văn hóa", "Văn hóa cơ sở");
     commune.levels = vec![AdminLevel::Commune];
     commune.online_level = OnlineLevel::None;
-    procedures::create(&mut conn, &commune, None, &sys()).unwrap();
+    procedures::create(&mut conn, &commune, None, &sys(), chrono::Utc::now()).unwrap();
     let list = |conn: &mut AnyConnection, filter: ProcedureFilter| {
         procedures::list(conn, &filter, PageRequest::default()).unwrap()
     };
@@ -272,7 +288,7 @@ fn filters_and_sectors(pool: &Pool) {
             .is_none()
     );
 
-    procedures::abolish(&mut conn, "1.001030", &sys()).unwrap();
+    procedures::abolish(&mut conn, "1.001030", &sys(), chrono::Utc::now()).unwrap();
     let sectors = procedures::sectors_with_counts(&mut conn).unwrap();
     let count = |code: &str| {
         sectors
@@ -297,6 +313,7 @@ fn import_is_all_or_nothing(pool: &Pool) {
         &spec("1.001029", "Tên cũ", "Nghệ thuật biểu diễn"),
         Some(dept),
         &sys(),
+        chrono::Utc::now(),
     )
     .unwrap();
     let mut bad = spec("1.000002", "Hai", "Du lịch");
@@ -310,7 +327,8 @@ fn import_is_all_or_nothing(pool: &Pool) {
         Ok(spec("1.000004", "Bốn", "Du lịch")),
         Ok(spec("1.000004", "Bốn lặp", "Du lịch")),
     ];
-    let report = procedures::import(&mut conn, inputs, Some(dept), 0, &sys()).unwrap();
+    let report =
+        procedures::import(&mut conn, inputs, Some(dept), 0, &sys(), chrono::Utc::now()).unwrap();
     assert!(!report.applied);
     assert_eq!(report.invalid, 3);
     let outcomes: Vec<ImportOutcome> = report.rows.iter().map(|r| r.outcome).collect();
@@ -343,6 +361,7 @@ fn import_is_all_or_nothing(pool: &Pool) {
         Some(dept),
         0,
         &sys(),
+        chrono::Utc::now(),
     )
     .unwrap();
     assert!(report.applied);
@@ -358,6 +377,7 @@ fn import_is_all_or_nothing(pool: &Pool) {
         None,
         0,
         &sys(),
+        chrono::Utc::now(),
     )
     .unwrap();
     assert_eq!(report.rows[0].errors[0].problem.code(), "agency_required");

@@ -43,7 +43,7 @@ fn department() -> NewAgency {
 
 fn agencies_are_unique_by_code(pool: &Pool) {
     let mut conn = pool.get().unwrap();
-    let dept = agencies::insert(&mut conn, &department()).unwrap();
+    let dept = agencies::insert(&mut conn, &department(), chrono::Utc::now()).unwrap();
     assert_eq!(dept.code, "000.00.20.H56");
     let division = agencies::insert(
         &mut conn,
@@ -53,10 +53,11 @@ fn agencies_are_unique_by_code(pool: &Pool) {
             level: AdminLevel::Province,
             parent_id: Some(dept.id),
         },
+        chrono::Utc::now(),
     )
     .unwrap();
     assert_eq!(division.parent_id, Some(dept.id));
-    let err = agencies::insert(&mut conn, &department()).unwrap_err();
+    let err = agencies::insert(&mut conn, &department(), chrono::Utc::now()).unwrap_err();
     assert!(err.is_conflict_on("code"), "{err:?}");
     assert_eq!(
         agencies::by_code(&mut conn, "000.01.20.H56").unwrap().name,
@@ -74,7 +75,7 @@ fn agencies_are_unique_by_code(pool: &Pool) {
         ..department()
     };
     assert!(matches!(
-        agencies::insert(&mut conn, &orphan),
+        agencies::insert(&mut conn, &orphan, chrono::Utc::now()),
         Err(StoreError::Conflict(_))
     ));
 }
@@ -89,6 +90,7 @@ fn users_and_credentials(pool: &Pool) {
             phone: Some("0912345678"),
             ..Default::default()
         },
+        chrono::Utc::now(),
     )
     .unwrap();
     let new = users::NewUser {
@@ -102,7 +104,7 @@ fn users_and_credentials(pool: &Pool) {
         email: None,
         demo: false,
     };
-    let user = users::insert(&mut conn, &new).unwrap();
+    let user = users::insert(&mut conn, &new, chrono::Utc::now()).unwrap();
     assert_eq!(user.role, Role::Citizen);
     assert!(user.active);
     let (found, hash) = users::credentials(&mut conn, "079203001234")
@@ -117,6 +119,7 @@ fn users_and_credentials(pool: &Pool) {
             applicant_id: None,
             ..new.clone()
         },
+        chrono::Utc::now(),
     )
     .unwrap_err();
     assert!(err.is_conflict_on("username"), "{err:?}");
@@ -128,6 +131,7 @@ fn users_and_credentials(pool: &Pool) {
             active: Some(false),
             ..Default::default()
         },
+        chrono::Utc::now(),
     )
     .unwrap();
     assert!(!changed.active);
@@ -142,7 +146,12 @@ fn users_and_credentials(pool: &Pool) {
     .unwrap();
     assert_eq!(page.total, 1);
     assert!(matches!(
-        users::update(&mut conn, 999, users::UserChanges::default()),
+        users::update(
+            &mut conn,
+            999,
+            users::UserChanges::default(),
+            chrono::Utc::now()
+        ),
         Err(StoreError::NotFound)
     ));
     assert_eq!(
@@ -168,6 +177,7 @@ fn make_user(conn: &mut motcua_persistence::AnyConnection, name: &str) -> i64 {
             email: None,
             demo: false,
         },
+        chrono::Utc::now(),
     )
     .unwrap()
     .id

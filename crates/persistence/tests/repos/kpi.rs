@@ -98,6 +98,7 @@ fn a_second_agency_and_a_paid_procedure(conn: &mut AnyConnection, dept: i64) -> 
             level: AdminLevel::Province,
             parent_id: None,
         },
+        chrono::Utc::now(),
     )
     .unwrap()
     .id;
@@ -114,6 +115,7 @@ fn a_second_agency_and_a_paid_procedure(conn: &mut AnyConnection, dept: i64) -> 
         &paid,
         Some(dept),
         &motcua_domain::audit::Actor::system("test"),
+        chrono::Utc::now(),
     )
     .unwrap();
     other
@@ -213,6 +215,7 @@ fn one_path(
                         receipt_number: &format!("BL-{i}"),
                         recorded_by: w.officer.user_id,
                     },
+                    chrono::Utc::now(),
                 )
                 .unwrap()
                 .unwrap();

@@ -154,6 +154,7 @@ fn setting(conn: &mut AnyConnection) -> (World, i64) {
             level: AdminLevel::Province,
             parent_id: None,
         },
+        chrono::Utc::now(),
     )
     .unwrap()
     .id;
@@ -166,7 +167,7 @@ fn setting(conn: &mut AnyConnection) -> (World, i64) {
         applies_when: None,
     }];
     let system = motcua_domain::audit::Actor::system("test");
-    procedures::create(conn, &paid, Some(dept), &system).unwrap();
+    procedures::create(conn, &paid, Some(dept), &system, chrono::Utc::now()).unwrap();
     (w, other)
 }
 
@@ -201,7 +202,7 @@ fn random_actions_keep_aggregates_equal_to_a_rebuild(pool: &Pool) {
                 receipt_number: &format!("BL-{step}"),
                 recorded_by: w.officer.user_id,
             };
-            if let Ok(Ok(_)) = payments::record_counter(&mut conn, &counter) {
+            if let Ok(Ok(_)) = payments::record_counter(&mut conn, &counter, chrono::Utc::now()) {
                 paid += 1;
             }
             continue;

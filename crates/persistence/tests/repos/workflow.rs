@@ -57,7 +57,7 @@ pub(crate) fn world(conn: &mut AnyConnection, clock: SupplementClock) -> World {
             name: d.name,
         })
         .collect();
-    calendar::seed(conn, &days).unwrap();
+    calendar::seed(conn, &days, chrono::Utc::now()).unwrap();
     let dept = agencies::insert(
         conn,
         &NewAgency {
@@ -66,6 +66,7 @@ pub(crate) fn world(conn: &mut AnyConnection, clock: SupplementClock) -> World {
             level: AdminLevel::Province,
             parent_id: None,
         },
+        chrono::Utc::now(),
     )
     .unwrap();
     let mut spec = crate::catalog::spec("1.000001", "Thủ tục thử", "Du lịch");
@@ -75,6 +76,7 @@ pub(crate) fn world(conn: &mut AnyConnection, clock: SupplementClock) -> World {
         &spec,
         Some(dept.id),
         &motcua_domain::audit::Actor::system("test"),
+        chrono::Utc::now(),
     )
     .unwrap();
     let user = |conn: &mut AnyConnection, name: &str, role: Role, agency: Option<i64>| {
@@ -91,6 +93,7 @@ pub(crate) fn world(conn: &mut AnyConnection, clock: SupplementClock) -> World {
                 email: None,
                 demo: false,
             },
+            chrono::Utc::now(),
         )
         .unwrap()
         .id

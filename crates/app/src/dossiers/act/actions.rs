@@ -113,6 +113,7 @@ impl Step {
         conn: &mut AnyConnection,
         caller: Principal,
         input: &ActionInput,
+        now: DateTime<Utc>,
     ) -> WorkflowResult<usize> {
         let applicant = self.dossier.applicant.id;
         let ids = action_input::document_ids(&input.documents).map_err(rejected)?;
@@ -137,7 +138,7 @@ impl Step {
                 reused,
                 stage: DocumentStage::Supplement.as_str(),
             };
-            dossiers::add_document(conn, self.dossier.id, &line)?;
+            dossiers::add_document(conn, self.dossier.id, &line, now)?;
         }
         if !ids.is_empty() {
             self.documents = dossiers::documents_of(conn, self.dossier.id)?;
@@ -162,7 +163,7 @@ impl Step {
         input: &ActionInput,
         now: DateTime<Utc>,
     ) -> WorkflowResult<()> {
-        let added = self.add_supplement_documents(conn, caller, input)?;
+        let added = self.add_supplement_documents(conn, caller, input, now)?;
         handling::check_supplement_given(added, self.note.is_some())
             .map_err(|problem| invalid("documents", problem))?;
         if let Some(request) = dossiers::open_among(&self.requests) {
@@ -267,7 +268,7 @@ impl Step {
                 return Err(unusable());
             }
             documents::set_owner(conn, id, self.dossier.applicant.id)?;
-            dossiers::add_document(conn, self.dossier.id, &result_line(Some(id)))?;
+            dossiers::add_document(conn, self.dossier.id, &result_line(Some(id)), now)?;
         }
         let attached = self
             .documents
@@ -276,7 +277,7 @@ impl Step {
         handling::check_result_given(ids.len(), attached, input.paper_result)
             .map_err(|problem| invalid("documents", problem))?;
         if input.paper_result {
-            dossiers::add_document(conn, self.dossier.id, &result_line(None))?;
+            dossiers::add_document(conn, self.dossier.id, &result_line(None), now)?;
         }
         if !ids.is_empty() || input.paper_result {
             self.documents = dossiers::documents_of(conn, self.dossier.id)?;

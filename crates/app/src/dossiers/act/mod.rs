@@ -289,8 +289,7 @@ impl Step {
         now: DateTime<Utc>,
     ) -> WorkflowResult<Self> {
         let id = self.dossier.id;
-        let stamped = motcua_persistence::time::now();
-        if !dossiers::update_at(conn, id, self.dossier.version, &self.change, stamped)? {
+        if !dossiers::update_at(conn, id, self.dossier.version, &self.change, now)? {
             let current = dossiers::by_id(conn, id)?.version;
             return Err(WorkflowError::Stale { current });
         }
@@ -313,7 +312,7 @@ impl Step {
         let payments = kpi::payment_lines(conn, id)?;
         self.fees_overpaid_vnd = kpi::surplus(&payments);
         self.change
-            .applied_to(&mut self.dossier, self.handling.take(), stamped);
+            .applied_to(&mut self.dossier, self.handling.take(), now);
         crate::outbox::dossier(conn, &self.dossier, Some(self.from), Some(action), now)?;
         let lines = FactLines {
             documents: &self.documents,

@@ -104,6 +104,7 @@ pub async fn register(
                             email: registration.email.as_deref(),
                             address: None,
                         },
+                        now,
                     )?,
                 };
                 let user = users::insert(
@@ -119,6 +120,7 @@ pub async fn register(
                         email: registration.email.as_deref(),
                         demo: false,
                     },
+                    now,
                 )
                 .map_err(|e| {
                     if e.is_conflict_on("username") || e.is_conflict_on("applicant") {

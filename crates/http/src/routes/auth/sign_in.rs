@@ -146,7 +146,7 @@ async fn authenticate(
             state
                 .db(move |conn| {
                     rate_limits::clear(conn, ACCOUNT_ADDRESS_BUCKET, &pair)?;
-                    users::record_login(conn, id)?;
+                    users::record_login(conn, id, now)?;
                     Ok(())
                 })
                 .await?;

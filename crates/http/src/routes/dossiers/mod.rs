@@ -539,10 +539,20 @@ pub async fn rate(
     code: web::Path<String>,
     body: Json<RatingRequest>,
 ) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
     let (me, code) = (who(&caller), code.into_inner());
     let RatingRequest { score, comment } = body.0;
     let rating = state
-        .db(move |conn| Ok(workflow::rate(conn, me, &code, score, comment.as_deref())?))
+        .db(move |conn| {
+            Ok(workflow::rate(
+                conn,
+                me,
+                &code,
+                score,
+                comment.as_deref(),
+                now,
+            )?)
+        })
         .await?;
     Ok(HttpResponse::Created().json(rating))
 }

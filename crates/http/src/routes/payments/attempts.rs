@@ -106,6 +106,7 @@ pub async fn create(
         locale,
         created_by: me.user_id,
     };
+    let clock = state.clock.clone();
     let response = idempotency::once(
         &state,
         &format!("user:{}", caller.user_id),
@@ -152,6 +153,7 @@ pub async fn create(
                             receipt_number: receipt.as_deref().unwrap_or(""),
                             recorded_by: me.user_id,
                         },
+                        clock.now(),
                     ),
                     PaymentMethod::Online => start_online(conn, &online, &dossier, id, outstanding),
                 }
@@ -225,8 +227,9 @@ fn check_request(request: CreatePaymentRequest) -> ApiResult<Checked> {
 fn record_at_counter(
     conn: &mut AnyConnection,
     payment: &repo::CounterPayment<'_>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<Payment> {
-    match repo::record_counter(conn, payment) {
+    match repo::record_counter(conn, payment, now) {
         Ok(Ok(p)) => Ok(p),
         Ok(Err(CounterRefusal::AttemptPending(open))) => {
             Err(ApiError::new(ErrorCode::PaymentInProgress)

@@ -50,6 +50,7 @@ pub async fn refund(
     id: web::Path<String>,
     body: Json<serde_json::Value>,
 ) -> ApiResult<HttpResponse> {
+    let clock = state.clock.clone();
     let id = id.into_inner();
     let key = idempotency::key_of(&req)?;
     let fingerprint =
@@ -69,7 +70,7 @@ pub async fn refund(
             return Err(ApiError::forbidden());
         }
         let refund_id = uuid::Uuid::new_v4().to_string();
-        let refund = match repo::create_refund(&mut conn, &payment.id, &refund_id, request.amount_vnd, &reason, caller_id)? {
+        let refund = match repo::create_refund(&mut conn, &payment.id, &refund_id, request.amount_vnd, &reason, caller_id, clock.now())? {
             Ok(r) => r,
             Err(RefundRefusal::NotPaid) => return Err(ApiError::new(ErrorCode::NotPaid)),
             Err(RefundRefusal::Exceeds { refundable }) => {
@@ -92,7 +93,7 @@ pub async fn refund(
             }
         };
         let mut conn = pool.get().map_err(motcua_persistence::StoreError::from)?;
-        repo::finish_refund(&mut conn, &refund.id, status, gateway_ref.as_deref())?;
+        repo::finish_refund(&mut conn, &refund.id, status, gateway_ref.as_deref(), clock.now())?;
         let refund = repo::refunds_of(&mut conn, &payment.id)?.into_iter().find(|r| r.id == refund.id).ok_or_else(ApiError::not_found)?;
         let body = serde_json::to_value(&refund).map_err(|e| ApiError::internal("serialise refund", e))?;
         Ok(Written { status: StatusCode::CREATED, body, location: Some(format!("/api/v1/payments/{}", payment.id)), etag: None })
@@ -120,6 +121,7 @@ pub async fn approve_refund(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
+    let clock = state.clock.clone();
     let (id, refund_id) = path.into_inner();
     let (pool, gateway) = (state.pool.clone(), state.gateway.clone());
     let approved = AppState::cpu(move || -> ApiResult<Refund> {
@@ -128,16 +130,21 @@ pub async fn approve_refund(
         if !staff {
             return Err(ApiError::forbidden());
         }
-        let proposal =
-            match repo::approve_refund(&mut conn, &payment.id, &refund_id, caller.user_id) {
-                Ok(Ok(r)) => r,
-                Ok(Err(ApproveRefusal::NotProposed(status))) => {
-                    return Err(ApiError::new(ErrorCode::RefundNotProposed)
-                        .extension("refund_status", serde_json::json!(status)));
-                }
-                Err(StoreError::NotFound) => return Err(ApiError::not_found()),
-                Err(e) => return Err(e.into()),
-            };
+        let proposal = match repo::approve_refund(
+            &mut conn,
+            &payment.id,
+            &refund_id,
+            caller.user_id,
+            clock.now(),
+        ) {
+            Ok(Ok(r)) => r,
+            Ok(Err(ApproveRefusal::NotProposed(status))) => {
+                return Err(ApiError::new(ErrorCode::RefundNotProposed)
+                    .extension("refund_status", serde_json::json!(status)));
+            }
+            Err(StoreError::NotFound) => return Err(ApiError::not_found()),
+            Err(e) => return Err(e.into()),
+        };
         drop(conn);
         let full = proposal.amount_vnd == payment.amount_vnd;
         let (status, gateway_ref) = if payment.method == PaymentMethod::Counter {
@@ -159,7 +166,13 @@ pub async fn approve_refund(
             }
         };
         let mut conn = pool.get().map_err(StoreError::from)?;
-        repo::finish_refund(&mut conn, &proposal.id, status, gateway_ref.as_deref())?;
+        repo::finish_refund(
+            &mut conn,
+            &proposal.id,
+            status,
+            gateway_ref.as_deref(),
+            clock.now(),
+        )?;
         repo::refunds_of(&mut conn, &payment.id)?
             .into_iter()
             .find(|r| r.id == proposal.id)

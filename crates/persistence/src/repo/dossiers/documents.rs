@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::schema::{dossier_documents, dossier_tracking_pins};
-use crate::time::{from_db, now, to_db};
+use crate::time::{from_db, to_db};
 use crate::{AnyConnection, StoreResult};
 
 /// A document line of a dossier.
@@ -55,6 +55,7 @@ pub fn add_document(
     conn: &mut AnyConnection,
     dossier_id: i64,
     d: &NewDossierDocument<'_>,
+    at: DateTime<Utc>,
 ) -> StoreResult<()> {
     diesel::insert_into(dossier_documents::table)
         .values((
@@ -64,7 +65,7 @@ pub fn add_document(
             dossier_documents::paper.eq(d.paper),
             dossier_documents::reused.eq(d.reused),
             dossier_documents::stage.eq(d.stage),
-            dossier_documents::added_at.eq(to_db(now())),
+            dossier_documents::added_at.eq(to_db(at)),
         ))
         .execute(conn)?;
     Ok(())

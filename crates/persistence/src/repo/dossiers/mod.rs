@@ -35,7 +35,7 @@ pub use steps::{
 };
 pub use trail::{Event, NewEvent, append_event, history};
 pub use write::{
-    Change, NewDossier, Numbering, add_agency, insert, number, passed_agency, update, update_at,
+    Change, NewDossier, Numbering, add_agency, insert, number, passed_agency, update_at,
     visible_to_agency,
 };
 

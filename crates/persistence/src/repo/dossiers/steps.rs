@@ -6,7 +6,7 @@ use motcua_domain::dossier::RatingScore;
 use serde::Serialize;
 
 use crate::schema::{apology_letters, dossier_ratings, supplement_requests};
-use crate::time::{from_db, now, to_db};
+use crate::time::{from_db, to_db};
 use crate::{AnyConnection, StoreError, StoreResult, parse_enum};
 
 pub fn add_supplement_request(
@@ -196,8 +196,8 @@ pub fn rate(
     by: i64,
     score: RatingScore,
     comment: Option<&str>,
+    at: DateTime<Utc>,
 ) -> StoreResult<Rating> {
-    let at = now();
     diesel::insert_into(dossier_ratings::table)
         .values((
             dossier_ratings::dossier_id.eq(dossier_id),

@@ -10,7 +10,7 @@ use motcua_domain::dossier::{Channel, Dossier, DossierStatus};
 use motcua_domain::procedure::Fee;
 
 use crate::schema::{dossier_agencies, dossiers};
-use crate::time::{from_db, now, to_db};
+use crate::time::{from_db, to_db};
 use crate::{AnyConnection, StoreError, StoreResult};
 
 /// A dossier as filed. Its code is set last, by [`number`], in the same
@@ -248,16 +248,6 @@ impl Change {
         d.version += 1;
         d.updated_at = from_db(to_db(at));
     }
-}
-
-/// Writes a change if the dossier is still at `version`; `false` when someone else was first.
-pub fn update(
-    conn: &mut AnyConnection,
-    id: i64,
-    version: i32,
-    change: &Change,
-) -> StoreResult<bool> {
-    update_at(conn, id, version, change, now())
 }
 
 /// [`update`], stamped `at` (at storage precision, see [`crate::time`]).

@@ -4,8 +4,9 @@ use super::{
     GatewayFacts, Transition, announce, get, lock_dossier, open_attempt, settle_payment, transition,
 };
 use crate::schema::{payment_events, payments};
-use crate::time::{now, to_db};
+use crate::time::to_db;
 use crate::{AnyConnection, StoreError, StoreResult, write_tx};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use motcua_domain::payment::{FailureCode, Payment, PaymentMethod, PaymentStatus};
 
@@ -30,10 +31,10 @@ pub enum CounterRefusal {
 pub fn record_counter(
     conn: &mut AnyConnection,
     c: &CounterPayment<'_>,
+    at: DateTime<Utc>,
 ) -> StoreResult<Result<Payment, CounterRefusal>> {
     write_tx(conn, |conn| {
         lock_dossier(conn, c.dossier_id)?;
-        let at = now();
         if let Some(open) = open_attempt(conn, c.dossier_id)? {
             if open.status == PaymentStatus::Submitted {
                 return Ok(Err(CounterRefusal::AttemptPending(open.id)));

@@ -1,7 +1,7 @@
 //! A payment's event trail and the gateway notifications kept.
 
 use crate::schema::{gateway_notifications, payment_events};
-use crate::time::{from_db, now, to_db};
+use crate::time::{from_db, to_db};
 use crate::{AnyConnection, StoreResult};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -49,6 +49,7 @@ pub fn record_notification(
     raw: &str,
     txn_ref: Option<&str>,
     reply: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<()> {
     diesel::insert_into(gateway_notifications::table)
         .values((
@@ -56,7 +57,7 @@ pub fn record_notification(
             gateway_notifications::raw_query.eq(raw),
             gateway_notifications::txn_ref.eq(txn_ref),
             gateway_notifications::reply_code.eq(reply),
-            gateway_notifications::received_at.eq(to_db(now())),
+            gateway_notifications::received_at.eq(to_db(at)),
         ))
         .execute(conn)?;
     Ok(())

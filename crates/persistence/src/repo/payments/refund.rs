@@ -2,7 +2,7 @@
 
 use super::{announce, get};
 use crate::schema::{payments, refunds};
-use crate::time::{from_db, now, to_db};
+use crate::time::{from_db, to_db};
 use crate::{AnyConnection, StoreResult, parse_enum, write_tx};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -118,6 +118,7 @@ pub fn approve_refund(
     payment_id: &str,
     refund_id: &str,
     by: i64,
+    at: DateTime<Utc>,
 ) -> StoreResult<Result<Refund, ApproveRefusal>> {
     write_tx(conn, |conn| {
         lock_payment(conn, payment_id)?;
@@ -138,7 +139,7 @@ pub fn approve_refund(
         .set((
             refunds::status.eq(RefundStatus::Submitted.as_str()),
             refunds::approved_by.eq(Some(by)),
-            refunds::approved_at.eq(Some(to_db(now()))),
+            refunds::approved_at.eq(Some(to_db(at))),
         ))
         .execute(conn)?;
         let row: RefundRow = refunds::table
@@ -169,6 +170,7 @@ pub fn create_refund(
     amount_vnd: i64,
     reason: &str,
     by: i64,
+    at: DateTime<Utc>,
 ) -> StoreResult<Result<Refund, RefundRefusal>> {
     write_tx(conn, |conn| {
         lock_payment(conn, payment_id)?;
@@ -188,7 +190,7 @@ pub fn create_refund(
                 refunds::reason.eq(reason),
                 refunds::status.eq(RefundStatus::Submitted.as_str()),
                 refunds::created_by.eq(Some(by)),
-                refunds::created_at.eq(to_db(now())),
+                refunds::created_at.eq(to_db(at)),
             ))
             .execute(conn)?;
         let row: RefundRow = refunds::table
@@ -218,9 +220,9 @@ pub fn finish_refund(
     refund_id: &str,
     status: RefundStatus,
     gateway_ref: Option<&str>,
+    at: DateTime<Utc>,
 ) -> StoreResult<()> {
     write_tx(conn, |conn| {
-        let at = now();
         let n = diesel::update(
             refunds::table
                 .find(refund_id)

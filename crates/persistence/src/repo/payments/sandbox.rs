@@ -1,7 +1,7 @@
 //! The sandbox gateway's own records of its transactions.
 
 use crate::schema::sandbox_transactions;
-use crate::time::{from_db, now, to_db};
+use crate::time::{from_db, to_db};
 use crate::{AnyConnection, StoreError, StoreResult, insert_or_ignore};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -72,8 +72,9 @@ pub fn sandbox_open(
     txn_ref: &str,
     txn_no: &str,
     amount: i64,
+    at: DateTime<Utc>,
 ) -> StoreResult<SandboxTransaction> {
-    let at = to_db(now());
+    let at = to_db(at);
     insert_or_ignore!(
         &mut *conn,
         sandbox_transactions::table,
@@ -109,13 +110,14 @@ pub fn sandbox_settle(
     status: &str,
     response_code: &str,
     pay_date: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<()> {
     diesel::update(sandbox_transactions::table.find(txn_ref))
         .set((
             sandbox_transactions::status.eq(status),
             sandbox_transactions::response_code.eq(response_code),
             sandbox_transactions::pay_date.eq(pay_date),
-            sandbox_transactions::updated_at.eq(to_db(now())),
+            sandbox_transactions::updated_at.eq(to_db(at)),
         ))
         .execute(conn)?;
     Ok(())

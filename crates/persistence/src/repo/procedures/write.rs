@@ -1,6 +1,7 @@
 //! Writes to the catalog: create, update, abolish and import, each keeping
 //! the new version whole and its audit entries, in one transaction.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use motcua_domain::audit::{Actor, Change, EntityType};
 use motcua_domain::procedure::{AdminLevel, ProcedureRecord, ProcedureSpec, ProcedureStatus};
@@ -11,7 +12,7 @@ use serde::Serialize;
 use super::{get, get_by_id, resolve_agency};
 use crate::repo::audit;
 use crate::schema::{procedure_versions, procedures, sectors};
-use crate::time::{now, to_db};
+use crate::time::to_db;
 use crate::{AnyConnection, StoreError, StoreResult, insert_or_ignore, write_tx};
 
 fn levels_text(levels: &[AdminLevel]) -> String {
@@ -56,6 +57,7 @@ fn log_change(
     action: &str,
     before: Option<&ProcedureRecord>,
     after: &ProcedureRecord,
+    at: DateTime<Utc>,
 ) -> StoreResult<()> {
     let (_, name) = audit::actor_names(conn, actor)?;
     let agency_id = after.agency.as_ref().map(|a| a.id);
@@ -83,6 +85,7 @@ fn log_change(
             before.map(audit_json),
             Some(audit_json(after)),
         ),
+        at,
     )?;
     let fees =
         |r: &ProcedureRecord| serde_json::to_value(&r.spec.fees).map_err(StoreError::corrupt);
@@ -100,6 +103,7 @@ fn log_change(
                 fees_before,
                 Some(fees_after),
             ),
+            at,
         )?;
     }
     Ok(())
@@ -111,8 +115,9 @@ pub fn create(
     spec: &ProcedureSpec,
     agency_id: Option<i64>,
     actor: &Actor,
+    at: DateTime<Utc>,
 ) -> StoreResult<ProcedureRecord> {
-    insert_new(conn, spec, agency_id, actor, "create")
+    insert_new(conn, spec, agency_id, actor, "create", at)
 }
 
 fn insert_new(
@@ -121,11 +126,12 @@ fn insert_new(
     agency_id: Option<i64>,
     actor: &Actor,
     action: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<ProcedureRecord> {
     write_tx(conn, |conn| {
         let sector_code = ensure_sector(conn, spec)?;
-        let at = to_db(now());
-        let abolished_at = (spec.status == ProcedureStatus::Abolished).then_some(at);
+        let stored_at = to_db(at);
+        let abolished_at = (spec.status == ProcedureStatus::Abolished).then_some(stored_at);
         let id: i64 = diesel::insert_into(procedures::table)
             .values((
                 procedures::code.eq(&spec.code),
@@ -142,14 +148,14 @@ fn insert_new(
                 procedures::complete.eq(spec.is_complete()),
                 procedures::spec.eq(spec_json(spec)?),
                 procedures::version.eq(1),
-                procedures::created_at.eq(at),
-                procedures::updated_at.eq(at),
+                procedures::created_at.eq(stored_at),
+                procedures::updated_at.eq(stored_at),
                 procedures::abolished_at.eq(abolished_at),
             ))
             .returning(procedures::id)
             .get_result(conn)?;
         let created = get_by_id(conn, id)?;
-        log_change(conn, actor, action, None, &created)?;
+        log_change(conn, actor, action, None, &created, at)?;
         Ok(created)
     })
 }
@@ -161,8 +167,9 @@ pub fn update(
     spec: &ProcedureSpec,
     agency_id: Option<i64>,
     actor: &Actor,
+    at: DateTime<Utc>,
 ) -> StoreResult<ProcedureRecord> {
-    replace(conn, spec, agency_id, actor, "update")
+    replace(conn, spec, agency_id, actor, "update", at)
 }
 
 fn replace(
@@ -171,15 +178,16 @@ fn replace(
     agency_id: Option<i64>,
     actor: &Actor,
     action: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<ProcedureRecord> {
     write_tx(conn, |conn| {
         let current = get(conn, &spec.code)?;
         let sector_code = ensure_sector(conn, spec)?;
-        let at = to_db(now());
+        let stored_at = to_db(at);
         let abolished_at = match (spec.status, current.abolished_at) {
             (ProcedureStatus::Active, _) => None,
             (ProcedureStatus::Abolished, Some(earlier)) => Some(to_db(earlier)),
-            (ProcedureStatus::Abolished, None) => Some(at),
+            (ProcedureStatus::Abolished, None) => Some(stored_at),
         };
         diesel::update(procedures::table.filter(procedures::id.eq(current.id)))
             .set((
@@ -196,12 +204,12 @@ fn replace(
                 procedures::complete.eq(spec.is_complete()),
                 procedures::spec.eq(spec_json(spec)?),
                 procedures::version.eq(procedures::version + 1),
-                procedures::updated_at.eq(at),
+                procedures::updated_at.eq(stored_at),
                 procedures::abolished_at.eq(abolished_at),
             ))
             .execute(conn)?;
         let updated = get_by_id(conn, current.id)?;
-        log_change(conn, actor, action, Some(&current), &updated)?;
+        log_change(conn, actor, action, Some(&current), &updated, at)?;
         Ok(updated)
     })
 }
@@ -211,6 +219,7 @@ pub fn abolish(
     conn: &mut AnyConnection,
     code: &str,
     actor: &Actor,
+    at: DateTime<Utc>,
 ) -> StoreResult<ProcedureRecord> {
     write_tx(conn, |conn| {
         let current = get(conn, code)?;
@@ -219,18 +228,18 @@ pub fn abolish(
         }
         let mut spec = current.spec.clone();
         spec.status = ProcedureStatus::Abolished;
-        let at = to_db(now());
+        let stored_at = to_db(at);
         diesel::update(procedures::table.filter(procedures::id.eq(current.id)))
             .set((
                 procedures::status.eq(ProcedureStatus::Abolished.as_str()),
                 procedures::spec.eq(spec_json(&spec)?),
                 procedures::version.eq(procedures::version + 1),
-                procedures::updated_at.eq(at),
-                procedures::abolished_at.eq(Some(at)),
+                procedures::updated_at.eq(stored_at),
+                procedures::abolished_at.eq(Some(stored_at)),
             ))
             .execute(conn)?;
         let abolished = get_by_id(conn, current.id)?;
-        log_change(conn, actor, "abolish", Some(&current), &abolished)?;
+        log_change(conn, actor, "abolish", Some(&current), &abolished, at)?;
         Ok(abolished)
     })
 }
@@ -272,6 +281,7 @@ pub fn import(
     default_agency: Option<i64>,
     first_index: usize,
     actor: &Actor,
+    at: DateTime<Utc>,
 ) -> StoreResult<ImportReport> {
     write_tx(conn, |conn| {
         let mut prepared: Vec<(usize, ProcedureSpec, Option<i64>)> = Vec::new();
@@ -353,11 +363,11 @@ pub fn import(
                 .get_result::<i64>(conn)?
                 > 0;
             if exists {
-                replace(conn, &spec, agency, actor, "import")?;
+                replace(conn, &spec, agency, actor, "import", at)?;
                 rows[row].outcome = ImportOutcome::Updated;
                 updated += 1;
             } else {
-                insert_new(conn, &spec, agency, actor, "import")?;
+                insert_new(conn, &spec, agency, actor, "import", at)?;
                 created += 1;
             }
         }
