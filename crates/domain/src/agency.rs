@@ -19,6 +19,9 @@ pub struct Agency {
     pub level: AdminLevel,
     pub parent_id: Option<i64>,
     pub created_at: DateTime<Utc>,
+    /// A public service centre or commune counter that takes in dossiers for
+    /// the procedures of any agency of the province (Decree 118/2025).
+    pub receiving_point: bool,
 }
 
 /// The short form shown inside other resources.
@@ -50,6 +53,19 @@ pub struct NewAgency {
     pub level: AdminLevel,
     #[serde(default)]
     pub parent_id: Option<i64>,
+    /// Takes in dossiers for other agencies' procedures (Decree 118/2025).
+    #[serde(default)]
+    pub receiving_point: bool,
+}
+
+/// What an admin may change on an agency.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AgencyChanges {
+    /// Takes in dossiers for other agencies' procedures (Decree 118/2025).
+    #[serde(default)]
+    pub receiving_point: Option<bool>,
 }
 
 impl NewAgency {

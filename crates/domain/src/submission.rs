@@ -77,9 +77,33 @@ pub fn choose_agency(
     }
 }
 
-/// Officers file only at their own agency.
-pub fn may_file_at(role: Role, own_agency: Option<i64>, agency_id: i64) -> bool {
-    role != Role::Officer || own_agency == Some(agency_id)
+/// Where an officer's counter filing is taken in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intake {
+    /// At the competent agency itself (and every filing not made by an officer).
+    AtAgency,
+    /// At this receiving point, for the competent agency (Decree 118/2025).
+    AtReceivingPoint(i64),
+    Refused,
+}
+
+/// Officers file at their own agency; an officer of a receiving point (a
+/// public service centre or commune counter) also for any other agency's
+/// procedure, which that agency then handles.
+pub fn intake(
+    role: Role,
+    own_agency: Option<i64>,
+    own_is_receiving_point: bool,
+    agency_id: i64,
+) -> Intake {
+    if role != Role::Officer {
+        return Intake::AtAgency;
+    }
+    match own_agency {
+        Some(own) if own == agency_id => Intake::AtAgency,
+        Some(own) if own_is_receiving_point => Intake::AtReceivingPoint(own),
+        _ => Intake::Refused,
+    }
 }
 
 /// The applicant as a filer names it.

@@ -76,11 +76,30 @@ fn receiving_agency() {
         });
         assert_eq!(got, want.map_err(str::to_owned), "{own:?} {requested:?}");
     }
-    assert!(may_file_at(Role::Officer, Some(3), 3));
-    assert!(!may_file_at(Role::Officer, Some(3), 4));
-    assert!(!may_file_at(Role::Officer, None, 4));
-    assert!(may_file_at(Role::Admin, None, 4));
-    assert!(may_file_at(Role::Integration, None, 4));
+}
+
+/// Officers file at their own agency; at a receiving point, for any agency (Decree 118/2025).
+#[test]
+fn where_a_filing_is_taken_in() {
+    use Intake::{AtAgency, AtReceivingPoint, Refused};
+    let table = [
+        // (role, own agency, own is a receiving point, procedure's agency, intake)
+        (Role::Officer, Some(3), false, 3, AtAgency),
+        (Role::Officer, Some(3), true, 3, AtAgency),
+        (Role::Officer, Some(3), false, 4, Refused),
+        (Role::Officer, Some(3), true, 4, AtReceivingPoint(3)),
+        (Role::Officer, None, true, 4, Refused),
+        (Role::Admin, None, false, 4, AtAgency),
+        (Role::Integration, None, false, 4, AtAgency),
+        (Role::Citizen, None, false, 4, AtAgency),
+    ];
+    for (role, own, point, agency, expected) in table {
+        assert_eq!(
+            intake(role, own, point, agency),
+            expected,
+            "{role:?} {own:?} {point} {agency}"
+        );
+    }
 }
 
 fn firm() -> ApplicantInput {

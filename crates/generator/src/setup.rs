@@ -122,6 +122,7 @@ fn agencies(conn: &mut AnyConnection, plan: &Plan) -> StoreResult<Vec<Agency>> {
                     name: format!("Cơ quan mô phỏng số {}", i + 1),
                     level: AdminLevel::Province,
                     parent_id: None,
+                    receiving_point: false,
                 },
                 plan.start(),
             )?,

@@ -148,6 +148,7 @@ fn insert_demo_agencies(conn: &mut AnyConnection, at: DateTime<Utc>) -> StoreRes
                 name: name.into(),
                 level,
                 parent_id,
+                receiving_point: level == AdminLevel::Commune,
             },
             at,
         )?;

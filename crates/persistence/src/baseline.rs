@@ -51,6 +51,7 @@ pub fn submit(conn: &mut AnyConnection, t: Template, day: NaiveDate) -> StoreRes
             &NewDossier {
                 procedure_id: t.procedure_id,
                 agency_id: t.agency_id,
+                received_at_agency_id: None,
                 applicant_id: t.applicant_id,
                 submitted_by: t.submitted_by,
                 channel: Channel::Counter,

@@ -9,6 +9,7 @@ diesel::table! {
         level -> Text,
         parent_id -> Nullable<BigInt>,
         created_at -> Timestamp,
+        receiving_point -> Bool,
     }
 }
 
@@ -182,6 +183,7 @@ diesel::table! {
         note -> Nullable<Text>,
         version -> Integer,
         updated_at -> Timestamp,
+        received_at_agency_id -> Nullable<BigInt>,
     }
 }
 

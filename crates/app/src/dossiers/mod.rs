@@ -185,7 +185,12 @@ fn actor_with(
         at_handling_agency: false,
     };
     if let (Role::Officer | Role::Leader, Some(agency)) = (caller.role, caller.agency_id) {
-        actor.at_receiving_agency = agency == dossier.agency.id;
+        // The receiving point that took it in receives, refuses and returns too.
+        actor.at_receiving_agency = agency == dossier.agency.id
+            || dossier
+                .received_at_agency
+                .as_ref()
+                .is_some_and(|point| point.id == agency);
         // The division a dossier is routed to handles it with its agency.
         actor.at_handling_agency =
             agency == dossier.handling_agency.id || Some(agency) == dossier.assigned_unit_id;

@@ -25,7 +25,7 @@ use motcua_domain::rule::RuleCode;
 use motcua_domain::rules::{Note, TextRule};
 use motcua_domain::submission::{
     self, AgencyChoice, ApplicantIdentity, ApplicantInput, DocumentHolding, DocumentLine,
-    DocumentUse, DocumentUser,
+    DocumentUse, DocumentUser, Intake,
 };
 use motcua_domain::text::{fold, nfc};
 use motcua_domain::validation::{FieldErrors, Problem};
@@ -89,9 +89,7 @@ pub fn file(
         &mut errors,
     );
     let agency = receiving_agency(conn, &procedure, input.agency_id)?;
-    if !submission::may_file_at(caller.role, caller.agency_id, agency.id) {
-        return Err(WorkflowError::Forbidden);
-    }
+    let received_at = intake_point(conn, caller, agency.id)?;
     let applicant = applicant_for(conn, caller, input.applicant.as_ref(), &mut errors, now)?;
     let mut uploads = HashMap::new();
     let mut uses = HashMap::new();
@@ -121,6 +119,7 @@ pub fn file(
         caller,
         procedure: &procedure,
         agency,
+        received_at,
         applicant: &applicant,
         channel,
         result_channel: input.result_channel.unwrap_or(channel),
@@ -136,6 +135,8 @@ struct Filing<'a> {
     caller: Principal,
     procedure: &'a ProcedureRecord,
     agency: AgencyRef,
+    /// The receiving point that took it in for `agency`, if another agency.
+    received_at: Option<AgencyRef>,
     applicant: &'a Applicant,
     channel: Channel,
     result_channel: Channel,
@@ -157,6 +158,7 @@ fn write(
         caller,
         procedure,
         agency,
+        received_at,
         applicant,
         channel,
         result_channel,
@@ -171,6 +173,7 @@ fn write(
         &NewDossier {
             procedure_id: procedure.id,
             agency_id: agency.id,
+            received_at_agency_id: received_at.as_ref().map(|point| point.id),
             applicant_id: applicant.id,
             submitted_by: caller.user_id,
             channel,
@@ -230,6 +233,7 @@ fn write(
             caller,
             procedure,
             agency,
+            received_at,
             applicant,
             channel,
             result_channel,
@@ -313,6 +317,7 @@ fn as_filed(id: i64, code: String, filing: Filing<'_>, fees_due: i64) -> Dossier
         caller,
         procedure,
         agency,
+        received_at,
         applicant,
         channel,
         result_channel,
@@ -331,6 +336,7 @@ fn as_filed(id: i64, code: String, filing: Filing<'_>, fees_due: i64) -> Dossier
         },
         handling_agency: agency.clone(),
         agency,
+        received_at_agency: received_at,
         applicant: ApplicantRef {
             id: applicant.id,
             kind: applicant.kind.clone(),
@@ -381,7 +387,9 @@ fn filer(caller: Principal, applicant: &Applicant, dossier: &Dossier) -> Workflo
         applicant_id: applicant.id,
         submitted_by: caller.user_id,
         agency_id: dossier.agency.id,
-        passed_viewer_agency: caller.agency_id == Some(dossier.agency.id),
+        passed_viewer_agency: caller.agency_id.is_some()
+            && (caller.agency_id == Some(dossier.agency.id)
+                || caller.agency_id == dossier.received_at_agency.as_ref().map(|point| point.id)),
         granted_to_viewer: false,
     };
     actor_with(caller, viewer, holding, dossier)
@@ -427,6 +435,25 @@ fn receiving_agency(
             }
             Err(e) => Err(e.into()),
         },
+    }
+}
+
+/// Where an officer's filing for `agency_id` is taken in: at that agency
+/// (`None`), or at the officer's own agency when it is a receiving point.
+fn intake_point(
+    conn: &mut AnyConnection,
+    caller: Principal,
+    agency_id: i64,
+) -> WorkflowResult<Option<AgencyRef>> {
+    let own = match (caller.role, caller.agency_id) {
+        (Role::Officer, Some(own)) if own != agency_id => Some(agencies::by_id(conn, own)?),
+        _ => None,
+    };
+    let is_point = own.as_ref().is_some_and(|a| a.receiving_point);
+    match submission::intake(caller.role, caller.agency_id, is_point, agency_id) {
+        Intake::AtAgency => Ok(None),
+        Intake::AtReceivingPoint(_) => Ok(own.map(agency_ref)),
+        Intake::Refused => Err(WorkflowError::Forbidden),
     }
 }
 

@@ -49,6 +49,9 @@ pub struct Dossier {
     pub agency: crate::agency::AgencyRef,
     /// The agency handling it now (differs after an inter-agency transfer).
     pub handling_agency: crate::agency::AgencyRef,
+    /// The receiving point (public service centre, commune counter) that
+    /// took it in for `agency`, when that was another agency (Decree 118/2025).
+    pub received_at_agency: Option<crate::agency::AgencyRef>,
     pub applicant: ApplicantRef,
     pub submitted_by: i64,
     pub channel: Channel,

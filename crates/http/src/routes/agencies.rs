@@ -1,8 +1,8 @@
 //! Agencies: departments, divisions, People's Committees, with their electronic codes.
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use motcua_domain::Role;
-use motcua_domain::agency::{Agency, NewAgency};
+use motcua_domain::agency::{Agency, AgencyChanges, NewAgency};
 use motcua_domain::audit::{Change, EntityType};
 use motcua_domain::numeric::count_i64;
 use motcua_domain::rule::RuleCode;
@@ -105,4 +105,51 @@ pub async fn create(
             format!("/api/v1/agencies/{}", created.id),
         ))
         .json(created))
+}
+
+/// Changes an agency (admin): whether it is a receiving point that takes in
+/// dossiers for other agencies' procedures (Decree 118/2025).
+#[utoipa::path(operation_id = "update_agency", tag = "agencies", security(("bearer" = [])), params(("id" = i64, Path)), request_body = AgencyChanges, responses((status = 200, body = Agency), (status = 404, body = crate::error::ProblemBody)))]
+#[patch("/agencies/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: Json<AgencyChanges>,
+) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
+    caller.require(&[Role::Admin])?;
+    let actor = crate::routes::audit::actor(&req, &caller);
+    let (id, changes) = (id.into_inner(), body.0);
+    let updated = state
+        .db(move |conn| {
+            write_tx(conn, |conn| {
+                let before = agencies::by_id(conn, id)?;
+                let Some(receiving_point) = changes.receiving_point else {
+                    return Ok(before);
+                };
+                let after = agencies::set_receiving_point(conn, id, receiving_point)?;
+                if after != before {
+                    let as_json = |a: &Agency| {
+                        serde_json::to_value(a).map_err(|e| ApiError::internal("agency as json", e))
+                    };
+                    audit::record(
+                        conn,
+                        &actor,
+                        &Change::new(
+                            EntityType::Agency,
+                            id,
+                            "update",
+                            Some(as_json(&before)?),
+                            Some(as_json(&after)?),
+                        ),
+                        now,
+                    )?;
+                }
+                Ok(after)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(updated))
 }

@@ -15,6 +15,7 @@ struct Row {
     level: String,
     parent_id: Option<i64>,
     created_at: NaiveDateTime,
+    receiving_point: bool,
 }
 
 impl Row {
@@ -26,6 +27,7 @@ impl Row {
             level: parse_enum(&self.level)?,
             parent_id: self.parent_id,
             created_at: from_db(self.created_at),
+            receiving_point: self.receiving_point,
         })
     }
 }
@@ -42,6 +44,7 @@ pub fn insert(
             agencies::level.eq(agency.level.as_str()),
             agencies::parent_id.eq(agency.parent_id),
             agencies::created_at.eq(to_db(at)),
+            agencies::receiving_point.eq(agency.receiving_point),
         ))
         .get_result(conn)?;
     row.into_domain()
@@ -70,6 +73,18 @@ pub fn by_code(conn: &mut AnyConnection, code: &str) -> StoreResult<Agency> {
         .filter(agencies::code.eq(code))
         .select(Row::as_select())
         .first(conn)?
+        .into_domain()
+}
+
+/// Makes the agency a receiving point for the province, or stops it.
+pub fn set_receiving_point(
+    conn: &mut AnyConnection,
+    id: i64,
+    receiving_point: bool,
+) -> StoreResult<Agency> {
+    diesel::update(agencies::table.find(id))
+        .set(agencies::receiving_point.eq(receiving_point))
+        .get_result::<Row>(conn)?
         .into_domain()
 }
 

@@ -62,6 +62,7 @@ fn department(conn: &mut AnyConnection) -> i64 {
             name: "Sở VHTTDL".into(),
             level: AdminLevel::Province,
             parent_id: None,
+            receiving_point: false,
         },
         chrono::Utc::now(),
     )

@@ -38,6 +38,7 @@ fn department() -> NewAgency {
         name: "Sở Văn hóa, Thể thao và Du lịch".into(),
         level: AdminLevel::Province,
         parent_id: None,
+        receiving_point: false,
     }
 }
 
@@ -52,6 +53,7 @@ fn agencies_are_unique_by_code(pool: &Pool) {
             name: "Phòng Quản lý Văn hóa".into(),
             level: AdminLevel::Province,
             parent_id: Some(dept.id),
+            receiving_point: false,
         },
         chrono::Utc::now(),
     )
@@ -72,6 +74,7 @@ fn agencies_are_unique_by_code(pool: &Pool) {
     let orphan = NewAgency {
         code: "000.02.20.H56".into(),
         parent_id: Some(9999),
+        receiving_point: false,
         ..department()
     };
     assert!(matches!(

@@ -97,6 +97,7 @@ fn a_second_agency_and_a_paid_procedure(conn: &mut AnyConnection, dept: i64) -> 
             name: "Sở Xây dựng".into(),
             level: AdminLevel::Province,
             parent_id: None,
+            receiving_point: false,
         },
         chrono::Utc::now(),
     )

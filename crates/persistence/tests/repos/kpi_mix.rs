@@ -153,6 +153,7 @@ fn setting(conn: &mut AnyConnection) -> (World, i64) {
             name: "Sở Xây dựng".into(),
             level: AdminLevel::Province,
             parent_id: None,
+            receiving_point: false,
         },
         chrono::Utc::now(),
     )

@@ -65,6 +65,7 @@ pub(crate) fn world(conn: &mut AnyConnection, clock: SupplementClock) -> World {
             name: "Sở".into(),
             level: AdminLevel::Province,
             parent_id: None,
+            receiving_point: false,
         },
         chrono::Utc::now(),
     )

@@ -37,7 +37,7 @@ h1{{font-size:1.3em;text-align:center;text-transform:uppercase}}table{{border-co
 td,th{{border:1px solid #000;padding:4px 6px;text-align:left}}.muted{{color:#444}}
 @media print{{body{{margin:0}}}}</style></head>
 <body>
-<p><strong>{agency}</strong><br><span class="muted">Mã cơ quan: {agency_code}</span></p>
+<p><strong>{agency}</strong><br><span class="muted">Mã cơ quan: {agency_code}</span>{intake}</p>
 <p style="text-align:center"><strong>CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM</strong><br>Độc lập - Tự do - Hạnh phúc</p>
 <h1>Giấy tiếp nhận hồ sơ và hẹn trả kết quả</h1>
 <p>Mã hồ sơ: <strong>{code}</strong></p>
@@ -61,6 +61,14 @@ td,th{{border:1px solid #000;padding:4px 6px;text-align:left}}.muted{{color:#444
         code = e(&r.code),
         agency = e(&r.agency.name),
         agency_code = e(&r.agency.code),
+        intake = match &r.received_at_agency {
+            Some(point) => format!(
+                "<br>Nơi tiếp nhận hồ sơ: <strong>{}</strong> <span class=\"muted\">(mã {})</span>",
+                e(&point.name),
+                e(&point.code)
+            ),
+            None => String::new(),
+        },
         applicant = e(&r.applicant_name),
         id = match (&r.applicant_id_number, &r.applicant_tax_code) {
             (Some(n), _) => format!(" (số định danh {})", e(n)),

@@ -19,7 +19,11 @@ pub struct ReceiptLine {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Receipt {
     pub code: String,
+    /// The competent agency, which handles the dossier and returns the result.
     pub agency: motcua_domain::agency::AgencyRef,
+    /// The receiving point (public service centre, commune counter) that took
+    /// the dossier in for `agency`, when that was another agency (Decree 118/2025).
+    pub received_at_agency: Option<motcua_domain::agency::AgencyRef>,
     pub procedure: motcua_domain::dossier::ProcedureRef,
     pub applicant_name: String,
     /// Only the last four digits.
@@ -89,6 +93,7 @@ pub(super) fn receipt_of(
     Ok(Receipt {
         code: d.code.clone(),
         agency: d.agency.clone(),
+        received_at_agency: d.received_at_agency.clone(),
         procedure: d.procedure.clone(),
         applicant_name: d.applicant.full_name.clone(),
         applicant_id_number: d.applicant.id_number.as_deref().map(|n| {

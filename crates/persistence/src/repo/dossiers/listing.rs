@@ -54,6 +54,37 @@ fn unfinished() -> [&'static str; 7] {
     ]
 }
 
+/// The dossiers `scope` reaches, as a query to narrow further.
+fn in_scope(scope: DossierScope) -> dossiers::BoxedQuery<'static, crate::db::Db> {
+    let mut q = dossiers::table.into_boxed::<crate::db::Db>();
+    match scope {
+        DossierScope::All => {}
+        DossierScope::Applicant(id) => q = q.filter(dossiers::applicant_id.eq(id)),
+        DossierScope::Agency(id) => {
+            q = q.filter(
+                dossiers::id.eq_any(
+                    dossier_agencies::table
+                        .filter(dossier_agencies::agency_id.eq(id))
+                        .select(dossier_agencies::dossier_id),
+                ),
+            )
+        }
+        DossierScope::Submitter(user) => q = q.filter(dossiers::submitted_by.eq(user)),
+        DossierScope::Integration(user) => {
+            q = q.filter(
+                dossiers::submitted_by
+                    .eq(user)
+                    .or(dossiers::agency_id.eq_any(
+                        crate::schema::integration_grants::table
+                            .filter(crate::schema::integration_grants::user_id.eq(user))
+                            .select(crate::schema::integration_grants::agency_id),
+                    )),
+            )
+        }
+    }
+    q
+}
+
 /// A page of dossiers, soonest due first (those without a due moment last).
 pub fn list(
     conn: &mut AnyConnection,
@@ -62,32 +93,7 @@ pub fn list(
     page: PageRequest,
 ) -> StoreResult<Page<Dossier>> {
     let query = || {
-        let mut q = dossiers::table.into_boxed::<crate::db::Db>();
-        match scope {
-            DossierScope::All => {}
-            DossierScope::Applicant(id) => q = q.filter(dossiers::applicant_id.eq(id)),
-            DossierScope::Agency(id) => {
-                q = q.filter(
-                    dossiers::id.eq_any(
-                        dossier_agencies::table
-                            .filter(dossier_agencies::agency_id.eq(id))
-                            .select(dossier_agencies::dossier_id),
-                    ),
-                )
-            }
-            DossierScope::Submitter(user) => q = q.filter(dossiers::submitted_by.eq(user)),
-            DossierScope::Integration(user) => {
-                q = q.filter(
-                    dossiers::submitted_by
-                        .eq(user)
-                        .or(dossiers::agency_id.eq_any(
-                            crate::schema::integration_grants::table
-                                .filter(crate::schema::integration_grants::user_id.eq(user))
-                                .select(crate::schema::integration_grants::agency_id),
-                        )),
-                )
-            }
-        }
+        let mut q = in_scope(scope);
         if !filter.statuses.is_empty() {
             q = q.filter(
                 dossiers::status.eq_any(
@@ -112,7 +118,8 @@ pub fn list(
             q = q.filter(
                 dossiers::agency_id
                     .eq(agency)
-                    .or(dossiers::handling_agency_id.eq(agency)),
+                    .or(dossiers::handling_agency_id.eq(agency))
+                    .or(dossiers::received_at_agency_id.eq(agency)),
             );
         }
         if let Some(channel) = filter.channel {

@@ -73,6 +73,7 @@ struct Row {
     note: Option<String>,
     version: i32,
     updated_at: NaiveDateTime,
+    received_at_agency_id: Option<i64>,
 }
 
 type ApplicantCols = (String, String, Option<String>, Option<String>);
@@ -98,7 +99,14 @@ impl Refs {
         let applicant_ids = distinct(rows.iter().map(|r| r.applicant_id));
         let agency_ids = distinct(
             rows.iter()
-                .flat_map(|r| [r.agency_id, r.handling_agency_id]),
+                .flat_map(|r| {
+                    [
+                        Some(r.agency_id),
+                        Some(r.handling_agency_id),
+                        r.received_at_agency_id,
+                    ]
+                })
+                .flatten(),
         );
         let procedures: Vec<(i64, String, String)> = procedures::table
             .filter(procedures::id.eq_any(&procedure_ids))
@@ -165,6 +173,10 @@ fn assemble(refs: &Refs, row: Row) -> StoreResult<Dossier> {
         .ok_or(StoreError::NotFound)?;
     let agency = refs.agency(row.agency_id)?;
     let handling_agency = refs.agency(row.handling_agency_id)?;
+    let received_at_agency = row
+        .received_at_agency_id
+        .map(|id| refs.agency(id))
+        .transpose()?;
     let paused_remaining: Option<Remaining> = match &row.paused_remaining {
         Some(text) => Some(serde_json::from_str(text).map_err(StoreError::corrupt)?),
         None => None,
@@ -180,6 +192,7 @@ fn assemble(refs: &Refs, row: Row) -> StoreResult<Dossier> {
         },
         agency,
         handling_agency,
+        received_at_agency,
         applicant: ApplicantRef {
             id: row.applicant_id,
             kind,
@@ -215,7 +228,10 @@ fn assemble(refs: &Refs, row: Row) -> StoreResult<Dossier> {
     })
 }
 
-diesel::alias!(agencies as handling_agencies: HandlingAgencies);
+diesel::alias!(
+    agencies as handling_agencies: HandlingAgencies,
+    agencies as intake_agencies: IntakeAgencies
+);
 
 /// One dossier with what it refers to, in one statement.
 type Joined = (
@@ -224,11 +240,12 @@ type Joined = (
     ApplicantCols,
     (String, String),
     (String, String),
+    Option<(String, String)>,
 );
 
 macro_rules! read_one {
     ($conn:expr, $filter:expr) => {{
-        let (row, procedure, applicant, agency, handling): Joined = dossiers::table
+        let (row, procedure, applicant, agency, handling, intake): Joined = dossiers::table
             .inner_join(procedures::table)
             .inner_join(applicants::table)
             .inner_join(agencies::table.on(agencies::id.eq(dossiers::agency_id)))
@@ -236,6 +253,12 @@ macro_rules! read_one {
                 handling_agencies.on(handling_agencies
                     .field(agencies::id)
                     .eq(dossiers::handling_agency_id)),
+            )
+            .left_join(
+                intake_agencies.on(intake_agencies
+                    .field(agencies::id)
+                    .nullable()
+                    .eq(dossiers::received_at_agency_id)),
             )
             .filter($filter)
             .select((
@@ -249,13 +272,19 @@ macro_rules! read_one {
                 ),
                 (agencies::code, agencies::name),
                 handling_agencies.fields((agencies::code, agencies::name)),
+                intake_agencies
+                    .fields((agencies::code, agencies::name))
+                    .nullable(),
             ))
             .first($conn)?;
-        let refs = Refs {
+        let mut refs = Refs {
             procedures: HashMap::from([(row.procedure_id, procedure)]),
             applicants: HashMap::from([(row.applicant_id, applicant)]),
             agencies: HashMap::from([(row.agency_id, agency), (row.handling_agency_id, handling)]),
         };
+        if let (Some(id), Some(point)) = (row.received_at_agency_id, intake) {
+            refs.agencies.insert(id, point);
+        }
         assemble(&refs, row)
     }};
 }
@@ -286,6 +315,7 @@ type ForActionRow = (
     ApplicantCols,
     (String, String),
     (String, String),
+    Option<(String, String)>,
     Option<i64>,
     (Option<String>, Option<String>, Option<NaiveDateTime>),
     Option<String>,
@@ -301,7 +331,7 @@ pub fn for_action(
     use crate::schema::dossier_facts;
     // No agency has a negative id: without one, the join finds nothing.
     let agency = agency_id.unwrap_or(-1);
-    let (row, procedure, applicant, receiving, handling, passed, rating, facts): ForActionRow =
+    let (row, procedure, applicant, receiving, handling, intake, passed, rating, facts): ForActionRow =
         dossiers::table
             .inner_join(procedures::table)
             .inner_join(applicants::table)
@@ -310,6 +340,12 @@ pub fn for_action(
                 handling_agencies.on(handling_agencies
                     .field(agencies::id)
                     .eq(dossiers::handling_agency_id)),
+            )
+            .left_join(
+                intake_agencies.on(intake_agencies
+                    .field(agencies::id)
+                    .nullable()
+                    .eq(dossiers::received_at_agency_id)),
             )
             .left_join(
                 dossier_agencies::table.on(dossier_agencies::dossier_id
@@ -330,6 +366,9 @@ pub fn for_action(
                 ),
                 (agencies::code, agencies::name),
                 handling_agencies.fields((agencies::code, agencies::name)),
+                intake_agencies
+                    .fields((agencies::code, agencies::name))
+                    .nullable(),
                 dossier_agencies::agency_id.nullable(),
                 (
                     dossier_ratings::score.nullable(),
@@ -347,7 +386,7 @@ pub fn for_action(
         }),
         _ => None,
     };
-    let refs = Refs {
+    let mut refs = Refs {
         procedures: HashMap::from([(row.procedure_id, procedure)]),
         applicants: HashMap::from([(row.applicant_id, applicant)]),
         agencies: HashMap::from([
@@ -355,6 +394,9 @@ pub fn for_action(
             (row.handling_agency_id, handling),
         ]),
     };
+    if let (Some(id), Some(point)) = (row.received_at_agency_id, intake) {
+        refs.agencies.insert(id, point);
+    }
     Ok(ForAction {
         dossier: assemble(&refs, row)?,
         passed_agency: passed.is_some(),

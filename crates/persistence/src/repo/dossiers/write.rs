@@ -18,6 +18,8 @@ use crate::{AnyConnection, StoreError, StoreResult};
 pub struct NewDossier<'a> {
     pub procedure_id: i64,
     pub agency_id: i64,
+    /// The receiving point that took it in for `agency_id`, if another agency.
+    pub received_at_agency_id: Option<i64>,
     pub applicant_id: i64,
     pub submitted_by: i64,
     pub channel: Channel,
@@ -45,6 +47,7 @@ pub fn insert(conn: &mut AnyConnection, new: &NewDossier<'_>) -> StoreResult<i64
             dossiers::procedure_id.eq(new.procedure_id),
             dossiers::agency_id.eq(new.agency_id),
             dossiers::handling_agency_id.eq(new.agency_id),
+            dossiers::received_at_agency_id.eq(new.received_at_agency_id),
             dossiers::applicant_id.eq(new.applicant_id),
             dossiers::submitted_by.eq(new.submitted_by),
             dossiers::channel.eq(new.channel.as_str()),
@@ -66,6 +69,10 @@ pub fn insert(conn: &mut AnyConnection, new: &NewDossier<'_>) -> StoreResult<i64
         .returning(dossiers::id)
         .get_result(conn)?;
     add_agency(conn, id, new.agency_id)?;
+    if let Some(point) = new.received_at_agency_id {
+        // The receiving point's staff follow the dossier they took in.
+        add_agency(conn, id, point)?;
+    }
     Ok(id)
 }
 
