@@ -26,6 +26,7 @@ mod ops;
 mod outbox;
 mod payments;
 mod payments_once;
+mod portal;
 mod people;
 mod queue;
 mod statements;

@@ -125,14 +125,18 @@ where
                 .service(feedback::add_info)
                 .service(events::feed)
                 .configure(webhooks::configure)
-                .configure(notifications::configure),
+                .configure(notifications::configure)
+                .configure(crate::routes::portal::configure),
         )
         .configure(|cfg| {
             if sandbox {
                 cfg.service(crate::payments::sandbox::page)
                     .service(crate::payments::sandbox::choose)
                     .service(crate::payments::sandbox::complete_by_api)
-                    .service(crate::payments::sandbox::transaction);
+                    .service(crate::payments::sandbox::transaction)
+                    .service(crate::routes::portal_sandbox::receive)
+                    .service(crate::routes::portal_sandbox::dossier)
+                    .service(crate::routes::portal_sandbox::fail);
             }
         })
 }
@@ -377,6 +381,7 @@ pub fn state(app: motcua_app::App) -> AppState {
         tokens,
         accounts,
         code_key,
+        portal_sandbox: Arc::default(),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CatalogCounts, Counters, DossierCounts, FeedbackCounts, Rate};
+use super::{CatalogCounts, Counters, DossierCounts, FeedbackCounts, Rate, SyncCounts};
 
 /// Points of one indicator: full when its rate reaches `full_at`, proportional below.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -153,15 +153,26 @@ pub fn score(
     flows: &Counters,
     catalog: &CatalogCounts,
     feedback: &FeedbackCounts,
+    synced: Option<&SyncCounts>,
     rules: &Scoring,
 ) -> Vec<Group> {
-    let unmeasured = Indicator {
-        code: "t2_synced_dossiers",
-        rate: Rate::of(0, 0),
-        points: 0.0,
-        max_points: rules.t2_synced_dossiers.points,
-        measured: false,
-    };
+    // Measured from the portal sync status where the caller counted it.
+    let t2 = synced.map_or(
+        Indicator {
+            code: "t2_synced_dossiers",
+            rate: Rate::of(0, 0),
+            points: 0.0,
+            max_points: rules.t2_synced_dossiers.points,
+            measured: false,
+        },
+        |s| {
+            indicator(
+                "t2_synced_dossiers",
+                rules.t2_synced_dossiers,
+                Rate::of(s.synced_in_time, s.received),
+            )
+        },
+    );
     let decided = counts.decided;
     let handled = decided + counts.in_progress;
     let within = counts.early + counts.on_time + counts.in_progress_within_time;
@@ -176,7 +187,7 @@ pub fn score(
                     rules.t1_complete_procedures,
                     Rate::of(catalog.complete, catalog.active),
                 ),
-                unmeasured,
+                t2,
             ],
         ),
         group(
