@@ -128,7 +128,12 @@ async fn a_dossiers_whole_life_reaches_the_portal_in_order(app: TestApp) {
     app.act_ok(&leader, &code, &json!({"action": "approve"}))
         .await;
     let res = app
-        .upload_to(&handler, &code, PDF, &[("kind", "result"), ("title", "Giấy phép")])
+        .upload_to(
+            &handler,
+            &code,
+            PDF,
+            &[("kind", "result"), ("title", "Giấy phép")],
+        )
         .await;
     assert_eq!(res.status(), 201);
     app.act_ok(&handler, &code, &json!({"action": "issue_result"}))
@@ -222,7 +227,10 @@ async fn the_sandbox_refuses_malformed_and_out_of_order_messages(app: TestApp) {
     assert_eq!(answer["success"], false);
     // A first message must register the dossier, not jump to in process.
     let (status, answer) = send(&app, &message(code, 4)).await;
-    assert_eq!((status, &answer["error_code"]), (422, &json!("bad_transition")));
+    assert_eq!(
+        (status, &answer["error_code"]),
+        (422, &json!("bad_transition"))
+    );
     let mut bad = message(code, 1);
     bad["agency_code"] = json!("H56");
     let (status, answer) = send(&app, &bad).await;
@@ -230,7 +238,10 @@ async fn the_sandbox_refuses_malformed_and_out_of_order_messages(app: TestApp) {
     let mut bad = message(code, 2);
     bad["received_at"] = Value::Null;
     let (status, answer) = send(&app, &bad).await;
-    assert_eq!((status, &answer["error_code"]), (422, &json!("missing_field")));
+    assert_eq!(
+        (status, &answer["error_code"]),
+        (422, &json!("missing_field"))
+    );
     let (status, answer) = send(&app, &message(code, 1)).await;
     assert_eq!((status, &answer["success"]), (200, &json!(true)));
     // Out of order: returned right after registered.
@@ -238,7 +249,10 @@ async fn the_sandbox_refuses_malformed_and_out_of_order_messages(app: TestApp) {
     returned["finished_at"] = json!("2026-11-25T03:00:00Z");
     returned["result"] = json!("issued");
     let (status, answer) = send(&app, &returned).await;
-    assert_eq!((status, &answer["error_code"]), (422, &json!("bad_transition")));
+    assert_eq!(
+        (status, &answer["error_code"]),
+        (422, &json!("bad_transition"))
+    );
     assert!(answer["message"].as_str().unwrap().contains("10"));
     let (status, _) = send(&app, &message(code, 2)).await;
     assert_eq!(status, 200);
@@ -264,7 +278,10 @@ async fn a_failing_portal_is_retried_and_the_failure_shows(app: TestApp) {
     let sync = sync_of(&app, &officer, &code).await;
     assert_eq!(sync["status"], "failed", "{sync}");
     assert_eq!(sync["attempts"], 1);
-    assert!(sync["last_error"].as_str().unwrap().contains("unavailable"), "{sync}");
+    assert!(
+        sync["last_error"].as_str().unwrap().contains("unavailable"),
+        "{sync}"
+    );
     assert!(sync["next_attempt_at"].is_string());
     let failed = app
         .get_json(&admin, "/api/v1/portal/sync?status=failed")
@@ -377,11 +394,13 @@ async fn portal_filings_are_idempotent_by_portal_code(app: TestApp) {
     let d3 = app.upload(&portal, "don-2.pdf").await;
     let d4 = app.upload(&portal, "giay-phep-2.pdf").await;
     let body = filing("G22.99-261123-000200", &d3, &d4);
-    let answers =
-        futures_util::future::join_all((0..8).map(|_| file(&app, &portal, &body))).await;
+    let answers = futures_util::future::join_all((0..8).map(|_| file(&app, &portal, &body))).await;
     let created = answers.iter().filter(|(s, _)| *s == 201).count();
     assert_eq!(created, 1, "{answers:?}");
-    assert!(answers.iter().all(|(s, _)| *s == 200 || *s == 201), "{answers:?}");
+    assert!(
+        answers.iter().all(|(s, _)| *s == 200 || *s == 201),
+        "{answers:?}"
+    );
     let codes: std::collections::BTreeSet<&str> = answers
         .iter()
         .map(|(_, b)| b["dossier_code"].as_str().unwrap())

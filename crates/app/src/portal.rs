@@ -17,9 +17,9 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use motcua_domain::event::SubjectKind;
 use motcua_domain::portal::{self, PortalAnswer, SyncMessage};
+use motcua_persistence::repo::dossiers;
 use motcua_persistence::repo::events::{self as outbox, FeedFilter};
 use motcua_persistence::repo::portal::{self as store, Pushed, SyncState};
-use motcua_persistence::repo::dossiers;
 use motcua_persistence::{AnyConnection, StoreError, write_tx};
 
 use crate::App;
@@ -117,7 +117,11 @@ pub fn client(settings: &crate::Settings) -> Option<Arc<dyn PortalClient>> {
     };
     Some(Arc::new(HttpPortalClient::new(
         &url,
-        settings.portal.token.as_ref().map(|t| t.expose().to_owned()),
+        settings
+            .portal
+            .token
+            .as_ref()
+            .map(|t| t.expose().to_owned()),
         StdDuration::from_millis(settings.portal.timeout_ms.max(1)),
     )))
 }

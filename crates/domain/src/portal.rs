@@ -162,8 +162,8 @@ pub fn catch_up(from: Option<u8>, to: u8) -> Vec<u8> {
     queue.push_back(from);
     while let Some(at) = queue.pop_front() {
         for code in 1..=10u8 {
-            let seen = prev.get(usize::from(code)).copied().flatten().is_some()
-                || Some(code) == from;
+            let seen =
+                prev.get(usize::from(code)).copied().flatten().is_some() || Some(code) == from;
             if seen || !transition_allowed(at, code) {
                 continue;
             }
@@ -300,7 +300,10 @@ fn formats(message: &SyncMessage) -> Result<(), Refusal> {
         _ => false,
     };
     if !identity_ok {
-        return Err(bad("applicant", "not a citizen ID number (1) or tax code (2)"));
+        return Err(bad(
+            "applicant",
+            "not a citizen ID number (1) or tax code (2)",
+        ));
     }
     if !(1..=3).contains(&message.channel) || !(1..=3).contains(&message.result_channel) {
         return Err(bad("channel", "1 counter, 2 online or 3 postal"));

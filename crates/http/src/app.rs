@@ -130,15 +130,20 @@ where
         )
         .configure(|cfg| {
             if sandbox {
-                cfg.service(crate::payments::sandbox::page)
-                    .service(crate::payments::sandbox::choose)
-                    .service(crate::payments::sandbox::complete_by_api)
-                    .service(crate::payments::sandbox::transaction)
-                    .service(crate::routes::portal_sandbox::receive)
-                    .service(crate::routes::portal_sandbox::dossier)
-                    .service(crate::routes::portal_sandbox::fail);
+                sandboxes(cfg);
             }
         })
+}
+
+/// The sandbox payment gateway and national portal (development only).
+fn sandboxes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(crate::payments::sandbox::page)
+        .service(crate::payments::sandbox::choose)
+        .service(crate::payments::sandbox::complete_by_api)
+        .service(crate::payments::sandbox::transaction)
+        .service(crate::routes::portal_sandbox::receive)
+        .service(crate::routes::portal_sandbox::dossier)
+        .service(crate::routes::portal_sandbox::fail);
 }
 
 /// Shared pieces built once per server, cloned into each worker.

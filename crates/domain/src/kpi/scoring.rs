@@ -146,6 +146,25 @@ fn group(code: &'static str, indicators: Vec<Indicator>) -> Group {
     }
 }
 
+/// `t2_synced_dossiers`, measured from the portal sync status where the
+/// caller counted it (docs/portal.md), unmeasured otherwise.
+fn synced_dossiers(synced: Option<&SyncCounts>, rules: &Scoring) -> Indicator {
+    match synced {
+        Some(s) => indicator(
+            "t2_synced_dossiers",
+            rules.t2_synced_dossiers,
+            Rate::of(s.synced_in_time, s.received),
+        ),
+        None => Indicator {
+            code: "t2_synced_dossiers",
+            rate: Rate::of(0, 0),
+            points: 0.0,
+            max_points: rules.t2_synced_dossiers.points,
+            measured: false,
+        },
+    }
+}
+
 /// The five Decision 766 groups: transparency, progress, online service,
 /// digitization, satisfaction. How each indicator is counted is in docs/kpi.md.
 pub fn score(
@@ -156,23 +175,7 @@ pub fn score(
     synced: Option<&SyncCounts>,
     rules: &Scoring,
 ) -> Vec<Group> {
-    // Measured from the portal sync status where the caller counted it.
-    let t2 = synced.map_or(
-        Indicator {
-            code: "t2_synced_dossiers",
-            rate: Rate::of(0, 0),
-            points: 0.0,
-            max_points: rules.t2_synced_dossiers.points,
-            measured: false,
-        },
-        |s| {
-            indicator(
-                "t2_synced_dossiers",
-                rules.t2_synced_dossiers,
-                Rate::of(s.synced_in_time, s.received),
-            )
-        },
-    );
+    let t2 = synced_dossiers(synced, rules);
     let decided = counts.decided;
     let handled = decided + counts.in_progress;
     let within = counts.early + counts.on_time + counts.in_progress_within_time;

@@ -497,10 +497,34 @@ fn scoring_is_proportional_below_the_threshold() {
 fn synced_dossiers_are_measured_from_the_sync_status() {
     let rules = Scoring::default();
     let cases = [
-        (SyncCounts { received: 0, synced_in_time: 0 }, 8.0),
-        (SyncCounts { received: 4, synced_in_time: 0 }, 0.0),
-        (SyncCounts { received: 4, synced_in_time: 2 }, 4.0),
-        (SyncCounts { received: 4, synced_in_time: 4 }, 8.0),
+        (
+            SyncCounts {
+                received: 0,
+                synced_in_time: 0,
+            },
+            8.0,
+        ),
+        (
+            SyncCounts {
+                received: 4,
+                synced_in_time: 0,
+            },
+            0.0,
+        ),
+        (
+            SyncCounts {
+                received: 4,
+                synced_in_time: 2,
+            },
+            4.0,
+        ),
+        (
+            SyncCounts {
+                received: 4,
+                synced_in_time: 4,
+            },
+            8.0,
+        ),
     ];
     for (synced, points) in cases {
         let groups = score(

@@ -265,7 +265,10 @@ pub fn record(
                 let late = i32::from(*late);
                 if raced {
                     diesel::update(row)
-                        .set((release, portal_sync::late_changes.eq(portal_sync::late_changes + late)))
+                        .set((
+                            release,
+                            portal_sync::late_changes.eq(portal_sync::late_changes + late),
+                        ))
                         .execute(conn)?;
                 } else {
                     diesel::update(row)
@@ -428,11 +431,13 @@ pub fn kpi_counts_by_agency(
         }};
     }
     let received = per_agency!(dossiers::table);
-    let synced = per_agency!(dossiers::table.inner_join(portal_sync::table).filter(
-        portal_sync::status
-            .eq(SyncStatus::Synced.as_str())
-            .and(portal_sync::late_changes.eq(0))
-    ));
+    let synced = per_agency!(
+        dossiers::table.inner_join(portal_sync::table).filter(
+            portal_sync::status
+                .eq(SyncStatus::Synced.as_str())
+                .and(portal_sync::late_changes.eq(0))
+        )
+    );
     let mut counts: BTreeMap<i64, SyncCounts> = BTreeMap::new();
     for (agency, n) in received {
         counts.entry(agency).or_default().received = n;
