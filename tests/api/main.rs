@@ -27,6 +27,7 @@ mod outbox;
 mod payments;
 mod payments_once;
 mod people;
+mod portal;
 mod queue;
 mod reception;
 mod statements;

@@ -60,6 +60,8 @@ pub fn test_settings(db: &TestDb) -> Settings {
     // Webhook rounds would add statements to every test's pool: tests that
     // want the worker turn it on, or run `App::webhook_round` themselves.
     settings.webhooks.interval_ms = 0;
+    // Likewise the portal sync: tests run `App::portal_round_with` themselves.
+    settings.portal.interval_ms = 0;
     settings.data_dir = std::env::temp_dir()
         .join(format!("motcua-files-{}", uuid::Uuid::new_v4().simple()))
         .display()

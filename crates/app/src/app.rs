@@ -47,6 +47,8 @@ pub struct App {
     pub webhook_sender: Arc<dyn crate::webhooks::Sender>,
     /// Notification attempts by channel and result since the start (`/metrics`).
     pub notification_counters: Arc<crate::notifications::NotificationCounters>,
+    /// The national portal's sync API; `None` while `portal.url` is unset.
+    pub portal_client: Option<Arc<dyn crate::portal::PortalClient>>,
 }
 
 impl App {
@@ -83,6 +85,7 @@ impl App {
         let notifier = crate::notifier::senders(&settings);
         let jwt_secret = jwt_secret(&settings).into();
         let webhook_sender = Arc::new(crate::webhooks::http_sender(&settings));
+        let portal_client = crate::portal::client(&settings);
         Self {
             pool,
             backend,
@@ -96,6 +99,7 @@ impl App {
             instance: crate::password::random_token(12).into(),
             webhook_sender,
             notification_counters: Arc::default(),
+            portal_client,
         }
     }
 

@@ -114,6 +114,25 @@ impl App {
                 }
             }));
         }
+        let every = self.settings.portal.interval_ms;
+        if every > 0 && self.portal_client.is_some() {
+            let app = self.clone();
+            let every = std::time::Duration::from_millis(every);
+            workers.tasks.push(tokio::spawn(async move {
+                let start = tokio::time::Instant::now() + every;
+                let mut ticker = tokio::time::interval_at(start, every);
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticker.tick().await;
+                    let app = app.clone();
+                    match tokio::task::spawn_blocking(move || app.portal_round()).await {
+                        Ok(round) if !round.is_idle() => tracing::info!(?round, "portal sync"),
+                        Ok(_) => {}
+                        Err(error) => tracing::error!(%error, "portal worker panicked"),
+                    }
+                }
+            }));
+        }
         workers
     }
 

@@ -36,6 +36,7 @@ pub mod notification;
 pub mod numeric;
 pub mod page;
 pub mod payment;
+pub mod portal;
 pub mod procedure;
 pub mod queue;
 pub mod role;

@@ -90,16 +90,25 @@ where
                 .service(feedback::add_info)
                 .service(events::feed)
                 .configure(webhooks::configure)
-                .configure(notifications::configure),
+                .configure(notifications::configure)
+                .configure(crate::routes::portal::configure),
         )
         .configure(|cfg| {
             if sandbox {
-                cfg.service(crate::payments::sandbox::page)
-                    .service(crate::payments::sandbox::choose)
-                    .service(crate::payments::sandbox::complete_by_api)
-                    .service(crate::payments::sandbox::transaction);
+                sandboxes(cfg);
             }
         })
+}
+
+/// The sandbox payment gateway and national portal (development only).
+fn sandboxes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(crate::payments::sandbox::page)
+        .service(crate::payments::sandbox::choose)
+        .service(crate::payments::sandbox::complete_by_api)
+        .service(crate::payments::sandbox::transaction)
+        .service(crate::routes::portal_sandbox::receive)
+        .service(crate::routes::portal_sandbox::dossier)
+        .service(crate::routes::portal_sandbox::fail);
 }
 
 /// Shared pieces built once per server, cloned into each worker.
@@ -342,6 +351,7 @@ pub fn state(app: motcua_app::App) -> AppState {
         tokens,
         accounts,
         code_key,
+        portal_sandbox: Arc::default(),
     }
 }
 

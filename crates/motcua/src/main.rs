@@ -83,6 +83,19 @@ enum Command {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Mark every dossier filed in a period (local days, both included)
+    /// for pushing again to the national portal; the server's portal worker
+    /// sends them on its next rounds.
+    PortalResync {
+        #[arg(long)]
+        database_url: Option<String>,
+        /// First day, e.g. 2026-11-01.
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last day, included.
+        #[arg(long)]
+        to: chrono::NaiveDate,
+    },
     /// Print the OpenAPI document.
     Openapi,
 }
@@ -195,6 +208,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("generating {dossiers} dossiers into {}", url.redacted());
             let report = motcua::generate(&settings, &pool, dossiers, procedures, years, seed)?;
             println!("{report:#?}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::PortalResync {
+            database_url,
+            from,
+            to,
+        } => {
+            if to < from {
+                anyhow::bail!("--to must not be before --from");
+            }
+            let (settings, pool, url) = connected(config, database_url)?;
+            motcua::migrate(&pool)?;
+            let app = motcua_app::App::from_parts(
+                settings,
+                pool,
+                url.backend(),
+                motcua_app::Clock::system(),
+            );
+            let marked = app.portal_resync(from, to)?;
+            println!("{marked} dossier(s) filed from {from} to {to} marked for the portal");
             Ok(ExitCode::SUCCESS)
         }
         Command::RebuildKpi { database_url } => {

@@ -9,11 +9,12 @@ use motcua_domain::agency::{Agency, AgencyRef};
 use motcua_domain::dossier::Channel;
 use motcua_domain::kpi::{
     self, CatalogCounts, CatalogRates, Counters, DossierCounts, FeedbackCounts, Granularity, Group,
-    Rates, Scoring, WaitingTime,
+    Rates, Scoring, SyncCounts, WaitingTime,
 };
 use serde::Serialize;
 
 use crate::repo::kpi::{self as agg, KpiFilter};
+use crate::repo::portal::{self as portal_sync, SyncFilter};
 use crate::repo::{agencies, feedback, queue};
 use crate::{AnyConnection, StoreResult};
 
@@ -42,6 +43,15 @@ impl ReportScope {
                 .as_ref()
                 .map(|p| p.iter().map(|(id, _)| *id).collect()),
             channel: self.channel,
+        }
+    }
+
+    fn sync_filter(&self, agency_id: Option<i64>) -> SyncFilter {
+        let filter = self.filter();
+        SyncFilter {
+            agency_id,
+            procedure_ids: filter.procedure_ids,
+            channel: filter.channel,
         }
     }
 
@@ -113,6 +123,7 @@ struct Parts<'a> {
     catalog: CatalogCounts,
     feedback: FeedbackCounts,
     waits: Option<&'a BTreeMap<i64, i64>>,
+    synced: SyncCounts,
 }
 
 fn assemble(scope: ScopeView, parts: Parts<'_>, scoring: &Scoring) -> Summary {
@@ -122,6 +133,7 @@ fn assemble(scope: ScopeView, parts: Parts<'_>, scoring: &Scoring) -> Summary {
         parts.flows,
         &parts.catalog,
         &parts.feedback,
+        Some(&parts.synced),
         scoring,
     );
     Summary {
@@ -149,6 +161,11 @@ fn add_feedback(total: &mut FeedbackCounts, c: &FeedbackCounts) {
     total.received += c.received;
     total.handled_in_time += c.handled_in_time;
     total.overdue += c.overdue;
+}
+
+fn add_synced(total: &mut SyncCounts, c: &SyncCounts) {
+    total.received += c.received;
+    total.synced_in_time += c.synced_in_time;
 }
 
 fn add_histogram(total: &mut BTreeMap<i64, i64>, h: &BTreeMap<i64, i64>) {
@@ -207,6 +224,16 @@ pub fn summary(
             catalog,
             feedback,
             waits: waits.as_ref(),
+            synced: merged(
+                &portal_sync::kpi_counts_by_agency(
+                    conn,
+                    &scope.sync_filter(filter.agency_id),
+                    ReportScope::instant(scope.from),
+                    ReportScope::instant(scope.to),
+                )?,
+                SyncCounts::default(),
+                add_synced,
+            ),
         },
         scoring,
     ))
@@ -347,6 +374,12 @@ pub fn ranking(
     } else {
         BTreeMap::new()
     };
+    let synced = portal_sync::kpi_counts_by_agency(
+        conn,
+        &scope.sync_filter(None),
+        ReportScope::instant(scope.from),
+        ReportScope::instant(scope.to),
+    )?;
     let active: BTreeSet<i64> = flows
         .keys()
         .chain(stock.keys())
@@ -373,6 +406,7 @@ pub fn ranking(
                     waits: scope
                         .has_queue()
                         .then(|| waits.get(&a.id).unwrap_or(&no_waits)),
+                    synced: synced.get(&a.id).copied().unwrap_or_default(),
                 },
                 scoring,
             );

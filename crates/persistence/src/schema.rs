@@ -796,3 +796,35 @@ diesel::table! {
         cursor_position -> BigInt,
     }
 }
+
+// National portal synchronisation and inbound filings (migration 000025).
+
+diesel::table! {
+    portal_sync (dossier_id) {
+        dossier_id -> BigInt,
+        status -> Text,
+        pushed_code -> Nullable<Integer>,
+        generation -> BigInt,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        changed_at -> Timestamp,
+        synced_at -> Nullable<Timestamp>,
+        late_changes -> Integer,
+        claimed_by -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    portal_inbound (portal_code) {
+        portal_code -> Text,
+        dossier_id -> BigInt,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(portal_sync -> dossiers (dossier_id));
+diesel::joinable!(portal_inbound -> dossiers (dossier_id));
+diesel::allow_tables_to_appear_in_same_query!(portal_sync, dossiers);
+diesel::allow_tables_to_appear_in_same_query!(portal_inbound, dossiers);

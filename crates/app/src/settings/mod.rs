@@ -9,7 +9,7 @@ use serde::Deserialize;
 mod outbound;
 mod payments;
 
-pub use outbound::{NotificationSettings, WebhookSettings};
+pub use outbound::{NotificationSettings, PortalSettings, WebhookSettings};
 pub use payments::{GatewayKind, PaymentSettings, SANDBOX_SECRET};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -62,6 +62,7 @@ pub struct Settings {
     pub tracking: TrackingSettings,
     pub webhooks: WebhookSettings,
     pub notifications: NotificationSettings,
+    pub portal: PortalSettings,
 }
 
 /// The public tracking look-up's limit per client address (see `docs/configuration.md`).
@@ -278,6 +279,7 @@ impl Default for Settings {
             tracking: TrackingSettings::default(),
             webhooks: WebhookSettings::default(),
             notifications: NotificationSettings::default(),
+            portal: PortalSettings::default(),
         }
     }
 }

@@ -106,3 +106,31 @@ impl NotificationSettings {
         Ok(())
     }
 }
+
+/// National Public Service Portal synchronisation (see `docs/portal.md`),
+/// `MOTCUA__PORTAL__URL`, `MOTCUA__PORTAL__TOKEN`. Without a URL: off in
+/// production; in development the binary's own sandbox portal.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PortalSettings {
+    /// The portal's dossier-sync endpoint base: messages go to `{url}/dossiers`.
+    /// In development the binary's own sandbox, `{public_base_url}/sandbox/portal`.
+    pub url: Option<String>,
+    /// Sent as `Authorization: Bearer …`.
+    pub token: Option<Secret>,
+    /// How often each server process pushes what changed; 0 turns it off.
+    pub interval_ms: u64,
+    /// How long one push may take, connecting included.
+    pub timeout_ms: u64,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            token: None,
+            interval_ms: 5000,
+            timeout_ms: 10_000,
+        }
+    }
+}

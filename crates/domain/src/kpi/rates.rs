@@ -51,6 +51,15 @@ pub struct FeedbackCounts {
     pub overdue: i64,
 }
 
+/// Dossiers received in a period and, of them, those the national portal
+/// holds with every change pushed within `portal::SYNC_WITHIN_HOURS`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SyncCounts {
+    pub received: i64,
+    pub synced_in_time: i64,
+}
+
 /// Counter queue figures of a period: waiting minutes from ticket to call.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

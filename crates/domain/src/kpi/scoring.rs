@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CatalogCounts, Counters, DossierCounts, FeedbackCounts, Rate};
+use super::{CatalogCounts, Counters, DossierCounts, FeedbackCounts, Rate, SyncCounts};
 
 /// Points of one indicator: full when its rate reaches `full_at`, proportional below.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -146,6 +146,25 @@ fn group(code: &'static str, indicators: Vec<Indicator>) -> Group {
     }
 }
 
+/// `t2_synced_dossiers`, measured from the portal sync status where the
+/// caller counted it (docs/portal.md), unmeasured otherwise.
+fn synced_dossiers(synced: Option<&SyncCounts>, rules: &Scoring) -> Indicator {
+    match synced {
+        Some(s) => indicator(
+            "t2_synced_dossiers",
+            rules.t2_synced_dossiers,
+            Rate::of(s.synced_in_time, s.received),
+        ),
+        None => Indicator {
+            code: "t2_synced_dossiers",
+            rate: Rate::of(0, 0),
+            points: 0.0,
+            max_points: rules.t2_synced_dossiers.points,
+            measured: false,
+        },
+    }
+}
+
 /// The five Decision 766 groups: transparency, progress, online service,
 /// digitization, satisfaction. How each indicator is counted is in docs/kpi.md.
 pub fn score(
@@ -153,15 +172,10 @@ pub fn score(
     flows: &Counters,
     catalog: &CatalogCounts,
     feedback: &FeedbackCounts,
+    synced: Option<&SyncCounts>,
     rules: &Scoring,
 ) -> Vec<Group> {
-    let unmeasured = Indicator {
-        code: "t2_synced_dossiers",
-        rate: Rate::of(0, 0),
-        points: 0.0,
-        max_points: rules.t2_synced_dossiers.points,
-        measured: false,
-    };
+    let t2 = synced_dossiers(synced, rules);
     let decided = counts.decided;
     let handled = decided + counts.in_progress;
     let within = counts.early + counts.on_time + counts.in_progress_within_time;
@@ -176,7 +190,7 @@ pub fn score(
                     rules.t1_complete_procedures,
                     Rate::of(catalog.complete, catalog.active),
                 ),
-                unmeasured,
+                t2,
             ],
         ),
         group(

@@ -446,6 +446,7 @@ fn scoring_is_proportional_below_the_threshold() {
         &flows,
         &catalog,
         &FeedbackCounts::default(),
+        None,
         &rules,
     );
     let by = |code: &str| {
@@ -490,4 +491,56 @@ fn scoring_is_proportional_below_the_threshold() {
     let mut bad = rules.clone();
     bad.o2_online_dossiers.full_at = 0.0;
     assert!(bad.check().unwrap_err().starts_with("o2_online_dossiers"));
+}
+
+#[test]
+fn synced_dossiers_are_measured_from_the_sync_status() {
+    let rules = Scoring::default();
+    let cases = [
+        (
+            SyncCounts {
+                received: 0,
+                synced_in_time: 0,
+            },
+            8.0,
+        ),
+        (
+            SyncCounts {
+                received: 4,
+                synced_in_time: 0,
+            },
+            0.0,
+        ),
+        (
+            SyncCounts {
+                received: 4,
+                synced_in_time: 2,
+            },
+            4.0,
+        ),
+        (
+            SyncCounts {
+                received: 4,
+                synced_in_time: 4,
+            },
+            8.0,
+        ),
+    ];
+    for (synced, points) in cases {
+        let groups = score(
+            &DossierCounts::default(),
+            &Counters::default(),
+            &CatalogCounts::default(),
+            &FeedbackCounts::default(),
+            Some(&synced),
+            &rules,
+        );
+        let t2 = groups
+            .iter()
+            .flat_map(|g| &g.indicators)
+            .find(|i| i.code == "t2_synced_dossiers")
+            .unwrap();
+        assert!(t2.measured);
+        assert_eq!(t2.points, points, "{synced:?}");
+    }
 }

@@ -12,6 +12,8 @@ pub mod kpi;
 pub mod notifications;
 pub mod ops;
 pub mod payments;
+pub mod portal;
+pub mod portal_sandbox;
 pub mod queue;
 pub mod tracking;
 pub mod users;

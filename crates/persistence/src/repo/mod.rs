@@ -17,6 +17,7 @@ pub mod job_runs;
 pub mod kpi;
 pub mod notifications;
 pub mod payments;
+pub mod portal;
 pub mod procedures;
 pub mod queue;
 pub mod rate_limits;
