@@ -24,8 +24,8 @@ use crate::middleware::{
     security_headers,
 };
 use crate::routes::{
-    agencies, audit, auth, calendar, catalog, documents, dossiers, events, feedback, identity, kpi,
-    notifications, ops, payments, queue, tracking, users, webhooks,
+    agencies, audit, auth, calendar, catalog, documents, dossiers, events, feedback, forms,
+    identity, kpi, notifications, ops, payments, queue, tracking, users, webhooks,
 };
 use crate::state::AppState;
 use motcua_app::settings::Settings;
@@ -125,7 +125,8 @@ where
                 .service(feedback::add_info)
                 .service(events::feed)
                 .configure(webhooks::configure)
-                .configure(notifications::configure),
+                .configure(notifications::configure)
+                .configure(forms::configure),
         )
         .configure(|cfg| {
             if sandbox {
