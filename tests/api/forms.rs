@@ -320,14 +320,16 @@ async fn prefill_from_an_earlier_dossier_counts_toward_reuse(app: TestApp) {
     let after = get_json(&app, Some(&admin), "/api/v1/kpi/summary").await;
     assert_eq!(reuse_of(&after), (1, 2), "{after}");
 
-    // A changed establishment is not reuse.
+    // Other values in every field an earlier dossier pre-fills: not reuse.
+    let mut other = karaoke_data("Karaoke Sen Vàng");
+    other["applicant"]["representative"] = json!("Trần Thị Bình");
+    other["establishment"]["address"] = json!("7 Hai Bà Trưng");
+    other["establishment"]["rooms"] = json!(2);
+    other["establishment"]["room_areas"] = json!([40, 45]);
     let c = app
-        .submit_ok(
-            &citizen,
-            &karaoke_body(&app, &citizen, karaoke_data("Karaoke Sen Vàng")).await,
-        )
+        .submit_ok(&citizen, &karaoke_body(&app, &citizen, other).await)
         .await;
-    assert_eq!(c.body["form"]["reused"], false);
+    assert_eq!(c.body["form"]["reused"], false, "{}", c.body["form"]);
 
     // Pre-fill is the citizen's own.
     let res = app
