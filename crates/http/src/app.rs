@@ -30,6 +30,13 @@ use crate::routes::{
 use crate::state::AppState;
 use motcua_app::settings::Settings;
 
+/// The routes of the modules that list their own services.
+fn self_registered(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    webhooks::configure(cfg);
+    notifications::configure(cfg);
+    forms::configure(cfg);
+}
+
 /// Every documented route, on any app (the real one, or a bare one for the spec).
 pub fn routes<T>(app: App<T>, sandbox: bool) -> UtoipaApp<T>
 where
@@ -124,9 +131,7 @@ where
                 .service(feedback::track)
                 .service(feedback::add_info)
                 .service(events::feed)
-                .configure(webhooks::configure)
-                .configure(notifications::configure)
-                .configure(forms::configure),
+                .configure(self_registered),
         )
         .configure(|cfg| {
             if sandbox {

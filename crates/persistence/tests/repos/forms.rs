@@ -99,10 +99,10 @@ fn form_versions_and_reused_form_data_in_the_kpis(pool: &Pool) {
         forms::form_data_of(&mut conn, second_id).unwrap(),
         Some(json!({"venue": "Nhà hát Lớn"}))
     );
-    let (latest, _) =
-        forms::latest_of_applicant(&mut conn, b_applicant(&mut conn, second_id), procedure.id)
-            .unwrap()
-            .unwrap();
+    let applicant = b_applicant(&mut conn, second_id);
+    let (latest, _) = forms::latest_of_applicant(&mut conn, applicant, procedure.id)
+        .unwrap()
+        .unwrap();
     assert_eq!(latest, second);
 
     // The kept counters count one reusing dossier, and a rebuild agrees.
