@@ -17,6 +17,7 @@ mod etag_race;
 mod events;
 mod fast_paths;
 mod feedback;
+mod forms;
 mod guards;
 mod identity;
 mod kpi;

@@ -9,6 +9,7 @@ pub mod catalog_import;
 pub mod clock;
 pub mod dossiers;
 pub mod feedback;
+pub mod forms;
 pub mod input;
 pub mod notifications;
 pub mod notifier;

@@ -306,6 +306,10 @@ pub struct ProcedureEventData {
     pub name: Option<String>,
     #[serde(default)]
     pub status: Option<ProcedureStatus>,
+    /// Set when the change is a new version of the procedure's e-form
+    /// (docs/forms.md): that version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form_version: Option<i32>,
 }
 
 impl ProcedureEventData {
@@ -315,6 +319,7 @@ impl ProcedureEventData {
             version: record.version,
             name: Some(record.spec.name.clone()),
             status: Some(record.spec.status),
+            form_version: None,
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct DossierRecord {
     /// Supplement requests: when the clock stopped and, once supplemented, resumed.
     pub pauses: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
     pub rating: Option<(RatingScore, DateTime<Utc>)>,
+    /// Its form data reused an earlier dossier's (docs/forms.md).
+    pub form_reused: bool,
 }
 
 /// A document line of a dossier.
@@ -82,7 +84,7 @@ pub fn facts(d: &DossierRecord, calendar: &WorkingCalendar) -> KpiFacts {
                 .iter()
                 .any(|l| l.requirement.as_deref() == Some(*r) && l.electronic)
         });
-    let reused = inputs.iter().any(|l| l.reused);
+    let reused = inputs.iter().any(|l| l.reused) || d.form_reused;
     let finished = match (d.status.is_finished(), d.finished_at) {
         (true, Some(at)) => Some((day(at), d.status)),
         _ => None,
@@ -225,7 +227,24 @@ mod tests {
             payments: Vec::new(),
             pauses: Vec::new(),
             rating: None,
+            form_reused: false,
         }
+    }
+
+    #[test]
+    fn reused_form_data_counts_as_reuse_once_received() {
+        let cal = calendar();
+        let reused = DossierRecord {
+            form_reused: true,
+            ..received()
+        };
+        assert!(facts(&reused, &cal).reused);
+        assert!(!facts(&received(), &cal).reused);
+        let submitted = DossierRecord {
+            received_at: None,
+            ..reused
+        };
+        assert!(!facts(&submitted, &cal).reused);
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //! - KPI facts of one dossier (Decision 766): [`kpi_facts`]; counters,
 //!   rates and scores: [`kpi`];
 //! - payments and the gateway: [`payment`], [`vnpay`];
+//! - e-forms (definition checks, form data against its JSON Schema, pre-fill
+//!   and reuse): [`forms`];
 //! - rule codes with their messages: [`rule`]; field problems: [`validation`].
 
 pub mod access;
@@ -25,6 +27,7 @@ pub mod dossier;
 pub mod enums;
 pub mod event;
 pub mod feedback;
+pub mod forms;
 pub mod handling;
 pub mod holidays;
 pub mod identity;

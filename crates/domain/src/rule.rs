@@ -195,6 +195,39 @@ rule_codes! {
     UnknownSector => "unknown_sector",
         "Không có lĩnh vực với mã này.",
         "No sector has this code.";
+    FormWrongType => "form_wrong_type",
+        "Giá trị không đúng kiểu dữ liệu của trường này.",
+        "The value has the wrong type for this field.";
+    FormPattern => "form_pattern",
+        "Giá trị không đúng định dạng quy định của trường này.",
+        "The value does not match the pattern of this field.";
+    FormBelowMinimum => "form_below_minimum",
+        "Giá trị nhỏ hơn mức tối thiểu cho phép.",
+        "The value is below the allowed minimum.";
+    FormAboveMaximum => "form_above_maximum",
+        "Giá trị lớn hơn mức tối đa cho phép.",
+        "The value is above the allowed maximum.";
+    FormTooFewItems => "form_too_few_items",
+        "Danh sách có ít mục hơn mức tối thiểu.",
+        "The list has fewer items than required.";
+    FormTooManyItems => "form_too_many_items",
+        "Danh sách có nhiều mục hơn mức tối đa.",
+        "The list has more items than allowed.";
+    FormUnknownField => "form_unknown_field",
+        "Tờ khai không có trường này.",
+        "The form has no such field.";
+    FormInvalid => "form_invalid",
+        "Giá trị không thỏa mãn điều kiện của tờ khai.",
+        "The value does not meet the form's conditions.";
+    FormNotOffered => "form_not_offered",
+        "Thủ tục này chưa có tờ khai điện tử.",
+        "This procedure has no e-form.";
+    InvalidFormSchema => "invalid_form_schema",
+        "Định nghĩa tờ khai không phải JSON Schema 2020-12 hợp lệ.",
+        "The form definition is not a valid JSON Schema 2020-12.";
+    UnknownPrefillSource => "unknown_prefill_source",
+        "Nguồn điền sẵn không hợp lệ (dùng profile.<trường> hoặc dossier).",
+        "Unknown pre-fill source (use profile.<field> or dossier).";
 }
 
 impl std::fmt::Display for RuleCode {

@@ -24,11 +24,19 @@ use crate::middleware::{
     security_headers,
 };
 use crate::routes::{
-    agencies, audit, auth, calendar, catalog, documents, dossiers, events, feedback, identity, kpi,
-    notifications, ops, payments, queue, tracking, users, webhooks,
+    agencies, audit, auth, calendar, catalog, documents, dossiers, events, feedback, forms,
+    identity, kpi, notifications, ops, payments, queue, tracking, users, webhooks,
 };
 use crate::state::AppState;
 use motcua_app::settings::Settings;
+
+/// The routes of the modules that list their own services.
+fn self_registered(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    webhooks::configure(cfg);
+    notifications::configure(cfg);
+    forms::configure(cfg);
+    crate::routes::portal::configure(cfg);
+}
 
 /// Every documented route, on any app (the real one, or a bare one for the spec).
 pub fn routes<T>(app: App<T>, sandbox: bool) -> UtoipaApp<T>
@@ -89,9 +97,7 @@ where
                 .service(feedback::track)
                 .service(feedback::add_info)
                 .service(events::feed)
-                .configure(webhooks::configure)
-                .configure(notifications::configure)
-                .configure(crate::routes::portal::configure),
+                .configure(self_registered),
         )
         .configure(|cfg| {
             if sandbox {

@@ -37,6 +37,7 @@ grant at `POST /api/v1/auth/token`. Either way the access token is sent as `Auth
         (name = "agencies", description = "Agencies and their electronic codes"),
         (name = "audit", description = "Who changed what: the append-only trail of administrative changes"),
         (name = "catalog", description = "The public procedure catalog"),
+        (name = "forms", description = "E-forms per procedure: definitions (JSON Schema 2020-12 with Vietnamese presentation hints) and pre-fill"),
         (name = "calendar", description = "Working calendar: holidays and make-up working days"),
         (name = "documents", description = "Uploads, downloads and the citizen's document store"),
         (name = "dossiers", description = "Dossiers from submission to returned result"),

@@ -45,6 +45,63 @@ pub fn official_calendar(conn: &mut AnyConnection, at: DateTime<Utc>) -> anyhow:
 /// The demo catalog shipped in `data/catalog.json`.
 pub const CATALOG_JSON: &str = include_str!("../../../data/catalog.json");
 
+/// The e-forms of the demo catalog's most common procedures (docs/forms.md),
+/// one JSON file per procedure code under `data/forms/`.
+pub const DEMO_FORMS: [(&str, &str); 8] = [
+    (
+        "1.009397",
+        include_str!("../../../data/forms/1.009397.json"),
+    ),
+    (
+        "1.007450",
+        include_str!("../../../data/forms/1.007450.json"),
+    ),
+    (
+        "1.007451",
+        include_str!("../../../data/forms/1.007451.json"),
+    ),
+    (
+        "1.004630",
+        include_str!("../../../data/forms/1.004630.json"),
+    ),
+    (
+        "1.004623",
+        include_str!("../../../data/forms/1.004623.json"),
+    ),
+    (
+        "1.001003",
+        include_str!("../../../data/forms/1.001003.json"),
+    ),
+    (
+        "1.000639",
+        include_str!("../../../data/forms/1.000639.json"),
+    ),
+    (
+        "1.001182",
+        include_str!("../../../data/forms/1.001182.json"),
+    ),
+];
+
+/// Stores the demo forms as version 1 of their procedures' forms, stamped
+/// with the procedure's own time; each is checked as an admin's would be.
+fn insert_demo_forms(conn: &mut AnyConnection) -> anyhow::Result<usize> {
+    for (code, text) in DEMO_FORMS {
+        let definition: motcua_domain::forms::FormDefinition =
+            serde_json::from_str(text).with_context(|| format!("data/forms/{code}.json"))?;
+        motcua_domain::forms::check_definition(&definition)
+            .map_err(|e| anyhow::anyhow!("data/forms/{code}.json: {e:?}"))?;
+        let procedure = procedures::get(conn, code)?;
+        motcua_persistence::repo::forms::add_version(
+            conn,
+            procedure.id,
+            &definition,
+            None,
+            procedure.updated_at,
+        )?;
+    }
+    Ok(DEMO_FORMS.len())
+}
+
 pub const DEMO_DEPARTMENT: &str = "000.00.20.H56";
 
 /// Demo agencies: the department, two of its divisions, a commune.
@@ -251,6 +308,7 @@ pub fn demo(conn: &mut AnyConnection, at: DateTime<Utc>) -> anyhow::Result<DemoS
                 .collect();
             anyhow::bail!("data/catalog.json has invalid rows: {}", bad.join("; "));
         }
+        insert_demo_forms(conn)?;
         Ok(DemoSeed {
             accounts,
             procedures: report.created,

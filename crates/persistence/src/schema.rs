@@ -828,3 +828,33 @@ diesel::joinable!(portal_sync -> dossiers (dossier_id));
 diesel::joinable!(portal_inbound -> dossiers (dossier_id));
 diesel::allow_tables_to_appear_in_same_query!(portal_sync, dossiers);
 diesel::allow_tables_to_appear_in_same_query!(portal_inbound, dossiers);
+
+// E-forms: procedure form definitions and each dossier's form data (migration 000027).
+
+diesel::table! {
+    procedure_forms (procedure_id, version) {
+        procedure_id -> BigInt,
+        version -> Integer,
+        definition -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dossier_forms (dossier_id) {
+        dossier_id -> BigInt,
+        procedure_id -> BigInt,
+        applicant_id -> BigInt,
+        form_version -> Integer,
+        data -> Text,
+        prefilled -> Text,
+        reused -> Bool,
+        supplement_fields -> Text,
+    }
+}
+
+diesel::joinable!(procedure_forms -> procedures (procedure_id));
+diesel::joinable!(dossier_forms -> dossiers (dossier_id));
+diesel::allow_tables_to_appear_in_same_query!(procedure_forms, procedures, dossier_forms);
+diesel::allow_tables_to_appear_in_same_query!(dossier_forms, dossiers);

@@ -80,6 +80,8 @@ pub struct Submission {
     pub documents: Vec<DocumentInput>,
     pub fee_codes: Vec<String>,
     pub note: Option<String>,
+    /// The declaration's data, checked against the procedure's e-form.
+    pub form_data: Option<serde_json::Value>,
 }
 
 /// The caller as the access rule sees it: a citizen's applicant record and

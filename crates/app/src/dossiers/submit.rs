@@ -50,6 +50,8 @@ pub struct Filed {
     pub actor: Actor,
     /// Its document lines, in the order written.
     pub documents: Vec<DossierDocument>,
+    /// Its form data, when filed with some.
+    pub form: Option<motcua_persistence::repo::forms::DossierForm>,
 }
 
 /// Files a dossier in a transaction of its own (see [`file`]).
@@ -114,6 +116,13 @@ pub fn file(
     let fees = fees_chosen(&procedure, &input.fee_codes, &mut errors);
     let note = input.note.as_deref().map(nfc).filter(|n| !n.is_empty());
     Note::check_optional(&mut errors, "note", note.as_deref());
+    let form = crate::forms::check_filing(
+        conn,
+        &procedure,
+        &applicant,
+        input.form_data.as_ref(),
+        &mut errors,
+    )?;
     errors.into_result()?;
     let filing = Filing {
         caller,
@@ -127,7 +136,7 @@ pub fn file(
         note,
         now,
     };
-    write(conn, filing, &lines, &uploads)
+    write(conn, filing, &lines, &uploads, form.as_ref())
 }
 
 /// Everything checked about a filing, ready to be written.
@@ -153,6 +162,7 @@ fn write(
     filing: Filing<'_>,
     lines: &[DocumentLine],
     uploads: &HashMap<String, Document>,
+    form: Option<&crate::forms::CheckedForm>,
 ) -> WorkflowResult<Filed> {
     let Filing {
         caller,
@@ -209,6 +219,9 @@ fn write(
         })
         .collect();
     dossiers::add_documents(conn, id, &rows, now)?;
+    let form = form
+        .map(|f| crate::forms::store_filing(conn, id, f))
+        .transpose()?;
     dossiers::append_event(
         conn,
         &NewEvent {
@@ -250,6 +263,7 @@ fn write(
         dossier,
         actor,
         documents,
+        form,
     })
 }
 

@@ -7,6 +7,7 @@ pub mod documents;
 pub mod dossiers;
 pub mod events;
 pub mod feedback;
+pub mod forms;
 pub mod identity;
 pub mod kpi;
 pub mod notifications;

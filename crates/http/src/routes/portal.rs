@@ -272,6 +272,7 @@ pub async fn file(
         documents: request.documents.into_iter().map(Into::into).collect(),
         fee_codes: request.fee_codes,
         note: request.note,
+        form_data: request.form_data,
     };
     let (me, clock) = (who(&caller), state.clock.clone());
     let code = portal_code.clone();

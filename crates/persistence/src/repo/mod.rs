@@ -10,6 +10,7 @@ pub mod documents;
 pub mod dossiers;
 pub mod events;
 pub mod feedback;
+pub mod forms;
 pub mod idempotency;
 pub mod identity;
 pub mod integrations;

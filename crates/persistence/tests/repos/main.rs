@@ -8,6 +8,7 @@ use motcua_persistence::{Backend, Pool};
 
 mod catalog;
 mod events;
+mod forms;
 mod foundation;
 mod kpi;
 mod kpi_mix;

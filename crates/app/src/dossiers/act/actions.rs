@@ -84,6 +84,7 @@ impl Step {
         let deadline = handling::supplement_deadline(&self.calendar, input.deadline, now)
             .map_err(|problem| invalid("deadline", problem))?;
         let id = self.dossier.id;
+        let fields = crate::forms::point_supplement(conn, id, &input.fields)?;
         dossiers::add_supplement_request(conn, id, caller.user_id, &missing, deadline, now)?;
         self.requests = dossiers::supplement_requests_of(conn, id)?;
         self.change.supplement_from = Some(self.from);
@@ -103,6 +104,9 @@ impl Step {
             }
         }
         self.data.insert("missing".into(), json!(missing));
+        if !fields.is_empty() {
+            self.data.insert("fields".into(), json!(fields));
+        }
         self.data.insert("deadline".into(), json!(deadline));
         Ok(())
     }

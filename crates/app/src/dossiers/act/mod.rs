@@ -47,6 +47,8 @@ pub struct ActionInput {
     pub target_agency_id: Option<i64>,
     /// What the applicant must add (request_supplement).
     pub missing: Vec<String>,
+    /// JSON pointers of the form fields to correct (request_supplement).
+    pub fields: Vec<String>,
     pub deadline: Option<NaiveDate>,
     /// Documents added (supplement) or issued (issue_result: document ids).
     pub documents: Vec<DocumentInput>,
@@ -319,6 +321,7 @@ impl Step {
             payments: &payments,
             supplement_requests: &self.requests,
             rating: self.rating.as_ref(),
+            form_reused: motcua_persistence::repo::forms::reused_of(conn, id)?,
         };
         let facts = kpi::facts_of(&self.dossier, lines, &self.calendar)?;
         kpi::write_change(conn, id, self.old_facts.as_ref(), &facts)?;

@@ -83,6 +83,11 @@ pub struct SubmitRequest {
     pub fee_codes: Vec<String>,
     #[serde(default)]
     pub note: Option<String>,
+    /// The declaration (tờ khai): data for the procedure's e-form
+    /// (`GET /procedures/{code}/form`), checked against its JSON Schema.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub form_data: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -104,6 +109,8 @@ pub struct DossierView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SupplementRequestView {
     pub missing: Vec<String>,
+    /// JSON pointers of the form fields to correct (in `form.data`).
+    pub fields: Vec<String>,
     pub deadline: NaiveDate,
     pub requested_at: DateTime<Utc>,
 }
@@ -119,6 +126,35 @@ pub struct DossierDetail {
     /// Money received beyond the fee (a payment that arrived after the fee was
     /// paid by another route); each surplus has a refund proposed or made.
     pub fees_overpaid_vnd: i64,
+    /// The declaration filed with it, if any.
+    pub form: Option<DossierFormView>,
+}
+
+/// The form data a dossier was filed with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DossierFormView {
+    /// The version of the procedure's form it was filed under.
+    pub version: i32,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    /// The values equal to what pre-fill offered, with their source.
+    pub prefilled: Vec<motcua_domain::forms::PrefilledField>,
+    /// Its values came from an earlier dossier: it counts toward data reuse.
+    pub reused: bool,
+    /// The fields the latest supplement request pointed at.
+    pub supplement_fields: Vec<String>,
+}
+
+impl From<motcua_persistence::repo::forms::DossierForm> for DossierFormView {
+    fn from(f: motcua_persistence::repo::forms::DossierForm) -> Self {
+        Self {
+            version: f.form_version,
+            data: f.data,
+            prefilled: f.prefilled,
+            reused: f.reused,
+            supplement_fields: f.supplement_fields,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -168,6 +204,9 @@ pub struct ActionRequest {
     /// request_supplement: what is missing.
     #[serde(default)]
     pub missing: Vec<String>,
+    /// request_supplement: JSON pointers of form fields to correct, e.g. `/event/start_date`.
+    #[serde(default)]
+    pub fields: Vec<String>,
     /// request_supplement: date to supplement by (default: 15 working days).
     #[serde(default)]
     pub deadline: Option<NaiveDate>,

@@ -89,10 +89,15 @@ fn detail(
 ) -> ApiResult<DossierDetail> {
     let calendar = calendar::load(conn, hours)?;
     let documents = dossiers::documents_of(conn, d.id)?;
+    let form = motcua_persistence::repo::forms::of_dossier(conn, d.id)?;
     let supplement_request = match d.status {
         DossierStatus::SupplementRequested => {
             dossiers::open_supplement_request(conn, d.id)?.map(|r| SupplementRequestView {
                 missing: r.missing,
+                fields: form
+                    .as_ref()
+                    .map(|f| f.supplement_fields.clone())
+                    .unwrap_or_default(),
                 deadline: r.deadline,
                 requested_at: r.requested_at,
             })
@@ -109,6 +114,7 @@ fn detail(
         apologies,
         rating,
         fees_overpaid_vnd,
+        form: form.map(Into::into),
     })
 }
 
@@ -123,6 +129,7 @@ fn filed_detail(filed: Filed) -> DossierDetail {
         apologies: Vec::new(),
         rating: None,
         fees_overpaid_vnd: 0,
+        form: filed.form.map(Into::into),
     }
 }
 
@@ -186,6 +193,7 @@ pub async fn submit(
         documents: request.documents.into_iter().map(Into::into).collect(),
         fee_codes: request.fee_codes,
         note: request.note,
+        form_data: request.form_data,
     };
     let me = who(&caller);
     // In the write transaction that claims the key (if any) and stores the answer.
@@ -397,6 +405,7 @@ pub async fn act(
         unit_id: b.unit_id,
         target_agency_id: b.target_agency_id,
         missing: b.missing,
+        fields: b.fields,
         deadline: b.deadline,
         documents: b.documents.into_iter().map(Into::into).collect(),
         paper_result: b.paper_result,
@@ -415,9 +424,16 @@ pub async fn act(
             // The response from what the action read and wrote; only the
             // apology letters are read again.
             let apologies = dossiers::apologies(conn, acted.dossier.id)?;
+            let form = motcua_persistence::repo::forms::of_dossier(conn, acted.dossier.id)?;
+            let fields = form
+                .as_ref()
+                .map(|f| f.supplement_fields.clone())
+                .unwrap_or_default();
             Ok::<_, ApiError>(DossierDetail {
+                form: form.map(Into::into),
                 supplement_request: acted.open_supplement.map(|r| SupplementRequestView {
                     missing: r.missing,
+                    fields,
                     deadline: r.deadline,
                     requested_at: r.requested_at,
                 }),

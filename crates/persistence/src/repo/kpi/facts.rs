@@ -30,6 +30,8 @@ pub(super) struct DossierRow {
     regulated_days: i32,
     time_unit: String,
     fees_due_vnd: i64,
+    /// Its form data reused an earlier dossier's (read besides the row).
+    pub(super) form_reused: bool,
 }
 
 pub(super) type RawDossier = (
@@ -82,6 +84,7 @@ pub(super) fn split(raw: RawDossier) -> (i64, DossierRow) {
             regulated_days,
             time_unit,
             fees_due_vnd,
+            form_reused: false,
         },
     )
 }
@@ -129,6 +132,7 @@ pub(super) fn facts_from(
                 })
             })
             .collect::<StoreResult<_>>()?,
+        form_reused: d.form_reused,
         payments: pays
             .iter()
             .map(|(method, status, applied_vnd, paid_at)| {
@@ -206,6 +210,8 @@ pub struct FactLines<'a> {
     pub payments: &'a [PaymentLine],
     pub supplement_requests: &'a [SupplementLine],
     pub rating: Option<&'a Rating>,
+    /// Its form data reused an earlier dossier's (`forms::reused_of`).
+    pub form_reused: bool,
 }
 
 /// A dossier's facts from the state a use case holds (the dossier as it
@@ -242,6 +248,7 @@ pub fn facts_of(
                 })
             })
             .collect::<StoreResult<_>>()?,
+        form_reused: lines.form_reused,
         payments: lines
             .payments
             .iter()
@@ -332,7 +339,8 @@ pub fn refresh(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<()> {
         .find(dossier_id)
         .select(dossier_columns!())
         .first(conn)?;
-    let (_, row) = split(raw);
+    let (_, mut row) = split(raw);
+    row.form_reused = crate::repo::forms::reused_of(conn, dossier_id)?;
     let docs: Vec<DocLine> = dossier_documents::table
         .filter(dossier_documents::dossier_id.eq(dossier_id))
         .select((

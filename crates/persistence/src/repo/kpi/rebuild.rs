@@ -125,9 +125,11 @@ pub fn rebuild(conn: &mut AnyConnection) -> StoreResult<RebuildReport> {
                 pauses,
                 ratings,
             } = batch_lines(conn, first_id, last_id)?;
+            let form_reused = crate::repo::forms::reused_between(conn, first_id, last_id)?;
             let mut batch_facts = Vec::with_capacity(raws.len());
             for raw in raws {
-                let (id, row) = split(raw);
+                let (id, mut row) = split(raw);
+                row.form_reused = form_reused.contains(&id);
                 let facts = facts_from(
                     &row,
                     docs.get(&id).map_or(&[][..], Vec::as_slice),

@@ -1,0 +1,2 @@
+DROP TABLE dossier_forms;
+DROP TABLE procedure_forms;
