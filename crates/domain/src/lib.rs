@@ -38,6 +38,7 @@ pub mod page;
 pub mod payment;
 pub mod procedure;
 pub mod queue;
+pub mod results;
 pub mod role;
 pub mod rule;
 pub mod rules;
