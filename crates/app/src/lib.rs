@@ -15,6 +15,7 @@ pub mod notifier;
 pub mod outbox;
 pub mod password;
 pub mod payments;
+pub mod results;
 pub mod settings;
 pub mod verification;
 pub mod webhooks;

@@ -10,7 +10,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::calendar::WorkingCalendar;
-use crate::dossier::DossierStatus;
+use crate::Role;
+use crate::dossier::{Actor, DossierStatus};
 use crate::procedure::TimeUnit;
 use crate::rules::{PersonName, Reason, TextRule};
 use crate::text::nfc;
@@ -207,6 +208,26 @@ pub fn tracking_number(value: Option<&str>) -> Result<String, FieldError> {
         Ok(value.to_ascii_uppercase())
     } else {
         Err(error(Problem::format(TRACKING_EXAMPLE)))
+    }
+}
+
+/// Who may say where a result goes by post: the applicant (or the portal
+/// for what it filed), a reception officer of the receiving agency, an admin.
+pub fn may_set_postal(actor: Actor) -> bool {
+    match actor.role {
+        Role::Admin => true,
+        Role::Citizen | Role::Integration => actor.is_applicant,
+        Role::Officer => actor.at_receiving_agency,
+        Role::Leader => false,
+    }
+}
+
+/// Who records a correction: an officer of the dossier's agencies, or an admin.
+pub fn may_record_correction(actor: Actor) -> bool {
+    match actor.role {
+        Role::Admin => true,
+        Role::Officer => actor.at_receiving_agency || actor.at_handling_agency,
+        Role::Citizen | Role::Integration | Role::Leader => false,
     }
 }
 

@@ -138,3 +138,31 @@ fn corrections_are_due_in_working_days() {
     assert!(correction_reason(Some("  ")).is_err());
     assert_eq!(correction_reason(Some(" Sai ngày sinh ")).unwrap(), "Sai ngày sinh");
 }
+
+#[test]
+fn who_sets_the_postal_return_and_who_records_corrections() {
+    let actor = |role, is_applicant, receiving, handling| Actor {
+        role,
+        is_applicant,
+        at_receiving_agency: receiving,
+        at_handling_agency: handling,
+    };
+    // (actor, may set the postal return, may record a correction)
+    let cases = [
+        (actor(Role::Citizen, true, false, false), true, false),
+        (actor(Role::Citizen, false, false, false), false, false),
+        (actor(Role::Integration, true, false, false), true, false),
+        (actor(Role::Officer, false, true, false), true, true),
+        (actor(Role::Officer, false, false, true), false, true),
+        (actor(Role::Officer, false, false, false), false, false),
+        (actor(Role::Leader, false, true, true), false, false),
+        (actor(Role::Admin, false, false, false), true, true),
+    ];
+    for (a, postal, correction) in cases {
+        assert_eq!(
+            (may_set_postal(a), may_record_correction(a)),
+            (postal, correction),
+            "{a:?}"
+        );
+    }
+}

@@ -855,6 +855,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     postal_returns,
     result_versions,
     signing_keys,
-    dossiers,
-    agencies
+    dossiers
 );

@@ -20,6 +20,7 @@ pub mod payments;
 pub mod procedures;
 pub mod queue;
 pub mod rate_limits;
+pub mod results;
 pub mod sessions;
 pub mod tracking;
 pub mod users;
