@@ -25,7 +25,7 @@ use crate::middleware::{
 };
 use crate::routes::{
     agencies, audit, auth, calendar, catalog, documents, dossiers, events, feedback, identity, kpi,
-    notifications, ops, payments, queue, tracking, users, webhooks,
+    notifications, ops, payments, queue, results, tracking, users, webhooks,
 };
 use crate::state::AppState;
 use motcua_app::settings::Settings;
@@ -44,6 +44,7 @@ where
         .service(ops::live)
         .service(ops::ready)
         .service(ops::metrics)
+        .service(results::keys)
         .service(
             scope("/api/v1")
                 .service(auth::register)
@@ -97,6 +98,13 @@ where
                 .service(dossiers::receipt)
                 .service(dossiers::rate)
                 .service(tracking::track)
+                .service(results::set_postal_return)
+                .service(results::get_postal_return)
+                .service(results::list_versions)
+                .service(results::correct)
+                .service(results::verify)
+                .service(results::rotate)
+                .service(results::counts)
                 .service(payments::create)
                 .service(payments::list)
                 .service(payments::discrepancies)

@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod ops;
 pub mod payments;
 pub mod queue;
+pub mod results;
 pub mod tracking;
 pub mod users;
 pub mod webhooks;
