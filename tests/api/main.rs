@@ -28,6 +28,7 @@ mod payments;
 mod payments_once;
 mod people;
 mod queue;
+mod results;
 mod statements;
 mod timing;
 mod webhooks;
