@@ -82,7 +82,12 @@ async fn postal_return_with_a_failed_delivery_then_a_delivery(app: TestApp) {
     assert_eq!(chosen["dossier_etag"], shown.etag.as_str());
     // Someone else's dossier is not found.
     let leader = app.token(Role::Leader).await;
-    problem(put_postal(&app, &leader, &code, &postal_body()).await, 403, "forbidden").await;
+    problem(
+        put_postal(&app, &leader, &code, &postal_body()).await,
+        403,
+        "forbidden",
+    )
+    .await;
 
     let code = {
         // The result is issued on another dossier of the same applicant, chosen for post later.
@@ -99,8 +104,12 @@ async fn postal_return_with_a_failed_delivery_then_a_delivery(app: TestApp) {
     let body = problem(res, 422, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "tracking_number");
     problem(
-        app.act(&leader, &code, &json!({"action": "post", "tracking_number": "EE1"}))
-            .await,
+        app.act(
+            &leader,
+            &code,
+            &json!({"action": "post", "tracking_number": "EE1"}),
+        )
+        .await,
         403,
         "forbidden",
     )
@@ -114,11 +123,20 @@ async fn postal_return_with_a_failed_delivery_then_a_delivery(app: TestApp) {
         .await;
     assert_eq!(posted.body["status"], "posting");
     assert_eq!(posted.body["portal_status"], 9);
-    assert_eq!(posted.body["allowed_actions"], json!(["deliver", "delivery_failed"]));
+    assert_eq!(
+        posted.body["allowed_actions"],
+        json!(["deliver", "delivery_failed"])
+    );
     // Once with the post, the address is fixed and nothing is withdrawn.
-    problem(put_postal(&app, &citizen, &code, &postal_body()).await, 409, "invalid_transition").await;
     problem(
-        app.act(&citizen, &code, &json!({"action": "withdraw"})).await,
+        put_postal(&app, &citizen, &code, &postal_body()).await,
+        409,
+        "invalid_transition",
+    )
+    .await;
+    problem(
+        app.act(&citizen, &code, &json!({"action": "withdraw"}))
+            .await,
         409,
         "invalid_transition",
     )
@@ -166,11 +184,18 @@ async fn postal_return_with_a_failed_delivery_then_a_delivery(app: TestApp) {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert!(actions.ends_with(&["post", "delivery_failed", "post", "deliver"]), "{actions:?}");
+    assert!(
+        actions.ends_with(&["post", "delivery_failed", "post", "deliver"]),
+        "{actions:?}"
+    );
     // The KPIs count postal returns on their own.
     let counts = app.get_json(&officer, "/api/v1/kpi/results").await;
     assert_eq!(
-        (&counts["posted"], &counts["delivered"], &counts["with_failed_delivery"]),
+        (
+            &counts["posted"],
+            &counts["delivered"],
+            &counts["with_failed_delivery"]
+        ),
         (&json!(1), &json!(1), &json!(1)),
         "{counts}"
     );
@@ -226,7 +251,10 @@ async fn verified(app: &TestApp, code: &str) -> Value {
         .iter()
         .find(|k| k["kid"] == signature["kid"])
         .expect("the signing key is published");
-    assert_eq!((&key["alg"], &key["crv"]), (&json!("EdDSA"), &json!("Ed25519")));
+    assert_eq!(
+        (&key["alg"], &key["crv"]),
+        (&json!("EdDSA"), &json!("Ed25519"))
+    );
     let text = signature["signed_text"].as_str().unwrap();
     assert!(verifies(
         key["x"].as_str().unwrap(),
@@ -234,7 +262,10 @@ async fn verified(app: &TestApp, code: &str) -> Value {
         signature["value"].as_str().unwrap()
     ));
     // The signed text is the answer's facts, and a changed one fails.
-    assert!(text.contains(&format!("\nnumber={}\n", answer["number"].as_str().unwrap())));
+    assert!(text.contains(&format!(
+        "\nnumber={}\n",
+        answer["number"].as_str().unwrap()
+    )));
     assert!(!verifies(
         key["x"].as_str().unwrap(),
         &text.replace("version=", "version=9"),
@@ -254,10 +285,12 @@ async fn results_verify_through_corrections_and_a_key_rotation(app: TestApp) {
     let first = versions[0]["verification"].clone();
     let first_code = first["code"].as_str().unwrap().to_owned();
     assert_eq!(first_code.len(), 32);
-    assert!(versions[0]["qr_payload"]
-        .as_str()
-        .unwrap()
-        .ends_with(&format!("/api/v1/verify/{first_code}")));
+    assert!(
+        versions[0]["qr_payload"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/api/v1/verify/{first_code}"))
+    );
     let answer = verified(&app, &first_code).await;
     assert_eq!(answer["standing"], "valid");
     assert_eq!(answer["agency_code"], "000.00.20.H56");
@@ -268,7 +301,11 @@ async fn results_verify_through_corrections_and_a_key_rotation(app: TestApp) {
     assert_eq!(answer["file_sha256"], hex);
     // Unknown and malformed codes answer the same 404.
     for unknown in ["a".repeat(32), "not-a-code".to_owned()] {
-        let res = app.get(&format!("/api/v1/verify/{unknown}")).send().await.unwrap();
+        let res = app
+            .get(&format!("/api/v1/verify/{unknown}"))
+            .send()
+            .await
+            .unwrap();
         problem(res, 404, "not_found").await;
     }
 
@@ -280,9 +317,28 @@ async fn results_verify_through_corrections_and_a_key_rotation(app: TestApp) {
             .json(&body)
             .send()
     };
-    problem(correct(&citizen, json!({"reason": "Sai tên", "paper": true})).await.unwrap(), 403, "forbidden").await;
-    problem(correct(&officer, json!({"paper": true})).await.unwrap(), 422, "validation_failed").await;
-    problem(correct(&officer, json!({"reason": "Sai tên"})).await.unwrap(), 422, "validation_failed").await;
+    problem(
+        correct(&citizen, json!({"reason": "Sai tên", "paper": true}))
+            .await
+            .unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    problem(
+        correct(&officer, json!({"paper": true})).await.unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    problem(
+        correct(&officer, json!({"reason": "Sai tên"}))
+            .await
+            .unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
     let res = correct(
         &officer,
         json!({"reason": "Sai ngày sinh", "requested_by": "applicant", "paper": true}),
@@ -338,7 +394,10 @@ async fn results_verify_through_corrections_and_a_key_rotation(app: TestApp) {
         .await
         .unwrap();
     let versions: Value = res.json().await.unwrap();
-    let third = versions[2]["verification"]["code"].as_str().unwrap().to_owned();
+    let third = versions[2]["verification"]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let newest = verified(&app, &third).await;
     assert_eq!(newest["signature"]["kid"], rotated["kid"]);
     let oldest = verified(&app, &first_code).await;

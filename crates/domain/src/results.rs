@@ -9,8 +9,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::calendar::WorkingCalendar;
 use crate::Role;
+use crate::calendar::WorkingCalendar;
 use crate::dossier::{Actor, DossierStatus};
 use crate::procedure::TimeUnit;
 use crate::rules::{PersonName, Reason, TextRule};
@@ -203,7 +203,9 @@ pub fn tracking_number(value: Option<&str>) -> Result<String, FieldError> {
         return Err(error(Problem::Required));
     }
     let shaped = (4..=40).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if shaped {
         Ok(value.to_ascii_uppercase())
     } else {

@@ -80,10 +80,28 @@ fn postal_returns_are_checked() {
     );
     let long = "x".repeat(501);
     // (recipient, address, phone, fee, fields in error)
-    let cases: [(Option<&str>, Option<&str>, Option<&str>, Option<i64>, &[&str]); 4] = [
+    let cases: [(
+        Option<&str>,
+        Option<&str>,
+        Option<&str>,
+        Option<i64>,
+        &[&str],
+    ); 4] = [
         (None, None, None, None, &["recipient", "address", "phone"]),
-        (Some("A"), Some(&long), Some("0912345678"), None, &["address"]),
-        (Some("A"), Some("B"), Some("12"), Some(-1), &["phone", "fee_vnd"]),
+        (
+            Some("A"),
+            Some(&long),
+            Some("0912345678"),
+            None,
+            &["address"],
+        ),
+        (
+            Some("A"),
+            Some("B"),
+            Some("12"),
+            Some(-1),
+            &["phone", "fee_vnd"],
+        ),
         (Some("A"), Some("B"), Some("0912345678"), Some(30_000), &[]),
     ];
     for (recipient, address, phone, fee, fields) in cases {
@@ -132,11 +150,20 @@ fn corrections_are_due_in_working_days() {
     let requested = at(2026, 11, 23, 9, 0);
     let due = correction_due(&cal, requested, None);
     assert_eq!(due, cal.due(requested, 5, TimeUnit::WorkingDays));
-    assert_eq!(local_time::date(due), NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
+    assert_eq!(
+        local_time::date(due),
+        NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()
+    );
     let two = correction_due(&cal, requested, Some(2));
-    assert_eq!(local_time::date(two), NaiveDate::from_ymd_opt(2026, 11, 25).unwrap());
+    assert_eq!(
+        local_time::date(two),
+        NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+    );
     assert!(correction_reason(Some("  ")).is_err());
-    assert_eq!(correction_reason(Some(" Sai ngày sinh ")).unwrap(), "Sai ngày sinh");
+    assert_eq!(
+        correction_reason(Some(" Sai ngày sinh ")).unwrap(),
+        "Sai ngày sinh"
+    );
 }
 
 #[test]

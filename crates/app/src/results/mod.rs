@@ -104,7 +104,7 @@ pub struct SignatureView {
 /// What anyone holding a verification code learns about the result.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Verification {
+pub struct ResultVerification {
     pub code: String,
     pub standing: Standing,
     /// When it stopped being valid (superseded or revoked).
@@ -126,7 +126,7 @@ pub struct Verification {
     pub signature: SignatureView,
 }
 
-impl Verification {
+impl ResultVerification {
     fn of(v: ResultVersion, current_number: Option<String>) -> Self {
         let facts = IssuedFacts {
             code: v.code.clone(),
@@ -140,7 +140,7 @@ impl Verification {
             procedure_name: v.procedure_name.clone(),
             file_sha256: v.file_sha256.clone(),
         };
-        Verification {
+        ResultVerification {
             signature: SignatureView {
                 alg: "EdDSA",
                 kid: v.kid,
@@ -167,7 +167,7 @@ impl Verification {
 
 /// The public answer to a verification code; `None` for any code that is
 /// not one (malformed or unknown alike).
-pub fn verify(conn: &mut AnyConnection, code: &str) -> StoreResult<Option<Verification>> {
+pub fn verify(conn: &mut AnyConnection, code: &str) -> StoreResult<Option<ResultVerification>> {
     if !is_verify_code(code) {
         return Ok(None);
     }
@@ -181,14 +181,14 @@ pub fn verify(conn: &mut AnyConnection, code: &str) -> StoreResult<Option<Verifi
             .map(|v| v.number),
         Standing::Valid | Standing::Revoked => None,
     };
-    Ok(Some(Verification::of(version, current)))
+    Ok(Some(ResultVerification::of(version, current)))
 }
 
 /// A dossier's result versions as staff and the applicant see them.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionView {
-    pub verification: Verification,
+    pub verification: ResultVerification,
     /// What a QR code on the result carries: the public verification address.
     pub qr_payload: String,
     pub requested_by: Option<Requester>,
@@ -225,7 +225,7 @@ pub fn versions(
                 requested_by: v.requested_by,
                 requested_at: v.requested_at,
                 due_at: v.due_at,
-                verification: Verification::of(v, current.clone().filter(|_| superseded)),
+                verification: ResultVerification::of(v, current.clone().filter(|_| superseded)),
             }
         })
         .collect())

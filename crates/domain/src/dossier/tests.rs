@@ -311,9 +311,19 @@ fn postal_return_path() {
         (S::Posting, A::Deliver, ADMIN, Ok(S::Returned)),
         (S::ResultReady, A::Post, LEADER, Err(Refusal::Forbidden)),
         (S::ResultReady, A::Post, APPLICANT, Err(Refusal::Forbidden)),
-        (S::ResultReady, A::Post, OTHER_OFFICER, Err(Refusal::Forbidden)),
+        (
+            S::ResultReady,
+            A::Post,
+            OTHER_OFFICER,
+            Err(Refusal::Forbidden),
+        ),
         (S::Posting, A::Deliver, APPLICANT, Err(Refusal::Forbidden)),
-        (S::Posting, A::DeliveryFailed, LEADER, Err(Refusal::Forbidden)),
+        (
+            S::Posting,
+            A::DeliveryFailed,
+            LEADER,
+            Err(Refusal::Forbidden),
+        ),
         (
             S::Approved,
             A::Post,

@@ -91,12 +91,9 @@ pub fn may_act(actor: Actor, action: Action, status: DossierStatus) -> bool {
     let leader = actor.role == Role::Leader;
     let staff_anywhere = actor.is_agency_staff();
     match action {
-        A::Receive
-        | A::Refuse
-        | A::Return
-        | A::Post
-        | A::Deliver
-        | A::DeliveryFailed => officer && actor.at_receiving_agency,
+        A::Receive | A::Refuse | A::Return | A::Post | A::Deliver | A::DeliveryFailed => {
+            officer && actor.at_receiving_agency
+        }
         A::RequestSupplement => {
             officer
                 && if status == DossierStatus::Submitted {

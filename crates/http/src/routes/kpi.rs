@@ -263,7 +263,9 @@ pub(crate) async fn report_scope(
     query: KpiQuery,
     audience: Audience,
 ) -> ApiResult<ReportScope> {
-    scope(state, query.filters(), audience).await.map(|(s, _)| s)
+    scope(state, query.filters(), audience)
+        .await
+        .map(|(s, _)| s)
 }
 
 /// Counts, rates (each with numerator and denominator; `null` without a

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::{DateTime, Days, NaiveTime, Utc};
 use motcua_app::results::correct::{CorrectionInput, Signing};
 use motcua_app::results::postal::PostalInput;
-use motcua_app::results::{self, KeySet, SealingKey, Verification, VersionView};
+use motcua_app::results::{self, KeySet, ResultVerification, SealingKey, VersionView};
 use motcua_domain::Role;
 use motcua_domain::local_time;
 use motcua_domain::results::Requester;
@@ -237,7 +237,7 @@ pub async fn correct(
     tag = "results",
     params(("code" = String, Path, description = "The 32-character verification code")),
     responses(
-        (status = 200, body = Verification),
+        (status = 200, body = ResultVerification),
         (status = 404, body = crate::error::ProblemBody),
         (status = 429, body = crate::error::ProblemBody),
     )

@@ -267,10 +267,9 @@ impl Step {
             Action::Apology => self.apology(conn, caller, input, now)?,
             Action::Post => self.post(conn, input, now)?,
             Action::Deliver => self.deliver(conn, now)?,
-            Action::DeliveryFailed => motcua_persistence::repo::results::mark_failed(
-                conn,
-                self.dossier.id,
-            )?,
+            Action::DeliveryFailed => {
+                motcua_persistence::repo::results::mark_failed(conn, self.dossier.id)?
+            }
             Action::Refuse | Action::Reject | Action::Cancel => {
                 self.change.processed_at = Some(self.dossier.processed_at.unwrap_or(now));
                 self.change.finished_at = Some(now);
