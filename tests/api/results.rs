@@ -59,12 +59,11 @@ fn postal_body() -> Value {
            "phone": "0912345678", "fee_vnd": 30000})
 }
 
-async fn postal_return_with_a_failed_delivery_then_a_delivery(app: TestApp) {
-    let citizen = app.token_of(DEMO_CITIZEN_ID).await;
-    let officer = app.token(Role::Officer).await;
-    let code = submit_reissue(&app, &citizen).await.code().to_owned();
+/// The applicant chooses the post while the dossier is in progress.
+async fn choosing_the_post(app: &TestApp, citizen: &str, leader: &str) {
+    let code = submit_reissue(app, citizen).await.code().to_owned();
     // The applicant chooses the post while the dossier is in progress.
-    let res = put_postal(&app, &citizen, &code, &json!({"phone": "12"})).await;
+    let res = put_postal(app, citizen, &code, &json!({"phone": "12"})).await;
     let body = problem(res, 422, "validation_failed").await;
     let fields: Vec<&str> = body["errors"]
         .as_array()
@@ -73,22 +72,27 @@ async fn postal_return_with_a_failed_delivery_then_a_delivery(app: TestApp) {
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["recipient", "address", "phone"]);
-    let res = put_postal(&app, &citizen, &code, &postal_body()).await;
+    let res = put_postal(app, citizen, &code, &postal_body()).await;
     assert_eq!(res.status(), 200);
     let chosen: Value = res.json().await.unwrap();
     assert_eq!(chosen["postal_return"]["fee_vnd"], 30000);
-    let shown = app.dossier(&citizen, &code).await;
+    let shown = app.dossier(citizen, &code).await;
     assert_eq!(shown.body["result_channel"], "postal");
     assert_eq!(chosen["dossier_etag"], shown.etag.as_str());
     // Someone else's dossier is not found.
-    let leader = app.token(Role::Leader).await;
     problem(
-        put_postal(&app, &leader, &code, &postal_body()).await,
+        put_postal(app, leader, &code, &postal_body()).await,
         403,
         "forbidden",
     )
     .await;
+}
 
+async fn postal_return_with_a_failed_delivery_then_a_delivery(app: TestApp) {
+    let citizen = app.token_of(DEMO_CITIZEN_ID).await;
+    let officer = app.token(Role::Officer).await;
+    let leader = app.token(Role::Leader).await;
+    choosing_the_post(&app, &citizen, &leader).await;
     let code = {
         // The result is issued on another dossier of the same applicant, chosen for post later.
         let issued_code = issued(&app, &citizen).await;
@@ -169,14 +173,19 @@ async fn postal_return_with_a_failed_delivery_then_a_delivery(app: TestApp) {
     assert!(delivered.body["finished_at"].is_string());
     // On time is judged at the hand-over: the outcome is the issue's.
     assert!(["early", "on_time"].contains(&delivered.body["outcome"].as_str().unwrap()));
+    after_the_delivery(&app, (&citizen, &officer), &code).await;
+}
+
+/// What a delivered postal return leaves: the tracking, the trail, the counts.
+async fn after_the_delivery(app: &TestApp, (citizen, officer): (&str, &str), code: &str) {
     let postal = app
-        .get_json(&citizen, &format!("/api/v1/dossiers/{code}/postal-return"))
+        .get_json(citizen, &format!("/api/v1/dossiers/{code}/postal-return"))
         .await;
     assert_eq!(postal["tracking_number"], "EE000000002VN");
     assert_eq!(postal["failures"], 1);
     assert!(postal["delivered_at"].is_string());
     let history = app
-        .get_json(&citizen, &format!("/api/v1/dossiers/{code}/history"))
+        .get_json(citizen, &format!("/api/v1/dossiers/{code}/history"))
         .await;
     let actions: Vec<&str> = history["items"]
         .as_array()
@@ -189,7 +198,7 @@ async fn postal_return_with_a_failed_delivery_then_a_delivery(app: TestApp) {
         "{actions:?}"
     );
     // The KPIs count postal returns on their own.
-    let counts = app.get_json(&officer, "/api/v1/kpi/results").await;
+    let counts = app.get_json(officer, "/api/v1/kpi/results").await;
     assert_eq!(
         (
             &counts["posted"],
@@ -369,7 +378,25 @@ async fn results_verify_through_corrections_and_a_key_rotation(app: TestApp) {
         "{counts}"
     );
 
-    // A rotation: new versions are signed with the new key, old ones still verify.
+    a_rotation_keeps_old_signatures(&app, &officer, &code, &first_code).await;
+}
+
+async fn correction(app: &TestApp, token: &str, code: &str, body: Value) -> reqwest::Response {
+    app.post(&format!("/api/v1/dossiers/{code}/corrections"))
+        .header("authorization", bearer(token))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A rotation: new versions are signed with the new key, old ones still verify.
+async fn a_rotation_keeps_old_signatures(
+    app: &TestApp,
+    officer: &str,
+    code: &str,
+    first_code: &str,
+) {
     let admin = app.token(Role::Admin).await;
     let agency = app.agency_id("000.00.20.H56").await;
     let res = app
@@ -382,7 +409,7 @@ async fn results_verify_through_corrections_and_a_key_rotation(app: TestApp) {
     let rotated: Value = res.json().await.unwrap();
     problem(
         app.post(&format!("/api/v1/agencies/{agency}/signing-keys"))
-            .header("authorization", bearer(&officer))
+            .header("authorization", bearer(officer))
             .send()
             .await
             .unwrap(),
@@ -390,17 +417,21 @@ async fn results_verify_through_corrections_and_a_key_rotation(app: TestApp) {
         "forbidden",
     )
     .await;
-    let res = correct(&officer, json!({"reason": "Sai địa chỉ", "paper": true}))
-        .await
-        .unwrap();
+    let res = correction(
+        app,
+        officer,
+        code,
+        json!({"reason": "Sai địa chỉ", "paper": true}),
+    )
+    .await;
     let versions: Value = res.json().await.unwrap();
     let third = versions[2]["verification"]["code"]
         .as_str()
         .unwrap()
         .to_owned();
-    let newest = verified(&app, &third).await;
+    let newest = verified(app, &third).await;
     assert_eq!(newest["signature"]["kid"], rotated["kid"]);
-    let oldest = verified(&app, &first_code).await;
+    let oldest = verified(app, first_code).await;
     assert_ne!(oldest["signature"]["kid"], rotated["kid"]);
     let keys: Value = app
         .get("/.well-known/motcua-keys")

@@ -96,13 +96,7 @@ pub fn facts(d: &DossierRecord, calendar: &WorkingCalendar) -> KpiFacts {
     };
     // Decided: a result issued or a rejection. A result with the post is
     // judged at the hand-over: delivery time is not the agency's.
-    let decided = matches!(
-        d.status,
-        DossierStatus::ResultReady
-            | DossierStatus::Posting
-            | DossierStatus::Returned
-            | DossierStatus::Rejected
-    );
+    let decided = d.status.result_issued() || d.status == DossierStatus::Rejected;
     let (outcome, used_days) = match (decided, d.received_at, d.due_at, d.processed_at) {
         (true, Some(received_at), Some(due), Some(done)) => {
             // More than one supplement request counts as late (Decision 766).
@@ -123,10 +117,7 @@ pub fn facts(d: &DossierRecord, calendar: &WorkingCalendar) -> KpiFacts {
         _ => (None, None),
     };
     let result = match (d.status, d.processed_at) {
-        (
-            DossierStatus::ResultReady | DossierStatus::Posting | DossierStatus::Returned,
-            Some(at),
-        ) => Some((
+        (status, Some(at)) if status.result_issued() => Some((
             day(at),
             d.documents
                 .iter()

@@ -98,13 +98,6 @@ where
                 .service(dossiers::receipt)
                 .service(dossiers::rate)
                 .service(tracking::track)
-                .service(results::set_postal_return)
-                .service(results::get_postal_return)
-                .service(results::list_versions)
-                .service(results::correct)
-                .service(results::verify)
-                .service(results::rotate)
-                .service(results::counts)
                 .service(payments::create)
                 .service(payments::list)
                 .service(payments::discrepancies)
@@ -117,10 +110,7 @@ where
                 .service(payments::cancel)
                 .service(payments::refund)
                 .service(payments::approve_refund)
-                .service(kpi::summary)
-                .service(kpi::timeseries)
-                .service(kpi::agencies_ranked)
-                .service(kpi::public)
+                .configure(kpi::configure)
                 .service(queue::take)
                 .service(queue::get)
                 .service(queue::call_next)
@@ -133,7 +123,8 @@ where
                 .service(feedback::add_info)
                 .service(events::feed)
                 .configure(webhooks::configure)
-                .configure(notifications::configure),
+                .configure(notifications::configure)
+                .configure(results::configure),
         )
         .configure(|cfg| {
             if sandbox {

@@ -50,6 +50,14 @@ impl DossierStatus {
         )
     }
 
+    /// A result is issued: waiting at the counter, with the post, or returned.
+    pub fn result_issued(self) -> bool {
+        matches!(
+            self,
+            DossierStatus::ResultReady | DossierStatus::Posting | DossierStatus::Returned
+        )
+    }
+
     /// Processing is over (Decision 766): processed, returned, stopped or refused.
     pub fn ends_processing(self) -> bool {
         matches!(

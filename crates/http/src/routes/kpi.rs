@@ -257,6 +257,14 @@ async fn scope(
         .await
 }
 
+/// The KPI routes (the results' counts are in `routes::results`).
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(summary)
+        .service(timeseries)
+        .service(agencies_ranked)
+        .service(public);
+}
+
 /// The report scope a KPI query asks for, as far as the caller may read.
 pub(crate) async fn report_scope(
     state: &AppState,

@@ -25,6 +25,17 @@ use crate::routes::kpi::{Audience, KpiQuery, report_scope};
 use crate::state::AppState;
 use crate::throttle::Verdict;
 
+/// The routes under `/api/v1` (the key set is served at the root).
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(set_postal_return)
+        .service(get_postal_return)
+        .service(list_versions)
+        .service(correct)
+        .service(verify)
+        .service(rotate)
+        .service(counts);
+}
+
 /// Where the result goes by post.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -355,9 +355,7 @@ fn if_match(req: &HttpRequest) -> ApiResult<Option<i32>> {
 
 /// An optional `If-Match`: absent or `*` is whatever version is current.
 pub(crate) fn if_match_optional(req: &HttpRequest) -> Option<i32> {
-    if req.headers().get(IF_MATCH).is_none() {
-        return None;
-    }
+    req.headers().get(IF_MATCH)?;
     if_match(req).ok().flatten()
 }
 
