@@ -65,6 +65,15 @@ fn canonical_text_is_line_per_fact_in_fixed_order() {
     assert!(canonical_text(&with_file).ends_with(&format!("file_sha256={}\n", "ab".repeat(32))));
 }
 
+/// (recipient, address, phone, fee, fields in error)
+type PostalCase<'a> = (
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<i64>,
+    &'a [&'a str],
+);
+
 #[test]
 fn postal_returns_are_checked() {
     let ok = check_postal(
@@ -80,13 +89,7 @@ fn postal_returns_are_checked() {
     );
     let long = "x".repeat(501);
     // (recipient, address, phone, fee, fields in error)
-    let cases: [(
-        Option<&str>,
-        Option<&str>,
-        Option<&str>,
-        Option<i64>,
-        &[&str],
-    ); 4] = [
+    let cases: [PostalCase; 4] = [
         (None, None, None, None, &["recipient", "address", "phone"]),
         (
             Some("A"),
