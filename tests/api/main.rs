@@ -31,6 +31,7 @@ mod people;
 mod portal;
 mod queue;
 mod reception;
+mod results;
 mod statements;
 mod timing;
 mod webhooks;

@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod password;
 pub mod payments;
 pub mod portal;
+pub mod results;
 pub mod settings;
 pub mod verification;
 pub mod webhooks;

@@ -32,6 +32,24 @@ pub fn dossier(
     )
 }
 
+/// A change to a dossier that is no action of the state machine (a postal
+/// return chosen, a result corrected), as the dossier stands after it.
+pub fn dossier_change(
+    conn: &mut AnyConnection,
+    event_type: EventType,
+    dossier: &Dossier,
+    at: DateTime<Utc>,
+) -> StoreResult<String> {
+    events::record(
+        conn,
+        event_type,
+        &dossier.code,
+        Some(dossier.agency.id),
+        at,
+        &DossierEventData::of(dossier, Some(dossier.status), None),
+    )
+}
+
 /// Feedback after staff took `action` on it, when that action is one the
 /// feed reports (an answer or a refusal with reasons). Subject: its id.
 pub fn feedback(

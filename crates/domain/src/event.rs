@@ -33,6 +33,11 @@ crate::string_enum! {
         DossierCancelled => "dossier.cancelled",
         DossierTransferred => "dossier.transferred",
         DossierApologised => "dossier.apologised",
+        DossierPosted => "dossier.posted",
+        DossierDelivered => "dossier.delivered",
+        DossierDeliveryFailed => "dossier.delivery_failed",
+        DossierResultCorrected => "dossier.result_corrected",
+        DossierPostalReturnChosen => "dossier.postal_return_chosen",
         PaymentCreated => "payment.created",
         PaymentPaid => "payment.paid",
         PaymentFailed => "payment.failed",
@@ -70,6 +75,9 @@ impl EventType {
             Action::Cancel => Self::DossierCancelled,
             Action::Transfer => Self::DossierTransferred,
             Action::Apology => Self::DossierApologised,
+            Action::Post => Self::DossierPosted,
+            Action::Deliver => Self::DossierDelivered,
+            Action::DeliveryFailed => Self::DossierDeliveryFailed,
         }
     }
 

@@ -96,11 +96,9 @@ pub fn facts(d: &DossierRecord, calendar: &WorkingCalendar) -> KpiFacts {
         (None, Some((finished_day, _))) => Some(finished_day),
         (None, None) => None,
     };
-    // Decided: a result issued or a rejection.
-    let decided = matches!(
-        d.status,
-        DossierStatus::ResultReady | DossierStatus::Returned | DossierStatus::Rejected
-    );
+    // Decided: a result issued or a rejection. A result with the post is
+    // judged at the hand-over: delivery time is not the agency's.
+    let decided = d.status.result_issued() || d.status == DossierStatus::Rejected;
     let (outcome, used_days) = match (decided, d.received_at, d.due_at, d.processed_at) {
         (true, Some(received_at), Some(due), Some(done)) => {
             // More than one supplement request counts as late (Decision 766).
@@ -121,7 +119,7 @@ pub fn facts(d: &DossierRecord, calendar: &WorkingCalendar) -> KpiFacts {
         _ => (None, None),
     };
     let result = match (d.status, d.processed_at) {
-        (DossierStatus::ResultReady | DossierStatus::Returned, Some(at)) => Some((
+        (status, Some(at)) if status.result_issued() => Some((
             day(at),
             d.documents
                 .iter()
@@ -392,6 +390,15 @@ mod tests {
             ..base.clone()
         };
         assert_eq!(facts(&issued, &cal).result, Some((day(2027, 2, 4), true)));
+        // With the post, the result and its outcome stay those of the hand-over.
+        let posting = DossierRecord {
+            status: DossierStatus::Posting,
+            ..issued.clone()
+        };
+        let (issued_facts, posting_facts) = (facts(&issued, &cal), facts(&posting, &cal));
+        assert_eq!(posting_facts.result, issued_facts.result);
+        assert_eq!(posting_facts.outcome, issued_facts.outcome);
+        assert_eq!(posting_facts.ended, issued_facts.ended);
         let pay = |method, status, applied_vnd, d| RecordPayment {
             method,
             status,

@@ -42,6 +42,7 @@ pub mod payment;
 pub mod portal;
 pub mod procedure;
 pub mod queue;
+pub mod results;
 pub mod role;
 pub mod rule;
 pub mod rules;

@@ -176,6 +176,11 @@ pub struct ProcedureSpec {
     pub supplement_clock: SupplementClock,
     #[serde(default = "default_status")]
     pub status: ProcedureStatus,
+    /// Working days allowed to correct an issued result (đính chính);
+    /// absent: [`crate::results::DEFAULT_CORRECTION_DAYS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::rules::ProcessingDays>))]
+    pub correction_days: Option<u32>,
     pub effective_date: NaiveDate,
     /// Electronic code of the agency that handles it; `None` for the default agency.
     #[serde(default)]
@@ -471,6 +476,7 @@ mod tests {
             online_level: OnlineLevel::Full,
             inter_agency: false,
             supplement_clock: SupplementClock::Pause,
+            correction_days: None,
             status: ProcedureStatus::Active,
             effective_date: NaiveDate::from_ymd_opt(2021, 2, 1).unwrap(),
             agency_code: None,

@@ -144,6 +144,9 @@ rule_codes! {
     NotAFutureWorkingDay => "not_a_future_working_day",
         "Ngày hẹn phải là ngày làm việc từ hôm nay trở đi.",
         "The appointment must be a working day from today on.";
+    RequestedInFuture => "requested_in_future",
+        "Thời điểm yêu cầu không được ở tương lai.",
+        "The moment of the request cannot be in the future.";
     HolidayOnWeekend => "holiday_on_weekend",
         "Ngày nghỉ lễ chỉ đặt vào ngày thường (thứ Hai đến thứ Sáu).",
         "A holiday goes on a weekday (Monday to Friday).";

@@ -211,6 +211,7 @@ fn draw_spec(rng: &mut StdRng, i: usize) -> StoreResult<ProcedureSpec> {
         online_level: online,
         inter_agency: false,
         supplement_clock: SupplementClock::Pause,
+        correction_days: None,
         status: ProcedureStatus::Active,
         effective_date: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or(NaiveDate::MIN),
         agency_code: None,

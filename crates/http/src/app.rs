@@ -25,7 +25,7 @@ use crate::middleware::{
 };
 use crate::routes::{
     agencies, audit, auth, calendar, catalog, documents, dossiers, events, feedback, forms,
-    identity, kpi, notifications, ops, payments, queue, tracking, users, webhooks,
+    identity, kpi, notifications, ops, payments, queue, results, tracking, users, webhooks,
 };
 use crate::state::AppState;
 use motcua_app::settings::Settings;
@@ -36,6 +36,7 @@ fn self_registered(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>
     notifications::configure(cfg);
     forms::configure(cfg);
     crate::routes::portal::configure(cfg);
+    results::configure(cfg);
 }
 
 /// Every documented route, on any app (the real one, or a bare one for the spec).
@@ -52,6 +53,7 @@ where
         .service(ops::live)
         .service(ops::ready)
         .service(ops::metrics)
+        .service(results::keys)
         .service(
             scope("/api/v1")
                 .configure(accounts)
@@ -82,10 +84,7 @@ where
                 .service(payments::cancel)
                 .service(payments::refund)
                 .service(payments::approve_refund)
-                .service(kpi::summary)
-                .service(kpi::timeseries)
-                .service(kpi::agencies_ranked)
-                .service(kpi::public)
+                .configure(kpi::configure)
                 .service(queue::take)
                 .service(queue::get)
                 .service(queue::call_next)

@@ -82,6 +82,7 @@ error_codes! {
     PreconditionFailed => ("precondition_failed", 412, "Dữ liệu đã được cập nhật, vui lòng tải lại", "It has changed since you read it; reload it and try again"),
     PreconditionRequired => ("precondition_required", 428, "Cần gửi If-Match với ETag hiện tại", "Send If-Match with the current ETag"),
     FeesUnpaid => ("fees_unpaid", 409, "Hồ sơ chưa hoàn thành nghĩa vụ tài chính", "The dossier's fees are not paid"),
+    PostalReturnMissing => ("postal_return_missing", 409, "Chưa đăng ký địa chỉ nhận kết quả qua bưu chính", "No postal return is recorded: say where the result goes by post first"),
     ApologyRequired => ("apology_required", 409, "Hồ sơ trễ hạn phải có phiếu xin lỗi và hẹn lại trước khi trả kết quả", "A late dossier needs an apology letter with a new appointment before its result is returned"),
     AlreadyRated => ("already_rated", 409, "Hồ sơ đã được đánh giá", "This dossier has been rated already"),
     IdentityNameMismatch => ("identity_name_mismatch", 409, "Họ tên của tài khoản không khớp với hồ sơ người nộp; vui lòng đến bộ phận một cửa", "The account's name does not match the applicant record; please visit the counter"),
@@ -451,6 +452,9 @@ impl From<motcua_app::dossiers::WorkflowError> for ApiError {
             }
             W::Blocked(ReturnBlocked::FeesUnpaid) => ApiError::new(ErrorCode::FeesUnpaid),
             W::Blocked(ReturnBlocked::ApologyRequired) => ApiError::new(ErrorCode::ApologyRequired),
+            W::Blocked(ReturnBlocked::PostalReturnMissing) => {
+                ApiError::new(ErrorCode::PostalReturnMissing)
+            }
             W::Invalid(errors) => ApiError::validation(errors),
             W::AlreadyRated => ApiError::new(ErrorCode::AlreadyRated),
         }

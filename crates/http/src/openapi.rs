@@ -42,6 +42,7 @@ grant at `POST /api/v1/auth/token`. Either way the access token is sent as `Auth
         (name = "documents", description = "Uploads, downloads and the citizen's document store"),
         (name = "dossiers", description = "Dossiers from submission to returned result"),
         (name = "payments", description = "Online payment of fees: attempts, gateway callbacks, refunds, reconciliation"),
+        (name = "results", description = "Results by post, corrected results, and results anyone can verify"),
         (name = "kpi", description = "KPIs: counts, rates and Decision 766 scores by agency, sector and period"),
         (name = "queue", description = "Counter queue tickets (số thứ tự)"),
         (name = "feedback", description = "Citizen feedback on administrative rules (phản ánh, kiến nghị)"),

@@ -858,3 +858,66 @@ diesel::joinable!(procedure_forms -> procedures (procedure_id));
 diesel::joinable!(dossier_forms -> dossiers (dossier_id));
 diesel::allow_tables_to_appear_in_same_query!(procedure_forms, procedures, dossier_forms);
 diesel::allow_tables_to_appear_in_same_query!(dossier_forms, dossiers);
+
+// Results by post, signing keys and result versions (migration 000026).
+
+diesel::table! {
+    postal_returns (dossier_id) {
+        dossier_id -> BigInt,
+        recipient -> Text,
+        address -> Text,
+        phone -> Text,
+        fee_vnd -> BigInt,
+        tracking_number -> Nullable<Text>,
+        posted_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        failures -> Integer,
+        chosen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        agency_id -> BigInt,
+        alg -> Text,
+        public_key -> Text,
+        sealed_secret -> Text,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    result_versions (code) {
+        code -> Text,
+        dossier_id -> BigInt,
+        version -> Integer,
+        number -> Text,
+        issued_at -> Timestamp,
+        agency_code -> Text,
+        agency_name -> Text,
+        procedure_code -> Text,
+        procedure_name -> Text,
+        file_sha256 -> Nullable<Text>,
+        standing -> Text,
+        standing_changed_at -> Nullable<Timestamp>,
+        kid -> Text,
+        signature -> Text,
+        correction_reason -> Nullable<Text>,
+        requested_by -> Nullable<Text>,
+        requested_at -> Nullable<Timestamp>,
+        due_at -> Nullable<Timestamp>,
+        created_by -> BigInt,
+    }
+}
+
+diesel::joinable!(postal_returns -> dossiers (dossier_id));
+diesel::joinable!(result_versions -> dossiers (dossier_id));
+diesel::joinable!(result_versions -> signing_keys (kid));
+diesel::allow_tables_to_appear_in_same_query!(
+    postal_returns,
+    result_versions,
+    signing_keys,
+    dossiers
+);

@@ -30,6 +30,8 @@ crate::string_enum! {
         Rejected => "rejected",
         SupplementRequested => "supplement_requested",
         ResultReady => "result_ready",
+        /// The result is with the postal service on its way to the applicant.
+        Posting => "posting",
         Returned => "returned",
         Withdrawn => "withdrawn",
         Cancelled => "cancelled",
@@ -48,11 +50,20 @@ impl DossierStatus {
         )
     }
 
+    /// A result is issued: waiting at the counter, with the post, or returned.
+    pub fn result_issued(self) -> bool {
+        matches!(
+            self,
+            DossierStatus::ResultReady | DossierStatus::Posting | DossierStatus::Returned
+        )
+    }
+
     /// Processing is over (Decision 766): processed, returned, stopped or refused.
     pub fn ends_processing(self) -> bool {
         matches!(
             self,
             DossierStatus::ResultReady
+                | DossierStatus::Posting
                 | DossierStatus::Returned
                 | DossierStatus::Rejected
                 | DossierStatus::Refused
@@ -74,7 +85,8 @@ impl DossierStatus {
             DossierStatus::SupplementRequested => 5,
             DossierStatus::Withdrawn => 7,
             DossierStatus::Rejected | DossierStatus::Cancelled => 8,
-            DossierStatus::ResultReady => 9,
+            // Processed, not yet in the applicant's hands.
+            DossierStatus::ResultReady | DossierStatus::Posting => 9,
             DossierStatus::Returned => 10,
         }
     }
@@ -91,6 +103,7 @@ impl DossierStatus {
             DossierStatus::Rejected => "Từ chối giải quyết",
             DossierStatus::SupplementRequested => "Yêu cầu bổ sung",
             DossierStatus::ResultReady => "Có kết quả, chờ trả",
+            DossierStatus::Posting => "Đang chuyển kết quả qua bưu chính",
             DossierStatus::Returned => "Đã trả kết quả",
             DossierStatus::Withdrawn => "Đã rút hồ sơ",
             DossierStatus::Cancelled => "Đã hủy",
@@ -136,6 +149,12 @@ crate::string_enum! {
         Transfer => "transfer",
         /// Records an apology letter with a new appointment date; no status change.
         Apology => "apology",
+        /// The result handed to the postal service (tracking number recorded).
+        Post => "post",
+        /// The postal service delivered the result to the applicant.
+        Deliver => "deliver",
+        /// The postal service could not deliver: the result is back at the counter.
+        DeliveryFailed => "delivery_failed",
     }
 }
 
@@ -144,7 +163,12 @@ impl Action {
     pub fn needs_reason(self) -> bool {
         matches!(
             self,
-            Action::Refuse | Action::Reject | Action::Cancel | Action::SendBack | Action::Apology
+            Action::Refuse
+                | Action::Reject
+                | Action::Cancel
+                | Action::SendBack
+                | Action::Apology
+                | Action::DeliveryFailed
         )
     }
 }

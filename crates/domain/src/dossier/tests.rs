@@ -287,6 +287,8 @@ fn portal_codes() {
         (S::Rejected, false, 8),
         (S::Cancelled, false, 8),
         (S::ResultReady, false, 9),
+        (S::Posting, false, 9),
+        (S::Posting, true, 6),
         (S::Returned, false, 10),
         (S::Returned, true, 10),
     ];
@@ -297,6 +299,86 @@ fn portal_codes() {
         [Channel::Counter, Channel::Online, Channel::Postal].map(Channel::portal_code),
         [1, 2, 3]
     );
+}
+
+/// Results by post: handed to the post, then delivered or back at the counter.
+#[test]
+fn postal_return_path() {
+    check_transitions(vec![
+        (S::ResultReady, A::Post, OFFICER, Ok(S::Posting)),
+        (S::Posting, A::Deliver, OFFICER, Ok(S::Returned)),
+        (S::Posting, A::DeliveryFailed, OFFICER, Ok(S::ResultReady)),
+        (S::Posting, A::Deliver, ADMIN, Ok(S::Returned)),
+        (S::ResultReady, A::Post, LEADER, Err(Refusal::Forbidden)),
+        (S::ResultReady, A::Post, APPLICANT, Err(Refusal::Forbidden)),
+        (
+            S::ResultReady,
+            A::Post,
+            OTHER_OFFICER,
+            Err(Refusal::Forbidden),
+        ),
+        (S::Posting, A::Deliver, APPLICANT, Err(Refusal::Forbidden)),
+        (
+            S::Posting,
+            A::DeliveryFailed,
+            LEADER,
+            Err(Refusal::Forbidden),
+        ),
+        (
+            S::Approved,
+            A::Post,
+            OFFICER,
+            Err(Refusal::NotAllowed {
+                allowed: vec![A::IssueResult, A::Cancel, A::Apology],
+            }),
+        ),
+        (
+            S::ResultReady,
+            A::Deliver,
+            OFFICER,
+            Err(Refusal::NotAllowed {
+                allowed: vec![A::Return, A::Cancel, A::Apology, A::Post],
+            }),
+        ),
+        // With the post, nobody withdraws, cancels or apologises.
+        (
+            S::Posting,
+            A::Withdraw,
+            APPLICANT,
+            Err(Refusal::NotAllowed { allowed: vec![] }),
+        ),
+        (
+            S::Posting,
+            A::Cancel,
+            OFFICER,
+            Err(Refusal::NotAllowed {
+                allowed: vec![A::Deliver, A::DeliveryFailed],
+            }),
+        ),
+        (
+            S::Posting,
+            A::Return,
+            OFFICER,
+            Err(Refusal::NotAllowed {
+                allowed: vec![A::Deliver, A::DeliveryFailed],
+            }),
+        ),
+    ]);
+    let receiving_only = Actor {
+        at_handling_agency: false,
+        ..OFFICER
+    };
+    let handling_only = Actor {
+        at_receiving_agency: false,
+        ..OFFICER
+    };
+    for action in [A::Post, A::Deliver, A::DeliveryFailed] {
+        assert!(may_act(receiving_only, action, S::Posting), "{action}");
+        assert!(!may_act(handling_only, action, S::Posting), "{action}");
+    }
+    assert!(A::DeliveryFailed.needs_reason());
+    assert!(!A::Post.needs_reason() && !A::Deliver.needs_reason());
+    assert!(!S::Posting.is_finished() && S::Posting.ends_processing());
 }
 
 #[test]

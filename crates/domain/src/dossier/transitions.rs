@@ -54,6 +54,8 @@ fn target(facts: StatusFacts, action: Action) -> Option<DossierStatus> {
         return None;
     }
     match (status, action) {
+        // With the post, the result is out of anyone's hands until delivered or back.
+        (S::Posting, A::Withdraw | A::Cancel | A::Apology) => None,
         (_, A::Withdraw) => Some(S::Withdrawn),
         (_, A::Cancel) => Some(S::Cancelled),
         (S::Submitted, A::Apology) => None,
@@ -69,6 +71,9 @@ fn target(facts: StatusFacts, action: Action) -> Option<DossierStatus> {
         (S::PendingApproval, A::Reject) => Some(S::Rejected),
         (S::Approved, A::IssueResult) => Some(S::ResultReady),
         (S::ResultReady, A::Return) => Some(S::Returned),
+        (S::ResultReady, A::Post) => Some(S::Posting),
+        (S::Posting, A::Deliver) => Some(S::Returned),
+        (S::Posting, A::DeliveryFailed) => Some(S::ResultReady),
         (S::SupplementRequested, A::Supplement) => {
             Some(facts.supplement_from.unwrap_or(S::InReview))
         }
@@ -86,7 +91,9 @@ pub fn may_act(actor: Actor, action: Action, status: DossierStatus) -> bool {
     let leader = actor.role == Role::Leader;
     let staff_anywhere = actor.is_agency_staff();
     match action {
-        A::Receive | A::Refuse | A::Return => officer && actor.at_receiving_agency,
+        A::Receive | A::Refuse | A::Return | A::Post | A::Deliver | A::DeliveryFailed => {
+            officer && actor.at_receiving_agency
+        }
         A::RequestSupplement => {
             officer
                 && if status == DossierStatus::Submitted {
@@ -142,6 +149,8 @@ pub enum ReturnBlocked {
     FeesUnpaid,
     /// The dossier is late: an apology letter with a new appointment must exist first.
     ApologyRequired,
+    /// Sent by post, but nobody said where to: the postal return is not chosen.
+    PostalReturnMissing,
 }
 
 pub fn check_return(

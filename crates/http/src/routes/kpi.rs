@@ -134,7 +134,7 @@ fn kpi_epoch() -> NaiveDate {
 }
 
 /// Whose figures the caller may read: `Ok(None)` for everyone's.
-enum Audience {
+pub(crate) enum Audience {
     Public,
     Staff(Caller),
 }
@@ -255,6 +255,25 @@ async fn scope(
             ))
         })
         .await
+}
+
+/// The KPI routes (the results' counts are in `routes::results`).
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(summary)
+        .service(timeseries)
+        .service(agencies_ranked)
+        .service(public);
+}
+
+/// The report scope a KPI query asks for, as far as the caller may read.
+pub(crate) async fn report_scope(
+    state: &AppState,
+    query: KpiQuery,
+    audience: Audience,
+) -> ApiResult<ReportScope> {
+    scope(state, query.filters(), audience)
+        .await
+        .map(|(s, _)| s)
 }
 
 /// Counts, rates (each with numerator and denominator; `null` without a

@@ -16,6 +16,7 @@ pub mod payments;
 pub mod portal;
 pub mod portal_sandbox;
 pub mod queue;
+pub mod results;
 pub mod tracking;
 pub mod users;
 pub mod webhooks;

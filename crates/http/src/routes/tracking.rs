@@ -115,7 +115,7 @@ pub async fn track(
 
 /// Adds this process's counts to the shared ones and learns which addresses
 /// are over the limit everywhere. Runs beside requests, never in their way.
-async fn flush_counts(state: web::Data<AppState>) {
+pub(crate) async fn flush_counts(state: web::Data<AppState>) {
     let now = state.clock.now();
     let batch = state.tracking_limit.take(now);
     let (limit, window) = (

@@ -46,6 +46,7 @@ pub fn spec(code: &str, name: &str, sector: &str) -> ProcedureSpec {
         online_level: OnlineLevel::Full,
         inter_agency: false,
         supplement_clock: SupplementClock::Pause,
+        correction_days: None,
         status: ProcedureStatus::Active,
         effective_date: NaiveDate::from_ymd_opt(2021, 2, 1).unwrap(),
         agency_code: None,

@@ -1,6 +1,9 @@
 //! One method per action: what each action checks and changes on the dossier read
 //! by [`Step::open`], before [`Step::finish`] writes it.
 
+use motcua_domain::dossier::ReturnBlocked;
+use motcua_persistence::repo::results as postal;
+
 use super::{
     ActionInput, AgencyRef, AnyConnection, DateTime, DocumentKind, DocumentStage, DocumentUse,
     DossierStatus, NewDossierDocument, Principal, Problem, RuleCode, Step, StoreError, Utc,
@@ -288,6 +291,65 @@ impl Step {
         }
         self.change.processed_at = Some(now);
         self.data.insert("result_documents".into(), json!(ids));
+        if let Some(sealing) = &input.sealing {
+            let first_file = self
+                .document_ids(|d| d.stage == DocumentStage::Result.as_str())
+                .into_iter()
+                .next();
+            let sha256 = match first_file {
+                Some(id) => Some(documents::get(conn, &id)?.sha256),
+                None => None,
+            };
+            let version = crate::results::issue_version(
+                conn,
+                sealing,
+                &self.dossier,
+                sha256,
+                caller.user_id,
+                None,
+                now,
+            )?;
+            self.data
+                .insert("verification_code".into(), json!(version.code));
+        }
+        Ok(())
+    }
+
+    /// The result handed to the postal service (the `post` action): where
+    /// to must be known, and the same conditions as a return at the counter
+    /// hold. On-time is judged at this hand-over, not at the delivery.
+    pub(super) fn post(
+        &mut self,
+        conn: &mut AnyConnection,
+        input: &ActionInput,
+        now: DateTime<Utc>,
+    ) -> WorkflowResult<()> {
+        let tracking = motcua_domain::results::tracking_number(input.tracking_number.as_deref())
+            .map_err(rejected)?;
+        let d = &self.dossier;
+        if postal::postal_of(conn, d.id)?.is_none() {
+            return Err(WorkflowError::Blocked(ReturnBlocked::PostalReturnMissing));
+        }
+        let late = handling::processed_late(&self.calendar, d.due_at, d.processed_at, d.time_unit);
+        let apologised = !dossiers::apologies(conn, d.id)?.is_empty();
+        check_return(late, apologised, d.fees_due_vnd, d.fees_paid_vnd)
+            .map_err(WorkflowError::Blocked)?;
+        postal::mark_posted(conn, d.id, &tracking, now)?;
+        self.data.insert("tracking_number".into(), json!(tracking));
+        self.data.insert("late".into(), json!(late));
+        Ok(())
+    }
+
+    /// The post delivered the result (the `deliver` action): it is returned.
+    pub(super) fn deliver(
+        &mut self,
+        conn: &mut AnyConnection,
+        now: DateTime<Utc>,
+    ) -> WorkflowResult<()> {
+        postal::mark_delivered(conn, self.dossier.id, now)?;
+        let results = self.document_ids(|d| d.stage == DocumentStage::Result.as_str());
+        documents::store(conn, &results)?;
+        self.change.finished_at = Some(now);
         Ok(())
     }
 

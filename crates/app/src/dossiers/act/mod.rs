@@ -55,6 +55,11 @@ pub struct ActionInput {
     /// The result exists on paper only (issue_result without a digital copy).
     pub paper_result: bool,
     pub new_appointment_date: Option<NaiveDate>,
+    /// The postal service's tracking number (post).
+    pub tracking_number: Option<String>,
+    /// The key sealing the agencies' signing keys: with it, issue_result
+    /// signs the result's first version (docs/results.md).
+    pub sealing: Option<crate::results::SealingKey>,
 }
 
 /// A dossier after an action, with what its detail shows besides (but the
@@ -262,6 +267,11 @@ impl Step {
             Action::IssueResult => self.issue_result(conn, caller, input, now)?,
             Action::Return => self.hand_back(conn, now)?,
             Action::Apology => self.apology(conn, caller, input, now)?,
+            Action::Post => self.post(conn, input, now)?,
+            Action::Deliver => self.deliver(conn, now)?,
+            Action::DeliveryFailed => {
+                motcua_persistence::repo::results::mark_failed(conn, self.dossier.id)?
+            }
             Action::Refuse | Action::Reject | Action::Cancel => {
                 self.change.processed_at = Some(self.dossier.processed_at.unwrap_or(now));
                 self.change.finished_at = Some(now);

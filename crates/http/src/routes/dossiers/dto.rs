@@ -219,6 +219,10 @@ pub struct ActionRequest {
     /// apology: the new appointment date (a working day).
     #[serde(default)]
     pub new_appointment_date: Option<NaiveDate>,
+    /// post: the postal service's tracking number (letters, digits, dashes; 4 to 40).
+    #[serde(default)]
+    #[schema(example = "EE123456789VN", max_length = 40)]
+    pub tracking_number: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -361,6 +361,12 @@ fn if_match(req: &HttpRequest) -> ApiResult<Option<i32>> {
     Ok(Some(number.parse::<i32>().unwrap_or(NO_VERSION)))
 }
 
+/// An optional `If-Match`: absent or `*` is whatever version is current.
+pub(crate) fn if_match_optional(req: &HttpRequest) -> Option<i32> {
+    req.headers().get(IF_MATCH)?;
+    if_match(req).ok().flatten()
+}
+
 /// A version no dossier has (versions start at 1).
 const NO_VERSION: i32 = 0;
 
@@ -410,6 +416,10 @@ pub async fn act(
         documents: b.documents.into_iter().map(Into::into).collect(),
         paper_result: b.paper_result,
         new_appointment_date: b.new_appointment_date,
+        tracking_number: b.tracking_number,
+        sealing: Some(motcua_app::results::SealingKey::from_settings(
+            &state.settings,
+        )),
     };
     let (me, hours, code) = (who(&caller), state.hours, code.into_inner());
     let action = b.action;

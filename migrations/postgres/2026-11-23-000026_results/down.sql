@@ -1,0 +1,3 @@
+DROP TABLE result_versions;
+DROP TABLE signing_keys;
+DROP TABLE postal_returns;
