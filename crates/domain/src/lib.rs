@@ -35,6 +35,7 @@ pub mod lunar;
 pub mod notification;
 pub mod numeric;
 pub mod page;
+pub mod papers;
 pub mod payment;
 pub mod procedure;
 pub mod queue;
