@@ -13,6 +13,7 @@ pub mod input;
 pub mod notifications;
 pub mod notifier;
 pub mod outbox;
+pub mod papers;
 pub mod password;
 pub mod payments;
 pub mod settings;
