@@ -95,6 +95,7 @@ where
                 .service(dossiers::history)
                 .service(dossiers::upload_to_dossier)
                 .service(dossiers::receipt)
+                .service(dossiers::paper)
                 .service(dossiers::rate)
                 .service(tracking::track)
                 .service(payments::create)

@@ -82,12 +82,32 @@ impl Pages<'_> {
 
     /// Draws wrapped lines of runs, each line centred in `[x0, x1]` or
     /// from its left; returns the y below the last line.
-    fn runs(&mut self, lines: &[Vec<Run>], x0: f32, x1: f32, top: f32, size: f32, centre: bool) -> f32 {
+    fn runs(
+        &mut self,
+        lines: &[Vec<Run>],
+        x0: f32,
+        x1: f32,
+        top: f32,
+        size: f32,
+        centre: bool,
+    ) -> f32 {
         let lh = size * 1.35;
         let mut y = top;
         for line in lines {
-            let width: f32 = line.iter().map(|(t, b)| self.metrics.width(t, size, *b)).sum();
-            let mut x = if centre { x0 + (x1 - x0 - width) / 2.0 } else { x0 };
+            let last = line.len().saturating_sub(1);
+            let width: f32 = line
+                .iter()
+                .enumerate()
+                .map(|(i, (t, b))| {
+                    let t = if i == last { t.trim_end() } else { t.as_str() };
+                    self.metrics.width(t, size, *b)
+                })
+                .sum();
+            let mut x = if centre {
+                x0 + (x1 - x0 - width) / 2.0
+            } else {
+                x0
+            };
             for (t, bold) in line {
                 self.text(x, y + size, size, *bold, t);
                 x += self.metrics.width(t, size, *bold);
@@ -130,11 +150,12 @@ pub fn wrap(metrics: &Metrics, runs: &[Run], width: f32, size: f32) -> Vec<Vec<R
             }
         }
     }
-    for line in &mut lines {
-        if let Some((t, _)) = line.last_mut() {
-            let trimmed = t.trim_end().len();
-            t.truncate(trimmed);
-        }
+    // A wrapped line keeps its closing space, so that text extracted from
+    // the PDF still has a space between the last word of a line and the
+    // first of the next; only the paragraph's end is trimmed.
+    if let Some((t, _)) = lines.last_mut().and_then(|l| l.last_mut()) {
+        let trimmed = t.trim_end().len();
+        t.truncate(trimmed);
     }
     lines.retain(|l| l.iter().any(|(t, _)| !t.is_empty()));
     lines
@@ -181,20 +202,53 @@ fn header(p: &mut Pages, paper: &Paper) {
     let mut left = p.runs(&agency, lx0, lx1, TOP, 10.0, true);
     let mid = f32::midpoint(lx0, lx1);
     p.line(mid - 30.0, left + 2.0, mid + 30.0, left + 2.0);
-    left = p.runs(&[vec![(paper.number.clone(), false)]], lx0, lx1, left + 6.0, 9.5, true);
-    let mut right = p.runs(&[vec![(NATION.to_owned(), true)]], rx0, rx1, TOP, 10.0, true);
-    right = p.runs(&[vec![(MOTTO.to_owned(), true)]], rx0, rx1, right, 10.5, true);
+    left = p.runs(
+        &[vec![(paper.number.clone(), false)]],
+        lx0,
+        lx1,
+        left + 6.0,
+        9.5,
+        true,
+    );
+    let mut right = p.runs(
+        &[vec![(NATION.to_owned(), true)]],
+        rx0,
+        rx1,
+        TOP,
+        10.0,
+        true,
+    );
+    right = p.runs(
+        &[vec![(MOTTO.to_owned(), true)]],
+        rx0,
+        rx1,
+        right,
+        10.5,
+        true,
+    );
     let rmid = f32::midpoint(rx0, rx1);
     let half = p.metrics.width(MOTTO, 10.5, true) / 2.0;
     p.line(rmid - half, right + 2.0, rmid + half, right + 2.0);
-    right = p.runs(&[vec![(paper.dated.clone(), false)]], rx0, rx1, right + 6.0, 10.0, true);
+    right = p.runs(
+        &[vec![(paper.dated.clone(), false)]],
+        rx0,
+        rx1,
+        right + 6.0,
+        10.0,
+        true,
+    );
     p.y = left.max(right) + 14.0;
 }
 
 fn title(p: &mut Pages, paper: &Paper, qr: &[Vec<bool>]) {
     let text_right = RIGHT - QR_SIZE - 10.0;
     let top = p.y;
-    let lines = wrap(p.metrics, &[(paper.title.clone(), true)], text_right - LEFT, 13.0);
+    let lines = wrap(
+        p.metrics,
+        &[(paper.title.clone(), true)],
+        text_right - LEFT,
+        13.0,
+    );
     let mut y = p.runs(&lines, LEFT, text_right, top, 13.0, true);
     if let Some(sub) = &paper.subtitle {
         let lines = wrap(p.metrics, &[(sub.clone(), false)], text_right - LEFT, 11.0);
@@ -264,7 +318,8 @@ fn cell_lines(p: &Pages, edges: &[f32], cells: &[String], bold: bool) -> Vec<Vec
         .iter()
         .enumerate()
         .map(|(i, text)| {
-            let w = edges.get(i + 1).copied().unwrap_or(RIGHT) - edges.get(i).copied().unwrap_or(LEFT);
+            let w =
+                edges.get(i + 1).copied().unwrap_or(RIGHT) - edges.get(i).copied().unwrap_or(LEFT);
             wrap(p.metrics, &[(text.clone(), bold)], w - 2.0 * PAD, CELL)
         })
         .collect()

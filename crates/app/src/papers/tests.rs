@@ -19,7 +19,8 @@ fn facts(steps: usize) -> PaperFacts {
         agency_name: AGENCY.to_owned(),
         handling_agency_name: AGENCY.to_owned(),
         procedure_code: "1.001234".to_owned(),
-        procedure_name: "Cấp giấy phép tổ chức biểu diễn nghệ thuật, trình diễn thời trang".to_owned(),
+        procedure_name: "Cấp giấy phép tổ chức biểu diễn nghệ thuật, trình diễn thời trang"
+            .to_owned(),
         applicant_name: NAME.to_owned(),
         applicant_id_number: Some("********6789".to_owned()),
         applicant_tax_code: None,
@@ -86,9 +87,19 @@ fn nothing_is_drawn_past_the_margins() {
     for kind in PaperKind::ALL {
         for ops in lay_out(&paper(*kind, &facts(30)), &metrics, &[]) {
             for op in ops {
-                if let Op::Text { x, y, size, bold, text } = op {
+                if let Op::Text {
+                    x,
+                    y,
+                    size,
+                    bold,
+                    text,
+                } = op
+                {
                     let right = x + metrics.width(&text, size, bold);
-                    assert!(x >= 40.0 && right <= layout::PAGE_W - 30.0, "{kind}: {text} at {x}..{right}");
+                    assert!(
+                        x >= 40.0 && right <= layout::PAGE_W - 30.0,
+                        "{kind}: {text} at {x}..{right}"
+                    );
                     assert!(y <= layout::PAGE_H - 20.0, "{kind}: {text} at y {y}");
                 }
             }

@@ -200,7 +200,9 @@ fn supplement(f: &PaperFacts) -> Vec<Block> {
         return blocks;
     };
     blocks.push(field("Ngày yêu cầu", on_forms(s.requested_at)));
-    blocks.push(text("Yêu cầu bổ sung, hoàn thiện hồ sơ gồm những nội dung sau:"));
+    blocks.push(text(
+        "Yêu cầu bổ sung, hoàn thiện hồ sơ gồm những nội dung sau:",
+    ));
     for (i, item) in s.missing.iter().enumerate() {
         blocks.push(text(format!("{}. {item}", i + 1)));
     }

@@ -100,11 +100,26 @@ fn which_papers_a_dossier_has() {
 fn every_paper_has_its_title_agency_and_code() {
     let f = facts();
     let titles = [
-        (PaperKind::Receipt, "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"),
-        (PaperKind::SupplementRequest, "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ"),
-        (PaperKind::Refusal, "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ"),
-        (PaperKind::Apology, "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ"),
-        (PaperKind::ControlSheet, "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ"),
+        (
+            PaperKind::Receipt,
+            "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
+        ),
+        (
+            PaperKind::SupplementRequest,
+            "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ",
+        ),
+        (
+            PaperKind::Refusal,
+            "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ",
+        ),
+        (
+            PaperKind::Apology,
+            "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ",
+        ),
+        (
+            PaperKind::ControlSheet,
+            "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ",
+        ),
         (PaperKind::Declaration, "TỜ KHAI"),
     ];
     assert_eq!(titles.len(), PaperKind::ALL.len());
@@ -163,13 +178,22 @@ fn the_control_sheet_has_a_row_per_step() {
 #[test]
 fn form_data_reads_as_labelled_lines() {
     let cases = [
-        (json!({"event_name": "Đêm nhạc Trịnh"}), vec![("Event name", "Đêm nhạc Trịnh")]),
+        (
+            json!({"event_name": "Đêm nhạc Trịnh"}),
+            vec![("Event name", "Đêm nhạc Trịnh")],
+        ),
         (
             json!({"venue": {"name": "Nhà hát Lớn", "seats": 600}}),
             vec![("Venue › Name", "Nhà hát Lớn"), ("Venue › Seats", "600")],
         ),
-        (json!({"dates": ["2026-12-24", "2026-12-25"]}), vec![("Dates", "2026-12-24; 2026-12-25")]),
-        (json!({"outdoor": false, "note": null}), vec![("Note", "—"), ("Outdoor", "Không")]),
+        (
+            json!({"dates": ["2026-12-24", "2026-12-25"]}),
+            vec![("Dates", "2026-12-24; 2026-12-25")],
+        ),
+        (
+            json!({"outdoor": false, "note": null}),
+            vec![("Note", "—"), ("Outdoor", "Không")],
+        ),
         (json!("một dòng"), vec![("Giá trị", "một dòng")]),
     ];
     for (data, expected) in cases {
@@ -189,5 +213,9 @@ fn the_declaration_without_form_data_says_so() {
         p.subtitle.as_deref(),
         Some("Cấp giấy phép tổ chức biểu diễn nghệ thuật")
     );
-    assert!(p.blocks.iter().any(|b| matches!(b, Block::Text(t) if t.contains("không có tờ khai điện tử"))));
+    assert!(
+        p.blocks
+            .iter()
+            .any(|b| matches!(b, Block::Text(t) if t.contains("không có tờ khai điện tử")))
+    );
 }

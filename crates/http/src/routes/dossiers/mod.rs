@@ -35,10 +35,13 @@ use crate::routes::users::page_request;
 use crate::state::AppState;
 
 mod dto;
+mod papers;
+mod papers_html;
 mod receipt_html;
 mod receipt_slip;
 
 pub use dto::*;
+pub use papers::{PaperFormat, PaperQuery, PdfDocument, paper};
 use receipt_html::receipt_html;
 pub use receipt_slip::*;
 
