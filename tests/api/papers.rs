@@ -177,12 +177,16 @@ async fn every_paper_reads_back_with_its_vietnamese_names(app: TestApp) {
         ],
     );
 
-    // HTML for screens, by query or by Accept.
+    screens_and_strangers(&app, &citizen, &code).await;
+}
+
+/// HTML for screens, by query or by Accept; another citizen sees none of it.
+async fn screens_and_strangers(app: &TestApp, citizen: &str, code: &str) {
     let res = app
         .get(&format!(
             "/api/v1/dossiers/{code}/papers/control_sheet?format=html"
         ))
-        .header("authorization", bearer(&citizen))
+        .header("authorization", bearer(citizen))
         .send()
         .await
         .unwrap();
@@ -196,7 +200,7 @@ async fn every_paper_reads_back_with_its_vietnamese_names(app: TestApp) {
     assert!(html.contains("PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ") && html.contains(NAME));
     let res = app
         .get(&format!("/api/v1/dossiers/{code}/papers/receipt"))
-        .header("authorization", bearer(&citizen))
+        .header("authorization", bearer(citizen))
         .header("accept", "text/html")
         .send()
         .await
@@ -211,7 +215,7 @@ async fn every_paper_reads_back_with_its_vietnamese_names(app: TestApp) {
     // Another citizen sees none of it.
     let other = app.token_of(DEMO_CITIZEN_ID).await;
     for kind in ["receipt", "declaration", "control_sheet"] {
-        problem(fetch(&app, &other, &code, kind).await, 404, "not_found").await;
+        problem(fetch(app, &other, code, kind).await, 404, "not_found").await;
     }
 }
 

@@ -41,6 +41,8 @@ fn facts() -> PaperFacts {
 
 #[test]
 fn which_papers_a_dossier_has() {
+    use NotApplicable::{NoApology, NoSupplementRequest, NotReceived, NotRefused};
+    use PaperKind::{Apology, ControlSheet, Declaration, Receipt, Refusal, SupplementRequest};
     let received = facts();
     let submitted = PaperFacts {
         received_at: None,
@@ -73,8 +75,6 @@ fn which_papers_a_dossier_has() {
         }],
         ..facts()
     };
-    use NotApplicable::{NoApology, NoSupplementRequest, NotReceived, NotRefused};
-    use PaperKind::{Apology, ControlSheet, Declaration, Receipt, Refusal, SupplementRequest};
     let cases: [(&PaperFacts, PaperKind, Result<(), NotApplicable>); 14] = [
         (&received, Receipt, Ok(())),
         (&submitted, Receipt, Err(NotReceived)),
