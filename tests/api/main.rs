@@ -25,6 +25,7 @@ mod matrix;
 mod notifications;
 mod ops;
 mod outbox;
+mod papers;
 mod payments;
 mod payments_once;
 mod people;

@@ -12,7 +12,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/server.sh"
 cd "$REPO_ROOT"
 files=("$@")
-[[ ${#files[@]} -gt 0 ]] || files=(README.md docs/catalog.md docs/dossiers.md docs/payments.md docs/events.md docs/portal.md docs/forms.md docs/results.md)
+[[ ${#files[@]} -gt 0 ]] || files=(README.md docs/catalog.md docs/dossiers.md docs/payments.md docs/events.md docs/portal.md docs/forms.md docs/results.md docs/papers.md)
 
 start_server
 port="${BASE##*:}"

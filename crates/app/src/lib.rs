@@ -14,6 +14,7 @@ pub mod input;
 pub mod notifications;
 pub mod notifier;
 pub mod outbox;
+pub mod papers;
 pub mod password;
 pub mod payments;
 pub mod portal;

@@ -38,6 +38,7 @@ pub mod lunar;
 pub mod notification;
 pub mod numeric;
 pub mod page;
+pub mod papers;
 pub mod payment;
 pub mod portal;
 pub mod procedure;

@@ -69,7 +69,7 @@ where
                 .service(dossiers::act)
                 .service(dossiers::history)
                 .service(dossiers::upload_to_dossier)
-                .service(dossiers::receipt)
+                .configure(dossiers::configure_papers)
                 .service(dossiers::rate)
                 .service(tracking::track)
                 .service(payments::create)

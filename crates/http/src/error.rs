@@ -79,6 +79,7 @@ error_codes! {
     UnsupportedMediaType => ("unsupported_media_type", 415, "Kiểu nội dung không được hỗ trợ", "Unsupported media type"),
     TooManyRequests => ("too_many_requests", 429, "Quá nhiều yêu cầu, vui lòng thử lại sau", "Too many requests, try again later"),
     InvalidTransition => ("invalid_transition", 409, "Không thể thực hiện thao tác này ở trạng thái hiện tại của hồ sơ", "This action is not allowed in the dossier's current status"),
+    PaperNotApplicable => ("paper_not_applicable", 409, "Hồ sơ không có phiếu này", "The dossier has no such paper"),
     PreconditionFailed => ("precondition_failed", 412, "Dữ liệu đã được cập nhật, vui lòng tải lại", "It has changed since you read it; reload it and try again"),
     PreconditionRequired => ("precondition_required", 428, "Cần gửi If-Match với ETag hiện tại", "Send If-Match with the current ETag"),
     FeesUnpaid => ("fees_unpaid", 409, "Hồ sơ chưa hoàn thành nghĩa vụ tài chính", "The dossier's fees are not paid"),

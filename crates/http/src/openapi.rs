@@ -62,6 +62,7 @@ grant at `POST /api/v1/auth/token`. Either way the access token is sent as `Auth
         motcua_domain::procedure::StatusFilter,
         // Rules query parameters refer to (parameters do not register their schemas).
         motcua_domain::rules::YearNumber,
+        motcua_domain::papers::PaperKind,
         motcua_domain::rules::DueWithinDays,
         // Event payloads by type (`Envelope.data`), versioned per type.
         motcua_domain::event::DossierEventData,

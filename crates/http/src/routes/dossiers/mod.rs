@@ -35,10 +35,18 @@ use crate::routes::users::page_request;
 use crate::state::AppState;
 
 mod dto;
+mod papers;
+mod papers_html;
 mod receipt_html;
 mod receipt_slip;
 
 pub use dto::*;
+pub use papers::{PaperFormat, PaperQuery, PdfDocument, paper};
+
+/// The printed papers: the receipt slip and the official papers.
+pub fn configure_papers(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(receipt).service(paper);
+}
 use receipt_html::receipt_html;
 pub use receipt_slip::*;
 
