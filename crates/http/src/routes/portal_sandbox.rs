@@ -111,8 +111,12 @@ pub async fn dossier(
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SandboxPortalFailures {
+    #[schema(minimum = 0, maximum = 1000)]
     pub times: u32,
 }
+
+/// More failures than any retry schedule would meet.
+const MAX_SANDBOX_FAILURES: u32 = 1000;
 
 /// Tells the sandbox portal to fail the next pushes.
 #[utoipa::path(operation_id = "sandbox_portal_fail", tag = "sandbox", request_body = SandboxPortalFailures,
@@ -122,6 +126,15 @@ pub async fn fail(
     state: web::Data<AppState>,
     body: Json<SandboxPortalFailures>,
 ) -> ApiResult<HttpResponse> {
+    if body.0.times > MAX_SANDBOX_FAILURES {
+        return Err(ApiError::field(
+            "times",
+            motcua_domain::validation::Problem::OutOfRange {
+                min: 0,
+                max: i64::from(MAX_SANDBOX_FAILURES),
+            },
+        ));
+    }
     state.portal_sandbox.held().failures = body.0.times;
     Ok(HttpResponse::Ok().json(SandboxPortalFailures {
         times: body.0.times,
