@@ -6,6 +6,8 @@
 //! once a day whatever the number of processes. They run in production and
 //! in the tests alike; the first round comes one interval after the start.
 
+use std::time::Duration as StdDuration;
+
 use chrono::{Duration, NaiveDate};
 use motcua_domain::calendar::WorkingCalendar;
 use motcua_persistence::repo::job_runs;
@@ -52,86 +54,56 @@ pub struct Round {
     pub reconciled: Option<NaiveDate>,
 }
 
+impl Workers {
+    /// Runs `round` on the blocking pool every `period` (zero: never), the
+    /// first one period after the start. A slow round delays the next rather
+    /// than stacking rounds up; a round that did something is logged.
+    fn every<R>(&mut self, app: &App, period: StdDuration, name: &'static str, round: fn(&App) -> R)
+    where
+        R: Default + PartialEq + std::fmt::Debug + Send + 'static,
+    {
+        if period.is_zero() {
+            return;
+        }
+        let app = app.clone();
+        self.tasks.push(tokio::spawn(async move {
+            let start = tokio::time::Instant::now() + period;
+            let mut ticker = tokio::time::interval_at(start, period);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                let app = app.clone();
+                match tokio::task::spawn_blocking(move || round(&app)).await {
+                    Ok(done) if done != R::default() => tracing::info!(round = ?done, "{name}"),
+                    Ok(_) => {}
+                    Err(error) => tracing::error!(%error, worker = name, "worker panicked"),
+                }
+            }
+        }));
+    }
+}
+
 impl App {
     /// Starts the workers on the current Tokio runtime (an interval of 0 turns
-    /// the payment jobs, the webhooks or the notifications, off). Keep the result for as long as they should run.
+    /// the payment jobs, the webhooks, the notifications or the portal sync
+    /// off). Keep the result for as long as they should run.
     pub fn start_workers(&self) -> Workers {
+        let settings = &self.settings;
         let mut workers = Workers::default();
-        let every = self.settings.payments.jobs_interval_secs;
-        if every > 0 {
-            let app = self.clone();
-            let every = std::time::Duration::from_secs(every);
-            workers.tasks.push(tokio::spawn(async move {
-                let start = tokio::time::Instant::now() + every;
-                let mut ticker = tokio::time::interval_at(start, every);
-                loop {
-                    ticker.tick().await;
-                    let app = app.clone();
-                    if let Err(error) =
-                        tokio::task::spawn_blocking(move || app.payment_round()).await
-                    {
-                        tracing::error!(%error, "payment jobs panicked");
-                    }
-                }
-            }));
-        }
-        let every = self.settings.webhooks.interval_ms;
-        if every > 0 {
-            let app = self.clone();
-            let every = std::time::Duration::from_millis(every);
-            workers.tasks.push(tokio::spawn(async move {
-                let start = tokio::time::Instant::now() + every;
-                let mut ticker = tokio::time::interval_at(start, every);
-                // A slow receiver delays the next round rather than stacking rounds up.
-                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    ticker.tick().await;
-                    let app = app.clone();
-                    match tokio::task::spawn_blocking(move || app.webhook_round()).await {
-                        Ok(round) if !round.is_idle() => tracing::info!(?round, "webhooks"),
-                        Ok(_) => {}
-                        Err(error) => tracing::error!(%error, "webhook worker panicked"),
-                    }
-                }
-            }));
-        }
-        let every = self.settings.notifications.interval_ms;
-        if every > 0 {
-            let app = self.clone();
-            let every = std::time::Duration::from_millis(every);
-            workers.tasks.push(tokio::spawn(async move {
-                let start = tokio::time::Instant::now() + every;
-                let mut ticker = tokio::time::interval_at(start, every);
-                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    ticker.tick().await;
-                    let app = app.clone();
-                    match tokio::task::spawn_blocking(move || app.notification_round()).await {
-                        Ok(round) if !round.is_idle() => tracing::info!(?round, "notifications"),
-                        Ok(_) => {}
-                        Err(error) => tracing::error!(%error, "notification worker panicked"),
-                    }
-                }
-            }));
-        }
-        let every = self.settings.portal.interval_ms;
-        if every > 0 && self.portal_client.is_some() {
-            let app = self.clone();
-            let every = std::time::Duration::from_millis(every);
-            workers.tasks.push(tokio::spawn(async move {
-                let start = tokio::time::Instant::now() + every;
-                let mut ticker = tokio::time::interval_at(start, every);
-                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    ticker.tick().await;
-                    let app = app.clone();
-                    match tokio::task::spawn_blocking(move || app.portal_round()).await {
-                        Ok(round) if !round.is_idle() => tracing::info!(?round, "portal sync"),
-                        Ok(_) => {}
-                        Err(error) => tracing::error!(%error, "portal worker panicked"),
-                    }
-                }
-            }));
+        let payments = StdDuration::from_secs(settings.payments.jobs_interval_secs);
+        workers.every(self, payments, "payment jobs", App::payment_round);
+        let webhooks = StdDuration::from_millis(settings.webhooks.interval_ms);
+        workers.every(self, webhooks, "webhooks", App::webhook_round);
+        let notifications = StdDuration::from_millis(settings.notifications.interval_ms);
+        workers.every(
+            self,
+            notifications,
+            "notifications",
+            App::notification_round,
+        );
+        if self.portal_client.is_some() {
+            let portal = StdDuration::from_millis(settings.portal.interval_ms);
+            workers.every(self, portal, "portal sync", App::portal_round);
         }
         workers
     }
@@ -140,9 +112,6 @@ impl App {
     /// reconciliation if no process has done it yet. Blocking.
     pub fn payment_round(&self) -> Round {
         let report = self.payment_jobs();
-        if report != JobReport::default() {
-            tracing::info!(?report, "payment jobs");
-        }
         let yesterday = WorkingCalendar::local_date(self.clock.now()) - Duration::days(1);
         Round {
             jobs: report,
