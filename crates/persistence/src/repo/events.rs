@@ -12,9 +12,9 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use motcua_domain::event::{EventType, SubjectKind};
 
-use crate::schema::events;
+use crate::schema::{events, notification_feed};
 use crate::time::{from_db, to_db};
-use crate::{AnyConnection, Backend, StoreError, StoreResult};
+use crate::{AnyConnection, Backend, StoreError, StoreResult, insert_or_ignore};
 
 /// An event to append.
 #[derive(Debug, Clone)]
@@ -88,6 +88,45 @@ pub struct Cursor {
 impl Cursor {
     /// Before the first event.
     pub const START: Cursor = Cursor { tx: 0, position: 0 };
+}
+
+/// The cursor of the outbox reader `feed` (a `notification_feed` row: the
+/// notification and portal workers), its row locked until the caller's
+/// transaction ends (PostgreSQL `FOR UPDATE`; SQLite's write transaction holds
+/// the database). Call inside `write_tx`.
+pub fn lock_feed_cursor(conn: &mut AnyConnection, feed: &str) -> StoreResult<Cursor> {
+    let query = notification_feed::table.find(feed).select((
+        notification_feed::cursor_tx,
+        notification_feed::cursor_position,
+    ));
+    let found: Option<(i64, i64)> = match &mut *conn {
+        AnyConnection::Postgresql(pg) => query.for_update().first(pg).optional()?,
+        AnyConnection::Sqlite(lite) => query.first(lite).optional()?,
+    };
+    if let Some((tx, position)) = found {
+        return Ok(Cursor { tx, position });
+    }
+    insert_or_ignore!(
+        &mut *conn,
+        notification_feed::table,
+        (
+            notification_feed::name.eq(feed),
+            notification_feed::cursor_tx.eq(0_i64),
+            notification_feed::cursor_position.eq(0_i64),
+        )
+    )?;
+    Ok(Cursor::START)
+}
+
+/// Moves the cursor of `feed` (in the transaction of [`lock_feed_cursor`]).
+pub fn set_feed_cursor(conn: &mut AnyConnection, feed: &str, cursor: Cursor) -> StoreResult<()> {
+    diesel::update(notification_feed::table.find(feed))
+        .set((
+            notification_feed::cursor_tx.eq(cursor.tx),
+            notification_feed::cursor_position.eq(cursor.position),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 impl fmt::Display for Cursor {

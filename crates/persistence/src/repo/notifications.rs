@@ -7,54 +7,23 @@ use diesel::prelude::*;
 use motcua_domain::event::EventType;
 use motcua_domain::notification::{Channel, Status};
 
-use crate::repo::events::Cursor;
-use crate::schema::{
-    notification_feed, notification_opt_outs, notification_templates, notifications,
-};
+use crate::repo::events::{self, Cursor};
+use crate::schema::{notification_opt_outs, notification_templates, notifications};
 use crate::time::{from_db, to_db};
 use crate::{AnyConnection, StoreError, StoreResult, insert_or_ignore, parse_enum, write_tx};
 
 /// The `notification_feed.name` of the worker.
 const FEED: &str = "notifications";
 
-/// The worker's cursor, its row locked until the caller's transaction ends
-/// (PostgreSQL `FOR UPDATE`; SQLite's write transaction holds the database).
+/// The worker's cursor, its row locked until the caller's transaction ends.
 /// Call inside `write_tx`.
 pub fn lock_cursor(conn: &mut AnyConnection) -> StoreResult<Cursor> {
-    let query = notification_feed::table.find(FEED).select((
-        notification_feed::cursor_tx,
-        notification_feed::cursor_position,
-    ));
-    let found: Option<(i64, i64)> = match &mut *conn {
-        AnyConnection::Postgresql(pg) => query.for_update().first(pg).optional()?,
-        AnyConnection::Sqlite(lite) => query.first(lite).optional()?,
-    };
-    match found {
-        Some((tx, position)) => Ok(Cursor { tx, position }),
-        None => {
-            insert_or_ignore!(
-                &mut *conn,
-                notification_feed::table,
-                (
-                    notification_feed::name.eq(FEED),
-                    notification_feed::cursor_tx.eq(0_i64),
-                    notification_feed::cursor_position.eq(0_i64),
-                )
-            )?;
-            Ok(Cursor::START)
-        }
-    }
+    events::lock_feed_cursor(conn, FEED)
 }
 
 /// Moves the worker's cursor (in the transaction of [`lock_cursor`]).
 pub fn set_cursor(conn: &mut AnyConnection, cursor: Cursor) -> StoreResult<()> {
-    diesel::update(notification_feed::table.find(FEED))
-        .set((
-            notification_feed::cursor_tx.eq(cursor.tx),
-            notification_feed::cursor_position.eq(cursor.position),
-        ))
-        .execute(conn)?;
-    Ok(())
+    events::set_feed_cursor(conn, FEED, cursor)
 }
 
 /// A message to queue (or to record as skipped).

@@ -11,8 +11,8 @@ use motcua_domain::dossier::Channel;
 use motcua_domain::kpi::SyncCounts;
 use motcua_domain::portal::SyncStatus;
 
-use crate::repo::events::Cursor;
-use crate::schema::{dossiers, notification_feed, portal_inbound, portal_sync};
+use crate::repo::events::{self, Cursor};
+use crate::schema::{dossiers, portal_inbound, portal_sync};
 use crate::time::{from_db, to_db};
 use crate::{AnyConnection, StoreError, StoreResult, insert_or_ignore, parse_enum, write_tx};
 
@@ -22,38 +22,12 @@ const FEED: &str = "portal";
 /// The worker's cursor, its row locked until the caller's transaction ends.
 /// Call inside `write_tx`.
 pub fn lock_cursor(conn: &mut AnyConnection) -> StoreResult<Cursor> {
-    let query = notification_feed::table.find(FEED).select((
-        notification_feed::cursor_tx,
-        notification_feed::cursor_position,
-    ));
-    let found: Option<(i64, i64)> = match &mut *conn {
-        AnyConnection::Postgresql(pg) => query.for_update().first(pg).optional()?,
-        AnyConnection::Sqlite(lite) => query.first(lite).optional()?,
-    };
-    if let Some((tx, position)) = found {
-        return Ok(Cursor { tx, position });
-    }
-    insert_or_ignore!(
-        &mut *conn,
-        notification_feed::table,
-        (
-            notification_feed::name.eq(FEED),
-            notification_feed::cursor_tx.eq(0_i64),
-            notification_feed::cursor_position.eq(0_i64),
-        )
-    )?;
-    Ok(Cursor::START)
+    events::lock_feed_cursor(conn, FEED)
 }
 
 /// Moves the worker's cursor (in the transaction of [`lock_cursor`]).
 pub fn set_cursor(conn: &mut AnyConnection, cursor: Cursor) -> StoreResult<()> {
-    diesel::update(notification_feed::table.find(FEED))
-        .set((
-            notification_feed::cursor_tx.eq(cursor.tx),
-            notification_feed::cursor_position.eq(cursor.position),
-        ))
-        .execute(conn)?;
-    Ok(())
+    events::set_feed_cursor(conn, FEED, cursor)
 }
 
 /// The id of the dossier `code`, if there is one.
