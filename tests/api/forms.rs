@@ -18,9 +18,9 @@ on_both_backends!(
     a_supplement_request_points_at_fields,
 );
 
-const KARAOKE: &str = "1.007450";
+pub(crate) const KARAOKE: &str = "1.007450";
 
-fn karaoke_data(name: &str) -> Value {
+pub(crate) fn karaoke_data(name: &str) -> Value {
     json!({
         "applicant": {
             "name": "Công ty TNHH Âm Nhạc Phương Nam",
@@ -39,7 +39,7 @@ fn karaoke_data(name: &str) -> Value {
 }
 
 /// A citizen's online karaoke filing with its four documents uploaded.
-async fn karaoke_body(app: &TestApp, citizen: &str, form_data: Value) -> Value {
+pub(crate) async fn karaoke_body(app: &TestApp, citizen: &str, form_data: Value) -> Value {
     let mut documents = Vec::new();
     for i in 1..=4 {
         let id = app.upload(citizen, &format!("tai-lieu-{i}.pdf")).await;

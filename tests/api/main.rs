@@ -18,6 +18,7 @@ mod events;
 mod fast_paths;
 mod feedback;
 mod forms;
+mod forms_gaps;
 mod guards;
 mod identity;
 mod kpi;

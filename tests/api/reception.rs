@@ -12,12 +12,17 @@ on_both_backends!(
     admins_choose_the_receiving_points
 );
 
-const DEPARTMENT: &str = "000.00.20.H56";
-const COMMUNE: &str = "000.00.31.H56";
+pub(crate) const DEPARTMENT: &str = "000.00.20.H56";
+pub(crate) const COMMUNE: &str = "000.00.31.H56";
 const DIVISION: &str = "000.02.20.H56";
 
 /// An officer account at `agency_code`, signed in: its access token.
-async fn officer_at(app: &TestApp, admin: &str, username: &str, agency_code: &str) -> String {
+pub(crate) async fn officer_at(
+    app: &TestApp,
+    admin: &str,
+    username: &str,
+    agency_code: &str,
+) -> String {
     let agency_id = app.agency_id(agency_code).await;
     let res = app
         .post("/api/v1/users")
@@ -36,7 +41,7 @@ async fn officer_at(app: &TestApp, admin: &str, username: &str, agency_code: &st
         .to_owned()
 }
 
-fn filing() -> Value {
+pub(crate) fn filing() -> Value {
     json!({
         "procedure_code": "2.001584",
         "applicant": {"id_number": "001203004005", "full_name": "Tôn Nữ Thị Phương Thảo",

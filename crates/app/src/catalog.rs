@@ -5,8 +5,11 @@
 use chrono::{DateTime, Utc};
 use motcua_domain::audit::Actor;
 use motcua_domain::event::EventType;
+use motcua_domain::forms::FormDefinition;
 use motcua_domain::procedure::{ProcedureRecord, ProcedureSpec, ProcedureStatus};
-use motcua_persistence::repo::procedures::{self, ImportInput, ImportOutcome, ImportReport};
+use motcua_persistence::repo::procedures::{self, ImportOutcome, ImportReport};
+
+use crate::catalog_import::CatalogFile;
 use motcua_persistence::{AnyConnection, StoreError, StoreResult, write_tx};
 
 /// Publishes a new procedure. A taken code is a `Conflict` on `code`.
@@ -59,14 +62,21 @@ pub fn abolish(
 }
 
 /// Imports procedures, all or none; each one written reports its event.
+/// An entry's e-form, when it differs from the procedure's current one,
+/// becomes its next version (audited as `import`, with its own
+/// `procedure.changed` event).
 pub fn import(
     conn: &mut AnyConnection,
-    inputs: Vec<ImportInput>,
+    file: CatalogFile,
     default_agency: Option<i64>,
     first_index: usize,
     actor: &Actor,
     at: DateTime<Utc>,
 ) -> StoreResult<ImportReport> {
+    let CatalogFile {
+        rows: inputs,
+        forms,
+    } = file;
     write_tx(conn, |conn| {
         let mut before: Vec<(String, Option<ProcedureStatus>)> = Vec::new();
         for spec in inputs.iter().flatten() {
@@ -102,8 +112,32 @@ pub fn import(
             };
             announce(conn, previous, &written)?;
         }
+        import_forms(conn, &report, forms, actor, at)?;
         Ok(report)
     })
+}
+
+/// The e-forms of an applied import: each one that differs from its
+/// procedure's current form is stored as the next version.
+fn import_forms(
+    conn: &mut AnyConnection,
+    report: &ImportReport,
+    forms: Vec<Option<FormDefinition>>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    for (row, form) in report.rows.iter().zip(forms) {
+        let (Some(code), Some(form)) = (&row.code, form) else {
+            continue;
+        };
+        let procedure = procedures::get(conn, code)?;
+        let current = motcua_persistence::repo::forms::current(conn, procedure.id)?;
+        if current.is_some_and(|c| c.definition == form) {
+            continue;
+        }
+        crate::forms::publish(conn, &procedure, &form, actor, Some("import"), at)?;
+    }
+    Ok(())
 }
 
 /// Writes the event of a procedure written from `previous` (`None`: new).

@@ -2,6 +2,7 @@
 //! a CSV with one procedure per row. Each row parses on its own, so a report
 //! can name every bad row at once.
 
+use motcua_domain::forms::{self, FormDefinition};
 use motcua_domain::procedure::ProcedureSpec;
 use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::{FieldError, Problem};
@@ -27,23 +28,88 @@ pub enum FileError {
     MissingColumns(Vec<String>),
 }
 
-/// A JSON array; one entry's mistakes do not hide another's.
+/// A catalog file read for import: the procedures, and the e-form each
+/// entry carries (JSON entries only: `form`, a definition as
+/// `PUT /procedures/{code}/form` takes it), position by position.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogFile {
+    pub rows: Vec<ImportInput>,
+    /// One per row (or none at all, for a CSV file).
+    pub forms: Vec<Option<FormDefinition>>,
+}
+
+impl From<Vec<ImportInput>> for CatalogFile {
+    fn from(rows: Vec<ImportInput>) -> Self {
+        Self {
+            rows,
+            forms: Vec::new(),
+        }
+    }
+}
+
+/// A JSON array; one entry's mistakes do not hide another's. An entry's
+/// `form` is left out (see [`parse_json_file`]).
 pub fn parse_json(bytes: &[u8]) -> Result<Vec<ImportInput>, FileError> {
+    parse_json_file(bytes).map(|file| file.rows)
+}
+
+/// A JSON array of procedures, each of which may carry its e-form as
+/// `form`, checked like `PUT /procedures/{code}/form` (its problems named
+/// `form.…`); one entry's mistakes do not hide another's.
+pub fn parse_json_file(bytes: &[u8]) -> Result<CatalogFile, FileError> {
     if json_has_nul(bytes) {
         return Err(FileError::Nul);
     }
     let rows: Vec<serde_json::Value> =
         serde_json::from_slice(bytes).map_err(|e| FileError::NotJsonArray(e.to_string()))?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            serde_path_to_error::deserialize::<_, ProcedureSpec>(row).map_err(|err| {
-                let path = err.path().to_string();
-                let message = err.into_inner().to_string();
-                vec![field_error(&path, &message)]
+    let mut file = CatalogFile::default();
+    for mut row in rows {
+        let form = row.as_object_mut().and_then(|o| o.remove("form"));
+        let (form, mut errors) = match form {
+            None | Some(serde_json::Value::Null) => (None, Vec::new()),
+            Some(value) => form_of(value),
+        };
+        let spec = serde_path_to_error::deserialize::<_, ProcedureSpec>(row).map_err(|err| {
+            let path = err.path().to_string();
+            let message = err.into_inner().to_string();
+            vec![field_error(&path, &message)]
+        });
+        let input = match spec {
+            Ok(spec) if errors.is_empty() => Ok(spec),
+            Ok(_) => Err(errors),
+            Err(mut spec_errors) => {
+                spec_errors.append(&mut errors);
+                Err(spec_errors)
+            }
+        };
+        file.rows.push(input);
+        file.forms.push(form);
+    }
+    Ok(file)
+}
+
+/// An entry's `form`, read and checked; its problems named `form.…`.
+fn form_of(value: serde_json::Value) -> (Option<FormDefinition>, Vec<FieldError>) {
+    let prefixed = |errors: Vec<FieldError>| {
+        errors
+            .into_iter()
+            .map(|e| FieldError {
+                field: format!("form.{}", e.field),
+                problem: e.problem,
             })
-        })
-        .collect())
+            .collect()
+    };
+    match serde_path_to_error::deserialize::<_, FormDefinition>(value) {
+        Ok(form) => match forms::check_definition(&form) {
+            Ok(()) => (Some(form), Vec::new()),
+            Err(errors) => (None, prefixed(errors)),
+        },
+        Err(err) => {
+            let path = err.path().to_string();
+            let message = err.into_inner().to_string();
+            (None, prefixed(vec![field_error(&path, &message)]))
+        }
+    }
 }
 
 /// Columns of the CSV format, in order. Lists are separated by `|`;
@@ -229,6 +295,41 @@ mod tests {
         assert!(rows.iter().all(Result::is_err));
         assert!(parse_json(b"{}").is_err());
         assert!(parse_json(b"[").is_err());
+    }
+
+    #[test]
+    fn json_entries_carry_forms_checked() {
+        let form = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../data/forms/1.007450.json"
+        ))
+        .unwrap();
+        let catalog = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../data/catalog.json"
+        ))
+        .unwrap();
+        let entries: Vec<serde_json::Value> = serde_json::from_str(&catalog).unwrap();
+        let mut good = entries[0].clone();
+        good["form"] = serde_json::from_str(&form).unwrap();
+        let mut bad = entries[1].clone();
+        bad["form"] = serde_json::json!({"title": "Tờ khai", "schema": {"type": "string"},
+            "sections": [{"title": "A", "fields": [{"pointer": "/x", "label": "X"}]}]});
+        let plain = entries[2].clone();
+        let bytes = serde_json::to_vec(&serde_json::json!([good, bad, plain])).unwrap();
+        let file = parse_json_file(&bytes).unwrap();
+        assert_eq!(file.rows.len(), 3);
+        assert!(file.rows[0].is_ok() && file.forms[0].is_some());
+        let errors = file.rows[1].as_ref().unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["form.schema", "form.sections[0].fields[0].pointer"]
+        );
+        assert!(file.forms[1].is_none());
+        assert!(file.rows[2].is_ok() && file.forms[2].is_none());
+        // Without forms, the same file reads as before.
+        assert!(parse_json(&bytes).unwrap()[0].is_ok());
     }
 
     #[test]

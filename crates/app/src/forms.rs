@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use motcua_domain::Role;
+use motcua_domain::audit::{Actor, Change, EntityType};
 use motcua_domain::event::{EventType, ProcedureEventData};
 use motcua_domain::forms::{
     self, FORM_DATA, FormDefinition, PrefillValue, PrefilledField, Profile,
@@ -14,8 +15,8 @@ use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::{FieldErrors, Problem};
 use motcua_persistence::repo::applicants::{self, Applicant};
 use motcua_persistence::repo::forms::{self as store, NewDossierForm, StoredForm};
-use motcua_persistence::repo::{events, procedures, users};
-use motcua_persistence::{AnyConnection, StoreError, write_tx};
+use motcua_persistence::repo::{audit, events, procedures, users};
+use motcua_persistence::{AnyConnection, StoreError, StoreResult, write_tx};
 use serde_json::Value;
 
 use crate::dossiers::{Principal, WorkflowError, WorkflowResult};
@@ -45,11 +46,13 @@ pub fn definition(
 }
 
 /// Stores a new version of a procedure's form (admins) once the domain
-/// accepts it, and reports `procedure.changed` with the form's version.
-/// Dossiers filed before keep the version they were filed under.
+/// accepts it, with its audit entry, and reports `procedure.changed` with
+/// the form's version. Dossiers filed before keep the version they were
+/// filed under.
 pub fn replace_definition(
     conn: &mut AnyConnection,
     caller: Principal,
+    actor: &Actor,
     code: &str,
     definition: &FormDefinition,
     now: DateTime<Utc>,
@@ -64,20 +67,56 @@ pub fn replace_definition(
             Err(StoreError::NotFound) => return Err(WorkflowError::NotFound),
             Err(e) => return Err(e.into()),
         };
-        let stored = store::add_version(conn, procedure.id, definition, Some(caller.user_id), now)?;
-        events::record(
-            conn,
-            EventType::ProcedureChanged,
-            &procedure.spec.code,
-            procedure.agency.as_ref().map(|a| a.id),
-            now,
-            &ProcedureEventData {
-                form_version: Some(stored.version),
-                ..ProcedureEventData::of(&procedure)
-            },
-        )?;
+        let stored = publish(conn, &procedure, definition, actor, None, now)?;
         Ok((procedure, stored))
     })
+}
+
+/// A form version as its audit entries show it.
+fn audit_json(form: &StoredForm) -> Value {
+    serde_json::json!({"version": form.version, "definition": form.definition})
+}
+
+/// Stores `definition` as the next version of the procedure's form, in the
+/// caller's transaction (the procedure written or locked there): its audit
+/// entry (`procedure_form`; `create` for the first version, else `update`,
+/// or the `action` given) and its `procedure.changed` event with the form's
+/// version.
+pub(crate) fn publish(
+    conn: &mut AnyConnection,
+    procedure: &ProcedureRecord,
+    definition: &FormDefinition,
+    actor: &Actor,
+    action: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<StoredForm> {
+    let before = store::current(conn, procedure.id)?;
+    let stored = store::add_version(conn, procedure.id, definition, actor.user_id, now)?;
+    let action = action.unwrap_or(if before.is_some() { "update" } else { "create" });
+    audit::record(
+        conn,
+        actor,
+        &Change::new(
+            EntityType::ProcedureForm,
+            &procedure.spec.code,
+            action,
+            before.as_ref().map(audit_json),
+            Some(audit_json(&stored)),
+        ),
+        now,
+    )?;
+    events::record(
+        conn,
+        EventType::ProcedureChanged,
+        &procedure.spec.code,
+        procedure.agency.as_ref().map(|a| a.id),
+        now,
+        &ProcedureEventData {
+            form_version: Some(stored.version),
+            ..ProcedureEventData::of(procedure)
+        },
+    )?;
+    Ok(stored)
 }
 
 /// What a form pre-fills for a citizen.
@@ -210,6 +249,7 @@ pub(crate) fn store_filing(
         prefilled: form.prefilled.clone(),
         reused: form.reused,
         supplement_fields: Vec::new(),
+        revision: 1,
     })
 }
 
@@ -235,4 +275,48 @@ pub(crate) fn point_supplement(
     let fields = forms::check_supplement_fields(definition.as_ref(), fields)?;
     store::set_supplement_fields(conn, dossier_id, &fields)?;
     Ok(fields)
+}
+
+/// A dossier's form data corrected with a supplement.
+#[derive(Debug, Clone)]
+pub(crate) struct Corrected {
+    /// The new revision (1 was the data as filed).
+    pub revision: i32,
+    /// The fields of the form whose value changed.
+    pub changed: Vec<String>,
+    /// The data it replaces (revision `revision - 1`), for the trail.
+    pub previous: Value,
+}
+
+/// Corrected form data sent with a supplement: checked against the form
+/// version the dossier was filed under (422 with each failing place, as at
+/// filing), then stored as the dossier's next revision; the one it replaces
+/// is kept. A dossier filed without form data: `form_not_offered`.
+pub(crate) fn correct(
+    conn: &mut AnyConnection,
+    dossier_id: i64,
+    data: &Value,
+    by: i64,
+    now: DateTime<Utc>,
+) -> WorkflowResult<Corrected> {
+    let filed = store::of_dossier(conn, dossier_id)?;
+    let definition = match &filed {
+        Some(f) => store::at_version(conn, f.procedure_id, f.form_version)?.map(|s| s.definition),
+        None => None,
+    };
+    let (Some(filed), Some(definition)) = (filed, definition) else {
+        return Err(vec![motcua_domain::validation::FieldError {
+            field: FORM_DATA.to_owned(),
+            problem: Problem::rule(RuleCode::FormNotOffered),
+        }]
+        .into());
+    };
+    forms::check_data(&definition, data)?;
+    let changed = forms::changed(&definition, &filed.data, data);
+    let revision = store::revise(conn, dossier_id, &filed, data, Some(by), now)?;
+    Ok(Corrected {
+        revision,
+        changed,
+        previous: filed.data,
+    })
 }

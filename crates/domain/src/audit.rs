@@ -22,6 +22,8 @@ pub enum EntityType {
     Procedure,
     /// A procedure's fee schedule, recorded apart so money changes read on their own (id: the procedure code).
     ProcedureFees,
+    /// A procedure's e-form, a new version of its definition (id: the procedure code).
+    ProcedureForm,
     /// An exception of the working calendar (id: the date).
     CalendarDay,
     /// The payment gateway's configuration as a server started with it (id: the gateway kind).
@@ -31,11 +33,12 @@ pub enum EntityType {
 }
 
 impl EntityType {
-    pub const ALL: [EntityType; 7] = [
+    pub const ALL: [EntityType; 8] = [
         EntityType::User,
         EntityType::Agency,
         EntityType::Procedure,
         EntityType::ProcedureFees,
+        EntityType::ProcedureForm,
         EntityType::CalendarDay,
         EntityType::PaymentConfig,
         EntityType::IntegrationGrant,
@@ -47,6 +50,7 @@ impl EntityType {
             EntityType::Agency => "agency",
             EntityType::Procedure => "procedure",
             EntityType::ProcedureFees => "procedure_fees",
+            EntityType::ProcedureForm => "procedure_form",
             EntityType::CalendarDay => "calendar_day",
             EntityType::PaymentConfig => "payment_config",
             EntityType::IntegrationGrant => "integration_grant",
@@ -154,7 +158,7 @@ pub struct AuditEntry {
     pub actor_name: String,
     pub client_addr: Option<String>,
     pub request_id: Option<String>,
-    /// `user`, `agency`, `procedure`, `procedure_fees`, `calendar_day`, `payment_config`, `integration_grant`.
+    /// `user`, `agency`, `procedure`, `procedure_fees`, `procedure_form`, `calendar_day`, `payment_config`, `integration_grant`.
     pub entity_type: String,
     pub entity_id: String,
     pub action: String,

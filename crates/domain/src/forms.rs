@@ -499,6 +499,28 @@ pub fn check_supplement_fields(
     errors.into_result().map(|()| out)
 }
 
+/// The fields of the form whose value differs between two revisions of a
+/// dossier's form data (a correction sent with a supplement), in the form's
+/// order; item templates (`/list/0/x`) count through their list.
+pub fn changed(form: &FormDefinition, before: &Value, after: &Value) -> Vec<String> {
+    form.sections
+        .iter()
+        .flat_map(|s| &s.fields)
+        .filter(|f| !is_item_template(&f.pointer))
+        .filter(|f| before.pointer(&f.pointer) != after.pointer(&f.pointer))
+        .map(|f| f.pointer.clone())
+        .collect()
+}
+
+/// A field that describes each item of a list (`/performers/0/name`): a
+/// numeric segment in its pointer.
+pub fn is_item_template(pointer: &str) -> bool {
+    pointer
+        .split('/')
+        .skip(1)
+        .any(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+}
+
 #[cfg(test)]
 #[path = "forms_tests.rs"]
 mod tests;

@@ -287,3 +287,32 @@ fn supplement_fields_must_be_fields_of_the_form() {
     let err = check_supplement_fields(None, &["/a".into()]).unwrap_err();
     assert_eq!(err[0].problem.code(), "form_not_offered");
 }
+
+#[test]
+fn a_correction_names_the_fields_that_changed() {
+    let before = json!({"organizer": "Nhà hát", "event": {"title": "Đêm nhạc", "start": "2026-12-24"},
+        "performers": [{"name": "An"}]});
+    let cases = [
+        (before.clone(), vec![]),
+        (
+            json!({"organizer": "Nhà hát", "event": {"title": "Đêm nhạc Trịnh", "start": "2026-12-25"},
+                "performers": [{"name": "Bình"}]}),
+            vec!["/event/title", "/event/start"],
+        ),
+        (
+            json!({"event": {"title": "Đêm nhạc", "start": "2026-12-24"}}),
+            vec!["/organizer"],
+        ),
+    ];
+    for (after, expected) in cases {
+        assert_eq!(changed(&form(), &before, &after), expected, "{after}");
+    }
+    for (pointer, template) in [
+        ("/performers/0/name", true),
+        ("/event/title", false),
+        ("/a/10", true),
+        ("/", false),
+    ] {
+        assert_eq!(is_item_template(pointer), template, "{pointer}");
+    }
+}

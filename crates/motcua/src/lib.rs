@@ -221,9 +221,9 @@ pub fn import_catalog(
 ) -> anyhow::Result<procedures::ImportReport> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {file}"))?;
     let rows = if file.to_ascii_lowercase().ends_with(".csv") {
-        motcua_app::catalog_import::parse_csv(&bytes)
+        motcua_app::catalog_import::parse_csv(&bytes).map(Into::into)
     } else {
-        motcua_app::catalog_import::parse_json(&bytes)
+        motcua_app::catalog_import::parse_json_file(&bytes)
     }
     .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
     let mut c = conn(pool)?;

@@ -851,6 +851,7 @@ diesel::table! {
         prefilled -> Text,
         reused -> Bool,
         supplement_fields -> Text,
+        revision -> Integer,
     }
 }
 
@@ -921,3 +922,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     dossiers
 );
+
+// Superseded form data of dossiers, corrected with a supplement (migration 000032).
+
+diesel::table! {
+    dossier_form_revisions (dossier_id, revision) {
+        dossier_id -> BigInt,
+        revision -> Integer,
+        data -> Text,
+        replaced_at -> Timestamp,
+        replaced_by -> Nullable<BigInt>,
+    }
+}

@@ -18,6 +18,7 @@ fn facts(steps: usize) -> PaperFacts {
         code: "000.00.20.H56-261207-0001".to_owned(),
         agency_name: AGENCY.to_owned(),
         handling_agency_name: AGENCY.to_owned(),
+        received_at_agency_name: None,
         procedure_code: "1.001234".to_owned(),
         procedure_name: "Cấp giấy phép tổ chức biểu diễn nghệ thuật, trình diễn thời trang"
             .to_owned(),
@@ -46,6 +47,7 @@ fn facts(steps: usize) -> PaperFacts {
             })
             .collect(),
         form_data: None,
+        form: None,
         tracking_pin: None,
         tracking_link: "http://localhost:8080/api/v1/tracking/000.00.20.H56-261207-0001".to_owned(),
         printed_at: at("2026-12-07T02:05:00Z"),

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{Block, Paper, PaperFacts, PaperKind, Signature, dated};
+use crate::forms::{FormDefinition, FormField, is_item_template};
 use crate::local_time::on_forms;
 
 /// The paper of `kind` for a dossier. Check [`super::applies`] first: a
@@ -148,7 +149,17 @@ fn tracking(f: &PaperFacts) -> Block {
 }
 
 fn receipt(f: &PaperFacts) -> Vec<Block> {
-    let mut blocks = vec![text(format!("{} tiếp nhận hồ sơ của:", f.agency_name))];
+    let mut blocks = match &f.received_at_agency_name {
+        Some(point) => vec![
+            field("Nơi tiếp nhận hồ sơ", point),
+            field("Cơ quan có thẩm quyền giải quyết", &f.agency_name),
+            text(format!(
+                "{point} tiếp nhận hồ sơ thay cho {} (tiếp nhận tại bất kỳ trung tâm phục vụ hành chính công, Nghị định 118/2025/NĐ-CP) của:",
+                f.agency_name
+            )),
+        ],
+        None => vec![text(format!("{} tiếp nhận hồ sơ của:", f.agency_name))],
+    };
     blocks.extend(applicant(f));
     blocks.push(text("Thành phần hồ sơ nộp gồm:"));
     blocks.push(Block::Table {
@@ -266,8 +277,11 @@ fn control_sheet(f: &PaperFacts) -> Vec<Block> {
     let mut blocks = vec![
         field("Mã hồ sơ", &f.code),
         field("Cơ quan tiếp nhận", &f.agency_name),
-        field("Cơ quan giải quyết", &f.handling_agency_name),
     ];
+    if let Some(point) = &f.received_at_agency_name {
+        blocks.push(field("Nơi tiếp nhận hồ sơ", point));
+    }
+    blocks.push(field("Cơ quan giải quyết", &f.handling_agency_name));
     blocks.extend(applicant(f));
     blocks.push(field("Thời gian nhận hồ sơ", when(f.received_at)));
     blocks.push(field("Hạn giải quyết", when(f.due_at)));
@@ -314,25 +328,137 @@ fn declaration(f: &PaperFacts) -> Vec<Block> {
     let mut blocks = vec![text(format!("Kính gửi: {}", f.agency_name))];
     blocks.extend(applicant(f));
     blocks.push(field("Mã hồ sơ", &f.code));
-    match f.form_data.as_ref().map(form_rows) {
-        Some(rows) if !rows.is_empty() => {
-            blocks.push(text("Nội dung kê khai:"));
-            blocks.push(Block::Table {
-                columns: vec![
-                    ("Nội dung".to_owned(), 380),
-                    ("Thông tin kê khai".to_owned(), 620),
-                ],
-                rows: rows.into_iter().map(|(k, v)| vec![k, v]).collect(),
-            });
-        }
-        _ => blocks.push(text(
+    let sections = match (&f.form, &f.form_data) {
+        (Some(form), Some(data)) => declaration_sections(form, data),
+        (None, Some(data)) => vec![("Nội dung kê khai".to_owned(), form_rows(data))],
+        _ => Vec::new(),
+    };
+    let sections: Vec<_> = sections
+        .into_iter()
+        .filter(|(_, r)| !r.is_empty())
+        .collect();
+    if sections.is_empty() {
+        blocks.push(text(
             "Thủ tục này không có tờ khai điện tử; nội dung kê khai theo thành phần hồ sơ đã nộp.",
-        )),
+        ));
+    }
+    for (title, rows) in sections {
+        blocks.push(text(format!("{title}:")));
+        blocks.push(Block::Table {
+            columns: vec![
+                ("Nội dung".to_owned(), 380),
+                ("Thông tin kê khai".to_owned(), 620),
+            ],
+            rows: rows.into_iter().map(|(k, v)| vec![k, v]).collect(),
+        });
     }
     blocks.push(text(
         "Tôi xin cam đoan những thông tin kê khai trên là đúng sự thật và chịu trách nhiệm trước pháp luật.",
     ));
     blocks
+}
+
+/// Form data laid out by its form: each section in order with its fields'
+/// Vietnamese labels in order (a list of objects item by item, each item's
+/// fields labelled by the form's item fields, `/list/0/name`); data the form
+/// labels nowhere last, under "Thông tin khác", by its keys.
+pub fn declaration_sections(
+    form: &FormDefinition,
+    data: &Value,
+) -> Vec<(String, Vec<(String, String)>)> {
+    let fields: Vec<&FormField> = form.sections.iter().flat_map(|s| &s.fields).collect();
+    let mut sections = Vec::new();
+    for section in &form.sections {
+        let mut rows = Vec::new();
+        for field in section
+            .fields
+            .iter()
+            .filter(|f| !is_item_template(&f.pointer))
+        {
+            match data.pointer(&field.pointer) {
+                None => {}
+                Some(Value::Array(items)) if items.iter().any(Value::is_object) => {
+                    item_rows(&mut rows, field, items, &fields);
+                }
+                Some(value) => rows.push((field.label.clone(), scalar(value))),
+            }
+        }
+        sections.push((section.title.clone(), rows));
+    }
+    let shown: Vec<&str> = fields
+        .iter()
+        .filter(|f| !is_item_template(&f.pointer))
+        .map(|f| f.pointer.as_str())
+        .collect();
+    let mut other = Vec::new();
+    push_unlabelled(&mut other, &shown, "", "", data);
+    if !other.is_empty() {
+        sections.push(("Thông tin khác".to_owned(), other));
+    }
+    sections
+}
+
+/// The items of a list field, one row per item field (`Thành viên 2 › Họ
+/// tên`), or one per item when the form labels no item field.
+fn item_rows(
+    rows: &mut Vec<(String, String)>,
+    field: &FormField,
+    items: &[Value],
+    fields: &[&FormField],
+) {
+    let template = format!("{}/0", field.pointer);
+    let parts: Vec<&&FormField> = fields
+        .iter()
+        .filter(|f| f.pointer.starts_with(&format!("{template}/")))
+        .collect();
+    for (i, item) in items.iter().enumerate() {
+        let head = format!("{} {}", field.label, i + 1);
+        if parts.is_empty() {
+            rows.push((head, scalar(item)));
+            continue;
+        }
+        for part in &parts {
+            let inner = part
+                .pointer
+                .strip_prefix(template.as_str())
+                .unwrap_or_default();
+            if let Some(v) = item.pointer(inner) {
+                rows.push((format!("{head} › {}", part.label), scalar(v)));
+            }
+        }
+    }
+}
+
+/// The leaves of the data no field of the form shows, labelled by their keys.
+fn push_unlabelled(
+    rows: &mut Vec<(String, String)>,
+    shown: &[&str],
+    pointer: &str,
+    label: &str,
+    value: &Value,
+) {
+    let covered = shown
+        .iter()
+        .any(|p| pointer == *p || pointer.starts_with(&format!("{p}/")));
+    if covered {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                let next = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                let name = label_of(key);
+                let name = if label.is_empty() {
+                    name
+                } else {
+                    format!("{label} › {name}")
+                };
+                push_unlabelled(rows, shown, &next, &name, v);
+            }
+        }
+        other if !pointer.is_empty() => rows.push((label.to_owned(), scalar(other))),
+        other => rows.push(("Giá trị".to_owned(), scalar(other))),
+    }
 }
 
 /// The Vietnamese name of a step of the trail.

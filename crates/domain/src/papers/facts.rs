@@ -58,6 +58,10 @@ pub struct PaperFacts {
     pub code: String,
     pub agency_name: String,
     pub handling_agency_name: String,
+    /// The receiving point (public service centre, commune counter) that
+    /// took the dossier in for `agency_name`, when that was another agency
+    /// (Decree 118/2025).
+    pub received_at_agency_name: Option<String>,
     pub procedure_code: String,
     pub procedure_name: String,
     pub applicant_name: String,
@@ -81,6 +85,9 @@ pub struct PaperFacts {
     pub steps: Vec<StepFacts>,
     /// The form data of the declaration, when the procedure has one.
     pub form_data: Option<serde_json::Value>,
+    /// The form version the data was filed under: its labels, sections and
+    /// order print the declaration.
+    pub form: Option<crate::forms::FormDefinition>,
     pub tracking_pin: Option<String>,
     /// Where the QR leads: the public tracking address of the dossier.
     pub tracking_link: String,

@@ -7,7 +7,7 @@
 mod content;
 mod facts;
 
-pub use content::{action_label, form_rows, paper};
+pub use content::{action_label, declaration_sections, form_rows, paper};
 pub use facts::{
     ApologyFacts, DocumentFacts, PaperFacts, RefusalFacts, StepFacts, SupplementFacts,
 };

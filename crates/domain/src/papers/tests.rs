@@ -15,6 +15,7 @@ fn facts() -> PaperFacts {
         code: "000.00.20.H56-261207-0001".to_owned(),
         agency_name: "Sở Văn hóa, Thể thao và Du lịch".to_owned(),
         handling_agency_name: "Sở Văn hóa, Thể thao và Du lịch".to_owned(),
+        received_at_agency_name: None,
         procedure_code: "1.001234".to_owned(),
         procedure_name: "Cấp giấy phép tổ chức biểu diễn nghệ thuật".to_owned(),
         applicant_name: "Nguyễn Thị Phượng Hoàng Quỳnh Như Ý".to_owned(),
@@ -33,6 +34,7 @@ fn facts() -> PaperFacts {
         apologies: vec![],
         steps: vec![],
         form_data: None,
+        form: None,
         tracking_pin: None,
         tracking_link: "/api/v1/tracking/000.00.20.H56-261207-0001".to_owned(),
         printed_at: at("2026-12-07T02:05:00Z"),
@@ -217,5 +219,127 @@ fn the_declaration_without_form_data_says_so() {
         p.blocks
             .iter()
             .any(|b| matches!(b, Block::Text(t) if t.contains("không có tờ khai điện tử")))
+    );
+}
+
+#[test]
+fn a_receipt_taken_at_another_counter_names_both_agencies() {
+    let texts = |p: &Paper| -> Vec<String> {
+        p.blocks
+            .iter()
+            .map(|b| match b {
+                Block::Text(t) => t.clone(),
+                Block::Field { label, value } => format!("{label}: {value}"),
+                Block::Table { .. } => String::new(),
+            })
+            .collect()
+    };
+    let point = "Trung tâm Phục vụ hành chính công tỉnh";
+    let f = PaperFacts {
+        received_at_agency_name: Some(point.to_owned()),
+        ..facts()
+    };
+    let cases = [
+        (&facts(), PaperKind::Receipt, None),
+        (
+            &f,
+            PaperKind::Receipt,
+            Some(format!("Nơi tiếp nhận hồ sơ: {point}")),
+        ),
+        (
+            &f,
+            PaperKind::ControlSheet,
+            Some(format!("Nơi tiếp nhận hồ sơ: {point}")),
+        ),
+    ];
+    for (facts, kind, expected) in cases {
+        let lines = texts(&paper(kind, facts));
+        let found = lines.iter().find(|l| l.starts_with("Nơi tiếp nhận hồ sơ"));
+        assert_eq!(found, expected.as_ref(), "{kind}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("Sở Văn hóa, Thể thao và Du lịch")),
+            "{kind}"
+        );
+    }
+    let receipt = texts(&paper(PaperKind::Receipt, &f));
+    assert!(
+        receipt
+            .iter()
+            .any(|l| l.starts_with(&format!("{point} tiếp nhận hồ sơ thay cho Sở Văn hóa")))
+    );
+}
+
+fn karaoke_form() -> crate::forms::FormDefinition {
+    serde_json::from_value(json!({
+        "title": "Đơn đề nghị",
+        "schema": {"type": "object", "properties": {
+            "establishment": {"type": "object", "properties": {
+                "name": {"type": "string"}, "rooms": {"type": "integer"},
+                "room_areas": {"type": "array", "items": {"type": "number"}}}},
+            "staff": {"type": "array", "items": {"type": "object", "properties": {
+                "name": {"type": "string"}, "role": {"type": "string"}}}},
+            "applicant": {"type": "object", "properties": {"name": {"type": "string"}}}}},
+        "sections": [
+            {"title": "Người đề nghị", "fields": [{"pointer": "/applicant/name", "label": "Tên tổ chức"}]},
+            {"title": "Cơ sở kinh doanh", "fields": [
+                {"pointer": "/establishment/rooms", "label": "Số phòng hát"},
+                {"pointer": "/establishment/name", "label": "Tên cơ sở"},
+                {"pointer": "/establishment/room_areas", "label": "Diện tích từng phòng (m²)"},
+                {"pointer": "/staff", "label": "Nhân viên"},
+                {"pointer": "/staff/0/name", "label": "Họ tên"},
+                {"pointer": "/staff/0/role", "label": "Chức danh"}]}]
+    }))
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn the_declaration_follows_the_form_labels_sections_and_order() {
+    let data = json!({
+        "applicant": {"name": "Công ty TNHH Âm Nhạc Phương Nam"},
+        "establishment": {"name": "Karaoke Hoa Mai", "rooms": 3, "room_areas": [24, 25.5], "wifi": true},
+        "staff": [{"name": "Lê Văn Tám", "role": "Quản lý"}, {"name": "Phạm Thị Hà"}],
+    });
+    let row = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    let expected = vec![
+        (
+            "Người đề nghị".to_owned(),
+            vec![row("Tên tổ chức", "Công ty TNHH Âm Nhạc Phương Nam")],
+        ),
+        (
+            "Cơ sở kinh doanh".to_owned(),
+            vec![
+                row("Số phòng hát", "3"),
+                row("Tên cơ sở", "Karaoke Hoa Mai"),
+                row("Diện tích từng phòng (m²)", "24; 25.5"),
+                row("Nhân viên 1 › Họ tên", "Lê Văn Tám"),
+                row("Nhân viên 1 › Chức danh", "Quản lý"),
+                row("Nhân viên 2 › Họ tên", "Phạm Thị Hà"),
+            ],
+        ),
+        (
+            "Thông tin khác".to_owned(),
+            vec![row("Establishment › Wifi", "Có")],
+        ),
+    ];
+    assert_eq!(declaration_sections(&karaoke_form(), &data), expected);
+    let f = PaperFacts {
+        form: Some(karaoke_form()),
+        form_data: Some(data),
+        ..facts()
+    };
+    let p = paper(PaperKind::Declaration, &f);
+    let titles: Vec<&str> = p
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Text(t) if t.ends_with(':') => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        titles,
+        ["Người đề nghị:", "Cơ sở kinh doanh:", "Thông tin khác:"]
     );
 }

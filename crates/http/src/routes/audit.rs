@@ -35,7 +35,7 @@ pub fn actor(req: &HttpRequest, caller: &Caller) -> Actor {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// `user`, `agency`, `procedure`, `procedure_fees`, `calendar_day`, `payment_config`, `integration_grant`.
+    /// `user`, `agency`, `procedure`, `procedure_fees`, `procedure_form`, `calendar_day`, `payment_config`, `integration_grant`.
     pub entity_type: Option<String>,
     /// The entity's id as recorded: an account or agency id, a procedure code, a date.
     pub entity_id: Option<String>,

@@ -277,7 +277,7 @@ pub const IMPORT_LIMIT: usize = 10 * 1024 * 1024;
     tag = "catalog",
     security(("bearer" = [])),
     params(ImportQuery),
-    request_body(content((Vec<ProcedureSpec> = "application/json"), (String = "text/csv")), description = "JSON array of procedures, or CSV with the columns in docs/catalog-import.md"),
+    request_body(content((Vec<ProcedureSpec> = "application/json"), (String = "text/csv")), description = "JSON array of procedures (each may carry its e-form as `form`, a definition as `PUT /procedures/{code}/form` takes it), or CSV with the columns in docs/catalog-import.md"),
     responses((status = 200, body = ImportReportView), (status = 422, description = "Nothing imported; the problem carries `report`", body = crate::error::ProblemBody))
 )]
 #[post("/procedures/import")]
@@ -304,8 +304,8 @@ pub async fn import(
         .unwrap_or_default();
     let bytes = read_limited(&mut payload, IMPORT_LIMIT).await?;
     let (rows, first_index) = match content_type.as_str() {
-        "application/json" => (catalog_import::parse_json(&bytes)?, 0),
-        "text/csv" => (catalog_import::parse_csv(&bytes)?, 1),
+        "application/json" => (catalog_import::parse_json_file(&bytes)?, 0),
+        "text/csv" => (catalog_import::parse_csv(&bytes)?.into(), 1),
         _ => {
             return Err(ApiError::new(ErrorCode::UnsupportedMediaType).detail(
                 "Gửi application/json hoặc text/csv.",

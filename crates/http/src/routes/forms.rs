@@ -2,7 +2,7 @@
 //! version of it (admins), and what pre-fills for the calling citizen.
 
 use actix_web::http::header::CACHE_CONTROL;
-use actix_web::{HttpResponse, get, put, web};
+use actix_web::{HttpRequest, HttpResponse, get, put, web};
 use chrono::{DateTime, Utc};
 use motcua_app::forms;
 use motcua_domain::forms::{FormDefinition, PrefillValue, assemble};
@@ -80,12 +80,18 @@ pub async fn get_form(
 pub async fn replace_form(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     code: web::Path<String>,
     body: Json<FormDefinition>,
 ) -> ApiResult<HttpResponse> {
     let (me, code, now) = (who(&caller), code.into_inner(), state.clock.now());
+    let actor = super::audit::actor(&req, &caller);
     let (procedure, form) = state
-        .db(move |conn| Ok(forms::replace_definition(conn, me, &code, &body.0, now)?))
+        .db(move |conn| {
+            Ok(forms::replace_definition(
+                conn, me, &actor, &code, &body.0, now,
+            )?)
+        })
         .await?;
     tracing::info!(code = %procedure.spec.code, version = form.version, by = caller.user_id, "procedure form replaced");
     Ok(HttpResponse::Ok().json(ProcedureForm::of(procedure.spec.code, form)))

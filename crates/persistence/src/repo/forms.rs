@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use motcua_domain::forms::{FormDefinition, PrefilledField};
 use serde_json::Value;
 
-use crate::schema::{dossier_forms, dossiers, procedure_forms};
+use crate::schema::{dossier_form_revisions, dossier_forms, dossiers, procedure_forms};
 use crate::time::{from_db, to_db};
 use crate::{AnyConnection, StoreError, StoreResult};
 
@@ -148,6 +148,8 @@ pub struct DossierForm {
     pub reused: bool,
     /// The fields the latest supplement request pointed at.
     pub supplement_fields: Vec<String>,
+    /// 1 as filed; each correction sent with a supplement adds one.
+    pub revision: i32,
 }
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
@@ -156,7 +158,7 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
 
 /// A dossier's form data, if it was filed with some.
 pub fn of_dossier(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Option<DossierForm>> {
-    let row: Option<(i64, i32, String, String, bool, String)> = dossier_forms::table
+    let row: Option<(i64, i32, String, String, bool, String, i32)> = dossier_forms::table
         .find(dossier_id)
         .select((
             dossier_forms::procedure_id,
@@ -165,11 +167,12 @@ pub fn of_dossier(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Opti
             dossier_forms::prefilled,
             dossier_forms::reused,
             dossier_forms::supplement_fields,
+            dossier_forms::revision,
         ))
         .first(conn)
         .optional()?;
     row.map(
-        |(procedure_id, form_version, data, prefilled, reused, fields)| {
+        |(procedure_id, form_version, data, prefilled, reused, fields, revision)| {
             Ok(DossierForm {
                 procedure_id,
                 form_version,
@@ -177,6 +180,7 @@ pub fn of_dossier(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Opti
                 prefilled: parse(&prefilled)?,
                 reused,
                 supplement_fields: parse(&fields)?,
+                revision,
             })
         },
     )
@@ -223,6 +227,72 @@ pub fn set_supplement_fields(
         .set(dossier_forms::supplement_fields.eq(text))
         .execute(conn)?;
     Ok(())
+}
+
+/// Replaces a dossier's form data with a corrected revision (sent with a
+/// supplement): the data it replaces is kept in `dossier_form_revisions`
+/// under its revision number. Returns the new revision. Call in the
+/// transaction that locked the dossier, with `current` as read there.
+pub fn revise(
+    conn: &mut AnyConnection,
+    dossier_id: i64,
+    current: &DossierForm,
+    data: &Value,
+    by: Option<i64>,
+    at: DateTime<Utc>,
+) -> StoreResult<i32> {
+    let old = serde_json::to_string(&current.data).map_err(StoreError::corrupt)?;
+    let new = serde_json::to_string(data).map_err(StoreError::corrupt)?;
+    diesel::insert_into(dossier_form_revisions::table)
+        .values((
+            dossier_form_revisions::dossier_id.eq(dossier_id),
+            dossier_form_revisions::revision.eq(current.revision),
+            dossier_form_revisions::data.eq(&old),
+            dossier_form_revisions::replaced_at.eq(to_db(at)),
+            dossier_form_revisions::replaced_by.eq(by),
+        ))
+        .execute(conn)?;
+    let revision = current.revision + 1;
+    diesel::update(dossier_forms::table.find(dossier_id))
+        .set((
+            dossier_forms::data.eq(&new),
+            dossier_forms::revision.eq(revision),
+        ))
+        .execute(conn)?;
+    Ok(revision)
+}
+
+/// A superseded revision of a dossier's form data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormRevision {
+    pub revision: i32,
+    pub data: Value,
+    pub replaced_at: DateTime<Utc>,
+    pub replaced_by: Option<i64>,
+}
+
+/// The superseded revisions of a dossier's form data, oldest first.
+pub fn revisions_of(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Vec<FormRevision>> {
+    let rows: Vec<(i32, String, NaiveDateTime, Option<i64>)> = dossier_form_revisions::table
+        .filter(dossier_form_revisions::dossier_id.eq(dossier_id))
+        .order(dossier_form_revisions::revision.asc())
+        .select((
+            dossier_form_revisions::revision,
+            dossier_form_revisions::data,
+            dossier_form_revisions::replaced_at,
+            dossier_form_revisions::replaced_by,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(revision, data, at, by)| {
+            Ok(FormRevision {
+                revision,
+                data: parse(&data)?,
+                replaced_at: from_db(at),
+                replaced_by: by,
+            })
+        })
+        .collect()
 }
 
 /// Whether a dossier's form data reused an earlier dossier's.

@@ -171,8 +171,26 @@ impl Step {
         now: DateTime<Utc>,
     ) -> WorkflowResult<()> {
         let added = self.add_supplement_documents(conn, caller, input, now)?;
-        handling::check_supplement_given(added, self.note.is_some())
-            .map_err(|problem| invalid("documents", problem))?;
+        let corrected = match &input.form_data {
+            Some(data) => Some(crate::forms::correct(
+                conn,
+                self.dossier.id,
+                data,
+                caller.user_id,
+                now,
+            )?),
+            None => None,
+        };
+        handling::check_supplement_given(
+            added + usize::from(corrected.is_some()),
+            self.note.is_some(),
+        )
+        .map_err(|problem| invalid("documents", problem))?;
+        if let Some(c) = corrected {
+            self.data.insert("form_revision".into(), json!(c.revision));
+            self.data.insert("form_fields".into(), json!(c.changed));
+            self.data.insert("form_replaced".into(), c.previous);
+        }
         if let Some(request) = dossiers::open_among(&self.requests) {
             dossiers::close_supplement_request(conn, request.id, now)?;
             let closed_at = motcua_persistence::time::from_db(motcua_persistence::time::to_db(now));

@@ -50,6 +50,9 @@ pub struct ActionInput {
     /// JSON pointers of the form fields to correct (request_supplement).
     pub fields: Vec<String>,
     pub deadline: Option<NaiveDate>,
+    /// Corrected form data (supplement): checked against the form version
+    /// the dossier was filed under, stored as its next revision.
+    pub form_data: Option<Value>,
     /// Documents added (supplement) or issued (issue_result: document ids).
     pub documents: Vec<DocumentInput>,
     /// The result exists on paper only (issue_result without a digital copy).

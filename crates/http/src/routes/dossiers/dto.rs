@@ -143,6 +143,9 @@ pub struct DossierFormView {
     pub reused: bool,
     /// The fields the latest supplement request pointed at.
     pub supplement_fields: Vec<String>,
+    /// 1 as filed; each correction sent with a supplement adds one (the
+    /// trail line of that supplement names the fields that changed).
+    pub revision: i32,
 }
 
 impl From<motcua_persistence::repo::forms::DossierForm> for DossierFormView {
@@ -153,6 +156,7 @@ impl From<motcua_persistence::repo::forms::DossierForm> for DossierFormView {
             prefilled: f.prefilled,
             reused: f.reused,
             supplement_fields: f.supplement_fields,
+            revision: f.revision,
         }
     }
 }
@@ -213,6 +217,12 @@ pub struct ActionRequest {
     /// supplement: documents added; issue_result: result documents (uploaded as `kind=result`).
     #[serde(default)]
     pub documents: Vec<DocumentRef>,
+    /// supplement: the corrected declaration (the whole form data), checked
+    /// against the form version the dossier was filed under; errors point
+    /// into it (`/form_data/...`). Stored as the dossier's next revision.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub form_data: Option<serde_json::Value>,
     /// issue_result: the result exists on paper only.
     #[serde(default)]
     pub paper_result: bool,

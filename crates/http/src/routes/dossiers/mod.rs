@@ -410,6 +410,9 @@ pub async fn act(
     let mut errors = motcua_domain::validation::FieldErrors::new();
     let note = b.note.as_deref().map(motcua_domain::text::nfc);
     Note::check_optional(&mut errors, "note", note.as_deref());
+    if b.form_data.is_some() && b.action != Action::Supplement {
+        errors.add("form_data", Problem::rule(RuleCode::UnknownField));
+    }
     errors.into_result()?;
     let version = if_match(&req)?;
     let input = ActionInput {
@@ -422,6 +425,7 @@ pub async fn act(
         fields: b.fields,
         deadline: b.deadline,
         documents: b.documents.into_iter().map(Into::into).collect(),
+        form_data: b.form_data,
         paper_result: b.paper_result,
         new_appointment_date: b.new_appointment_date,
         tracking_number: b.tracking_number,

@@ -17,6 +17,8 @@ use super::{
     dossiers, receipt_of, who, workflow,
 };
 use crate::state::AppState;
+use motcua_domain::forms::FormDefinition;
+use motcua_persistence::repo::forms;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -134,6 +136,19 @@ pub async fn paper(
         .body(bytes))
 }
 
+/// The dossier's form data as it stands, with the form version it was filed
+/// under (its labels, sections and order print the declaration).
+fn declaration_of(
+    conn: &mut AnyConnection,
+    dossier_id: i64,
+) -> ApiResult<(Option<serde_json::Value>, Option<FormDefinition>)> {
+    let Some(filed) = forms::of_dossier(conn, dossier_id)? else {
+        return Ok((None, None));
+    };
+    let form = forms::at_version(conn, filed.procedure_id, filed.form_version)?;
+    Ok((Some(filed.data), form.map(|f| f.definition)))
+}
+
 /// What the papers of `d` are made from: the receipt's data, the supplement
 /// requests, apologies and refusal, and the trail.
 fn facts_of(
@@ -148,6 +163,7 @@ fn facts_of(
         None => None,
     };
     let history = dossiers::history(conn, d.id)?;
+    let (form_data, form) = declaration_of(conn, d.id)?;
     let by_action = |action: Action| {
         history
             .iter()
@@ -179,9 +195,11 @@ fn facts_of(
             at: a.created_at,
         })
         .collect();
+    let point = d.received_at_agency.as_ref();
     let agency_of = |id: Option<i64>| match id {
         Some(id) if id == d.agency.id => Some(d.agency.name.clone()),
         Some(id) if id == d.handling_agency.id => Some(d.handling_agency.name.clone()),
+        Some(id) if point.is_some_and(|p| p.id == id) => point.map(|p| p.name.clone()),
         _ => None,
     };
     let steps = history
@@ -199,6 +217,7 @@ fn facts_of(
         code: d.code.clone(),
         agency_name: d.agency.name.clone(),
         handling_agency_name: d.handling_agency.name.clone(),
+        received_at_agency_name: point.map(|p| p.name.clone()),
         procedure_code: d.procedure.code.clone(),
         procedure_name: d.procedure.name.clone(),
         applicant_name: d.applicant.full_name.clone(),
@@ -232,7 +251,8 @@ fn facts_of(
         refusal,
         apologies,
         steps,
-        form_data: motcua_persistence::repo::forms::form_data_of(conn, d.id)?,
+        form_data,
+        form,
         tracking_pin: dossiers::tracking_pin(conn, d.id)?,
         tracking_link,
         printed_at: now,

@@ -1,0 +1,2 @@
+DROP TABLE dossier_form_revisions;
+ALTER TABLE dossier_forms DROP COLUMN revision;
