@@ -307,6 +307,12 @@ pub struct ForAction {
     pub rating: Option<Rating>,
     /// Its KPI facts as last stored (`repo::kpi`).
     pub facts: Option<String>,
+    /// Whether it was filed with form data (`repo::forms`) and, if so,
+    /// whether that data counts as reused: `None` without form data.
+    pub form_reused: Option<bool>,
+    /// The working calendar's generation (`repo::calendar::generation`),
+    /// read in the same statement; `None` only if the row is missing.
+    pub calendar_generation: Option<i64>,
 }
 
 type ForActionRow = (
@@ -319,6 +325,8 @@ type ForActionRow = (
     Option<i64>,
     (Option<String>, Option<String>, Option<NaiveDateTime>),
     Option<String>,
+    Option<bool>,
+    Option<i64>,
 );
 
 /// The dossier `code` as [`ForAction`]; `agency_id` is the agency whose
@@ -328,10 +336,22 @@ pub fn for_action(
     code: &str,
     agency_id: Option<i64>,
 ) -> StoreResult<ForAction> {
-    use crate::schema::dossier_facts;
+    use crate::schema::{dossier_facts, dossier_forms};
     // No agency has a negative id: without one, the join finds nothing.
     let agency = agency_id.unwrap_or(-1);
-    let (row, procedure, applicant, receiving, handling, intake, passed, rating, facts): ForActionRow =
+    let (
+        row,
+        procedure,
+        applicant,
+        receiving,
+        handling,
+        intake,
+        passed,
+        rating,
+        facts,
+        form_reused,
+        calendar_generation,
+    ): ForActionRow =
         dossiers::table
             .inner_join(procedures::table)
             .inner_join(applicants::table)
@@ -354,6 +374,7 @@ pub fn for_action(
             )
             .left_join(dossier_ratings::table.on(dossier_ratings::dossier_id.eq(dossiers::id)))
             .left_join(dossier_facts::table.on(dossier_facts::dossier_id.eq(dossiers::id)))
+            .left_join(dossier_forms::table.on(dossier_forms::dossier_id.eq(dossiers::id)))
             .filter(dossiers::code.eq(code))
             .select((
                 Row::as_select(),
@@ -376,6 +397,8 @@ pub fn for_action(
                     dossier_ratings::rated_at.nullable(),
                 ),
                 dossier_facts::facts.nullable(),
+                dossier_forms::reused.nullable(),
+                crate::repo::calendar::generation_subquery(),
             ))
             .first(conn)?;
     let rating = match rating {
@@ -402,6 +425,8 @@ pub fn for_action(
         passed_agency: passed.is_some(),
         rating,
         facts,
+        form_reused,
+        calendar_generation,
     })
 }
 
