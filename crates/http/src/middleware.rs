@@ -411,6 +411,55 @@ mod tests {
 
     use super::*;
 
+    /// (method, status, one in `every`, the read's number, line written)
+    #[::std::prelude::v1::test]
+    fn successful_reads_are_sampled_errors_and_writes_are_not() {
+        let cases = [
+            (Method::GET, 200, 1, 7, true),
+            (Method::GET, 200, 10, 0, true),
+            (Method::GET, 200, 10, 1, false),
+            (Method::GET, 200, 10, 9, false),
+            (Method::GET, 200, 10, 10, true),
+            (Method::GET, 302, 10, 5, false),
+            (Method::HEAD, 304, 10, 3, false),
+            (Method::GET, 399, 2, 1, false),
+            (Method::GET, 400, 10, 3, true),
+            (Method::GET, 404, 10, 3, true),
+            (Method::GET, 429, 10, 3, true),
+            (Method::GET, 500, 10, 3, true),
+            (Method::POST, 201, 10, 3, true),
+            (Method::POST, 200, 10, 3, true),
+            (Method::PUT, 200, 10, 3, true),
+            (Method::PATCH, 200, 10, 3, true),
+            (Method::DELETE, 204, 10, 3, true),
+            (Method::OPTIONS, 204, 10, 3, true),
+        ];
+        for (method, status, every, nth, kept) in cases {
+            assert_eq!(
+                keeps_line(&method, status, every, nth),
+                kept,
+                "{method} {status}, 1 in {every}, read {nth}"
+            );
+        }
+    }
+
+    #[::std::prelude::v1::test]
+    fn sampling_counts_only_successful_reads() {
+        let sampling = LogSampling::new(3);
+        let mut kept = 0;
+        for i in 0..9 {
+            kept += usize::from(sampling.keeps(&Method::GET, 200));
+            // Writes and errors in between keep their lines and leave the count alone.
+            assert!(sampling.keeps(&Method::POST, 201), "{i}");
+            assert!(sampling.keeps(&Method::GET, 404), "{i}");
+        }
+        assert_eq!(kept, 3);
+        let all = LogSampling::new(1);
+        assert!((0..5).all(|_| all.keeps(&Method::GET, 200)));
+        // 0 is refused by the settings' check; here it means all.
+        assert!(LogSampling::new(0).keeps(&Method::GET, 200));
+    }
+
     async fn boom() -> HttpResponse {
         panic!("handler bug")
     }
