@@ -215,7 +215,10 @@ async fn calendar_edits_of_another_process_reach_due_dates(app: TestApp) {
         .unwrap();
     assert_eq!(res.status(), 200, "{due_day}");
     let later = received_due(&app, &officer).await;
-    assert!(later > due, "{later} after {due}: the holiday on {due_day} was seen");
+    assert!(
+        later > due,
+        "{later} after {due}: the holiday on {due_day} was seen"
+    );
     let res = app
         .client
         .delete(&day)
@@ -224,5 +227,9 @@ async fn calendar_edits_of_another_process_reach_due_dates(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    assert_eq!(received_due(&app, &officer).await, due, "the holiday removed");
+    assert_eq!(
+        received_due(&app, &officer).await,
+        due,
+        "the holiday removed"
+    );
 }

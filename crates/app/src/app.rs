@@ -96,7 +96,9 @@ impl App {
             clock,
             files,
             hours,
-            calendar: Arc::new(motcua_persistence::repo::calendar::CalendarCache::new(hours)),
+            calendar: Arc::new(motcua_persistence::repo::calendar::CalendarCache::new(
+                hours,
+            )),
             gateway,
             notifier,
             jwt_secret,

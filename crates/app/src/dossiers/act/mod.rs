@@ -28,14 +28,14 @@ use motcua_domain::submission::{DocumentInput, DocumentUse};
 use motcua_domain::validation::{FieldError, Problem};
 use serde_json::{Map, Value, json};
 
-use super::{Principal, WorkflowError, WorkflowResult, actor_with, invalid, usable, viewer};
+use super::{Principal, WorkflowError, WorkflowResult, actor_with, invalid, usable};
+use motcua_persistence::repo::calendar::CalendarCache;
 use motcua_persistence::repo::dossiers::{
     self, Change, DossierDocument, NewDossierDocument, NewEvent, OpenSupplement, Rating,
     SupplementLine,
 };
 use motcua_persistence::repo::kpi::{self, FactLines};
-use motcua_persistence::repo::calendar::CalendarCache;
-use motcua_persistence::repo::{agencies, documents, integrations, procedures};
+use motcua_persistence::repo::{agencies, documents, procedures};
 use motcua_persistence::{AnyConnection, StoreError, write_tx};
 
 mod actions;
@@ -124,7 +124,15 @@ pub fn act_and_show(
         return Err(invalid("action", Problem::Required));
     };
     let step = write_tx(conn, |conn| {
-        let mut step = Step::open(conn, caller, code, expected_version, action, &input, calendars)?;
+        let mut step = Step::open(
+            conn,
+            caller,
+            code,
+            expected_version,
+            action,
+            &input,
+            calendars,
+        )?;
         step.take(conn, caller, action, &input, now)?;
         step.finish(conn, caller, action, now)
     })?;
@@ -212,24 +220,12 @@ impl Step {
         input: &ActionInput,
         calendars: &CalendarCache,
     ) -> WorkflowResult<Self> {
-        let viewer = viewer(conn, caller)?;
-        let staff_agency = match (viewer.role, viewer.agency_id) {
-            (Role::Officer | Role::Leader, Some(agency)) => Some(agency),
-            _ => None,
-        };
-        let read = dossiers::for_action(conn, code, staff_agency).map_err(|e| match e {
-            StoreError::NotFound => WorkflowError::NotFound,
-            other => other.into(),
-        })?;
+        let super::Held {
+            viewer,
+            read,
+            holding,
+        } = super::held(conn, caller, code)?;
         let dossier = read.dossier;
-        let holding = Holding {
-            applicant_id: dossier.applicant.id,
-            submitted_by: dossier.submitted_by,
-            agency_id: dossier.agency.id,
-            passed_viewer_agency: read.passed_agency,
-            granted_to_viewer: viewer.role == Role::Integration
-                && integrations::is_granted(conn, viewer.user_id, dossier.agency.id)?,
-        };
         let actor = actor_with(caller, viewer, holding, &dossier)?;
         let to = check_decision(&dossier, action, actor, expected_version)?;
         let note = action_input::note(action, input.note.as_deref()).map_err(rejected)?;

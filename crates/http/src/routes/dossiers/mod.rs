@@ -18,10 +18,10 @@ use motcua_domain::rule::RuleCode;
 use motcua_domain::rules::{DueWithinDays, Note, RangeRule, TextRule};
 use motcua_domain::validation::Problem;
 use motcua_persistence::AnyConnection;
+use motcua_persistence::repo::calendar::{self, CalendarCache};
 use motcua_persistence::repo::dossiers::{
     self, Apology, DossierDocument, DossierFilter, Event, Rating,
 };
-use motcua_persistence::repo::calendar::{self, CalendarCache};
 use motcua_persistence::repo::procedures;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -89,16 +89,23 @@ fn view_standing(
     }
 }
 
+/// A dossier's detail from its joined read (`dossiers::for_action`: the
+/// rating, whether it has form data and the calendar's generation come with
+/// the dossier) and what else it shows.
 fn detail(
     conn: &mut AnyConnection,
-    d: Dossier,
+    read: dossiers::ForAction,
     actor: Actor,
     calendars: &CalendarCache,
     now: DateTime<Utc>,
 ) -> ApiResult<DossierDetail> {
-    let calendar = calendars.load(conn)?;
+    let d = read.dossier;
+    let calendar = calendars.at_generation(conn, read.calendar_generation)?;
     let documents = dossiers::documents_of(conn, d.id)?;
-    let form = motcua_persistence::repo::forms::of_dossier(conn, d.id)?;
+    let form = match read.form_reused {
+        Some(_) => motcua_persistence::repo::forms::of_dossier(conn, d.id)?,
+        None => None,
+    };
     let supplement_request = match d.status {
         DossierStatus::SupplementRequested => {
             dossiers::open_supplement_request(conn, d.id)?.map(|r| SupplementRequestView {
@@ -114,7 +121,7 @@ fn detail(
         _ => None,
     };
     let apologies = dossiers::apologies(conn, d.id)?;
-    let rating = dossiers::rating(conn, d.id)?;
+    let rating = read.rating;
     let fees_overpaid_vnd = motcua_persistence::repo::payments::surplus_of_dossier(conn, d.id)?;
     Ok(DossierDetail {
         view: view(d, actor, &calendar, now),
@@ -343,8 +350,8 @@ pub async fn get(
     let clock = state.clock.clone();
     let found = state
         .db(move |conn| {
-            let (dossier, actor) = workflow::visible(conn, me, &code)?;
-            detail(conn, dossier, actor, &calendars, clock.now())
+            let (read, actor) = workflow::visible_held(conn, me, &code)?;
+            detail(conn, read, actor, &calendars, clock.now())
         })
         .await?;
     Ok(HttpResponse::Ok()
@@ -439,8 +446,7 @@ pub async fn act(
             // `If-Match: *` (no version): whatever version is current when
             // the action reads it; the write itself still refuses a
             // concurrent change.
-            let acted =
-                workflow::act_and_show(conn, me, &code, version, input, &calendars, now)?;
+            let acted = workflow::act_and_show(conn, me, &code, version, input, &calendars, now)?;
             // The response from what the action read and wrote; only the
             // apology letters are read again, and the form data if it has any.
             let apologies = dossiers::apologies(conn, acted.dossier.id)?;

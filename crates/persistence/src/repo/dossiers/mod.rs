@@ -351,56 +351,55 @@ pub fn for_action(
         facts,
         form_reused,
         calendar_generation,
-    ): ForActionRow =
-        dossiers::table
-            .inner_join(procedures::table)
-            .inner_join(applicants::table)
-            .inner_join(agencies::table.on(agencies::id.eq(dossiers::agency_id)))
-            .inner_join(
-                handling_agencies.on(handling_agencies
-                    .field(agencies::id)
-                    .eq(dossiers::handling_agency_id)),
-            )
-            .left_join(
-                intake_agencies.on(intake_agencies
-                    .field(agencies::id)
-                    .nullable()
-                    .eq(dossiers::received_at_agency_id)),
-            )
-            .left_join(
-                dossier_agencies::table.on(dossier_agencies::dossier_id
-                    .eq(dossiers::id)
-                    .and(dossier_agencies::agency_id.eq(agency))),
-            )
-            .left_join(dossier_ratings::table.on(dossier_ratings::dossier_id.eq(dossiers::id)))
-            .left_join(dossier_facts::table.on(dossier_facts::dossier_id.eq(dossiers::id)))
-            .left_join(dossier_forms::table.on(dossier_forms::dossier_id.eq(dossiers::id)))
-            .filter(dossiers::code.eq(code))
-            .select((
-                Row::as_select(),
-                (procedures::code, procedures::name),
-                (
-                    applicants::kind,
-                    applicants::full_name,
-                    applicants::id_number,
-                    applicants::tax_code,
-                ),
-                (agencies::code, agencies::name),
-                handling_agencies.fields((agencies::code, agencies::name)),
-                intake_agencies
-                    .fields((agencies::code, agencies::name))
-                    .nullable(),
-                dossier_agencies::agency_id.nullable(),
-                (
-                    dossier_ratings::score.nullable(),
-                    dossier_ratings::comment.nullable(),
-                    dossier_ratings::rated_at.nullable(),
-                ),
-                dossier_facts::facts.nullable(),
-                dossier_forms::reused.nullable(),
-                crate::repo::calendar::generation_subquery(),
-            ))
-            .first(conn)?;
+    ): ForActionRow = dossiers::table
+        .inner_join(procedures::table)
+        .inner_join(applicants::table)
+        .inner_join(agencies::table.on(agencies::id.eq(dossiers::agency_id)))
+        .inner_join(
+            handling_agencies.on(handling_agencies
+                .field(agencies::id)
+                .eq(dossiers::handling_agency_id)),
+        )
+        .left_join(
+            intake_agencies.on(intake_agencies
+                .field(agencies::id)
+                .nullable()
+                .eq(dossiers::received_at_agency_id)),
+        )
+        .left_join(
+            dossier_agencies::table.on(dossier_agencies::dossier_id
+                .eq(dossiers::id)
+                .and(dossier_agencies::agency_id.eq(agency))),
+        )
+        .left_join(dossier_ratings::table.on(dossier_ratings::dossier_id.eq(dossiers::id)))
+        .left_join(dossier_facts::table.on(dossier_facts::dossier_id.eq(dossiers::id)))
+        .left_join(dossier_forms::table.on(dossier_forms::dossier_id.eq(dossiers::id)))
+        .filter(dossiers::code.eq(code))
+        .select((
+            Row::as_select(),
+            (procedures::code, procedures::name),
+            (
+                applicants::kind,
+                applicants::full_name,
+                applicants::id_number,
+                applicants::tax_code,
+            ),
+            (agencies::code, agencies::name),
+            handling_agencies.fields((agencies::code, agencies::name)),
+            intake_agencies
+                .fields((agencies::code, agencies::name))
+                .nullable(),
+            dossier_agencies::agency_id.nullable(),
+            (
+                dossier_ratings::score.nullable(),
+                dossier_ratings::comment.nullable(),
+                dossier_ratings::rated_at.nullable(),
+            ),
+            dossier_facts::facts.nullable(),
+            dossier_forms::reused.nullable(),
+            crate::repo::calendar::generation_subquery(),
+        ))
+        .first(conn)?;
     let rating = match rating {
         (Some(score), comment, Some(rated_at)) => Some(Rating {
             score: parse_enum(&score)?,
