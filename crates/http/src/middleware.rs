@@ -74,7 +74,7 @@ fn is_successful_read(method: &Method, status: u16) -> bool {
 /// successful read, when it is the first of each `every` (`nth` counts the
 /// successful reads from 0).
 pub fn keeps_line(method: &Method, status: u16, every: u64, nth: u64) -> bool {
-    !is_successful_read(method, status) || every <= 1 || nth % every == 0
+    !is_successful_read(method, status) || every <= 1 || nth.is_multiple_of(every)
 }
 
 /// Root span of every request, carrying its id, so every log line of the

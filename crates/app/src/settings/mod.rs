@@ -400,6 +400,31 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Counts and durations that must not be zero.
+    fn check_positive(&self) -> Result<(), SettingsError> {
+        if self.tracking.per_window == 0 || self.tracking.window_secs == 0 {
+            return Err(SettingsError::Invalid(
+                "tracking.per_window and tracking.window_secs must be positive".into(),
+            ));
+        }
+        if self.log.sample_reads == 0 {
+            return Err(SettingsError::Invalid(
+                "log.sample_reads must be positive (1: log every request)".into(),
+            ));
+        }
+        if self.auth.hash_concurrency == Some(0) {
+            return Err(SettingsError::Invalid(
+                "auth.hash_concurrency must be positive".into(),
+            ));
+        }
+        if self.auth.access_ttl_secs == 0 || self.auth.refresh_ttl_secs == 0 {
+            return Err(SettingsError::Invalid(
+                "token lifetimes must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Rules that depend on several values; run before serving.
     pub fn check(&self) -> Result<(), SettingsError> {
         if let Some(secret) = &self.auth.jwt_secret {
@@ -429,26 +454,7 @@ impl Settings {
                 "auth.jwt_secret is required in production (MOTCUA__AUTH__JWT_SECRET)".into(),
             ));
         }
-        if self.tracking.per_window == 0 || self.tracking.window_secs == 0 {
-            return Err(SettingsError::Invalid(
-                "tracking.per_window and tracking.window_secs must be positive".into(),
-            ));
-        }
-        if self.log.sample_reads == 0 {
-            return Err(SettingsError::Invalid(
-                "log.sample_reads must be positive (1: log every request)".into(),
-            ));
-        }
-        if self.auth.hash_concurrency == Some(0) {
-            return Err(SettingsError::Invalid(
-                "auth.hash_concurrency must be positive".into(),
-            ));
-        }
-        if self.auth.access_ttl_secs == 0 || self.auth.refresh_ttl_secs == 0 {
-            return Err(SettingsError::Invalid(
-                "token lifetimes must be positive".into(),
-            ));
-        }
+        self.check_positive()?;
         motcua_persistence::DatabaseUrl::parse(self.database.url.expose())
             .map_err(|e| SettingsError::Invalid(e.to_string()))?;
         self.calendar.hours()?;
