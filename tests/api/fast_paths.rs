@@ -1,6 +1,7 @@
 //! Issue 12's fast paths keep their behaviour: the catalog search index ranks
 //! as the SQL path did and sees other processes' writes; the tracking limit,
-//! counted in memory, is still shared between processes.
+//! counted in memory, is still shared between processes; the working
+//! calendar, kept per process, follows another process's edits.
 
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ on_both_backends!(
     search_index_ranks_as_the_sql_path,
     search_sees_procedures_written_by_another_process,
     tracking_limit_is_shared_between_processes,
+    calendar_edits_of_another_process_reach_due_dates,
 );
 
 async fn search_index_ranks_as_the_sql_path(app: TestApp) {
@@ -175,4 +177,59 @@ async fn tracking_limit_is_shared_between_processes(app: TestApp) {
         .unwrap();
     assert_eq!(res.status(), 429, "over the limit across processes");
     assert!(res.headers().contains_key("retry-after"));
+}
+
+/// Files a counter dossier for the demo citizen and receives it; its due moment.
+async fn received_due(app: &TestApp, officer: &str) -> chrono::DateTime<chrono::Utc> {
+    let body = serde_json::json!({
+        "procedure_code": "2.001584",
+        "applicant": {"id_number": motcua::seed::DEMO_CITIZEN_ID},
+        "documents": [{"requirement": "D1", "paper": true}, {"requirement": "D2", "paper": true}],
+    });
+    let code = app.submit_ok(officer, &body).await.code().to_owned();
+    let received = app
+        .act_ok(officer, &code, &serde_json::json!({"action": "receive"}))
+        .await;
+    received.body["due_at"].as_str().unwrap().parse().unwrap()
+}
+
+/// The calendar is kept per process and read again only when its generation
+/// changed: a holiday entered (and removed) through another process moves
+/// the next due date this process computes.
+async fn calendar_edits_of_another_process_reach_due_dates(app: TestApp) {
+    app.clock.set(app.clock.now());
+    let other = app.peer(|_| {}).await;
+    let officer = app.token(Role::Officer).await;
+    // This process has its copy of the calendar before the edit.
+    let due = received_due(&app, &officer).await;
+    let due_day = (due + chrono::Duration::hours(7)).date_naive();
+    let admin = bearer(&app.token(Role::Admin).await);
+    let day = other.url(&format!("/api/v1/calendar/days/{due_day}"));
+    let res = app
+        .client
+        .put(&day)
+        .header("authorization", &admin)
+        .json(&serde_json::json!({"kind": "holiday", "name": "Nghỉ đột xuất"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{due_day}");
+    let later = received_due(&app, &officer).await;
+    assert!(
+        later > due,
+        "{later} after {due}: the holiday on {due_day} was seen"
+    );
+    let res = app
+        .client
+        .delete(&day)
+        .header("authorization", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        received_due(&app, &officer).await,
+        due,
+        "the holiday removed"
+    );
 }

@@ -34,6 +34,9 @@ pub struct App {
     pub files: Arc<dyn FileStore>,
     /// Working sessions and cut-off for due dates.
     pub hours: WorkingHours,
+    /// This process's working calendar (with `hours`), read again only when
+    /// the calendar's generation in the database changed (any process's edit).
+    pub calendar: Arc<motcua_persistence::repo::calendar::CalendarCache>,
     /// The payment gateway (VNPay, or the built-in sandbox).
     pub gateway: Arc<dyn Gateway>,
     /// Where one-time codes and notifications go: one sender per channel
@@ -93,6 +96,9 @@ impl App {
             clock,
             files,
             hours,
+            calendar: Arc::new(motcua_persistence::repo::calendar::CalendarCache::new(
+                hours,
+            )),
             gateway,
             notifier,
             jwt_secret,

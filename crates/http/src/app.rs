@@ -348,6 +348,7 @@ pub fn state(app: motcua_app::App) -> AppState {
         Duration::from_secs(settings.tracking.window_secs),
         Duration::from_millis(settings.tracking.shared_flush_ms),
     );
+    let log_sampling = crate::middleware::LogSampling::new(settings.log.sample_reads);
     AppState {
         app,
         hasher,
@@ -356,6 +357,7 @@ pub fn state(app: motcua_app::App) -> AppState {
         tokens,
         accounts,
         code_key,
+        log_sampling,
         portal_sandbox: Arc::default(),
     }
 }

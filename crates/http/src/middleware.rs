@@ -5,13 +5,13 @@ use std::panic::AssertUnwindSafe;
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse};
 use futures_util::FutureExt;
 use tracing::Span;
-use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
+use tracing_actix_web::RootSpanBuilder;
 
 use crate::error::{ApiError, ErrorCode, PROBLEM_JSON};
 use crate::i18n::Lang;
@@ -35,54 +35,132 @@ fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
 #[derive(Debug, Clone, Copy)]
 struct Started(std::time::Instant);
 
-/// Root span of every request, carrying its id, so every log line of the request has it.
+/// Which answers get their `request finished` line: every answer of 400 or
+/// more and every write, and one successful read (GET, HEAD) in
+/// `log.sample_reads`. Kept in [`crate::state::AppState`], so the workers
+/// share the count.
+#[derive(Debug, Default)]
+pub struct LogSampling {
+    every: u64,
+    reads: std::sync::atomic::AtomicU64,
+}
+
+impl LogSampling {
+    /// One successful read in `every` keeps its line (0 and 1: all).
+    pub fn new(every: u32) -> Self {
+        Self {
+            every: u64::from(every.max(1)),
+            reads: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn keeps(&self, method: &Method, status: u16) -> bool {
+        if self.every <= 1 || !is_successful_read(method, status) {
+            return true;
+        }
+        let nth = self
+            .reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        keeps_line(method, status, self.every, nth)
+    }
+}
+
+fn is_successful_read(method: &Method, status: u16) -> bool {
+    status < 400 && (method == Method::GET || method == Method::HEAD)
+}
+
+/// Whether an answer's access-log line is written: always for an answer of
+/// 400 or more and for a write (any method but GET and HEAD); for a
+/// successful read, when it is the first of each `every` (`nth` counts the
+/// successful reads from 0).
+pub fn keeps_line(method: &Method, status: u16, every: u64, nth: u64) -> bool {
+    !is_successful_read(method, status) || every <= 1 || nth.is_multiple_of(every)
+}
+
+/// Root span of every request, carrying its id, so every log line of the
+/// request has it. The span holds the id and, once known, the route; what
+/// else the access log tells (method, path, status, duration, client, user
+/// agent, the error) is formatted only into the `request finished` line, and
+/// only for the answers [`LogSampling`] keeps.
 pub struct MotcuaRootSpan;
 
 impl RootSpanBuilder for MotcuaRootSpan {
-    /// Logs the path but never the query string: tracking look-ups carry
-    /// citizen ID numbers there.
     fn on_request_start(request: &ServiceRequest) -> Span {
         let id = incoming_request_id(request).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        request.extensions_mut().insert(RequestId(id.clone()));
-        request
-            .extensions_mut()
-            .insert(Started(std::time::Instant::now()));
-        let user_agent = request
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        tracing::info_span!(
+        let span = tracing::info_span!(
             "request",
             request_id = %id,
-            http.method = %request.method(),
-            http.path = %request.path(),
             http.route = tracing::field::Empty,
-            http.client_ip = %request.connection_info().realip_remote_addr().unwrap_or(""),
-            http.user_agent = %user_agent,
-            http.status_code = tracing::field::Empty,
-            otel.status_code = tracing::field::Empty,
-            exception.message = tracing::field::Empty,
-            exception.details = tracing::field::Empty,
-        )
+        );
+        let mut extensions = request.extensions_mut();
+        extensions.insert(RequestId(id));
+        extensions.insert(Started(std::time::Instant::now()));
+        span
     }
 
+    /// Logs the path but never the query string: tracking look-ups carry
+    /// citizen ID numbers there.
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
-        if let Ok(res) = outcome {
-            if let Some(route) = res.request().match_pattern() {
-                span.record("http.route", route.as_str());
-            }
-            let elapsed = res
-                .request()
-                .extensions()
-                .get::<Started>()
-                .map(|s| s.0.elapsed());
-            let millis = elapsed.map_or(0.0, |e| e.as_secs_f64() * 1000.0);
-            let status = res.status().as_u16();
-            // One access-log line per request.
-            tracing::info!(parent: &span, status, duration_ms = millis, "request finished");
+        if !tracing::enabled!(tracing::Level::INFO) {
+            return;
         }
-        DefaultRootSpanBuilder::on_request_end(span, outcome);
+        match outcome {
+            Ok(res) => finished_line(&span, res),
+            // An error no middleware turned into a response (the request is gone with it).
+            Err(error) => {
+                let status = error.as_response_error().status_code().as_u16();
+                tracing::info!(parent: &span, status, error = %error, "request finished");
+            }
+        }
+    }
+}
+
+/// The access-log line of one answer, unless sampled out.
+fn finished_line<B>(span: &Span, res: &ServiceResponse<B>) {
+    let request = res.request();
+    let status = res.status().as_u16();
+    let keep = request
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .is_none_or(|state| state.log_sampling.keeps(request.method(), status));
+    if !keep {
+        return;
+    }
+    if let Some(route) = request.match_pattern() {
+        span.record("http.route", route.as_str());
+    }
+    let millis = request
+        .extensions()
+        .get::<Started>()
+        .map_or(0.0, |s| s.0.elapsed().as_secs_f64() * 1000.0);
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let info = request.connection_info();
+    let client_ip = info.realip_remote_addr().unwrap_or("");
+    match res.response().error() {
+        Some(error) => tracing::info!(
+            parent: span,
+            method = %request.method(),
+            path = %request.path(),
+            status,
+            duration_ms = millis,
+            client_ip,
+            user_agent,
+            error = %error,
+            "request finished"
+        ),
+        None => tracing::info!(
+            parent: span,
+            method = %request.method(),
+            path = %request.path(),
+            status,
+            duration_ms = millis,
+            client_ip,
+            user_agent,
+            "request finished"
+        ),
     }
 }
 
@@ -332,6 +410,55 @@ mod tests {
     use actix_web::{App, HttpResponse, test, web};
 
     use super::*;
+
+    /// (method, status, one in `every`, the read's number, line written)
+    #[::std::prelude::v1::test]
+    fn successful_reads_are_sampled_errors_and_writes_are_not() {
+        let cases = [
+            (Method::GET, 200, 1, 7, true),
+            (Method::GET, 200, 10, 0, true),
+            (Method::GET, 200, 10, 1, false),
+            (Method::GET, 200, 10, 9, false),
+            (Method::GET, 200, 10, 10, true),
+            (Method::GET, 302, 10, 5, false),
+            (Method::HEAD, 304, 10, 3, false),
+            (Method::GET, 399, 2, 1, false),
+            (Method::GET, 400, 10, 3, true),
+            (Method::GET, 404, 10, 3, true),
+            (Method::GET, 429, 10, 3, true),
+            (Method::GET, 500, 10, 3, true),
+            (Method::POST, 201, 10, 3, true),
+            (Method::POST, 200, 10, 3, true),
+            (Method::PUT, 200, 10, 3, true),
+            (Method::PATCH, 200, 10, 3, true),
+            (Method::DELETE, 204, 10, 3, true),
+            (Method::OPTIONS, 204, 10, 3, true),
+        ];
+        for (method, status, every, nth, kept) in cases {
+            assert_eq!(
+                keeps_line(&method, status, every, nth),
+                kept,
+                "{method} {status}, 1 in {every}, read {nth}"
+            );
+        }
+    }
+
+    #[::std::prelude::v1::test]
+    fn sampling_counts_only_successful_reads() {
+        let sampling = LogSampling::new(3);
+        let mut kept = 0;
+        for i in 0..9 {
+            kept += usize::from(sampling.keeps(&Method::GET, 200));
+            // Writes and errors in between keep their lines and leave the count alone.
+            assert!(sampling.keeps(&Method::POST, 201), "{i}");
+            assert!(sampling.keeps(&Method::GET, 404), "{i}");
+        }
+        assert_eq!(kept, 3);
+        let all = LogSampling::new(1);
+        assert!((0..5).all(|_| all.keeps(&Method::GET, 200)));
+        // 0 is refused by the settings' check; here it means all.
+        assert!(LogSampling::new(0).keeps(&Method::GET, 200));
+    }
 
     async fn boom() -> HttpResponse {
         panic!("handler bug")

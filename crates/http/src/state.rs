@@ -25,6 +25,8 @@ pub struct AppState {
     pub tracking_limit: crate::throttle::Throttle,
     /// This process's catalog search index, kept as fresh as the database.
     pub catalog: Arc<motcua_persistence::repo::catalog_index::CatalogIndex>,
+    /// Which successful reads get an access-log line (`log.sample_reads`).
+    pub log_sampling: crate::middleware::LogSampling,
     /// The sandbox national portal's memory (development and tests).
     pub portal_sandbox: Arc<crate::routes::portal_sandbox::PortalSandbox>,
 }

@@ -934,3 +934,17 @@ diesel::table! {
         replaced_by -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    calendar_generation (id) {
+        id -> Integer,
+        generation -> BigInt,
+    }
+}
+
+// `dossiers::for_action` reads whether the dossier carries form data in its joined read.
+diesel::allow_tables_to_appear_in_same_query!(dossier_forms, applicants);
+diesel::allow_tables_to_appear_in_same_query!(dossier_forms, agencies);
+diesel::allow_tables_to_appear_in_same_query!(dossier_forms, dossier_agencies);
+diesel::allow_tables_to_appear_in_same_query!(dossier_forms, dossier_ratings);
+diesel::allow_tables_to_appear_in_same_query!(dossier_forms, dossier_facts);

@@ -124,6 +124,56 @@ fn holding(conn: &mut AnyConnection, viewer: Viewer, dossier: &Dossier) -> Workf
     })
 }
 
+/// A dossier as read in one statement with how the caller's reach applies
+/// to it (`dossiers::for_action`: whether it passed through the caller's
+/// agency, its rating, whether it carries form data, the calendar's
+/// generation).
+pub struct Held {
+    pub viewer: Viewer,
+    pub read: dossiers::ForAction,
+    pub holding: Holding,
+}
+
+/// Reads the dossier `code` for the caller as [`Held`]; `NotFound` when it
+/// does not exist (whether the caller may see it is [`actor_with`]'s to say).
+pub fn held(conn: &mut AnyConnection, caller: Principal, code: &str) -> WorkflowResult<Held> {
+    let viewer = viewer(conn, caller)?;
+    let staff_agency = match (viewer.role, viewer.agency_id) {
+        (Role::Officer | Role::Leader, Some(agency)) => Some(agency),
+        _ => None,
+    };
+    let read = dossiers::for_action(conn, code, staff_agency).map_err(|e| match e {
+        StoreError::NotFound => WorkflowError::NotFound,
+        other => other.into(),
+    })?;
+    let dossier = &read.dossier;
+    let holding = Holding {
+        applicant_id: dossier.applicant.id,
+        submitted_by: dossier.submitted_by,
+        agency_id: dossier.agency.id,
+        passed_viewer_agency: read.passed_agency,
+        granted_to_viewer: viewer.role == Role::Integration
+            && integrations::is_granted(conn, viewer.user_id, dossier.agency.id)?,
+    };
+    Ok(Held {
+        viewer,
+        read,
+        holding,
+    })
+}
+
+/// A dossier the caller may see, for its detail: [`held`] and whom the
+/// caller acts as (the rule of [`visible`], in one statement fewer or more).
+pub fn visible_held(
+    conn: &mut AnyConnection,
+    caller: Principal,
+    code: &str,
+) -> WorkflowResult<(dossiers::ForAction, Actor)> {
+    let held = held(conn, caller, code)?;
+    let actor = actor_with(caller, held.viewer, held.holding, &held.read.dossier)?;
+    Ok((held.read, actor))
+}
+
 /// Whom a caller acts as on a dossier, or `NotFound` when it is not theirs to
 /// see: the domain's [`access::reach`] decides, for every route.
 fn actor_for(

@@ -258,6 +258,10 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// `tracing` filter directives, e.g. `info` or `motcua_http=debug,info`.
     pub level: String,
+    /// One successful read (GET or HEAD below 400) in this many gets its
+    /// `request finished` line; every answer of 400 or more and every write
+    /// keep theirs. 1: every request.
+    pub sample_reads: u32,
 }
 
 impl Default for Settings {
@@ -330,6 +334,7 @@ impl Default for LogSettings {
         Self {
             format: LogFormat::Human,
             level: "info".into(),
+            sample_reads: 1,
         }
     }
 }
@@ -395,6 +400,31 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Counts and durations that must not be zero.
+    fn check_positive(&self) -> Result<(), SettingsError> {
+        if self.tracking.per_window == 0 || self.tracking.window_secs == 0 {
+            return Err(SettingsError::Invalid(
+                "tracking.per_window and tracking.window_secs must be positive".into(),
+            ));
+        }
+        if self.log.sample_reads == 0 {
+            return Err(SettingsError::Invalid(
+                "log.sample_reads must be positive (1: log every request)".into(),
+            ));
+        }
+        if self.auth.hash_concurrency == Some(0) {
+            return Err(SettingsError::Invalid(
+                "auth.hash_concurrency must be positive".into(),
+            ));
+        }
+        if self.auth.access_ttl_secs == 0 || self.auth.refresh_ttl_secs == 0 {
+            return Err(SettingsError::Invalid(
+                "token lifetimes must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Rules that depend on several values; run before serving.
     pub fn check(&self) -> Result<(), SettingsError> {
         if let Some(secret) = &self.auth.jwt_secret {
@@ -424,21 +454,7 @@ impl Settings {
                 "auth.jwt_secret is required in production (MOTCUA__AUTH__JWT_SECRET)".into(),
             ));
         }
-        if self.tracking.per_window == 0 || self.tracking.window_secs == 0 {
-            return Err(SettingsError::Invalid(
-                "tracking.per_window and tracking.window_secs must be positive".into(),
-            ));
-        }
-        if self.auth.hash_concurrency == Some(0) {
-            return Err(SettingsError::Invalid(
-                "auth.hash_concurrency must be positive".into(),
-            ));
-        }
-        if self.auth.access_ttl_secs == 0 || self.auth.refresh_ttl_secs == 0 {
-            return Err(SettingsError::Invalid(
-                "token lifetimes must be positive".into(),
-            ));
-        }
+        self.check_positive()?;
         motcua_persistence::DatabaseUrl::parse(self.database.url.expose())
             .map_err(|e| SettingsError::Invalid(e.to_string()))?;
         self.calendar.hours()?;
@@ -523,6 +539,39 @@ impl Settings {
                 .collect(),
             None if self.is_production() => Vec::new(),
             None => DEV_ORIGINS.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_toml(text: &str) -> Result<Settings, SettingsError> {
+        Ok(config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .build()?
+            .try_deserialize()?)
+    }
+
+    /// `log.sample_reads`: the value read, and whether the settings pass
+    /// `check` (`None`: refused while parsing).
+    #[test]
+    fn log_sample_reads_is_parsed_and_checked() {
+        let cases: [(&str, Option<(u32, bool)>); 7] = [
+            ("", Some((1, true))),
+            ("[log]\nsample_reads = 1", Some((1, true))),
+            ("[log]\nsample_reads = 10", Some((10, true))),
+            ("[log]\nsample_reads = \"25\"", Some((25, true))),
+            ("[log]\nsample_reads = 0", Some((0, false))),
+            ("[log]\nsample_reads = -3", None),
+            ("[log]\nsample_reads = \"often\"", None),
+        ];
+        for (text, want) in cases {
+            let got = from_toml(text)
+                .ok()
+                .map(|s| (s.log.sample_reads, s.check().is_ok()));
+            assert_eq!(got, want, "{text:?}");
         }
     }
 }

@@ -83,6 +83,9 @@ struct Args {
     /// thread writes its line to standard error itself).
     #[arg(long, value_enum, default_value = "buffered")]
     log_writer: LogWriter,
+    /// The servers' `log.sample_reads`: one successful read in N gets its line.
+    #[arg(long, default_value_t = 1)]
+    log_sample_reads: u32,
     /// Synthetic dossiers loaded before the run.
     #[arg(long, default_value_t = 2_000)]
     dossiers: u64,
@@ -267,7 +270,7 @@ fn main() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("issuing a token: {:?}", e.code))?;
     let db_url = motcua_persistence::DatabaseUrl::parse(&url)?;
     println!(
-        "api-bench: {}, {} synthetic dossiers, {} procedures, loaded in {:.0} s; {} s per path, {} connections, {}, {}, log {} ({})",
+        "api-bench: {}, {} synthetic dossiers, {} procedures, loaded in {:.0} s; {} s per path, {} connections, {}, {}, log {} ({}, reads 1 in {})",
         db_url.backend().as_str(),
         args.dossiers,
         args.procedures,
@@ -283,6 +286,7 @@ fn main() -> anyhow::Result<()> {
             )),
         args.log_level,
         log_writer_name(args.log_writer),
+        args.log_sample_reads,
     );
     // The baseline's own pool on the same database, and the probe's.
     let options = PoolOptions {

@@ -25,6 +25,7 @@ impl ServerProcess {
             .args(["--serve-database", url, "--dir", &args.dir])
             .args(["--log-level", &args.log_level])
             .args(["--log-writer", log_writer_name(args.log_writer)])
+            .args(["--log-sample-reads", &args.log_sample_reads.to_string()])
             .env(SECRET_ENV, secret)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped());
@@ -125,6 +126,7 @@ pub(super) fn server_settings(url: &str, args: &Args, secret: &str) -> Settings 
     settings.payments.jobs_interval_secs = 0;
     settings.auth.jwt_secret = Some(Secret::new(secret));
     settings.log.level = args.log_level.clone();
+    settings.log.sample_reads = args.log_sample_reads;
     settings
 }
 

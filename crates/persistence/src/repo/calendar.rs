@@ -1,12 +1,15 @@
 //! The working calendar's exceptions: public holidays on weekdays and
-//! make-up working days on weekends.
+//! make-up working days on weekends; and [`CalendarCache`], one process's
+//! copy of the working calendar, re-read only when it changed.
+
+use std::sync::{Arc, PoisonError, RwLock};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 use motcua_domain::calendar::{DayKind, WorkingCalendar, WorkingHours};
 use serde::Serialize;
 
-use crate::schema::{calendar_days, calendar_seeded_years};
+use crate::schema::{calendar_days, calendar_generation, calendar_seeded_years};
 use crate::time::to_db;
 use crate::{AnyConnection, StoreResult, insert_or_ignore, parse_enum, write_tx};
 
@@ -34,6 +37,92 @@ pub fn load(conn: &mut AnyConnection, hours: WorkingHours) -> StoreResult<Workin
         official_years(conn)?,
         hours,
     ))
+}
+
+/// The calendar's change counter: triggers bump it on every write to
+/// `calendar_days` and `calendar_seeded_years`, from any process
+/// (migration 000033).
+pub fn generation(conn: &mut AnyConnection) -> StoreResult<i64> {
+    Ok(calendar_generation::table
+        .find(1)
+        .select(calendar_generation::generation)
+        .first(conn)?)
+}
+
+/// [`generation`] as a scalar subquery, to read it inside another
+/// statement (the action's joined read of its dossier) at no extra round
+/// trip. Plain SQL: diesel would take a typed subquery for a correlated one
+/// and ask every joined table to know `calendar_generation`.
+pub fn generation_subquery()
+-> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::BigInt>> {
+    diesel::dsl::sql("(SELECT generation FROM calendar_generation WHERE id = 1)")
+}
+
+/// One process's working calendar, kept as fresh as the database: it is
+/// read again only when the calendar's [`generation`] differs from the one
+/// it was read at, so a request whose statement already carries the
+/// generation (`dossiers::for_action`) gets the calendar for no round trip,
+/// and any other request for one (the generation's primary-key read)
+/// instead of two. An edit made through another process bumps the
+/// generation in the database, so the next request of this one sees it.
+#[derive(Debug)]
+pub struct CalendarCache {
+    hours: WorkingHours,
+    current: RwLock<Option<(i64, Arc<WorkingCalendar>)>>,
+}
+
+impl CalendarCache {
+    pub fn new(hours: WorkingHours) -> Self {
+        Self {
+            hours,
+            current: RwLock::new(None),
+        }
+    }
+
+    /// The working hours the calendar is built with.
+    pub fn hours(&self) -> WorkingHours {
+        self.hours
+    }
+
+    /// The calendar as of its current generation (one statement when the
+    /// copy is current, three when it is read again).
+    pub fn load(&self, conn: &mut AnyConnection) -> StoreResult<Arc<WorkingCalendar>> {
+        let now = generation(conn)?;
+        self.at_generation(conn, Some(now))
+    }
+
+    /// The calendar at `generation`, read by the caller before (inside a
+    /// statement of its own): no statement when the copy is of that
+    /// generation, otherwise the calendar's two reads. A copy read after the
+    /// generation may hold a later write than its label says; the next
+    /// request then sees a newer generation and reads again.
+    pub fn at_generation(
+        &self,
+        conn: &mut AnyConnection,
+        generation: Option<i64>,
+    ) -> StoreResult<Arc<WorkingCalendar>> {
+        let generation = match generation {
+            Some(g) => g,
+            None => self::generation(conn)?,
+        };
+        let cached = self
+            .current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, calendar)| calendar.clone());
+        if let Some(calendar) = cached {
+            return Ok(calendar);
+        }
+        let calendar = Arc::new(load(conn, self.hours)?);
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        // Never replace a newer copy (another request's) with an older one.
+        if current.as_ref().is_none_or(|(g, _)| *g <= generation) {
+            *current = Some((generation, calendar.clone()));
+        }
+        Ok(calendar)
+    }
 }
 
 /// The years whose official notice is in the table.

@@ -1,12 +1,15 @@
 //! Actions on a dossier, checked in the order the API answers them.
 //!
 //! One action reads each thing once: the dossier with whether it passed
-//! through the caller's agency, its rating and its stored KPI facts in one
-//! statement; the calendar, the document lines and the supplement requests
-//! once each (read again only by the actions that add to them); the
-//! payments for the KPI facts. Then it writes the dossier, its trail line,
+//! through the caller's agency, its rating, its stored KPI facts, whether
+//! it carries form data and the calendar's generation in one statement; the
+//! calendar from the process's copy (read only when its generation changed),
+//! the document lines and the supplement requests once each (read again
+//! only by the actions that add to them); the payments for the KPI facts. Then it writes the dossier, its trail line,
 //! its facts and, last before the commit, the aggregate rows other actions
 //! share. The response is assembled from what was read and written.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use motcua_domain::Role;
@@ -25,13 +28,14 @@ use motcua_domain::submission::{DocumentInput, DocumentUse};
 use motcua_domain::validation::{FieldError, Problem};
 use serde_json::{Map, Value, json};
 
-use super::{Principal, WorkflowError, WorkflowResult, actor_with, invalid, usable, viewer};
+use super::{Principal, WorkflowError, WorkflowResult, actor_with, invalid, usable};
+use motcua_persistence::repo::calendar::CalendarCache;
 use motcua_persistence::repo::dossiers::{
     self, Change, DossierDocument, NewDossierDocument, NewEvent, OpenSupplement, Rating,
     SupplementLine,
 };
 use motcua_persistence::repo::kpi::{self, FactLines};
-use motcua_persistence::repo::{agencies, calendar, documents, integrations, procedures};
+use motcua_persistence::repo::{agencies, documents, procedures};
 use motcua_persistence::{AnyConnection, StoreError, write_tx};
 
 mod actions;
@@ -72,7 +76,9 @@ pub struct Acted {
     pub dossier: Dossier,
     /// Whom the caller acts as on the dossier as it now stands.
     pub actor: Actor,
-    pub calendar: WorkingCalendar,
+    pub calendar: Arc<WorkingCalendar>,
+    /// It carries form data (`repo::forms::of_dossier` has something to show).
+    pub has_form: bool,
     pub documents: Vec<DossierDocument>,
     pub open_supplement: Option<OpenSupplement>,
     pub rating: Option<Rating>,
@@ -81,6 +87,7 @@ pub struct Acted {
 }
 
 /// Takes an action on a dossier at `expected_version`; see [`act_and_show`].
+/// Without a process's calendar copy: reads the calendar.
 pub fn act(
     conn: &mut AnyConnection,
     caller: Principal,
@@ -96,7 +103,7 @@ pub fn act(
         code,
         Some(expected_version),
         input,
-        hours,
+        &CalendarCache::new(hours),
         now,
     )
     .map(|a| a.dossier)
@@ -113,14 +120,22 @@ pub fn act_and_show(
     code: &str,
     expected_version: Option<i32>,
     input: ActionInput,
-    hours: WorkingHours,
+    calendars: &CalendarCache,
     now: DateTime<Utc>,
 ) -> WorkflowResult<Acted> {
     let Some(action) = input.action else {
         return Err(invalid("action", Problem::Required));
     };
     let step = write_tx(conn, |conn| {
-        let mut step = Step::open(conn, caller, code, expected_version, action, &input, hours)?;
+        let mut step = Step::open(
+            conn,
+            caller,
+            code,
+            expected_version,
+            action,
+            &input,
+            calendars,
+        )?;
         step.take(conn, caller, action, &input, now)?;
         step.finish(conn, caller, action, now)
     })?;
@@ -137,6 +152,7 @@ pub fn act_and_show(
         dossier: step.dossier,
         actor,
         calendar: step.calendar,
+        has_form: step.form_reused.is_some(),
         documents: step.documents,
         rating: step.rating,
         fees_overpaid_vnd: step.fees_overpaid_vnd,
@@ -178,7 +194,7 @@ struct Step {
     from: DossierStatus,
     to: DossierStatus,
     note: Option<String>,
-    calendar: WorkingCalendar,
+    calendar: Arc<WorkingCalendar>,
     change: Change,
     /// What the trail line records besides the statuses.
     data: Map<String, Value>,
@@ -186,6 +202,8 @@ struct Step {
     requests: Vec<SupplementLine>,
     rating: Option<Rating>,
     old_facts: Option<KpiFacts>,
+    /// Whether its form data counts as reused; `None`: filed without form data.
+    form_reused: Option<bool>,
     /// The new handling agency, when the action moved the dossier.
     handling: Option<AgencyRef>,
     /// Agencies the dossier passed to with this action.
@@ -203,30 +221,18 @@ impl Step {
         expected_version: Option<i32>,
         action: Action,
         input: &ActionInput,
-        hours: WorkingHours,
+        calendars: &CalendarCache,
     ) -> WorkflowResult<Self> {
-        let viewer = viewer(conn, caller)?;
-        let staff_agency = match (viewer.role, viewer.agency_id) {
-            (Role::Officer | Role::Leader, Some(agency)) => Some(agency),
-            _ => None,
-        };
-        let read = dossiers::for_action(conn, code, staff_agency).map_err(|e| match e {
-            StoreError::NotFound => WorkflowError::NotFound,
-            other => other.into(),
-        })?;
+        let super::Held {
+            viewer,
+            read,
+            holding,
+        } = super::held(conn, caller, code)?;
         let dossier = read.dossier;
-        let holding = Holding {
-            applicant_id: dossier.applicant.id,
-            submitted_by: dossier.submitted_by,
-            agency_id: dossier.agency.id,
-            passed_viewer_agency: read.passed_agency,
-            granted_to_viewer: viewer.role == Role::Integration
-                && integrations::is_granted(conn, viewer.user_id, dossier.agency.id)?,
-        };
         let actor = actor_with(caller, viewer, holding, &dossier)?;
         let to = check_decision(&dossier, action, actor, expected_version)?;
         let note = action_input::note(action, input.note.as_deref()).map_err(rejected)?;
-        let calendar = calendar::load(conn, hours)?;
+        let calendar = calendars.at_generation(conn, read.calendar_generation)?;
         let documents = dossiers::documents_of(conn, dossier.id)?;
         let requests = dossiers::supplement_requests_of(conn, dossier.id)?;
         let old_facts = read.facts.as_deref().map(kpi::parse_facts).transpose()?;
@@ -246,6 +252,7 @@ impl Step {
             requests,
             rating: read.rating,
             old_facts,
+            form_reused: read.form_reused,
             handling: None,
             agencies_added: Vec::new(),
             fees_overpaid_vnd: 0,
@@ -334,7 +341,7 @@ impl Step {
             payments: &payments,
             supplement_requests: &self.requests,
             rating: self.rating.as_ref(),
-            form_reused: motcua_persistence::repo::forms::reused_of(conn, id)?,
+            form_reused: self.form_reused.unwrap_or(false),
         };
         let facts = kpi::facts_of(&self.dossier, lines, &self.calendar)?;
         kpi::write_change(conn, id, self.old_facts.as_ref(), &facts)?;

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use motcua_app::dossiers::{
     self as workflow, ActionInput, ApplicantInput, DocumentInput, Filed, Submission,
 };
-use motcua_domain::calendar::{Outcome, Progress, WorkingCalendar, WorkingHours};
+use motcua_domain::calendar::{Outcome, Progress, WorkingCalendar};
 use motcua_domain::dossier::{
     Action, Actor, Channel, Dossier, DossierStatus, RatingScore, allowed_actions,
 };
@@ -18,10 +18,11 @@ use motcua_domain::rule::RuleCode;
 use motcua_domain::rules::{DueWithinDays, Note, RangeRule, TextRule};
 use motcua_domain::validation::Problem;
 use motcua_persistence::AnyConnection;
+use motcua_persistence::repo::calendar::{self, CalendarCache};
 use motcua_persistence::repo::dossiers::{
     self, Apology, DossierDocument, DossierFilter, Event, Rating,
 };
-use motcua_persistence::repo::{calendar, procedures};
+use motcua_persistence::repo::procedures;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -88,16 +89,23 @@ fn view_standing(
     }
 }
 
+/// A dossier's detail from its joined read (`dossiers::for_action`: the
+/// rating, whether it has form data and the calendar's generation come with
+/// the dossier) and what else it shows.
 fn detail(
     conn: &mut AnyConnection,
-    d: Dossier,
+    read: dossiers::ForAction,
     actor: Actor,
-    hours: WorkingHours,
+    calendars: &CalendarCache,
     now: DateTime<Utc>,
 ) -> ApiResult<DossierDetail> {
-    let calendar = calendar::load(conn, hours)?;
+    let d = read.dossier;
+    let calendar = calendars.at_generation(conn, read.calendar_generation)?;
     let documents = dossiers::documents_of(conn, d.id)?;
-    let form = motcua_persistence::repo::forms::of_dossier(conn, d.id)?;
+    let form = match read.form_reused {
+        Some(_) => motcua_persistence::repo::forms::of_dossier(conn, d.id)?,
+        None => None,
+    };
     let supplement_request = match d.status {
         DossierStatus::SupplementRequested => {
             dossiers::open_supplement_request(conn, d.id)?.map(|r| SupplementRequestView {
@@ -113,7 +121,7 @@ fn detail(
         _ => None,
     };
     let apologies = dossiers::apologies(conn, d.id)?;
-    let rating = dossiers::rating(conn, d.id)?;
+    let rating = read.rating;
     let fees_overpaid_vnd = motcua_persistence::repo::payments::surplus_of_dossier(conn, d.id)?;
     Ok(DossierDetail {
         view: view(d, actor, &calendar, now),
@@ -268,7 +276,7 @@ pub async fn list(
         Some("me") => Some(caller.user_id),
         Some(_) => return Err(ApiError::query_field("assignee", Problem::one_of(&["me"]))),
     };
-    let (me, hours) = (who(&caller), state.hours);
+    let (me, calendars) = (who(&caller), state.calendar.clone());
     let clock = state.clock.clone();
     let found = state
         .db(move |conn| {
@@ -276,7 +284,7 @@ pub async fn list(
                 return Ok(None);
             };
             let now = clock.now();
-            let calendar = calendar::load(conn, hours)?;
+            let calendar = calendars.load(conn)?;
             let day_start = motcua_domain::local_time::start_of;
             let filter = DossierFilter {
                 statuses,
@@ -338,12 +346,12 @@ pub async fn get(
     caller: Caller,
     code: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let (me, hours, code) = (who(&caller), state.hours, code.into_inner());
+    let (me, calendars, code) = (who(&caller), state.calendar.clone(), code.into_inner());
     let clock = state.clock.clone();
     let found = state
         .db(move |conn| {
-            let (dossier, actor) = workflow::visible(conn, me, &code)?;
-            detail(conn, dossier, actor, hours, clock.now())
+            let (read, actor) = workflow::visible_held(conn, me, &code)?;
+            detail(conn, read, actor, &calendars, clock.now())
         })
         .await?;
     Ok(HttpResponse::Ok()
@@ -433,7 +441,7 @@ pub async fn act(
             &state.settings,
         )),
     };
-    let (me, hours, code) = (who(&caller), state.hours, code.into_inner());
+    let (me, calendars, code) = (who(&caller), state.calendar.clone(), code.into_inner());
     let action = b.action;
     let clock = state.clock.clone();
     let result = state
@@ -442,11 +450,15 @@ pub async fn act(
             // `If-Match: *` (no version): whatever version is current when
             // the action reads it; the write itself still refuses a
             // concurrent change.
-            let acted = workflow::act_and_show(conn, me, &code, version, input, hours, now)?;
+            let acted = workflow::act_and_show(conn, me, &code, version, input, &calendars, now)?;
             // The response from what the action read and wrote; only the
-            // apology letters are read again.
+            // apology letters are read again, and the form data if it has any.
             let apologies = dossiers::apologies(conn, acted.dossier.id)?;
-            let form = motcua_persistence::repo::forms::of_dossier(conn, acted.dossier.id)?;
+            let form = if acted.has_form {
+                motcua_persistence::repo::forms::of_dossier(conn, acted.dossier.id)?
+            } else {
+                None
+            };
             let fields = form
                 .as_ref()
                 .map(|f| f.supplement_fields.clone())

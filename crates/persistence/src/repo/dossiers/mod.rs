@@ -307,6 +307,12 @@ pub struct ForAction {
     pub rating: Option<Rating>,
     /// Its KPI facts as last stored (`repo::kpi`).
     pub facts: Option<String>,
+    /// Whether it was filed with form data (`repo::forms`) and, if so,
+    /// whether that data counts as reused: `None` without form data.
+    pub form_reused: Option<bool>,
+    /// The working calendar's generation (`repo::calendar::generation`),
+    /// read in the same statement; `None` only if the row is missing.
+    pub calendar_generation: Option<i64>,
 }
 
 type ForActionRow = (
@@ -319,6 +325,8 @@ type ForActionRow = (
     Option<i64>,
     (Option<String>, Option<String>, Option<NaiveDateTime>),
     Option<String>,
+    Option<bool>,
+    Option<i64>,
 );
 
 /// The dossier `code` as [`ForAction`]; `agency_id` is the agency whose
@@ -328,56 +336,70 @@ pub fn for_action(
     code: &str,
     agency_id: Option<i64>,
 ) -> StoreResult<ForAction> {
-    use crate::schema::dossier_facts;
+    use crate::schema::{dossier_facts, dossier_forms};
     // No agency has a negative id: without one, the join finds nothing.
     let agency = agency_id.unwrap_or(-1);
-    let (row, procedure, applicant, receiving, handling, intake, passed, rating, facts): ForActionRow =
-        dossiers::table
-            .inner_join(procedures::table)
-            .inner_join(applicants::table)
-            .inner_join(agencies::table.on(agencies::id.eq(dossiers::agency_id)))
-            .inner_join(
-                handling_agencies.on(handling_agencies
-                    .field(agencies::id)
-                    .eq(dossiers::handling_agency_id)),
-            )
-            .left_join(
-                intake_agencies.on(intake_agencies
-                    .field(agencies::id)
-                    .nullable()
-                    .eq(dossiers::received_at_agency_id)),
-            )
-            .left_join(
-                dossier_agencies::table.on(dossier_agencies::dossier_id
-                    .eq(dossiers::id)
-                    .and(dossier_agencies::agency_id.eq(agency))),
-            )
-            .left_join(dossier_ratings::table.on(dossier_ratings::dossier_id.eq(dossiers::id)))
-            .left_join(dossier_facts::table.on(dossier_facts::dossier_id.eq(dossiers::id)))
-            .filter(dossiers::code.eq(code))
-            .select((
-                Row::as_select(),
-                (procedures::code, procedures::name),
-                (
-                    applicants::kind,
-                    applicants::full_name,
-                    applicants::id_number,
-                    applicants::tax_code,
-                ),
-                (agencies::code, agencies::name),
-                handling_agencies.fields((agencies::code, agencies::name)),
-                intake_agencies
-                    .fields((agencies::code, agencies::name))
-                    .nullable(),
-                dossier_agencies::agency_id.nullable(),
-                (
-                    dossier_ratings::score.nullable(),
-                    dossier_ratings::comment.nullable(),
-                    dossier_ratings::rated_at.nullable(),
-                ),
-                dossier_facts::facts.nullable(),
-            ))
-            .first(conn)?;
+    let (
+        row,
+        procedure,
+        applicant,
+        receiving,
+        handling,
+        intake,
+        passed,
+        rating,
+        facts,
+        form_reused,
+        calendar_generation,
+    ): ForActionRow = dossiers::table
+        .inner_join(procedures::table)
+        .inner_join(applicants::table)
+        .inner_join(agencies::table.on(agencies::id.eq(dossiers::agency_id)))
+        .inner_join(
+            handling_agencies.on(handling_agencies
+                .field(agencies::id)
+                .eq(dossiers::handling_agency_id)),
+        )
+        .left_join(
+            intake_agencies.on(intake_agencies
+                .field(agencies::id)
+                .nullable()
+                .eq(dossiers::received_at_agency_id)),
+        )
+        .left_join(
+            dossier_agencies::table.on(dossier_agencies::dossier_id
+                .eq(dossiers::id)
+                .and(dossier_agencies::agency_id.eq(agency))),
+        )
+        .left_join(dossier_ratings::table.on(dossier_ratings::dossier_id.eq(dossiers::id)))
+        .left_join(dossier_facts::table.on(dossier_facts::dossier_id.eq(dossiers::id)))
+        .left_join(dossier_forms::table.on(dossier_forms::dossier_id.eq(dossiers::id)))
+        .filter(dossiers::code.eq(code))
+        .select((
+            Row::as_select(),
+            (procedures::code, procedures::name),
+            (
+                applicants::kind,
+                applicants::full_name,
+                applicants::id_number,
+                applicants::tax_code,
+            ),
+            (agencies::code, agencies::name),
+            handling_agencies.fields((agencies::code, agencies::name)),
+            intake_agencies
+                .fields((agencies::code, agencies::name))
+                .nullable(),
+            dossier_agencies::agency_id.nullable(),
+            (
+                dossier_ratings::score.nullable(),
+                dossier_ratings::comment.nullable(),
+                dossier_ratings::rated_at.nullable(),
+            ),
+            dossier_facts::facts.nullable(),
+            dossier_forms::reused.nullable(),
+            crate::repo::calendar::generation_subquery(),
+        ))
+        .first(conn)?;
     let rating = match rating {
         (Some(score), comment, Some(rated_at)) => Some(Rating {
             score: parse_enum(&score)?,
@@ -402,6 +424,8 @@ pub fn for_action(
         passed_agency: passed.is_some(),
         rating,
         facts,
+        form_reused,
+        calendar_generation,
     })
 }
 

@@ -1,0 +1,7 @@
+DROP TRIGGER calendar_seeded_years_generation_delete;
+DROP TRIGGER calendar_seeded_years_generation_update;
+DROP TRIGGER calendar_seeded_years_generation_insert;
+DROP TRIGGER calendar_days_generation_delete;
+DROP TRIGGER calendar_days_generation_update;
+DROP TRIGGER calendar_days_generation_insert;
+DROP TABLE calendar_generation;
