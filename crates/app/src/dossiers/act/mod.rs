@@ -219,6 +219,7 @@ impl Step {
             passed_viewer_agency: read.passed_agency,
             granted_to_viewer: viewer.role == Role::Integration
                 && integrations::is_granted(conn, viewer.user_id, dossier.agency.id)?,
+            finished: dossier.status.is_finished(),
         };
         let actor = actor_with(caller, viewer, holding, &dossier)?;
         let to = check_decision(&dossier, action, actor, expected_version)?;
@@ -304,6 +305,10 @@ impl Step {
         if !dossiers::update_at(conn, id, self.dossier.version, &self.change, now)? {
             let current = dossiers::by_id(conn, id)?.version;
             return Err(WorkflowError::Stale { current });
+        }
+        if self.to.is_finished() {
+            // The representative's reach ends with the dossier.
+            motcua_persistence::repo::representatives::end(conn, id, now)?;
         }
         let data = std::mem::take(&mut self.data);
         dossiers::append_event(
