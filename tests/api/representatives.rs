@@ -104,46 +104,7 @@ async fn filed_at_the_counter_by_a_representative(backend: Backend) {
         return;
     };
     let officer = app.token(Role::Officer).await;
-    let cases = [
-        (
-            person(json!({})),
-            one(
-                "representative.authorisation_document_id",
-                "authorisation_required",
-            ),
-        ),
-        (
-            person(json!({"id_number": APPLICANT_ID, "authorisation_paper": true})),
-            one("representative.id_number", "representative_is_applicant"),
-        ),
-        (
-            person(json!({"authorisation_paper": true, "valid_until": "2020-01-01"})),
-            one("representative.valid_until", "authorisation_expired"),
-        ),
-        (
-            person(json!({"authorisation_document_id": "khong-co", "authorisation_paper": false})),
-            one(
-                "representative.authorisation_document_id",
-                "document_not_usable",
-            ),
-        ),
-        (
-            json!({"id_number": REP_ID, "full_name": REP_NAME, "authorisation_paper": true}),
-            one("representative.kind", "required"),
-        ),
-    ];
-    for (rep, want) in cases {
-        let res = app.submit(&officer, &counter_body(rep.clone())).await;
-        assert_eq!(field_errors(res).await, want, "{rep}");
-    }
-    let mut no_rep = counter_body(Value::Null);
-    no_rep["contact"] = json!("representative");
-    let res = app.submit(&officer, &no_rep).await;
-    assert_eq!(
-        field_errors(res).await,
-        one("contact", "contact_without_representative")
-    );
-
+    wrong_counter_filings(&app, &officer).await;
     // Filed by the representative, who is the contact by default.
     let filed = app
         .submit_ok(
@@ -197,7 +158,56 @@ async fn filed_at_the_counter_by_a_representative(backend: Backend) {
     assert_eq!(third.body["representative"]["tax_code"], "0100233488");
     assert!(third.body["representative"]["id_number"].is_null());
 
-    // Public tracking: the applicant's ID number; the representative's while open.
+    tracking_ends_with_the_dossier(&app, &officer, &code).await;
+    notifications_reach_the_contact(&app, &sink, &code, &second).await;
+}
+
+/// Filings with a wrong representative answer 422 with the field.
+async fn wrong_counter_filings(app: &TestApp, officer: &str) {
+    let cases = [
+        (
+            person(json!({})),
+            one(
+                "representative.authorisation_document_id",
+                "authorisation_required",
+            ),
+        ),
+        (
+            person(json!({"id_number": APPLICANT_ID, "authorisation_paper": true})),
+            one("representative.id_number", "representative_is_applicant"),
+        ),
+        (
+            person(json!({"authorisation_paper": true, "valid_until": "2020-01-01"})),
+            one("representative.valid_until", "authorisation_expired"),
+        ),
+        (
+            person(json!({"authorisation_document_id": "khong-co", "authorisation_paper": false})),
+            one(
+                "representative.authorisation_document_id",
+                "document_not_usable",
+            ),
+        ),
+        (
+            json!({"id_number": REP_ID, "full_name": REP_NAME, "authorisation_paper": true}),
+            one("representative.kind", "required"),
+        ),
+    ];
+    for (rep, want) in cases {
+        let res = app.submit(officer, &counter_body(rep.clone())).await;
+        assert_eq!(field_errors(res).await, want, "{rep}");
+    }
+    let mut no_rep = counter_body(Value::Null);
+    no_rep["contact"] = json!("representative");
+    let res = app.submit(officer, &no_rep).await;
+    assert_eq!(
+        field_errors(res).await,
+        one("contact", "contact_without_representative")
+    );
+}
+
+/// Public tracking: the applicant's ID number; the representative's while
+/// the dossier is open.
+async fn tracking_ends_with_the_dossier(app: &TestApp, officer: &str, code: &str) {
     for id in [APPLICANT_ID, REP_ID] {
         let res = app
             .get(&format!("/api/v1/tracking/{code}?id_number={id}"))
@@ -207,8 +217,8 @@ async fn filed_at_the_counter_by_a_representative(backend: Backend) {
         assert_eq!(res.status(), 200, "tracking with {id}");
     }
     app.act_ok(
-        &officer,
-        &code,
+        officer,
+        code,
         &json!({"action": "refuse", "note": "Không thuộc thẩm quyền"}),
     )
     .await;
@@ -228,10 +238,8 @@ async fn filed_at_the_counter_by_a_representative(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let ended = app.dossier(&officer, &code).await;
+    let ended = app.dossier(officer, code).await;
     assert!(ended.body["representative"]["ended_at"].is_string());
-
-    notifications_reach_the_contact(&app, &sink, &code, &second).await;
 }
 
 /// Runs the notification rounds until both dossiers' messages are out; each
@@ -342,46 +350,7 @@ async fn a_citizen_files_online_for_someone_else(app: TestApp) {
         }
         rep
     };
-    // Naming the applicant alone; or a representative other than itself.
-    let mut alone = body(Value::Null);
-    alone.as_object_mut().unwrap().remove("representative");
-    let res = app.submit(&citizen, &alone).await;
-    assert_eq!(
-        field_errors(res).await,
-        one("applicant", "applicant_is_you")
-    );
-    let res = app
-        .submit(&citizen, &body(me(json!({"id_number": REP_ID}))))
-        .await;
-    assert_eq!(
-        field_errors(res).await,
-        one("representative.id_number", "representative_is_you")
-    );
-    let res = app
-        .submit(
-            &citizen,
-            &body(me(json!({"authorisation_document_id": null}))),
-        )
-        .await;
-    assert_eq!(
-        field_errors(res).await,
-        one(
-            "representative.authorisation_document_id",
-            "authorisation_required"
-        )
-    );
-    let res = app
-        .submit(
-            &citizen,
-            &body(me(
-                json!({"authorisation_document_id": null, "authorisation_paper": true}),
-            )),
-        )
-        .await;
-    assert_eq!(
-        field_errors(res).await,
-        one("representative.authorisation_paper", "paper_not_online")
-    );
+    wrong_online_filings(&app, &citizen, &body, &me).await;
 
     let filed = app.submit_ok(&citizen, &body(me(json!({})))).await;
     let code = filed.code().to_owned();
@@ -448,4 +417,54 @@ async fn a_citizen_files_online_for_someone_else(app: TestApp) {
     assert_eq!(total(&app, &citizen).await, 1);
     assert_eq!(detail_status(&app, &citizen, &own).await, 200);
     assert_eq!(total(&app, &bich).await, 1);
+}
+
+/// A citizen naming the applicant alone, a representative other than
+/// itself, no authorisation, or paper online: 422 with the field.
+async fn wrong_online_filings(
+    app: &TestApp,
+    citizen: &str,
+    body: &dyn Fn(Value) -> Value,
+    me: &dyn Fn(Value) -> Value,
+) {
+    // Naming the applicant alone; or a representative other than itself.
+    let mut alone = body(Value::Null);
+    alone.as_object_mut().unwrap().remove("representative");
+    let res = app.submit(citizen, &alone).await;
+    assert_eq!(
+        field_errors(res).await,
+        one("applicant", "applicant_is_you")
+    );
+    let res = app
+        .submit(citizen, &body(me(json!({"id_number": REP_ID}))))
+        .await;
+    assert_eq!(
+        field_errors(res).await,
+        one("representative.id_number", "representative_is_you")
+    );
+    let res = app
+        .submit(
+            citizen,
+            &body(me(json!({"authorisation_document_id": null}))),
+        )
+        .await;
+    assert_eq!(
+        field_errors(res).await,
+        one(
+            "representative.authorisation_document_id",
+            "authorisation_required"
+        )
+    );
+    let res = app
+        .submit(
+            citizen,
+            &body(me(
+                json!({"authorisation_document_id": null, "authorisation_paper": true}),
+            )),
+        )
+        .await;
+    assert_eq!(
+        field_errors(res).await,
+        one("representative.authorisation_paper", "paper_not_online")
+    );
 }

@@ -14,6 +14,22 @@ fn day(d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 12, d).unwrap_or_default()
 }
 
+/// (input, applicant, (field, code) problems)
+type RepresentativeCase<'a> = (
+    RepresentativeInput,
+    Option<&'a ApplicantIdentity>,
+    Vec<(&'static str, &'static str)>,
+);
+/// (document id, paper, channel, use, (field, code) problems, paper taken)
+type AuthorisationCase = (
+    Option<&'static str>,
+    bool,
+    Channel,
+    DocumentUse,
+    &'static [(&'static str, &'static str)],
+    Option<bool>,
+);
+
 fn codes(errors: FieldErrors) -> Vec<(String, String)> {
     errors
         .into_vec()
@@ -54,11 +70,7 @@ fn representatives_are_checked() {
         input
     };
     // (input, applicant, problems)
-    let cases: Vec<(
-        RepresentativeInput,
-        Option<&ApplicantIdentity>,
-        Vec<(&str, &str)>,
-    )> = vec![
+    let cases: Vec<RepresentativeCase<'_>> = vec![
         (person(REP_ID), applicant.as_ref(), vec![]),
         (organisation(ORG), applicant.as_ref(), vec![]),
         (
@@ -163,14 +175,7 @@ fn the_authorisation_document_is_required() {
     use Channel::{Counter as C, Online as O};
     use DocumentUse::{Fresh, Stored, Unusable};
     // (document id, paper, channel, use, problems, paper taken)
-    let cases: [(
-        Option<&str>,
-        bool,
-        Channel,
-        DocumentUse,
-        &[(&str, &str)],
-        Option<bool>,
-    ); 8] = [
+    let cases: [AuthorisationCase; 8] = [
         (Some("d"), false, O, Fresh, &[], Some(false)),
         (Some("d"), false, O, Stored, &[], Some(false)),
         (

@@ -227,16 +227,17 @@ fn applicant_identity(applicant: &Applicant) -> Option<ApplicantIdentity> {
     }
 }
 
-/// Records the representative of dossier `id` and its authorisation
-/// document's owner; returns the row as stored and the trail's data.
+/// Records the representative of dossier `id` filed by `caller` and its
+/// authorisation document's owner, and puts "filed by representative X for
+/// applicant Y" in the trail line's `data`; returns the row as stored.
 fn record_representation(
     conn: &mut AnyConnection,
-    id: i64,
-    caller: Principal,
+    (id, caller): (i64, Principal),
     applicant: &Applicant,
     representation: &Representation,
+    data: &mut serde_json::Value,
     now: DateTime<Utc>,
-) -> WorkflowResult<(StoredRepresentative, serde_json::Value)> {
+) -> WorkflowResult<StoredRepresentative> {
     let Representation {
         representative,
         authorisation,
@@ -265,7 +266,10 @@ fn record_representation(
         "contact": contact,
         "line": representation::trail_line(&representative.full_name, &applicant.full_name),
     });
-    let stored = StoredRepresentative {
+    if let Some(map) = data.as_object_mut() {
+        map.insert("representative".to_owned(), trail);
+    }
+    Ok(StoredRepresentative {
         dossier_id: id,
         representative: representative.clone(),
         authorisation_document_id: authorisation.document_id.clone(),
@@ -273,8 +277,7 @@ fn record_representation(
         user_id,
         created_at: now,
         ended_at: None,
-    };
-    Ok((stored, trail))
+    })
 }
 
 /// Everything checked about a filing, ready to be written.
@@ -347,40 +350,15 @@ fn write(
     {
         documents::set_owner(conn, doc, applicant.id)?;
     }
-    let mut rows: Vec<NewDossierDocument<'_>> = lines
-        .iter()
-        .map(|line| NewDossierDocument {
-            requirement: Some(line.requirement.as_str()),
-            document_id: line.document_id.as_deref(),
-            paper: line.paper,
-            reused: line.reused,
-            stage: DocumentStage::Submission.as_str(),
-        })
-        .collect();
-    // The authorisation document: a line of the filing that meets no requirement.
-    rows.extend(representation.map(|r| NewDossierDocument {
-        requirement: None,
-        document_id: r.authorisation.document_id.as_deref(),
-        paper: r.authorisation.paper,
-        reused: r.authorisation.reused,
-        stage: DocumentStage::Submission.as_str(),
-    }));
+    let rows = document_rows(lines, representation);
     dossiers::add_documents(conn, id, &rows, now)?;
     let form = form
         .map(|f| crate::forms::store_filing(conn, id, f))
         .transpose()?;
-    let (representative, by) = match representation {
-        Some(r) => {
-            let (stored, trail) = record_representation(conn, id, caller, applicant, r, now)?;
-            (Some(stored), Some(trail))
-        }
-        None => (None, None),
-    };
     let mut data = serde_json::json!({ "channel": channel, "fees_due_vnd": fees_due });
-    if let (Some(by), Some(map)) = (by, data.as_object_mut()) {
-        // The trail: "filed by representative X for applicant Y".
-        map.insert("representative".to_owned(), by);
-    }
+    let representative = representation
+        .map(|r| record_representation(conn, (id, caller), applicant, r, &mut data, now))
+        .transpose()?;
     dossiers::append_event(
         conn,
         &NewEvent {
@@ -425,6 +403,32 @@ fn write(
         form,
         representative,
     })
+}
+
+/// The filing's document lines as stored: the requirements met, then the
+/// authorisation document (a line that meets no requirement), if any.
+fn document_rows<'a>(
+    lines: &'a [DocumentLine],
+    representation: Option<&'a Representation>,
+) -> Vec<NewDossierDocument<'a>> {
+    let mut rows: Vec<NewDossierDocument<'_>> = lines
+        .iter()
+        .map(|line| NewDossierDocument {
+            requirement: Some(line.requirement.as_str()),
+            document_id: line.document_id.as_deref(),
+            paper: line.paper,
+            reused: line.reused,
+            stage: DocumentStage::Submission.as_str(),
+        })
+        .collect();
+    rows.extend(representation.map(|r| NewDossierDocument {
+        requirement: None,
+        document_id: r.authorisation.document_id.as_deref(),
+        paper: r.authorisation.paper,
+        reused: r.authorisation.reused,
+        stage: DocumentStage::Submission.as_str(),
+    }));
+    rows
 }
 
 /// Takes the agency's next number of the day for dossier `id` and sets its
