@@ -33,6 +33,7 @@ mod people;
 mod portal;
 mod queue;
 mod reception;
+mod representatives;
 mod results;
 mod statements;
 mod timing;

@@ -15,11 +15,12 @@ use motcua_domain::access::ContactChannel;
 use motcua_domain::event::{DossierEventData, EventType};
 use motcua_domain::local_time;
 use motcua_domain::notification::{self as rules, Channel, Facts, Purpose, Status, Template};
+use motcua_domain::representation::{self, Contact, Reachable};
 use motcua_persistence::repo::events::{self as outbox, FeedFilter, StoredEvent};
 use motcua_persistence::repo::notifications::{
     self as store, NewNotification, Notification, Outcome,
 };
-use motcua_persistence::repo::{applicants, dossiers, feedback, payments};
+use motcua_persistence::repo::{applicants, dossiers, feedback, payments, representatives};
 use motcua_persistence::{AnyConnection, StoreError, write_tx};
 
 use crate::App;
@@ -135,10 +136,23 @@ pub fn template_in_force(
     Ok(rules::default_template(event, channel))
 }
 
-/// The facts and recipients of a dossier (by code).
+/// The facts and recipients of a dossier (by code): the applicant's phone
+/// and e-mail, or its representative's when that is the contact chosen.
 fn dossier_subject(conn: &mut AnyConnection, code: &str) -> Result<Subject, StoreError> {
     let dossier = dossiers::by_code(conn, code)?;
     let applicant = applicants::by_id(conn, dossier.applicant.id)?;
+    let stored = representatives::of_dossier(conn, dossier.id)?;
+    let to = representation::contact_details(
+        stored.as_ref().map_or(Contact::Applicant, |r| r.contact),
+        Reachable {
+            phone: applicant.phone.as_deref(),
+            email: applicant.email.as_deref(),
+        },
+        stored.as_ref().map(|r| Reachable {
+            phone: r.representative.phone.as_deref(),
+            email: r.representative.email.as_deref(),
+        }),
+    );
     let appointment = dossier.appointment_at.or(dossier.due_at);
     Ok(Subject {
         facts: Facts {
@@ -152,7 +166,7 @@ fn dossier_subject(conn: &mut AnyConnection, code: &str) -> Result<Subject, Stor
         },
         dossier_code: Some(dossier.code.clone()),
         applicant_id: Some(applicant.id),
-        recipients: reachable(applicant.phone.as_deref(), applicant.email.as_deref()),
+        recipients: reachable(to.phone, to.email),
     })
 }
 

@@ -52,6 +52,8 @@ pub struct Holding {
     pub passed_viewer_agency: bool,
     /// An integration viewer holds a grant for the receiving agency.
     pub granted_to_viewer: bool,
+    /// The dossier is finished ([`crate::dossier::DossierStatus::is_finished`]).
+    pub finished: bool,
 }
 
 /// How a viewer stands to a dossier it reaches.
@@ -71,9 +73,12 @@ pub fn reach(viewer: Viewer, dossier: Holding) -> Option<Reach> {
             as_applicant: false,
         }),
         Role::Citizen => {
-            let theirs = viewer.identity == IdentityStatus::Verified
-                && viewer.applicant_id == Some(dossier.applicant_id);
-            (theirs || filed_it).then_some(Reach { as_applicant: true })
+            let own = viewer.applicant_id == Some(dossier.applicant_id);
+            let theirs = viewer.identity == IdentityStatus::Verified && own;
+            // A citizen who filed for someone else is their representative:
+            // its reach ends with the dossier.
+            let filed_open = filed_it && (own || !dossier.finished);
+            (theirs || filed_open).then_some(Reach { as_applicant: true })
         }
         Role::Integration => {
             if filed_it {
@@ -96,10 +101,13 @@ pub fn reach(viewer: Viewer, dossier: Holding) -> Option<Reach> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListScope {
     All,
-    /// Filed under this applicant record.
-    Applicant(i64),
-    /// Filed by this account.
-    Submitter(i64),
+    /// A citizen's: filed under its applicant record (when `verified`), or
+    /// filed by this account for that record, or for someone else while open.
+    Citizen {
+        user_id: i64,
+        applicant_id: Option<i64>,
+        verified: bool,
+    },
     /// Passed through this agency.
     Agency(i64),
     /// Filed by this integration account or received by an agency it is granted.
@@ -110,10 +118,10 @@ pub enum ListScope {
 pub fn list_scope(viewer: Viewer) -> ListScope {
     match viewer.role {
         Role::Admin => ListScope::All,
-        Role::Citizen => match (viewer.identity, viewer.applicant_id) {
-            // A verified citizen's own filings are under its applicant record too.
-            (IdentityStatus::Verified, Some(a)) => ListScope::Applicant(a),
-            _ => ListScope::Submitter(viewer.user_id),
+        Role::Citizen => ListScope::Citizen {
+            user_id: viewer.user_id,
+            applicant_id: viewer.applicant_id,
+            verified: viewer.identity == IdentityStatus::Verified,
         },
         Role::Integration => ListScope::Integration(viewer.user_id),
         Role::Officer | Role::Leader => viewer
@@ -334,6 +342,42 @@ mod tests {
             agency_id: 5,
             passed_viewer_agency: passed,
             granted_to_viewer: granted,
+            finished: false,
+        }
+    }
+
+    /// Filed for `applicant`, open or finished.
+    fn for_applicant(submitted_by: i64, applicant_id: i64, finished: bool) -> Holding {
+        Holding {
+            applicant_id,
+            finished,
+            ..dossier(submitted_by, false, false)
+        }
+    }
+
+    #[test]
+    fn a_representatives_reach_ends_with_the_dossier() {
+        use IdentityStatus::{Unverified as U, Verified as V};
+        const SOMEONE_ELSE: i64 = 99;
+        let officer_filed = 1;
+        // (identity, dossier, reaches)
+        let cases = [
+            // The citizen filed for someone else: while open only.
+            (U, for_applicant(ME, SOMEONE_ELSE, false), true),
+            (U, for_applicant(ME, SOMEONE_ELSE, true), false),
+            (V, for_applicant(ME, SOMEONE_ELSE, false), true),
+            (V, for_applicant(ME, SOMEONE_ELSE, true), false),
+            // For itself: always, verified or not.
+            (U, for_applicant(ME, HER, true), true),
+            (V, for_applicant(ME, HER, true), true),
+            // Filed for her by a representative: she sees it once verified.
+            (V, for_applicant(officer_filed, HER, false), true),
+            (V, for_applicant(officer_filed, HER, true), true),
+            (U, for_applicant(officer_filed, HER, false), false),
+        ];
+        for (identity, d, want) in cases {
+            let v = viewer(Role::Citizen, identity);
+            assert_eq!(reach(v, d).is_some(), want, "{identity} {d:?}");
         }
     }
 
@@ -399,35 +443,48 @@ mod tests {
             for identity in [U, V] {
                 let v = viewer(*role, identity);
                 let scope = list_scope(v);
-                for submitted_by in [1, ME] {
-                    for passed in [false, true] {
-                        for granted in [false, true] {
-                            let d = dossier(submitted_by, passed, granted);
-                            let listed = match scope {
-                                ListScope::All => true,
-                                ListScope::Applicant(a) => a == d.applicant_id,
-                                ListScope::Submitter(u) => u == d.submitted_by,
-                                ListScope::Agency(_) => d.passed_viewer_agency,
-                                ListScope::Integration(u) => {
-                                    u == d.submitted_by || d.granted_to_viewer
-                                }
-                                ListScope::Nothing => false,
-                            };
-                            // A verified citizen's own filings carry its applicant record.
-                            let d_consistent =
-                                !(role == &Role::Citizen && submitted_by == ME && identity == V);
-                            if d_consistent {
-                                assert_eq!(
-                                    listed,
-                                    reach(v, d).is_some(),
-                                    "{role} {identity} {d:?}"
-                                );
-                            }
+                for (submitted_by, applicant_id, passed, granted, finished) in holdings() {
+                    let d = Holding {
+                        applicant_id,
+                        finished,
+                        ..dossier(submitted_by, passed, granted)
+                    };
+                    // What the persistence query says, written out.
+                    let listed = match scope {
+                        ListScope::All => true,
+                        ListScope::Citizen {
+                            user_id,
+                            applicant_id,
+                            verified,
+                        } => {
+                            let own = applicant_id == Some(d.applicant_id);
+                            (verified && own) || (user_id == d.submitted_by && (own || !d.finished))
+                        }
+                        ListScope::Agency(_) => d.passed_viewer_agency,
+                        ListScope::Integration(u) => u == d.submitted_by || d.granted_to_viewer,
+                        ListScope::Nothing => false,
+                    };
+                    assert_eq!(listed, reach(v, d).is_some(), "{role} {identity} {d:?}");
+                }
+            }
+        }
+    }
+
+    /// Every combination of (submitted by, applicant, passed, granted, finished).
+    fn holdings() -> Vec<(i64, i64, bool, bool, bool)> {
+        let mut out = Vec::new();
+        for submitted_by in [1, ME] {
+            for applicant in [HER, 99] {
+                for passed in [false, true] {
+                    for granted in [false, true] {
+                        for finished in [false, true] {
+                            out.push((submitted_by, applicant, passed, granted, finished));
                         }
                     }
                 }
             }
         }
+        out
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub mod payment;
 pub mod portal;
 pub mod procedure;
 pub mod queue;
+pub mod representation;
 pub mod results;
 pub mod role;
 pub mod rule;

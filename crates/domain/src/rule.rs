@@ -123,6 +123,24 @@ rule_codes! {
     MissingDocument => "missing_document",
         "Thiếu thành phần hồ sơ bắt buộc.",
         "A required document is missing.";
+    AuthorisationRequired => "authorisation_required",
+        "Người đại diện phải nộp kèm giấy ủy quyền (văn bản ủy quyền).",
+        "A representative files with the authorisation document attached.";
+    AuthorisationExpired => "authorisation_expired",
+        "Giấy ủy quyền đã hết hiệu lực.",
+        "The authorisation has already expired.";
+    RepresentativeIsApplicant => "representative_is_applicant",
+        "Người đại diện phải khác người nộp hồ sơ được đại diện.",
+        "The representative must be someone other than the applicant.";
+    RepresentativeIsYou => "representative_is_you",
+        "Công dân nộp thay người khác thì chính mình là người đại diện (số định danh của tài khoản).",
+        "A citizen filing for someone else is the representative (the account's own ID number).";
+    RepresentativeFor => "representative_for",
+        "Nộp thay người khác thì ghi người nộp và người đại diện.",
+        "Filing for someone else names both the applicant and the representative.";
+    ContactWithoutRepresentative => "contact_without_representative",
+        "Chỉ chọn người đại diện làm đầu mối liên hệ khi có người đại diện.",
+        "The representative can be the contact only when one is named.";
     UnknownFee => "unknown_fee",
         "Không có khoản phí này.",
         "No such fee.";

@@ -101,6 +101,11 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// How many errors so far (a check can tell whether it added any).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     pub fn into_vec(self) -> Vec<FieldError> {
         self.0
     }

@@ -948,3 +948,22 @@ diesel::allow_tables_to_appear_in_same_query!(dossier_forms, agencies);
 diesel::allow_tables_to_appear_in_same_query!(dossier_forms, dossier_agencies);
 diesel::allow_tables_to_appear_in_same_query!(dossier_forms, dossier_ratings);
 diesel::allow_tables_to_appear_in_same_query!(dossier_forms, dossier_facts);
+
+diesel::table! {
+    dossier_representatives (dossier_id) {
+        dossier_id -> BigInt,
+        kind -> Text,
+        full_name -> Text,
+        id_number -> Nullable<Text>,
+        tax_code -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        address -> Nullable<Text>,
+        authorisation_document_id -> Nullable<Text>,
+        valid_until -> Nullable<Date>,
+        contact -> Text,
+        user_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}

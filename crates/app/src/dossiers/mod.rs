@@ -82,6 +82,10 @@ pub struct Submission {
     pub note: Option<String>,
     /// The declaration's data, checked against the procedure's e-form.
     pub form_data: Option<serde_json::Value>,
+    /// Who files on behalf of the applicant, with the authorisation document.
+    pub representative: Option<motcua_domain::representation::RepresentativeInput>,
+    /// Whom tracking and notifications reach (default: the representative, if any).
+    pub contact: Option<motcua_domain::representation::Contact>,
 }
 
 /// The caller as the access rule sees it: a citizen's applicant record and
@@ -121,6 +125,7 @@ fn holding(conn: &mut AnyConnection, viewer: Viewer, dossier: &Dossier) -> Workf
         agency_id: dossier.agency.id,
         passed_viewer_agency,
         granted_to_viewer,
+        finished: dossier.status.is_finished(),
     })
 }
 
@@ -154,6 +159,7 @@ pub fn held(conn: &mut AnyConnection, caller: Principal, code: &str) -> Workflow
         passed_viewer_agency: read.passed_agency,
         granted_to_viewer: viewer.role == Role::Integration
             && integrations::is_granted(conn, viewer.user_id, dossier.agency.id)?,
+        finished: dossier.status.is_finished(),
     };
     Ok(Held {
         viewer,
@@ -217,6 +223,7 @@ pub fn actors(
                 agency_id: dossier.agency.id,
                 passed_viewer_agency: passed.contains(&dossier.id),
                 granted_to_viewer: granted.contains(&dossier.agency.id),
+                finished: dossier.status.is_finished(),
             };
             actor_with(caller, viewer, holding, dossier)
         })
@@ -255,8 +262,15 @@ fn actor_with(
 pub fn scope(conn: &mut AnyConnection, caller: Principal) -> WorkflowResult<Option<DossierScope>> {
     Ok(match access::list_scope(viewer(conn, caller)?) {
         ListScope::All => Some(DossierScope::All),
-        ListScope::Applicant(a) => Some(DossierScope::Applicant(a)),
-        ListScope::Submitter(u) => Some(DossierScope::Submitter(u)),
+        ListScope::Citizen {
+            user_id,
+            applicant_id,
+            verified,
+        } => Some(DossierScope::Citizen {
+            user: user_id,
+            applicant: applicant_id,
+            verified,
+        }),
         ListScope::Agency(a) => Some(DossierScope::Agency(a)),
         ListScope::Integration(u) => Some(DossierScope::Integration(u)),
         ListScope::Nothing => None,

@@ -21,6 +21,7 @@ use motcua_domain::dossier::{
 use motcua_domain::identity::normalize_phone;
 use motcua_domain::local_time;
 use motcua_domain::procedure::{Fee, FeeChoiceError, ProcedureRecord, ProcedureStatus};
+use motcua_domain::representation::{self, Authorisation, Contact, Representative};
 use motcua_domain::rule::RuleCode;
 use motcua_domain::rules::{Note, TextRule};
 use motcua_domain::submission::{
@@ -33,6 +34,7 @@ use motcua_persistence::repo::applicants::{self, Applicant};
 use motcua_persistence::repo::dossiers::{
     self, DossierDocument, NewDossier, NewDossierDocument, NewEvent, Numbering,
 };
+use motcua_persistence::repo::representatives::{self, NewRepresentative, StoredRepresentative};
 use motcua_persistence::repo::{agencies, documents, procedures, users};
 use motcua_persistence::{AnyConnection, StoreError, write_tx};
 use rand::Rng;
@@ -52,6 +54,15 @@ pub struct Filed {
     pub documents: Vec<DossierDocument>,
     /// Its form data, when filed with some.
     pub form: Option<motcua_persistence::repo::forms::DossierForm>,
+    /// Who filed it on behalf of the applicant, if anyone.
+    pub representative: Option<StoredRepresentative>,
+}
+
+/// A checked representative, its authorisation and the contact chosen.
+struct Representation {
+    representative: Representative,
+    authorisation: Authorisation,
+    contact: Contact,
 }
 
 /// Files a dossier in a transaction of its own (see [`file`]).
@@ -92,7 +103,16 @@ pub fn file(
     );
     let agency = receiving_agency(conn, &procedure, input.agency_id)?;
     let received_at = intake_point(conn, caller, agency.id)?;
-    let applicant = applicant_for(conn, caller, input.applicant.as_ref(), &mut errors, now)?;
+    let applicant = applicant_for(
+        conn,
+        caller,
+        input.applicant.as_ref(),
+        input.representative.is_some(),
+        &mut errors,
+        now,
+    )?;
+    let representation =
+        representation_for(conn, caller, &input, &applicant, channel, now, &mut errors)?;
     let mut uploads = HashMap::new();
     let mut uses = HashMap::new();
     for id in input
@@ -136,7 +156,128 @@ pub fn file(
         note,
         now,
     };
-    write(conn, filing, &lines, &uploads, form.as_ref())
+    write(
+        conn,
+        filing,
+        &lines,
+        &uploads,
+        form.as_ref(),
+        representation.as_ref(),
+    )
+}
+
+/// The representative a filing names, checked: someone other than the
+/// applicant (for a citizen filing online, the citizen itself), with the
+/// authorisation document; and the contact chosen.
+fn representation_for(
+    conn: &mut AnyConnection,
+    caller: Principal,
+    input: &Submission,
+    applicant: &Applicant,
+    channel: Channel,
+    now: DateTime<Utc>,
+    errors: &mut FieldErrors,
+) -> WorkflowResult<Option<Representation>> {
+    let Some(given) = input.representative.as_ref() else {
+        representation::contact(input.contact, false, errors);
+        return Ok(None);
+    };
+    let identity = applicant_identity(applicant);
+    let today = local_time::date(now);
+    let checked = representation::check_representative(given, identity.as_ref(), today, errors);
+    if caller.role == Role::Citizen
+        && let Some(rep) = &checked
+    {
+        let own = match users::by_id(conn, caller.user_id)?.applicant_id {
+            Some(id) => applicants::by_id(conn, id)?.id_number,
+            None => None,
+        };
+        representation::check_citizen_is_representative(own.as_deref(), rep, errors);
+    }
+    let document = given
+        .authorisation_document_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|id| !id.is_empty());
+    let use_of = match document {
+        Some(id) if !given.authorisation_paper => usable(conn, caller, applicant.id, id)?,
+        _ => DocumentUse::Unusable,
+    };
+    let authorisation = representation::check_authorisation(given, channel, |_| use_of, errors);
+    let contact = representation::contact(input.contact, true, errors);
+    Ok(match (checked, authorisation) {
+        (Some(representative), Some(authorisation)) => Some(Representation {
+            representative,
+            authorisation,
+            contact,
+        }),
+        _ => None,
+    })
+}
+
+/// Who an applicant record is, as the representative rules compare it.
+fn applicant_identity(applicant: &Applicant) -> Option<ApplicantIdentity> {
+    use motcua_domain::identity::{CitizenId, TaxCode};
+    match (&applicant.id_number, &applicant.tax_code) {
+        (Some(id), _) => CitizenId::parse(id).ok().map(ApplicantIdentity::Person),
+        (None, Some(code)) => TaxCode::parse(code)
+            .ok()
+            .map(ApplicantIdentity::Organization),
+        (None, None) => None,
+    }
+}
+
+/// Records the representative of dossier `id` filed by `caller` and its
+/// authorisation document's owner, and puts "filed by representative X for
+/// applicant Y" in the trail line's `data`; returns the row as stored.
+fn record_representation(
+    conn: &mut AnyConnection,
+    (id, caller): (i64, Principal),
+    applicant: &Applicant,
+    representation: &Representation,
+    data: &mut serde_json::Value,
+    now: DateTime<Utc>,
+) -> WorkflowResult<StoredRepresentative> {
+    let Representation {
+        representative,
+        authorisation,
+        contact,
+    } = representation;
+    if let (Some(doc), false) = (&authorisation.document_id, authorisation.reused) {
+        documents::set_owner(conn, doc, applicant.id)?;
+    }
+    // A citizen filing online for someone else: its account's reach ends with the dossier.
+    let user_id = (caller.role == Role::Citizen).then_some(caller.user_id);
+    representatives::insert(
+        conn,
+        &NewRepresentative {
+            dossier_id: id,
+            representative,
+            authorisation_document_id: authorisation.document_id.as_deref(),
+            contact: *contact,
+            user_id,
+        },
+        now,
+    )?;
+    let trail = serde_json::json!({
+        "kind": representative.kind,
+        "full_name": representative.full_name,
+        "for": applicant.full_name,
+        "contact": contact,
+        "line": representation::trail_line(&representative.full_name, &applicant.full_name),
+    });
+    if let Some(map) = data.as_object_mut() {
+        map.insert("representative".to_owned(), trail);
+    }
+    Ok(StoredRepresentative {
+        dossier_id: id,
+        representative: representative.clone(),
+        authorisation_document_id: authorisation.document_id.clone(),
+        contact: *contact,
+        user_id,
+        created_at: now,
+        ended_at: None,
+    })
 }
 
 /// Everything checked about a filing, ready to be written.
@@ -163,6 +304,7 @@ fn write(
     lines: &[DocumentLine],
     uploads: &HashMap<String, Document>,
     form: Option<&crate::forms::CheckedForm>,
+    representation: Option<&Representation>,
 ) -> WorkflowResult<Filed> {
     let Filing {
         caller,
@@ -208,19 +350,14 @@ fn write(
     {
         documents::set_owner(conn, doc, applicant.id)?;
     }
-    let rows: Vec<NewDossierDocument<'_>> = lines
-        .iter()
-        .map(|line| NewDossierDocument {
-            requirement: Some(line.requirement.as_str()),
-            document_id: line.document_id.as_deref(),
-            paper: line.paper,
-            reused: line.reused,
-            stage: DocumentStage::Submission.as_str(),
-        })
-        .collect();
+    let rows = document_rows(lines, representation);
     dossiers::add_documents(conn, id, &rows, now)?;
     let form = form
         .map(|f| crate::forms::store_filing(conn, id, f))
+        .transpose()?;
+    let mut data = serde_json::json!({ "channel": channel, "fees_due_vnd": fees_due });
+    let representative = representation
+        .map(|r| record_representation(conn, (id, caller), applicant, r, &mut data, now))
         .transpose()?;
     dossiers::append_event(
         conn,
@@ -233,7 +370,7 @@ fn write(
             actor_role: caller.role,
             actor_agency_id: caller.agency_id,
             note: note.as_deref(),
-            data: Some(serde_json::json!({ "channel": channel, "fees_due_vnd": fees_due })),
+            data: Some(data),
             at: now,
         },
     )?;
@@ -264,7 +401,34 @@ fn write(
         actor,
         documents,
         form,
+        representative,
     })
+}
+
+/// The filing's document lines as stored: the requirements met, then the
+/// authorisation document (a line that meets no requirement), if any.
+fn document_rows<'a>(
+    lines: &'a [DocumentLine],
+    representation: Option<&'a Representation>,
+) -> Vec<NewDossierDocument<'a>> {
+    let mut rows: Vec<NewDossierDocument<'_>> = lines
+        .iter()
+        .map(|line| NewDossierDocument {
+            requirement: Some(line.requirement.as_str()),
+            document_id: line.document_id.as_deref(),
+            paper: line.paper,
+            reused: line.reused,
+            stage: DocumentStage::Submission.as_str(),
+        })
+        .collect();
+    rows.extend(representation.map(|r| NewDossierDocument {
+        requirement: None,
+        document_id: r.authorisation.document_id.as_deref(),
+        paper: r.authorisation.paper,
+        reused: r.authorisation.reused,
+        stage: DocumentStage::Submission.as_str(),
+    }));
+    rows
 }
 
 /// Takes the agency's next number of the day for dossier `id` and sets its
@@ -405,6 +569,7 @@ fn filer(caller: Principal, applicant: &Applicant, dossier: &Dossier) -> Workflo
             && (caller.agency_id == Some(dossier.agency.id)
                 || caller.agency_id == dossier.received_at_agency.as_ref().map(|point| point.id)),
         granted_to_viewer: false,
+        finished: false,
     };
     actor_with(caller, viewer, holding, dossier)
 }
@@ -485,13 +650,15 @@ fn applicant_for(
     conn: &mut AnyConnection,
     caller: Principal,
     given: Option<&ApplicantInput>,
+    representing: bool,
     errors: &mut FieldErrors,
     now: DateTime<Utc>,
 ) -> WorkflowResult<Applicant> {
-    if caller.role == Role::Citizen {
+    // A citizen files for itself, or as the representative of the applicant it names.
+    if caller.role == Role::Citizen && !(representing && given.is_some()) {
         let user = users::by_id(conn, caller.user_id)?;
         let id = user.applicant_id.ok_or(WorkflowError::Forbidden)?;
-        submission::check_citizen_names_no_applicant(given.is_some(), errors);
+        representation::check_citizen_filing(given.is_some(), representing, errors);
         return Ok(applicants::by_id(conn, id)?);
     }
     let Some(given) = given else {
@@ -600,10 +767,12 @@ fn use_of(
     let in_a_dossier = doc.kind == DocumentKind::Input
         && doc.uploaded_by == caller.user_id
         && !documents::dossiers_of(conn, &doc.id)?.is_empty();
-    let verified = caller.role == Role::Citizen
-        && doc.in_store
-        && doc.uploaded_by != caller.user_id
-        && viewer(conn, caller)?.identity == IdentityStatus::Verified;
+    // Verified as the applicant's own person (not as a representative of it).
+    let verified =
+        caller.role == Role::Citizen && doc.in_store && doc.uploaded_by != caller.user_id && {
+            let me = viewer(conn, caller)?;
+            me.identity == IdentityStatus::Verified && me.applicant_id == Some(applicant_id)
+        };
     Ok(submission::document_use(
         Some(DocumentHolding {
             kind: doc.kind,

@@ -273,6 +273,8 @@ pub async fn file(
         fee_codes: request.fee_codes,
         note: request.note,
         form_data: request.form_data,
+        representative: None,
+        contact: None,
     };
     let (me, clock) = (who(&caller), state.clock.clone());
     let code = portal_code.clone();

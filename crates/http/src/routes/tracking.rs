@@ -3,8 +3,9 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use motcua_domain::dossier::DossierStatus;
-use motcua_domain::identity::TaxCode;
-use motcua_persistence::repo::{dossiers, rate_limits, tracking};
+use motcua_domain::identity::{CitizenId, TaxCode};
+use motcua_domain::representation;
+use motcua_persistence::repo::{dossiers, rate_limits, representatives, tracking};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -18,7 +19,9 @@ use crate::throttle::Verdict;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TrackingQuery {
-    /// The applicant's 12-digit citizen ID number, or an organisation's tax code.
+    /// The applicant's 12-digit citizen ID number, or an organisation's tax
+    /// code; or, while the dossier is open, the citizen ID number of the
+    /// person who filed it as the applicant's representative.
     pub id_number: String,
     /// With a tax code: the tracking PIN printed on the receipt.
     pub pin: Option<String>,
@@ -85,7 +88,18 @@ pub async fn track(
                 }
                 Err(_) => dossier.applicant_id_number.as_deref() == Some(id_number.as_str()),
             };
-            if !matches {
+            // A person representing the applicant tracks with its own ID
+            // number while the dossier is open (one more read, on a mismatch only).
+            let representative_matches = !matches
+                && CitizenId::parse(&id_number).is_ok()
+                && representatives::of_dossier(conn, dossier.id)?.is_some_and(|r| {
+                    r.representative.id_number.as_deref() == Some(id_number.as_str())
+                });
+            if !representation::may_track(
+                matches,
+                representative_matches,
+                dossier.status.is_finished(),
+            ) {
                 return Err(ApiError::not_found());
             }
             let current_stage = match dossier.status {

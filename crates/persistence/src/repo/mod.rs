@@ -22,6 +22,7 @@ pub mod portal;
 pub mod procedures;
 pub mod queue;
 pub mod rate_limits;
+pub mod representatives;
 pub mod results;
 pub mod sessions;
 pub mod tracking;

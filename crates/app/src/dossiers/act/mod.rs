@@ -315,6 +315,10 @@ impl Step {
             let current = dossiers::by_id(conn, id)?.version;
             return Err(WorkflowError::Stale { current });
         }
+        if self.to.is_finished() {
+            // The representative's reach ends with the dossier.
+            motcua_persistence::repo::representatives::end(conn, id, now)?;
+        }
         let data = std::mem::take(&mut self.data);
         dossiers::append_event(
             conn,

@@ -1,5 +1,8 @@
 //! Request and response bodies of the dossier routes.
 
+use motcua_domain::representation::{Contact, RepresentativeInput, RepresentativeKind};
+use motcua_persistence::repo::representatives::StoredRepresentative;
+
 use super::{
     Action, Apology, Channel, DateTime, Deserialize, DocumentInput, Dossier, DossierDocument,
     IntoParams, NaiveDate, Outcome, Progress, Rating, RatingScore, Serialize, ToSchema, Utc,
@@ -31,6 +34,107 @@ pub struct ApplicantBody {
     pub address: Option<String>,
     #[serde(default)]
     pub date_of_birth: Option<NaiveDate>,
+}
+
+/// Who files on behalf of the applicant (ủy quyền), with the authorisation
+/// document (giấy ủy quyền / văn bản ủy quyền).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepresentativeBody {
+    /// `person` (by citizen ID number) or `organisation` (by tax code).
+    #[serde(default)]
+    #[schema(value_type = Option<RepresentativeKind>)]
+    pub kind: Option<RepresentativeKind>,
+    #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::PersonNameOrBlank>)]
+    pub full_name: Option<String>,
+    /// A person's 12-digit citizen ID number.
+    #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::CitizenIdNumberOrBlank>, example = "001099012345")]
+    pub id_number: Option<String>,
+    /// An organisation's tax code.
+    #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::TaxCodeNumberOrBlank>)]
+    pub tax_code: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::PhoneNumberOrBlank>)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<motcua_domain::rules::EmailOrBlank>)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    /// The authorisation document: an id from `POST /documents`. Required
+    /// unless handed in on paper at the counter.
+    #[serde(default)]
+    pub authorisation_document_id: Option<String>,
+    /// The authorisation handed in on paper (counter and postal dossiers only).
+    #[serde(default)]
+    pub authorisation_paper: bool,
+    /// The last day the authorisation is valid; not before the filing day.
+    #[serde(default)]
+    pub valid_until: Option<NaiveDate>,
+}
+
+impl From<RepresentativeBody> for RepresentativeInput {
+    fn from(b: RepresentativeBody) -> Self {
+        RepresentativeInput {
+            kind: b.kind,
+            full_name: b.full_name.unwrap_or_default(),
+            id_number: b.id_number,
+            tax_code: b.tax_code,
+            phone: b.phone,
+            email: b.email,
+            address: b.address,
+            authorisation_document_id: b.authorisation_document_id,
+            authorisation_paper: b.authorisation_paper,
+            valid_until: b.valid_until,
+        }
+    }
+}
+
+/// The representative a dossier was filed by.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RepresentativeView {
+    #[schema(value_type = RepresentativeKind)]
+    pub kind: RepresentativeKind,
+    pub full_name: String,
+    pub id_number: Option<String>,
+    pub tax_code: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+    /// The authorisation document (a line of the dossier's documents); none when on paper.
+    pub authorisation_document_id: Option<String>,
+    pub valid_until: Option<NaiveDate>,
+    /// Whom tracking and notifications reach.
+    #[schema(value_type = Contact)]
+    pub contact: Contact,
+    /// Filed online by the representative's own citizen account, whose reach
+    /// ends with the dossier.
+    pub filed_online: bool,
+    /// When the representative's reach ended (the dossier finished).
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl From<StoredRepresentative> for RepresentativeView {
+    fn from(r: StoredRepresentative) -> Self {
+        let rep = r.representative;
+        Self {
+            kind: rep.kind,
+            full_name: rep.full_name,
+            id_number: rep.id_number,
+            tax_code: rep.tax_code,
+            phone: rep.phone,
+            email: rep.email,
+            address: rep.address,
+            authorisation_document_id: r.authorisation_document_id,
+            valid_until: rep.valid_until,
+            contact: r.contact,
+            filed_online: r.user_id.is_some(),
+            ended_at: r.ended_at,
+        }
+    }
 }
 
 /// One required document met: by an uploaded file, a file from the applicant's
@@ -88,6 +192,16 @@ pub struct SubmitRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub form_data: Option<serde_json::Value>,
+    /// Filing on behalf of the applicant: the representative and the
+    /// authorisation document. A citizen filing for someone else names the
+    /// applicant and itself as representative.
+    #[serde(default)]
+    pub representative: Option<RepresentativeBody>,
+    /// Whom tracking and notifications reach: `representative` (the default
+    /// when one is named) or `applicant`.
+    #[serde(default)]
+    #[schema(value_type = Option<Contact>)]
+    pub contact: Option<Contact>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -128,6 +242,8 @@ pub struct DossierDetail {
     pub fees_overpaid_vnd: i64,
     /// The declaration filed with it, if any.
     pub form: Option<DossierFormView>,
+    /// Who filed it on behalf of the applicant, if anyone.
+    pub representative: Option<RepresentativeView>,
 }
 
 /// The form data a dossier was filed with.

@@ -106,6 +106,7 @@ fn detail(
         Some(_) => motcua_persistence::repo::forms::of_dossier(conn, d.id)?,
         None => None,
     };
+    let representative = motcua_persistence::repo::representatives::of_dossier(conn, d.id)?;
     let supplement_request = match d.status {
         DossierStatus::SupplementRequested => {
             dossiers::open_supplement_request(conn, d.id)?.map(|r| SupplementRequestView {
@@ -131,6 +132,7 @@ fn detail(
         rating,
         fees_overpaid_vnd,
         form: form.map(Into::into),
+        representative: representative.map(Into::into),
     })
 }
 
@@ -146,6 +148,7 @@ fn filed_detail(filed: Filed) -> DossierDetail {
         rating: None,
         fees_overpaid_vnd: 0,
         form: filed.form.map(Into::into),
+        representative: filed.representative.map(Into::into),
     }
 }
 
@@ -210,6 +213,8 @@ pub async fn submit(
         fee_codes: request.fee_codes,
         note: request.note,
         form_data: request.form_data,
+        representative: request.representative.map(Into::into),
+        contact: request.contact,
     };
     let me = who(&caller);
     // In the write transaction that claims the key (if any) and stores the answer.
@@ -463,8 +468,11 @@ pub async fn act(
                 .as_ref()
                 .map(|f| f.supplement_fields.clone())
                 .unwrap_or_default();
+            let representative =
+                motcua_persistence::repo::representatives::of_dossier(conn, acted.dossier.id)?;
             Ok::<_, ApiError>(DossierDetail {
                 form: form.map(Into::into),
+                representative: representative.map(Into::into),
                 supplement_request: acted.open_supplement.map(|r| SupplementRequestView {
                     missing: r.missing,
                     fields,

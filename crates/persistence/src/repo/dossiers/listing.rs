@@ -15,12 +15,16 @@ use crate::{AnyConnection, StoreResult, parse_enum};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DossierScope {
     All,
-    /// Filed under this applicant record.
-    Applicant(i64),
+    /// A citizen's (the domain's `ListScope::Citizen`): filed under its
+    /// applicant record when verified; filed by this account for that record,
+    /// or for someone else (as representative) while unfinished.
+    Citizen {
+        user: i64,
+        applicant: Option<i64>,
+        verified: bool,
+    },
     /// Passed through this agency.
     Agency(i64),
-    /// Filed by this account.
-    Submitter(i64),
     /// Filed by this integration account, or received by an agency it is granted.
     Integration(i64),
 }
@@ -54,12 +58,44 @@ fn unfinished() -> [&'static str; 7] {
     ]
 }
 
+/// The dossiers a citizen's list shows (the domain's `access::reach` for
+/// citizens): filed under its applicant record when verified; filed by the
+/// account for that record, or for someone else while unfinished.
+macro_rules! citizen_filter {
+    ($user:expr, $applicant:expr, $verified:expr) => {{
+        // `-1` matches no applicant record (ids are positive).
+        let own: i64 = $applicant.unwrap_or(-1);
+        let theirs: i64 = if $verified { own } else { -1 };
+        dossiers::applicant_id
+            .eq(theirs)
+            .or(dossiers::submitted_by.eq($user).and(
+                dossiers::applicant_id
+                    .eq(own)
+                    .or(dossiers::status.ne_all($crate::repo::dossiers::listing::finished())),
+            ))
+    }};
+}
+pub(crate) use citizen_filter;
+
+/// The statuses of finished dossiers (the domain's `is_finished`).
+pub(crate) fn finished() -> Vec<&'static str> {
+    DossierStatus::ALL
+        .iter()
+        .filter(|s| s.is_finished())
+        .map(|s| s.as_str())
+        .collect()
+}
+
 /// The dossiers `scope` reaches, as a query to narrow further.
 fn in_scope(scope: DossierScope) -> dossiers::BoxedQuery<'static, crate::db::Db> {
     let mut q = dossiers::table.into_boxed::<crate::db::Db>();
     match scope {
         DossierScope::All => {}
-        DossierScope::Applicant(id) => q = q.filter(dossiers::applicant_id.eq(id)),
+        DossierScope::Citizen {
+            user,
+            applicant,
+            verified,
+        } => q = q.filter(citizen_filter!(user, applicant, verified)),
         DossierScope::Agency(id) => {
             q = q.filter(
                 dossiers::id.eq_any(
@@ -69,7 +105,6 @@ fn in_scope(scope: DossierScope) -> dossiers::BoxedQuery<'static, crate::db::Db>
                 ),
             )
         }
-        DossierScope::Submitter(user) => q = q.filter(dossiers::submitted_by.eq(user)),
         DossierScope::Integration(user) => {
             q = q.filter(
                 dossiers::submitted_by

@@ -18,7 +18,7 @@ use crate::time::from_db;
 use crate::{AnyConnection, StoreError, StoreResult, parse_enum};
 
 mod documents;
-mod listing;
+pub(crate) mod listing;
 mod steps;
 mod trail;
 mod write;

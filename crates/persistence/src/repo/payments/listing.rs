@@ -28,11 +28,16 @@ pub fn list(
         let mut q = payments::table.into_boxed::<crate::db::Db>();
         match scope {
             DossierScope::All => {}
-            DossierScope::Applicant(a) => {
+            DossierScope::Citizen {
+                user,
+                applicant,
+                verified,
+            } => {
+                use crate::repo::dossiers::listing::citizen_filter;
                 q = q.filter(
                     payments::dossier_id.eq_any(
                         dossiers::table
-                            .filter(dossiers::applicant_id.eq(a))
+                            .filter(citizen_filter!(user, applicant, verified))
                             .select(dossiers::id),
                     ),
                 )
@@ -43,15 +48,6 @@ pub fn list(
                         dossier_agencies::table
                             .filter(dossier_agencies::agency_id.eq(a))
                             .select(dossier_agencies::dossier_id),
-                    ),
-                )
-            }
-            DossierScope::Submitter(user) => {
-                q = q.filter(
-                    payments::dossier_id.eq_any(
-                        dossiers::table
-                            .filter(dossiers::submitted_by.eq(user))
-                            .select(dossiers::id),
                     ),
                 )
             }
