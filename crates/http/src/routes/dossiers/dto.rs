@@ -1,8 +1,9 @@
 //! Request and response bodies of the dossier routes.
 
 use super::{
-    Action, Apology, Channel, DateTime, Deserialize, DocumentInput, Dossier, DossierDocument,
-    IntoParams, NaiveDate, Outcome, Progress, Rating, RatingScore, Serialize, ToSchema, Utc,
+    Action, Apology, ApplicantInput, Channel, DateTime, Deserialize, DocumentInput, Dossier,
+    DossierDocument, IntoParams, NaiveDate, Outcome, Progress, Rating, RatingScore, Serialize,
+    Submission, ToSchema, Utc,
 };
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -31,6 +32,38 @@ pub struct ApplicantBody {
     pub address: Option<String>,
     #[serde(default)]
     pub date_of_birth: Option<NaiveDate>,
+}
+
+impl From<ApplicantBody> for ApplicantInput {
+    fn from(a: ApplicantBody) -> Self {
+        ApplicantInput {
+            id_number: a.id_number,
+            tax_code: a.tax_code,
+            full_name: a.full_name.unwrap_or_default(),
+            phone: a.phone,
+            email: a.email,
+            address: a.address,
+            date_of_birth: a.date_of_birth,
+        }
+    }
+}
+
+/// The one mapping of a filing on the wire to the app's submission, for
+/// `POST /dossiers` and the national portal's `POST /portal/dossiers`.
+impl From<SubmitRequest> for Submission {
+    fn from(request: SubmitRequest) -> Self {
+        Submission {
+            procedure_code: request.procedure_code,
+            agency_id: request.agency_id,
+            channel: request.channel,
+            result_channel: request.result_channel,
+            applicant: request.applicant.map(Into::into),
+            documents: request.documents.into_iter().map(Into::into).collect(),
+            fee_codes: request.fee_codes,
+            note: request.note,
+            form_data: request.form_data,
+        }
+    }
 }
 
 /// One required document met: by an uploaded file, a file from the applicant's
