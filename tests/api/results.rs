@@ -20,6 +20,7 @@ on_both_backends!(
     results_verify_through_corrections_and_a_key_rotation,
     a_revoked_result_answers_revoked_signed_as_such,
     every_result_file_is_hashed_and_signed,
+    concurrent_revocations_and_corrections_let_one_win,
 );
 
 /// A fresh online dossier driven to `result_ready` with a result file;
@@ -710,4 +711,61 @@ async fn counts_follow_the_kpi_filters(app: &TestApp, officer: &str) {
         "invalid_query",
     )
     .await;
+}
+
+/// Sends every request at once; returns the statuses, sorted.
+async fn statuses(requests: Vec<motcua_tests::client::RequestBuilder>) -> Vec<u16> {
+    let mut all: Vec<u16> = futures_util::future::join_all(requests.into_iter().map(|r| r.send()))
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    all.sort_unstable();
+    all
+}
+
+/// Revocations racing each other, and a revocation racing a correction:
+/// one wins, the others get 409; a revoked result is never corrected.
+async fn concurrent_revocations_and_corrections_let_one_win(app: TestApp) {
+    let citizen = app.token_of(DEMO_CITIZEN_ID).await;
+    let officer = bearer(&app.token(Role::Officer).await);
+    let leader = bearer(&app.token(Role::Leader).await);
+    let code = issued(&app, &citizen).await;
+    let revoke_path = format!("/api/v1/dossiers/{code}/results/1/revoke");
+    let requests = (0..5)
+        .map(|i| {
+            app.post(&revoke_path)
+                .header("authorization", &leader)
+                .json(&json!({"reason": format!("Thu hồi {i}")}))
+        })
+        .collect();
+    assert_eq!(statuses(requests).await, [200, 409, 409, 409, 409]);
+
+    for _ in 0..3 {
+        let code = issued(&app, &citizen).await;
+        let requests = vec![
+            app.post(&format!("/api/v1/dossiers/{code}/results/1/revoke"))
+                .header("authorization", &leader)
+                .json(&json!({"reason": "Thu hồi"})),
+            app.post(&format!("/api/v1/dossiers/{code}/corrections"))
+                .header("authorization", &officer)
+                .json(&json!({"reason": "Sai tên", "paper": true})),
+        ];
+        let got = statuses(requests).await;
+        assert!(got == [200, 409] || got == [201, 409], "{got:?}");
+        let versions = app
+            .get_json(&citizen, &format!("/api/v1/dossiers/{code}/results"))
+            .await;
+        let standings: Vec<&str> = versions
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["verification"]["standing"].as_str().unwrap())
+            .collect();
+        // Revoked and left alone, or corrected (and the superseded one not revoked).
+        assert!(
+            standings == ["revoked"] || standings == ["superseded", "valid"],
+            "{standings:?}"
+        );
+    }
 }
