@@ -446,18 +446,29 @@ async fn a_revoked_result_answers_revoked_signed_as_such(app: TestApp) {
     assert!(text.ends_with("\nreason=Cấp sai đối tượng\n"), "{text}");
     assert!(signed_by_published_key(&app, &revocation["signature"]).await);
 
+    after_the_revocation(&app, (&citizen, &officer, &leader), &code).await;
+}
+
+/// What a revocation leaves: no second one, no correction, its trail line,
+/// its event and its count.
+async fn after_the_revocation(
+    app: &TestApp,
+    (citizen, officer, leader): (&str, &str, &str),
+    code: &str,
+) {
+    let reason = json!({"reason": "Cấp sai đối tượng"});
     // Not revoked twice, not corrected after.
     problem(
-        revoke(&app, &leader, &code, 1, reason.clone()).await,
+        revoke(app, leader, code, 1, reason.clone()).await,
         409,
         "result_revoked",
     )
     .await;
     problem(
         correction(
-            &app,
-            &officer,
-            &code,
+            app,
+            officer,
+            code,
             json!({"reason": "Sai tên", "paper": true}),
         )
         .await,
@@ -467,15 +478,15 @@ async fn a_revoked_result_answers_revoked_signed_as_such(app: TestApp) {
     .await;
 
     // The trail, the change feed and the counts say so.
-    let steps = trail(&app, &citizen, &code).await;
+    let steps = trail(app, citizen, code).await;
     assert_eq!(
         steps.last().unwrap(),
         &("revoke_result".to_owned(), json!("Cấp sai đối tượng"))
     );
-    let counts = app.get_json(&officer, "/api/v1/kpi/results").await;
+    let counts = app.get_json(officer, "/api/v1/kpi/results").await;
     assert_eq!(counts["revoked"], 1, "{counts}");
     let admin = app.token(Role::Admin).await;
-    revoked_in_the_feed(&app, &admin, &code).await;
+    revoked_in_the_feed(app, &admin, code).await;
 }
 
 /// The change feed carries `dossier.result_revoked` for the dossier.
@@ -573,25 +584,7 @@ async fn results_verify_through_corrections_and_a_key_rotation(app: TestApp) {
     assert_eq!(second["requested_by"], "applicant");
     assert!(second["due_at"].is_string());
     assert!(second["verification"]["file_sha256"].is_null());
-    // The old version stays readable, superseded, its signature still good.
-    let old = verified(&app, &first_code).await;
-    assert_eq!(old["standing"], "superseded");
-    assert_eq!(old["current_number"], format!("{code}/KQ2"));
-    assert!(old["revocation"].is_null());
-    // A superseded version is not revoked: the one in force is.
-    let leader = app.token(Role::Leader).await;
-    problem(
-        revoke(&app, &leader, &code, 1, json!({"reason": "Sai"})).await,
-        409,
-        "result_superseded",
-    )
-    .await;
-    // The correction is a line of the trail, with its reason.
-    let steps = trail(&app, &citizen, &code).await;
-    assert_eq!(
-        steps.last().unwrap(),
-        &("correct_result".to_owned(), json!("Sai ngày sinh"))
-    );
+    after_the_correction(&app, &citizen, &code, &first_code).await;
 
     // The dossier's own KPIs are untouched; the correction counts on its own.
     let after = app.get_json(&officer, "/api/v1/kpi/summary").await;
@@ -605,6 +598,30 @@ async fn results_verify_through_corrections_and_a_key_rotation(app: TestApp) {
     counts_follow_the_kpi_filters(&app, &officer).await;
 
     a_rotation_keeps_old_signatures(&app, &officer, &code, &first_code).await;
+}
+
+/// After a correction: the version before is superseded (its signature
+/// still good) and not revocable; the trail has the correction.
+async fn after_the_correction(app: &TestApp, citizen: &str, code: &str, first_code: &str) {
+    // The old version stays readable, superseded, its signature still good.
+    let old = verified(app, first_code).await;
+    assert_eq!(old["standing"], "superseded");
+    assert_eq!(old["current_number"], format!("{code}/KQ2"));
+    assert!(old["revocation"].is_null());
+    // A superseded version is not revoked: the one in force is.
+    let leader = app.token(Role::Leader).await;
+    problem(
+        revoke(app, &leader, code, 1, json!({"reason": "Sai"})).await,
+        409,
+        "result_superseded",
+    )
+    .await;
+    // The correction is a line of the trail, with its reason.
+    let steps = trail(app, citizen, code).await;
+    assert_eq!(
+        steps.last().unwrap(),
+        &("correct_result".to_owned(), json!("Sai ngày sinh"))
+    );
 }
 
 async fn correction(app: &TestApp, token: &str, code: &str, body: Value) -> reqwest::Response {
