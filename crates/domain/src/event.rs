@@ -37,6 +37,7 @@ crate::string_enum! {
         DossierDelivered => "dossier.delivered",
         DossierDeliveryFailed => "dossier.delivery_failed",
         DossierResultCorrected => "dossier.result_corrected",
+        DossierResultRevoked => "dossier.result_revoked",
         DossierPostalReturnChosen => "dossier.postal_return_chosen",
         PaymentCreated => "payment.created",
         PaymentPaid => "payment.paid",

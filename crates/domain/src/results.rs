@@ -94,8 +94,41 @@ pub struct IssuedFacts {
     pub agency_name: String,
     pub procedure_code: String,
     pub procedure_name: String,
-    /// SHA-256 of the result file, hex; `None` for a result on paper only.
-    pub file_sha256: Option<String>,
+    /// SHA-256 of each result file, hex, in the order they were attached;
+    /// empty for a result on paper only. The v1 text signs the first only.
+    pub files_sha256: Vec<String>,
+    /// The shape of the signed text.
+    pub format: SignedFormat,
+}
+
+/// The shape of the text a result version's signature covers. Every format
+/// stays verifiable: a version keeps the one it was signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedFormat {
+    /// `motcua-result-v1`: the first file's hash only (`-` for none).
+    V1,
+    /// `motcua-result-v2`: the count of files and each file's hash.
+    V2,
+}
+
+impl SignedFormat {
+    /// The format new versions are signed in.
+    pub const CURRENT: Self = Self::V2;
+
+    pub fn number(self) -> i32 {
+        match self {
+            Self::V1 => 1,
+            Self::V2 => 2,
+        }
+    }
+
+    pub fn from_number(n: i32) -> Option<Self> {
+        match n {
+            1 => Some(Self::V1),
+            2 => Some(Self::V2),
+            _ => None,
+        }
+    }
 }
 
 /// One value on one line: backslashes and line breaks escaped.
@@ -106,33 +139,79 @@ fn line_value(value: &str) -> String {
         .replace('\r', "\\r")
 }
 
+/// `key=value` lines, each value escaped and each line ending in `\n`,
+/// after the header line.
+fn lines_text(header: &str, lines: &[(&str, String)]) -> String {
+    let mut text = format!("{header}\n");
+    for (key, value) in lines {
+        text.push_str(key);
+        text.push('=');
+        text.push_str(&line_value(value));
+        text.push('\n');
+    }
+    text
+}
+
+fn utc_seconds(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 /// The canonical text signed for a result version (UTF-8, NFC, one
 /// `key=value` line each in this order, `\n` after every line, the moment
-/// in UTC to the second, `-` for a paper-only result's hash).
+/// in UTC to the second). v1 ends with the first file's hash (`-` for a
+/// paper-only result); v2 with `files=<n>` and one `file_sha256` line per file.
 pub fn canonical_text(f: &IssuedFacts) -> String {
+    let mut lines = vec![
+        ("code", f.code.clone()),
+        ("dossier", f.dossier_code.clone()),
+        ("version", f.version.to_string()),
+        ("number", f.number.clone()),
+        ("issued_at", utc_seconds(f.issued_at)),
+        ("agency_code", f.agency_code.clone()),
+        ("agency_name", f.agency_name.clone()),
+        ("procedure_code", f.procedure_code.clone()),
+        ("procedure_name", f.procedure_name.clone()),
+    ];
+    match f.format {
+        SignedFormat::V1 => {
+            let first = f.files_sha256.first().cloned().unwrap_or("-".into());
+            lines.push(("file_sha256", first));
+            lines_text("motcua-result-v1", &lines)
+        }
+        SignedFormat::V2 => {
+            lines.push(("files", f.files_sha256.len().to_string()));
+            lines.extend(f.files_sha256.iter().map(|h| ("file_sha256", h.clone())));
+            lines_text("motcua-result-v2", &lines)
+        }
+    }
+}
+
+/// What the agency's key signs when it revokes a result version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationFacts {
+    pub code: String,
+    pub dossier_code: String,
+    pub version: i32,
+    pub number: String,
+    pub agency_code: String,
+    pub revoked_at: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// The canonical text of a revocation, like [`canonical_text`]:
+/// `motcua-revocation-v1`, then code, dossier, version, number,
+/// agency_code, revoked_at, reason.
+pub fn revocation_text(f: &RevocationFacts) -> String {
     let lines = [
         ("code", f.code.clone()),
         ("dossier", f.dossier_code.clone()),
         ("version", f.version.to_string()),
         ("number", f.number.clone()),
-        (
-            "issued_at",
-            f.issued_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        ),
         ("agency_code", f.agency_code.clone()),
-        ("agency_name", f.agency_name.clone()),
-        ("procedure_code", f.procedure_code.clone()),
-        ("procedure_name", f.procedure_name.clone()),
-        ("file_sha256", f.file_sha256.clone().unwrap_or("-".into())),
+        ("revoked_at", utc_seconds(f.revoked_at)),
+        ("reason", f.reason.clone()),
     ];
-    let mut text = String::from("motcua-result-v1\n");
-    for (key, value) in lines {
-        text.push_str(key);
-        text.push('=');
-        text.push_str(&line_value(&value));
-        text.push('\n');
-    }
-    text
+    lines_text("motcua-revocation-v1", &lines)
 }
 
 /// Where and to whom a result goes by post, checked.
@@ -233,12 +312,50 @@ pub fn may_record_correction(actor: Actor) -> bool {
     }
 }
 
+/// Who revokes an issued result: the role that approves results, a leader
+/// of the dossier's agencies, or an admin.
+pub fn may_revoke(actor: Actor) -> bool {
+    match actor.role {
+        Role::Admin => true,
+        Role::Leader => actor.at_receiving_agency || actor.at_handling_agency,
+        Role::Citizen | Role::Integration | Role::Officer => false,
+    }
+}
+
+/// Why a result version cannot be revoked, or corrected further.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotInForce {
+    /// A correction replaced it: revoke the version in force instead.
+    Superseded,
+    /// Revoked already: nothing more is done to it.
+    Revoked,
+}
+
+/// Whether a version of this standing may be revoked (only the one in force).
+pub fn check_revocable(standing: Standing) -> Result<(), NotInForce> {
+    match standing {
+        Standing::Valid => Ok(()),
+        Standing::Superseded => Err(NotInForce::Superseded),
+        Standing::Revoked => Err(NotInForce::Revoked),
+    }
+}
+
+/// Whether a result whose latest version stands so may be corrected: not
+/// once revoked (a revoked result is withdrawn, not corrected).
+pub fn check_correctable(latest: Option<Standing>) -> Result<(), NotInForce> {
+    match latest {
+        Some(Standing::Revoked) => Err(NotInForce::Revoked),
+        Some(Standing::Valid | Standing::Superseded) | None => Ok(()),
+    }
+}
+
 /// A result may be corrected once issued: waiting to be returned, or returned.
 pub fn may_correct(status: DossierStatus) -> bool {
     matches!(status, DossierStatus::ResultReady | DossierStatus::Returned)
 }
 
-/// A correction's reason: required, at most [`Reason::MAX`] characters.
+/// A correction's or a revocation's reason: required, at most
+/// [`Reason::MAX`] characters.
 pub fn correction_reason(value: Option<&str>) -> Result<String, Vec<FieldError>> {
     let reason = value.map(nfc).unwrap_or_default();
     let mut errors = FieldErrors::new();

@@ -47,7 +47,8 @@ fn canonical_text_is_line_per_fact_in_fixed_order() {
         agency_name: "Sở Văn hóa\nThể thao".into(),
         procedure_code: "1.001029".into(),
         procedure_name: "Cấp giấy phép".into(),
-        file_sha256: None,
+        files_sha256: Vec::new(),
+        format: SignedFormat::V1,
     };
     let text = canonical_text(&facts);
     let expected = format!(
@@ -59,10 +60,100 @@ fn canonical_text_is_line_per_fact_in_fixed_order() {
     );
     assert_eq!(text, expected);
     let with_file = IssuedFacts {
-        file_sha256: Some("ab".repeat(32)),
-        ..facts
+        files_sha256: vec!["ab".repeat(32), "cd".repeat(32)],
+        ..facts.clone()
     };
+    // v1 (versions signed before v2) covers the first file only.
     assert!(canonical_text(&with_file).ends_with(&format!("file_sha256={}\n", "ab".repeat(32))));
+    // v2 covers every file, counted: (files, the text's tail).
+    let (one, two) = ("ab".repeat(32), "cd".repeat(32));
+    let cases = [
+        (vec![], "procedure_name=Cấp giấy phép\nfiles=0\n".to_owned()),
+        (
+            vec![one.clone()],
+            format!("procedure_name=Cấp giấy phép\nfiles=1\nfile_sha256={one}\n"),
+        ),
+        (
+            vec![one.clone(), two.clone()],
+            format!(
+                "procedure_name=Cấp giấy phép\nfiles=2\nfile_sha256={one}\nfile_sha256={two}\n"
+            ),
+        ),
+    ];
+    for (files, tail) in cases {
+        let v2 = IssuedFacts {
+            files_sha256: files.clone(),
+            format: SignedFormat::V2,
+            ..facts.clone()
+        };
+        let text = canonical_text(&v2);
+        assert!(text.starts_with("motcua-result-v2\ncode="), "{text}");
+        assert!(text.ends_with(&tail), "{files:?}: {text}");
+    }
+    for format in [SignedFormat::V1, SignedFormat::V2] {
+        assert_eq!(SignedFormat::from_number(format.number()), Some(format));
+    }
+    assert_eq!(SignedFormat::from_number(3), None);
+}
+
+#[test]
+fn revocation_text_is_line_per_fact() {
+    let facts = RevocationFacts {
+        code: "b".repeat(32),
+        dossier_code: "000.00.20.H56-261123-0001".into(),
+        version: 1,
+        number: result_number("000.00.20.H56-261123-0001", 1),
+        agency_code: "000.00.20.H56".into(),
+        revoked_at: at(2026, 11, 24, 8, 0),
+        reason: "Cấp sai\nđối tượng".into(),
+    };
+    assert_eq!(
+        revocation_text(&facts),
+        format!(
+            "motcua-revocation-v1\ncode={}\ndossier=000.00.20.H56-261123-0001\nversion=1\n\
+             number=000.00.20.H56-261123-0001/KQ1\nagency_code=000.00.20.H56\n\
+             revoked_at=2026-11-24T01:00:00Z\nreason=Cấp sai\\nđối tượng\n",
+            "b".repeat(32)
+        )
+    );
+}
+
+#[test]
+fn who_revokes_and_what_is_revocable() {
+    let actor = |role, receiving, handling| Actor {
+        role,
+        is_applicant: false,
+        at_receiving_agency: receiving,
+        at_handling_agency: handling,
+    };
+    // (actor, may revoke)
+    let cases = [
+        (actor(Role::Admin, false, false), true),
+        (actor(Role::Leader, true, false), true),
+        (actor(Role::Leader, false, true), true),
+        (actor(Role::Leader, false, false), false),
+        (actor(Role::Officer, true, true), false),
+        (actor(Role::Citizen, false, false), false),
+        (actor(Role::Integration, false, false), false),
+    ];
+    for (who, ok) in cases {
+        assert_eq!(may_revoke(who), ok, "{who:?}");
+    }
+    // (standing, revocable, correctable when the latest)
+    let standings = [
+        (Standing::Valid, Ok(()), Ok(())),
+        (Standing::Superseded, Err(NotInForce::Superseded), Ok(())),
+        (
+            Standing::Revoked,
+            Err(NotInForce::Revoked),
+            Err(NotInForce::Revoked),
+        ),
+    ];
+    for (standing, revocable, correctable) in standings {
+        assert_eq!(check_revocable(standing), revocable, "{standing}");
+        assert_eq!(check_correctable(Some(standing)), correctable, "{standing}");
+    }
+    assert_eq!(check_correctable(None), Ok(()));
 }
 
 /// (recipient, address, phone, fee, fields in error)

@@ -86,6 +86,8 @@ error_codes! {
     PostalReturnMissing => ("postal_return_missing", 409, "Chưa đăng ký địa chỉ nhận kết quả qua bưu chính", "No postal return is recorded: say where the result goes by post first"),
     ApologyRequired => ("apology_required", 409, "Hồ sơ trễ hạn phải có phiếu xin lỗi và hẹn lại trước khi trả kết quả", "A late dossier needs an apology letter with a new appointment before its result is returned"),
     AlreadyRated => ("already_rated", 409, "Hồ sơ đã được đánh giá", "This dossier has been rated already"),
+    ResultRevoked => ("result_revoked", 409, "Kết quả đã bị thu hồi", "The result is revoked: it is neither revoked again nor corrected"),
+    ResultSuperseded => ("result_superseded", 409, "Phiên bản kết quả này đã được đính chính bằng phiên bản khác", "This result version was superseded by a correction: act on the version in force"),
     IdentityNameMismatch => ("identity_name_mismatch", 409, "Họ tên của tài khoản không khớp với hồ sơ người nộp; vui lòng đến bộ phận một cửa", "The account's name does not match the applicant record; please visit the counter"),
     AlreadyVerified => ("already_verified", 409, "Tài khoản đã được xác thực danh tính", "The account's identity is already verified"),
     VerificationNoContact => ("verification_no_contact", 409, "Hồ sơ của cơ quan không có số điện thoại hoặc thư điện tử để gửi mã; vui lòng xác thực tại bộ phận một cửa", "The agency's records hold no phone or e-mail to send a code to; please verify at the counter"),
@@ -427,6 +429,7 @@ impl From<motcua_app::dossiers::WorkflowError> for ApiError {
     fn from(error: motcua_app::dossiers::WorkflowError) -> Self {
         use motcua_app::dossiers::WorkflowError as W;
         use motcua_domain::dossier::ReturnBlocked;
+        use motcua_domain::results::NotInForce;
         match error {
             W::Store(e) => e.into(),
             W::NotFound => ApiError::not_found(),
@@ -458,6 +461,8 @@ impl From<motcua_app::dossiers::WorkflowError> for ApiError {
             }
             W::Invalid(errors) => ApiError::validation(errors),
             W::AlreadyRated => ApiError::new(ErrorCode::AlreadyRated),
+            W::NotInForce(NotInForce::Revoked) => ApiError::new(ErrorCode::ResultRevoked),
+            W::NotInForce(NotInForce::Superseded) => ApiError::new(ErrorCode::ResultSuperseded),
         }
     }
 }

@@ -910,6 +910,8 @@ diesel::table! {
         requested_at -> Nullable<Timestamp>,
         due_at -> Nullable<Timestamp>,
         created_by -> BigInt,
+        signed_format -> Integer,
+        files_sha256 -> Nullable<Text>,
     }
 }
 
@@ -967,3 +969,18 @@ diesel::table! {
         ended_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    result_revocations (code) {
+        code -> Text,
+        reason -> Text,
+        revoked_by -> BigInt,
+        revoked_at -> Timestamp,
+        kid -> Text,
+        signature -> Text,
+    }
+}
+
+diesel::joinable!(result_revocations -> result_versions (code));
+diesel::allow_tables_to_appear_in_same_query!(result_revocations, result_versions);
+diesel::allow_tables_to_appear_in_same_query!(result_revocations, dossiers);

@@ -35,6 +35,9 @@ pub enum WorkflowError {
     Invalid(Vec<FieldError>),
     #[error("already rated")]
     AlreadyRated,
+    /// The result version is no longer in force (superseded or revoked).
+    #[error("result not in force: {0:?}")]
+    NotInForce(motcua_domain::results::NotInForce),
 }
 
 impl From<DieselError> for WorkflowError {

@@ -10,15 +10,17 @@ use motcua_domain::document::{DocumentKind, DocumentStage};
 use motcua_domain::event::EventType;
 use motcua_domain::handling;
 use motcua_domain::results::{
-    Requester, correction_due, correction_reason, may_correct, may_record_correction,
+    Requester, check_correctable, correction_due, correction_reason, may_correct,
+    may_record_correction,
 };
 use motcua_domain::rule::RuleCode;
 use motcua_domain::validation::{FieldError, Problem};
 use motcua_persistence::repo::dossiers::{self, NewDossierDocument};
+use motcua_persistence::repo::results as repo;
 use motcua_persistence::repo::{calendar, documents, procedures};
 use motcua_persistence::{AnyConnection, StoreError, write_tx};
 
-use super::{CorrectionFacts, SealingKey, VersionView, issue_version, versions};
+use super::{CorrectionFacts, SealingKey, VersionView, issue_version, trail, versions};
 use crate::dossiers::{Principal, WorkflowError, WorkflowResult, visible};
 
 /// What a correction carries.
@@ -98,7 +100,8 @@ fn corrected_file(
 }
 
 /// Records a correction. Checks, in order: visible (404), the caller may
-/// (403), the dossier's result is issued (409), the input (422).
+/// (403), the dossier's result is issued (409) and not revoked (409
+/// `result_revoked`), the input (422). The trail gets a `correct_result` line.
 pub fn correct(
     conn: &mut AnyConnection,
     caller: Principal,
@@ -118,6 +121,10 @@ pub fn correct(
                 allowed: Vec::new(),
             });
         }
+        let latest = repo::versions_of(conn, dossier.id)?
+            .last()
+            .map(|v| v.standing);
+        check_correctable(latest).map_err(WorkflowError::NotInForce)?;
         let reason = correction_reason(input.reason.as_deref())?;
         let requested_at = input.requested_at.unwrap_or(now);
         if requested_at > now {
@@ -137,13 +144,28 @@ pub fn correct(
             requested_at,
             due_at: correction_due(&calendar, requested_at, days),
         };
-        issue_version(
+        let note = correction.reason.clone();
+        let issued = issue_version(
             conn,
             signing.sealing,
             &dossier,
-            file_sha256,
+            file_sha256.into_iter().collect(),
             caller.user_id,
             Some(correction),
+            now,
+        )?;
+        trail(
+            conn,
+            caller,
+            &dossier,
+            "correct_result",
+            Some(&note),
+            serde_json::json!({
+                "version": issued.version,
+                "number": issued.number,
+                "requested_by": issued.requested_by,
+                "due_at": issued.due_at,
+            }),
             now,
         )?;
         crate::outbox::dossier_change(conn, EventType::DossierResultCorrected, &dossier, now)?;

@@ -1,23 +1,28 @@
 //! Issued results (docs/results.md): every result version signed by its
 //! agency's key under a public verification code; the public answer to a
 //! code; the published keys; corrections (`correct`); results by post
-//! (`postal`, the actions themselves are in `dossiers::act`).
+//! (`postal`, the actions themselves are in `dossiers::act`); revocations
+//! (`revoke`).
 
 use chrono::{DateTime, Utc};
 use motcua_domain::dossier::Dossier;
 use motcua_domain::results::{
-    IssuedFacts, Requester, Standing, VERIFY_CODE_BYTES, canonical_text, is_verify_code,
-    result_number, verify_code,
+    IssuedFacts, NotInForce, Requester, RevocationFacts, SignedFormat, Standing, VERIFY_CODE_BYTES,
+    canonical_text, is_verify_code, result_number, revocation_text, verify_code,
 };
+use motcua_persistence::repo::dossiers::{self as dossier_repo, NewEvent};
 use motcua_persistence::repo::results::{self as repo, ResultVersion};
 use motcua_persistence::time::{from_db, to_db};
 use motcua_persistence::{AnyConnection, StoreResult};
 use rand::RngCore;
 use serde::Serialize;
 
+use crate::dossiers::{Principal, WorkflowError, WorkflowResult};
+
 pub mod correct;
 pub mod keys;
 pub mod postal;
+pub mod revoke;
 
 pub use keys::SealingKey;
 
@@ -31,17 +36,18 @@ pub struct CorrectionFacts {
 }
 
 /// Issues the dossier's next result version: a fresh verification code,
-/// the facts frozen and signed with the agency's key; the version before
-/// (if any) becomes superseded.
+/// the facts (every result file's hash) frozen and signed with the agency's
+/// key in the current format; the version in force before (if any) becomes
+/// superseded. A result revoked meanwhile is not corrected (409).
 pub fn issue_version(
     conn: &mut AnyConnection,
     sealing: &SealingKey,
     dossier: &Dossier,
-    file_sha256: Option<String>,
+    files_sha256: Vec<String>,
     created_by: i64,
     correction: Option<CorrectionFacts>,
     now: DateTime<Utc>,
-) -> StoreResult<ResultVersion> {
+) -> WorkflowResult<ResultVersion> {
     let version = repo::versions_of(conn, dossier.id)?
         .last()
         .map_or(1, |v| v.version + 1);
@@ -57,7 +63,8 @@ pub fn issue_version(
         agency_name: dossier.agency.name.clone(),
         procedure_code: dossier.procedure.code.clone(),
         procedure_name: dossier.procedure.name.clone(),
-        file_sha256,
+        files_sha256,
+        format: SignedFormat::CURRENT,
     };
     let signer = keys::signer_for(conn, sealing, dossier.agency.id, now)?;
     let signature = signer.sign(canonical_text(&facts).as_bytes());
@@ -72,7 +79,8 @@ pub fn issue_version(
         agency_name: facts.agency_name,
         procedure_code: facts.procedure_code,
         procedure_name: facts.procedure_name,
-        file_sha256: facts.file_sha256,
+        files_sha256: facts.files_sha256,
+        signed_format: facts.format,
         standing: Standing::Valid,
         standing_changed_at: None,
         kid: signer.kid,
@@ -82,9 +90,43 @@ pub fn issue_version(
         requested_at: correction.as_ref().map(|c| c.requested_at),
         due_at: correction.as_ref().map(|c| c.due_at),
         created_by,
+        revocation: None,
     };
-    repo::add_version(conn, &row)?;
+    let superseded = repo::add_version(conn, &row)?;
+    if version > 1 && superseded == 0 {
+        // The version before was revoked by a concurrent request.
+        return Err(WorkflowError::NotInForce(NotInForce::Revoked));
+    }
     Ok(row)
+}
+
+/// Writes a trail line for a step that leaves the dossier's status as it
+/// is (a correction, a postal return chosen, a revocation).
+pub(crate) fn trail(
+    conn: &mut AnyConnection,
+    caller: Principal,
+    dossier: &Dossier,
+    action: &str,
+    note: Option<&str>,
+    data: serde_json::Value,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    dossier_repo::append_event(
+        conn,
+        &NewEvent {
+            dossier_id: dossier.id,
+            action,
+            from_status: Some(dossier.status),
+            to_status: dossier.status,
+            actor_id: Some(caller.user_id),
+            actor_role: caller.role,
+            actor_agency_id: caller.agency_id,
+            note,
+            data: Some(data),
+            at: now,
+        },
+    )?;
+    Ok(())
 }
 
 /// The signature of a result version and how to check it.
@@ -99,6 +141,16 @@ pub struct SignatureView {
     pub value: String,
     /// The exact UTF-8 text signed (docs/results.md, "The signed text").
     pub signed_text: String,
+}
+
+/// A revocation as the verification answer shows it, signed as such.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevocationView {
+    pub revoked_at: DateTime<Utc>,
+    pub reason: String,
+    /// The agency's signature over `motcua-revocation-v1` (docs/results.md).
+    pub signature: SignatureView,
 }
 
 /// What anyone holding a verification code learns about the result.
@@ -119,11 +171,17 @@ pub struct ResultVerification {
     pub agency_name: String,
     pub procedure_code: String,
     pub procedure_name: String,
-    /// SHA-256 of the result file, hex; absent for a result on paper only.
+    /// SHA-256 of the (first) result file, hex; absent for a result on paper only.
     pub file_sha256: Option<String>,
+    /// SHA-256 of every result file, hex, in the order attached (empty on
+    /// paper only). A `motcua-result-v2` signature covers them all; a v1
+    /// signature (versions issued before) covers the first only.
+    pub files_sha256: Vec<String>,
     /// A correction's reason, on the versions a correction made.
     pub correction_reason: Option<String>,
     pub signature: SignatureView,
+    /// For a revoked version: when, why, and the agency's signature of it.
+    pub revocation: Option<RevocationView>,
 }
 
 impl ResultVerification {
@@ -138,8 +196,30 @@ impl ResultVerification {
             agency_name: v.agency_name.clone(),
             procedure_code: v.procedure_code.clone(),
             procedure_name: v.procedure_name.clone(),
-            file_sha256: v.file_sha256.clone(),
+            files_sha256: v.files_sha256.clone(),
+            format: v.signed_format,
         };
+        let revocation = v.revocation.map(|r| {
+            let text = revocation_text(&RevocationFacts {
+                code: v.code.clone(),
+                dossier_code: v.dossier_code.clone(),
+                version: v.version,
+                number: v.number.clone(),
+                agency_code: v.agency_code.clone(),
+                revoked_at: r.revoked_at,
+                reason: r.reason.clone(),
+            });
+            RevocationView {
+                revoked_at: r.revoked_at,
+                reason: r.reason,
+                signature: SignatureView {
+                    alg: "EdDSA",
+                    kid: r.kid,
+                    value: r.signature,
+                    signed_text: text,
+                },
+            }
+        });
         ResultVerification {
             signature: SignatureView {
                 alg: "EdDSA",
@@ -159,8 +239,10 @@ impl ResultVerification {
             agency_name: v.agency_name,
             procedure_code: v.procedure_code,
             procedure_name: v.procedure_name,
-            file_sha256: v.file_sha256,
+            file_sha256: v.files_sha256.first().cloned(),
+            files_sha256: v.files_sha256,
             correction_reason: v.correction_reason,
+            revocation,
         }
     }
 }

@@ -24,7 +24,8 @@ pub struct PostalInput {
 
 /// Records that the result goes by post (or changes where to). Checks, in
 /// order: visible (404), the caller may (403), the version (412), the
-/// status (409 `invalid_transition`), the input (422).
+/// status (409 `invalid_transition`), the input (422). The trail gets a
+/// `choose_postal_return` line.
 pub fn choose(
     conn: &mut AnyConnection,
     caller: Principal,
@@ -62,6 +63,19 @@ pub fn choose(
         let dossier = dossiers::by_id(conn, dossier.id)?;
         crate::outbox::dossier_change(conn, EventType::DossierPostalReturnChosen, &dossier, now)?;
         let chosen = repo::postal_of(conn, dossier.id)?.ok_or(WorkflowError::NotFound)?;
+        super::trail(
+            conn,
+            caller,
+            &dossier,
+            "choose_postal_return",
+            None,
+            serde_json::json!({
+                "recipient": chosen.recipient,
+                "address": chosen.address,
+                "fee_vnd": chosen.fee_vnd,
+            }),
+            now,
+        )?;
         Ok((dossier, chosen))
     })
 }

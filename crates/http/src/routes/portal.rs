@@ -5,7 +5,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use motcua_app::dossiers::{ApplicantInput, Submission};
+use motcua_app::dossiers::Submission;
 use motcua_domain::Role;
 use motcua_domain::dossier::DossierStatus;
 use motcua_domain::portal::{self, SyncStatus};
@@ -255,27 +255,7 @@ pub async fn file(
             Problem::format("1–64 of [A-Za-z0-9._-]"),
         ));
     }
-    let submission = Submission {
-        procedure_code: request.procedure_code,
-        agency_id: request.agency_id,
-        channel: request.channel,
-        result_channel: request.result_channel,
-        applicant: request.applicant.map(|a| ApplicantInput {
-            id_number: a.id_number,
-            tax_code: a.tax_code,
-            full_name: a.full_name.unwrap_or_default(),
-            phone: a.phone,
-            email: a.email,
-            address: a.address,
-            date_of_birth: a.date_of_birth,
-        }),
-        documents: request.documents.into_iter().map(Into::into).collect(),
-        fee_codes: request.fee_codes,
-        note: request.note,
-        form_data: request.form_data,
-        representative: None,
-        contact: None,
-    };
+    let submission = Submission::from(request);
     let (me, clock) = (who(&caller), state.clock.clone());
     let code = portal_code.clone();
     let filing = state

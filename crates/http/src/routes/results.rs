@@ -1,6 +1,7 @@
 //! Results (docs/results.md): the postal return of a dossier, its result
-//! versions and corrections, the public verification of a result and the
-//! published signing keys, key rotation, and the results' KPI counts.
+//! versions, corrections and revocations, the public verification of a
+//! result and the published signing keys, key rotation, and the results'
+//! KPI counts.
 
 use actix_web::http::header::{CACHE_CONTROL, ETAG};
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
@@ -12,6 +13,7 @@ use motcua_domain::Role;
 use motcua_domain::local_time;
 use motcua_domain::results::Requester;
 use motcua_persistence::repo::agencies;
+use motcua_persistence::repo::kpi::KpiFilter;
 use motcua_persistence::repo::results::{self as repo, PostalReturn, ResultCounts};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -31,6 +33,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(get_postal_return)
         .service(list_versions)
         .service(correct)
+        .service(revoke)
         .service(verify)
         .service(rotate)
         .service(counts);
@@ -239,6 +242,67 @@ pub async fn correct(
     Ok(HttpResponse::Created().json(versions))
 }
 
+/// Why a result is revoked.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeBody {
+    #[schema(value_type = motcua_domain::rules::Reason, example = "Cấp sai đối tượng")]
+    pub reason: Option<String>,
+}
+
+/// Revokes (thu hồi) the result version in force: the public verification
+/// then answers `revoked`, with the revocation signed by the agency's key.
+/// A leader of the dossier's agencies (the role that approves results), or
+/// an admin. A revoked result is neither revoked again nor corrected (409
+/// `result_revoked`); a superseded version is not revoked (409
+/// `result_superseded`). The dossier's status and KPIs are untouched.
+#[utoipa::path(operation_id = "revoke_result",
+    tag = "results",
+    security(("bearer" = [])),
+    params(("code" = String, Path), ("version" = i32, Path, description = "The result version, 1 for the result as first issued")),
+    request_body = RevokeBody,
+    responses(
+        (status = 200, description = "Every version, the revoked one marked so", body = Vec<VersionView>),
+        (status = 403, body = crate::error::ProblemBody),
+        (status = 404, description = "No such dossier for the caller, or no such version", body = crate::error::ProblemBody),
+        (status = 409, description = "The version is not in force: revoked already, or superseded", body = crate::error::ProblemBody),
+        (status = 422, body = crate::error::ProblemBody),
+    )
+)]
+#[post("/dossiers/{code}/results/{version}/revoke")]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, i32)>,
+    body: Json<RevokeBody>,
+) -> ApiResult<HttpResponse> {
+    let (code, version) = path.into_inner();
+    let reason = body.0.reason;
+    let (me, clock) = (who(&caller), state.clock.clone());
+    let sealing = SealingKey::from_settings(&state.settings);
+    let base = state.settings.server.public_base_url.clone();
+    let hours = state.hours;
+    let versions = state
+        .db(move |conn| {
+            let signing = Signing {
+                sealing: &sealing,
+                public_base_url: &base,
+                hours,
+            };
+            Ok(results::revoke::revoke(
+                conn,
+                me,
+                &code,
+                version,
+                reason.as_deref(),
+                &signing,
+                clock.now(),
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(versions))
+}
+
 /// Public verification of a result version by its code (printed on the
 /// result and in its QR code). No sign-in; counted against the same
 /// per-address limit as public tracking; any code that is not one answers
@@ -336,8 +400,10 @@ pub async fn rotate(
     Ok(HttpResponse::Created().json(RotatedKey { kid, agency_id }))
 }
 
-/// Results by post and corrections over a period, counted apart from the
-/// dossiers' own KPIs (a corrected dossier still counts once there).
+/// Results by post, corrections and revocations over a period, counted
+/// apart from the dossiers' own KPIs (a corrected dossier still counts once
+/// there). The same filters as the other KPI endpoints: period, receiving
+/// agency, sector or procedure, submission channel.
 #[utoipa::path(operation_id = "get_result_counts",
     tag = "kpi",
     security(("bearer" = [])),
@@ -356,9 +422,16 @@ pub async fn counts(
         start(scope.from),
         start(scope.to.checked_add_days(Days::new(1)).unwrap_or(scope.to)),
     );
-    let agency = scope.agency.map(|a| vec![a.id]);
+    let filter = KpiFilter {
+        agency_id: scope.agency.as_ref().map(|a| a.id),
+        procedure_ids: scope
+            .procedures
+            .as_ref()
+            .map(|p| p.iter().map(|(id, _)| *id).collect()),
+        channel: scope.channel,
+    };
     let body = state
-        .db(move |conn| Ok(repo::counts(conn, agency.as_deref(), from, to)?))
+        .db(move |conn| Ok(repo::counts(conn, &filter, from, to)?))
         .await?;
     Ok(HttpResponse::Ok().json(body))
 }

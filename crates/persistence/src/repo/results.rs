@@ -5,12 +5,13 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use motcua_domain::dossier::Channel;
-use motcua_domain::results::{PostalAddress, Requester, Standing};
+use motcua_domain::results::{PostalAddress, Requester, SignedFormat, Standing};
 use serde::Serialize;
 
-use crate::schema::{dossiers, postal_returns, result_versions, signing_keys};
+use crate::repo::kpi::KpiFilter;
+use crate::schema::{dossiers, postal_returns, result_revocations, result_versions, signing_keys};
 use crate::time::{from_db, to_db};
-use crate::{AnyConnection, StoreResult, parse_enum};
+use crate::{AnyConnection, StoreError, StoreResult, parse_enum};
 
 /// Where a dossier's result goes by post, and how far it got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -251,7 +252,11 @@ pub struct ResultVersion {
     pub agency_name: String,
     pub procedure_code: String,
     pub procedure_name: String,
-    pub file_sha256: Option<String>,
+    /// SHA-256 of each result file, hex, in the order attached (a v1
+    /// version holds its first file's only); empty on paper only.
+    pub files_sha256: Vec<String>,
+    /// The shape of the signed text.
+    pub signed_format: SignedFormat,
     pub standing: Standing,
     pub standing_changed_at: Option<DateTime<Utc>>,
     pub kid: String,
@@ -261,11 +266,25 @@ pub struct ResultVersion {
     pub requested_at: Option<DateTime<Utc>>,
     pub due_at: Option<DateTime<Utc>>,
     pub created_by: i64,
+    /// Once revoked: why, by whom, when, and the signature of the revocation.
+    pub revocation: Option<Revocation>,
 }
 
-/// Stores a new version; the ones before it of the dossier become superseded.
-pub fn add_version(conn: &mut AnyConnection, v: &ResultVersion) -> StoreResult<()> {
-    diesel::update(
+/// A version's revocation as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub reason: String,
+    pub revoked_by: i64,
+    pub revoked_at: DateTime<Utc>,
+    pub kid: String,
+    pub signature: String,
+}
+
+/// Stores a new version; the one of the dossier in force before it becomes
+/// superseded. Returns how many were superseded (none for a first version;
+/// none also when the one before was revoked meanwhile).
+pub fn add_version(conn: &mut AnyConnection, v: &ResultVersion) -> StoreResult<usize> {
+    let superseded = diesel::update(
         result_versions::table
             .filter(result_versions::dossier_id.eq(v.dossier_id))
             .filter(result_versions::standing.eq(Standing::Valid.as_str())),
@@ -275,6 +294,10 @@ pub fn add_version(conn: &mut AnyConnection, v: &ResultVersion) -> StoreResult<(
         result_versions::standing_changed_at.eq(to_db(v.issued_at)),
     ))
     .execute(conn)?;
+    let files = match v.signed_format {
+        SignedFormat::V1 => None,
+        SignedFormat::V2 => Some(v.files_sha256.join(" ")),
+    };
     diesel::insert_into(result_versions::table)
         .values((
             result_versions::code.eq(&v.code),
@@ -286,7 +309,9 @@ pub fn add_version(conn: &mut AnyConnection, v: &ResultVersion) -> StoreResult<(
             result_versions::agency_name.eq(&v.agency_name),
             result_versions::procedure_code.eq(&v.procedure_code),
             result_versions::procedure_name.eq(&v.procedure_name),
-            result_versions::file_sha256.eq(&v.file_sha256),
+            result_versions::file_sha256.eq(v.files_sha256.first()),
+            result_versions::signed_format.eq(v.signed_format.number()),
+            result_versions::files_sha256.eq(files),
             result_versions::standing.eq(v.standing.as_str()),
             result_versions::kid.eq(&v.kid),
             result_versions::signature.eq(&v.signature),
@@ -297,7 +322,37 @@ pub fn add_version(conn: &mut AnyConnection, v: &ResultVersion) -> StoreResult<(
             result_versions::created_by.eq(v.created_by),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(superseded)
+}
+
+/// Revokes the version `code` if it is in force: its standing becomes
+/// revoked and the revocation is stored. `false` when it was not in force
+/// (superseded, or revoked already, by a concurrent request too).
+pub fn revoke(conn: &mut AnyConnection, code: &str, r: &Revocation) -> StoreResult<bool> {
+    let changed = diesel::update(
+        result_versions::table
+            .filter(result_versions::code.eq(code))
+            .filter(result_versions::standing.eq(Standing::Valid.as_str())),
+    )
+    .set((
+        result_versions::standing.eq(Standing::Revoked.as_str()),
+        result_versions::standing_changed_at.eq(to_db(r.revoked_at)),
+    ))
+    .execute(conn)?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(result_revocations::table)
+        .values((
+            result_revocations::code.eq(code),
+            result_revocations::reason.eq(&r.reason),
+            result_revocations::revoked_by.eq(r.revoked_by),
+            result_revocations::revoked_at.eq(to_db(r.revoked_at)),
+            result_revocations::kid.eq(&r.kid),
+            result_revocations::signature.eq(&r.signature),
+        ))
+        .execute(conn)?;
+    Ok(true)
 }
 
 #[derive(Queryable)]
@@ -322,9 +377,31 @@ struct VersionRow {
     requested_at: Option<NaiveDateTime>,
     due_at: Option<NaiveDateTime>,
     created_by: i64,
+    signed_format: i32,
+    files_sha256: Option<String>,
+    revocation: Option<RevocationRow>,
+}
+
+#[derive(Queryable)]
+struct RevocationRow {
+    reason: String,
+    revoked_by: i64,
+    revoked_at: NaiveDateTime,
+    kid: String,
+    signature: String,
 }
 
 fn version_of(r: VersionRow) -> StoreResult<ResultVersion> {
+    let signed_format = SignedFormat::from_number(r.signed_format)
+        .ok_or_else(|| StoreError::corrupt("result_versions.signed_format"))?;
+    let files_sha256 = match (signed_format, r.files_sha256) {
+        (SignedFormat::V1, _) => r.file_sha256.into_iter().collect(),
+        (SignedFormat::V2, files) => files
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+    };
     Ok(ResultVersion {
         code: r.code,
         dossier_id: r.dossier_id,
@@ -336,7 +413,8 @@ fn version_of(r: VersionRow) -> StoreResult<ResultVersion> {
         agency_name: r.agency_name,
         procedure_code: r.procedure_code,
         procedure_name: r.procedure_name,
-        file_sha256: r.file_sha256,
+        files_sha256,
+        signed_format,
         standing: parse_enum(&r.standing)?,
         standing_changed_at: r.standing_changed_at.map(from_db),
         kid: r.kid,
@@ -346,6 +424,13 @@ fn version_of(r: VersionRow) -> StoreResult<ResultVersion> {
         requested_at: r.requested_at.map(from_db),
         due_at: r.due_at.map(from_db),
         created_by: r.created_by,
+        revocation: r.revocation.map(|x| Revocation {
+            reason: x.reason,
+            revoked_by: x.revoked_by,
+            revoked_at: from_db(x.revoked_at),
+            kid: x.kid,
+            signature: x.signature,
+        }),
     })
 }
 
@@ -372,6 +457,16 @@ macro_rules! version_columns {
             result_versions::requested_at,
             result_versions::due_at,
             result_versions::created_by,
+            result_versions::signed_format,
+            result_versions::files_sha256,
+            (
+                result_revocations::reason,
+                result_revocations::revoked_by,
+                result_revocations::revoked_at,
+                result_revocations::kid,
+                result_revocations::signature,
+            )
+                .nullable(),
         )
     };
 }
@@ -380,6 +475,7 @@ macro_rules! version_columns {
 pub fn version_by_code(conn: &mut AnyConnection, code: &str) -> StoreResult<Option<ResultVersion>> {
     let row: Option<VersionRow> = result_versions::table
         .inner_join(dossiers::table)
+        .left_join(result_revocations::table)
         .filter(result_versions::code.eq(code))
         .select(version_columns!())
         .first(conn)
@@ -391,6 +487,7 @@ pub fn version_by_code(conn: &mut AnyConnection, code: &str) -> StoreResult<Opti
 pub fn versions_of(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Vec<ResultVersion>> {
     let rows: Vec<VersionRow> = result_versions::table
         .inner_join(dossiers::table)
+        .left_join(result_revocations::table)
         .filter(result_versions::dossier_id.eq(dossier_id))
         .order(result_versions::version.asc())
         .select(version_columns!())
@@ -398,7 +495,7 @@ pub fn versions_of(conn: &mut AnyConnection, dossier_id: i64) -> StoreResult<Vec
     rows.into_iter().map(version_of).collect()
 }
 
-/// Results by post and corrections over a period, for the KPIs.
+/// Results by post, corrections and revocations over a period, for the KPIs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResultCounts {
@@ -413,44 +510,67 @@ pub struct ResultCounts {
     /// Of those, recorded by their due moment.
     pub corrections_on_time: i64,
     pub corrections_late: i64,
+    /// Result versions revoked in the period.
+    pub revoked: i64,
 }
 
-/// Counts postal returns and corrections of dossiers received by
-/// `agencies` (all when `None`), their moments within `[from, to)`.
+/// Narrows a boxed query joined to `dossiers` to the dossiers `filter` keeps.
+macro_rules! filtered {
+    ($query:expr, $filter:expr) => {{
+        let mut query = $query;
+        if let Some(id) = $filter.agency_id {
+            query = query.filter(dossiers::agency_id.eq(id));
+        }
+        if let Some(ids) = &$filter.procedure_ids {
+            query = query.filter(dossiers::procedure_id.eq_any(ids.clone()));
+        }
+        if let Some(channel) = $filter.channel {
+            query = query.filter(dossiers::channel.eq(channel.as_str()));
+        }
+        query
+    }};
+}
+
+/// Counts postal returns, corrections and revocations of the dossiers
+/// `filter` keeps (receiving agency, procedures, submission channel), their
+/// moments within `[from, to)`.
 pub fn counts(
     conn: &mut AnyConnection,
-    agencies: Option<&[i64]>,
+    filter: &KpiFilter,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> StoreResult<ResultCounts> {
     let (from, to) = (to_db(from), to_db(to));
-    let mut posted = postal_returns::table
+    let posted = postal_returns::table
         .inner_join(dossiers::table)
         .filter(postal_returns::posted_at.ge(from))
         .filter(postal_returns::posted_at.lt(to))
         .select((postal_returns::delivered_at, postal_returns::failures))
         .into_boxed::<crate::db::Db>();
-    let mut delivered = postal_returns::table
+    let delivered = postal_returns::table
         .inner_join(dossiers::table)
         .filter(postal_returns::delivered_at.ge(from))
         .filter(postal_returns::delivered_at.lt(to))
         .select(postal_returns::failures)
         .into_boxed::<crate::db::Db>();
-    let mut corrections = result_versions::table
+    let corrections = result_versions::table
         .inner_join(dossiers::table)
         .filter(result_versions::version.gt(1))
         .filter(result_versions::issued_at.ge(from))
         .filter(result_versions::issued_at.lt(to))
         .select((result_versions::issued_at, result_versions::due_at))
         .into_boxed::<crate::db::Db>();
-    if let Some(ids) = agencies {
-        posted = posted.filter(dossiers::agency_id.eq_any(ids.to_vec()));
-        delivered = delivered.filter(dossiers::agency_id.eq_any(ids.to_vec()));
-        corrections = corrections.filter(dossiers::agency_id.eq_any(ids.to_vec()));
-    }
-    let posted: Vec<(Option<NaiveDateTime>, i32)> = posted.load(conn)?;
-    let delivered: Vec<i32> = delivered.load(conn)?;
-    let corrections: Vec<(NaiveDateTime, Option<NaiveDateTime>)> = corrections.load(conn)?;
+    let revoked = result_revocations::table
+        .inner_join(result_versions::table.inner_join(dossiers::table))
+        .filter(result_revocations::revoked_at.ge(from))
+        .filter(result_revocations::revoked_at.lt(to))
+        .select(result_revocations::code)
+        .into_boxed::<crate::db::Db>();
+    let posted: Vec<(Option<NaiveDateTime>, i32)> = filtered!(posted, filter).load(conn)?;
+    let delivered: Vec<i32> = filtered!(delivered, filter).load(conn)?;
+    let corrections: Vec<(NaiveDateTime, Option<NaiveDateTime>)> =
+        filtered!(corrections, filter).load(conn)?;
+    let revoked: Vec<String> = filtered!(revoked, filter).load(conn)?;
     let on_time = corrections
         .iter()
         .filter(|(at, due)| due.is_none_or(|d| *at <= d))
@@ -463,5 +583,6 @@ pub fn counts(
         corrections: count(corrections.len()),
         corrections_on_time: count(on_time),
         corrections_late: count(corrections.len() - on_time),
+        revoked: count(revoked.len()),
     })
 }

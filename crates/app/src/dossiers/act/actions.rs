@@ -310,19 +310,16 @@ impl Step {
         self.change.processed_at = Some(now);
         self.data.insert("result_documents".into(), json!(ids));
         if let Some(sealing) = &input.sealing {
-            let first_file = self
-                .document_ids(|d| d.stage == DocumentStage::Result.as_str())
-                .into_iter()
-                .next();
-            let sha256 = match first_file {
-                Some(id) => Some(documents::get(conn, &id)?.sha256),
-                None => None,
-            };
+            // Every result file's hash, in the order attached: the signature covers them all.
+            let mut files_sha256 = Vec::new();
+            for id in self.document_ids(|d| d.stage == DocumentStage::Result.as_str()) {
+                files_sha256.push(documents::get(conn, &id)?.sha256);
+            }
             let version = crate::results::issue_version(
                 conn,
                 sealing,
                 &self.dossier,
-                sha256,
+                files_sha256,
                 caller.user_id,
                 None,
                 now,

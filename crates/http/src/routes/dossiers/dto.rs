@@ -4,8 +4,9 @@ use motcua_domain::representation::{Contact, RepresentativeInput, Representative
 use motcua_persistence::repo::representatives::StoredRepresentative;
 
 use super::{
-    Action, Apology, Channel, DateTime, Deserialize, DocumentInput, Dossier, DossierDocument,
-    IntoParams, NaiveDate, Outcome, Progress, Rating, RatingScore, Serialize, ToSchema, Utc,
+    Action, Apology, ApplicantInput, Channel, DateTime, Deserialize, DocumentInput, Dossier,
+    DossierDocument, IntoParams, NaiveDate, Outcome, Progress, Rating, RatingScore, Serialize,
+    Submission, ToSchema, Utc,
 };
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -93,6 +94,20 @@ impl From<RepresentativeBody> for RepresentativeInput {
     }
 }
 
+impl From<ApplicantBody> for ApplicantInput {
+    fn from(a: ApplicantBody) -> Self {
+        ApplicantInput {
+            id_number: a.id_number,
+            tax_code: a.tax_code,
+            full_name: a.full_name.unwrap_or_default(),
+            phone: a.phone,
+            email: a.email,
+            address: a.address,
+            date_of_birth: a.date_of_birth,
+        }
+    }
+}
+
 /// The representative a dossier was filed by.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RepresentativeView {
@@ -133,6 +148,26 @@ impl From<StoredRepresentative> for RepresentativeView {
             contact: r.contact,
             filed_online: r.user_id.is_some(),
             ended_at: r.ended_at,
+        }
+    }
+}
+
+/// The one mapping of a filing on the wire to the app's submission, for
+/// `POST /dossiers` and the national portal's `POST /portal/dossiers`.
+impl From<SubmitRequest> for Submission {
+    fn from(request: SubmitRequest) -> Self {
+        Submission {
+            procedure_code: request.procedure_code,
+            agency_id: request.agency_id,
+            channel: request.channel,
+            result_channel: request.result_channel,
+            applicant: request.applicant.map(Into::into),
+            documents: request.documents.into_iter().map(Into::into).collect(),
+            fee_codes: request.fee_codes,
+            note: request.note,
+            form_data: request.form_data,
+            representative: request.representative.map(Into::into),
+            contact: request.contact,
         }
     }
 }

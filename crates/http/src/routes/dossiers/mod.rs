@@ -195,27 +195,7 @@ pub async fn submit(
     let key = idempotency::key_of(&req)?;
     let fingerprint = idempotency::fingerprint("POST", "/api/v1/dossiers", &body.0);
     let request: SubmitRequest = from_value(body.0)?;
-    let submission = Submission {
-        procedure_code: request.procedure_code,
-        agency_id: request.agency_id,
-        channel: request.channel,
-        result_channel: request.result_channel,
-        applicant: request.applicant.map(|a| ApplicantInput {
-            id_number: a.id_number,
-            tax_code: a.tax_code,
-            full_name: a.full_name.unwrap_or_default(),
-            phone: a.phone,
-            email: a.email,
-            address: a.address,
-            date_of_birth: a.date_of_birth,
-        }),
-        documents: request.documents.into_iter().map(Into::into).collect(),
-        fee_codes: request.fee_codes,
-        note: request.note,
-        form_data: request.form_data,
-        representative: request.representative.map(Into::into),
-        contact: request.contact,
-    };
+    let submission = Submission::from(request);
     let me = who(&caller);
     // In the write transaction that claims the key (if any) and stores the answer.
     let clock = state.clock.clone();
