@@ -150,6 +150,14 @@ async fn filed_at_the_counter_by_a_representative(backend: Backend) {
     let second = second.code().to_owned();
     app.act_ok(&officer, &second, &json!({"action": "receive"}))
         .await;
+    // The authorisation handed in on paper is a named line of the receipt.
+    let receipt = app
+        .get_json(&officer, &format!("/api/v1/dossiers/{second}/receipt"))
+        .await;
+    let lines = receipt["documents"].as_array().unwrap();
+    let authorisation = lines.iter().find(|l| l["requirement"] == "").unwrap();
+    assert_eq!(authorisation["name"], "Văn bản ủy quyền");
+    assert_eq!(authorisation["form"], "paper");
 
     // An organisation represents, by tax code.
     let org = json!({"kind": "organisation", "tax_code": "0100233488",

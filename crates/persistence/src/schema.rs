@@ -984,3 +984,13 @@ diesel::table! {
 diesel::joinable!(result_revocations -> result_versions (code));
 diesel::allow_tables_to_appear_in_same_query!(result_revocations, result_versions);
 diesel::allow_tables_to_appear_in_same_query!(result_revocations, dossiers);
+
+// `dossiers::for_action` reads the calendar's generation as a subquery of its joined read.
+diesel::allow_tables_to_appear_in_same_query!(calendar_generation, dossiers);
+diesel::allow_tables_to_appear_in_same_query!(calendar_generation, procedures);
+diesel::allow_tables_to_appear_in_same_query!(calendar_generation, applicants);
+diesel::allow_tables_to_appear_in_same_query!(calendar_generation, agencies);
+diesel::allow_tables_to_appear_in_same_query!(calendar_generation, dossier_agencies);
+diesel::allow_tables_to_appear_in_same_query!(calendar_generation, dossier_ratings);
+diesel::allow_tables_to_appear_in_same_query!(calendar_generation, dossier_facts);
+diesel::allow_tables_to_appear_in_same_query!(calendar_generation, dossier_forms);

@@ -69,10 +69,7 @@ pub(super) fn receipt_of(
             .iter()
             .find(|r| r.code == requirement);
         documents.push(ReceiptLine {
-            name: required.map_or_else(
-                || line.title.clone().unwrap_or_default(),
-                |r| r.name.clone(),
-            ),
+            name: required.map_or_else(|| unlisted_line_name(&line), |r| r.name.clone()),
             originals: required.map_or(1, |r| r.originals),
             copies: required.map_or(0, |r| r.copies),
             form: if line.paper {
@@ -116,6 +113,17 @@ pub(super) fn receipt_of(
         received_by,
         tracking_pin: dossiers::tracking_pin(conn, d.id)?,
     })
+}
+
+/// The name of a line that meets no requirement: its document's title, or,
+/// for the representative's authorisation handed in on paper (the one such
+/// line a filing writes without a document), what it is.
+fn unlisted_line_name(line: &dossiers::DossierDocument) -> String {
+    match line.title.as_deref().map(str::trim) {
+        Some(title) if !title.is_empty() => title.to_owned(),
+        _ if line.requirement.is_none() => "Văn bản ủy quyền".to_owned(),
+        _ => String::new(),
+    }
 }
 
 /// Local (UTC+7) wall time, as printed on Vietnamese forms.

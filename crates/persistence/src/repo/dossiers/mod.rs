@@ -322,7 +322,7 @@ type ForActionRow = (
     (String, String),
     (String, String),
     Option<(String, String)>,
-    Option<i64>,
+    bool,
     (Option<String>, Option<String>, Option<NaiveDateTime>),
     Option<String>,
     Option<bool>,
@@ -366,11 +366,6 @@ pub fn for_action(
                 .nullable()
                 .eq(dossiers::received_at_agency_id)),
         )
-        .left_join(
-            dossier_agencies::table.on(dossier_agencies::dossier_id
-                .eq(dossiers::id)
-                .and(dossier_agencies::agency_id.eq(agency))),
-        )
         .left_join(dossier_ratings::table.on(dossier_ratings::dossier_id.eq(dossiers::id)))
         .left_join(dossier_facts::table.on(dossier_facts::dossier_id.eq(dossiers::id)))
         .left_join(dossier_forms::table.on(dossier_forms::dossier_id.eq(dossiers::id)))
@@ -389,7 +384,15 @@ pub fn for_action(
             intake_agencies
                 .fields((agencies::code, agencies::name))
                 .nullable(),
-            dossier_agencies::agency_id.nullable(),
+            // A correlated EXISTS, not a join: it looks the pair up by the
+            // primary key whatever the statistics say, where a join chose
+            // the agency's index on a fresh table and read every dossier of
+            // the agency (receive on PostgreSQL fell from ~520/s to ~200/s).
+            diesel::dsl::exists(
+                dossier_agencies::table
+                    .filter(dossier_agencies::dossier_id.eq(dossiers::id))
+                    .filter(dossier_agencies::agency_id.eq(agency)),
+            ),
             (
                 dossier_ratings::score.nullable(),
                 dossier_ratings::comment.nullable(),
@@ -421,7 +424,7 @@ pub fn for_action(
     }
     Ok(ForAction {
         dossier: assemble(&refs, row)?,
-        passed_agency: passed.is_some(),
+        passed_agency: passed,
         rating,
         facts,
         form_reused,
