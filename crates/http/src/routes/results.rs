@@ -219,22 +219,15 @@ pub async fn correct(
         paper: b.paper,
     };
     let (me, code, clock) = (who(&caller), code.into_inner(), state.clock.clone());
-    let sealing = SealingKey::from_settings(&state.settings);
-    let base = state.settings.server.public_base_url.clone();
-    let hours = state.hours;
+    let signer = Signer::of(&state);
     let versions = state
         .db(move |conn| {
-            let signing = Signing {
-                sealing: &sealing,
-                public_base_url: &base,
-                hours,
-            };
             Ok(results::correct::correct(
                 conn,
                 me,
                 &code,
                 &input,
-                &signing,
+                &signer.signing(),
                 clock.now(),
             )?)
         })
@@ -279,23 +272,16 @@ pub async fn revoke(
     let (code, version) = path.into_inner();
     let reason = body.0.reason;
     let (me, clock) = (who(&caller), state.clock.clone());
-    let sealing = SealingKey::from_settings(&state.settings);
-    let base = state.settings.server.public_base_url.clone();
-    let hours = state.hours;
+    let signer = Signer::of(&state);
     let versions = state
         .db(move |conn| {
-            let signing = Signing {
-                sealing: &sealing,
-                public_base_url: &base,
-                hours,
-            };
             Ok(results::revoke::revoke(
                 conn,
                 me,
                 &code,
                 version,
                 reason.as_deref(),
-                &signing,
+                &signer.signing(),
                 clock.now(),
             )?)
         })
@@ -434,4 +420,30 @@ pub async fn counts(
         .db(move |conn| Ok(repo::counts(conn, &filter, from, to)?))
         .await?;
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// What a result version is signed with, taken from the settings for a
+/// request's database closure (corrections and revocations alike).
+struct Signer {
+    sealing: SealingKey,
+    public_base_url: String,
+    hours: motcua_domain::calendar::WorkingHours,
+}
+
+impl Signer {
+    fn of(state: &AppState) -> Self {
+        Self {
+            sealing: SealingKey::from_settings(&state.settings),
+            public_base_url: state.settings.server.public_base_url.clone(),
+            hours: state.hours,
+        }
+    }
+
+    fn signing(&self) -> Signing<'_> {
+        Signing {
+            sealing: &self.sealing,
+            public_base_url: &self.public_base_url,
+            hours: self.hours,
+        }
+    }
 }
